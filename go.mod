@@ -1,0 +1,3 @@
+module github.com/xietong/xietong
+
+go 1.26.8

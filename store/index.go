@@ -1,0 +1,88 @@
+package store
+
+// Index holds the search-index entries of one resource version, computed by
+// the search package from the resource and the R4 SearchParameter
+// definitions. Values arrive normalised; the store only persists and
+// compares them. Param is the search parameter's code ("name", "code",
+// "subject"), scoped by the resource type of the Write.
+type Index struct {
+	Strings    []StringEntry
+	Tokens     []TokenEntry
+	References []ReferenceEntry
+	Dates      []DateEntry
+	Numbers    []NumberEntry
+	Quantities []QuantityEntry
+	URIs       []URIEntry
+}
+
+// Len is the number of entries.
+func (x *Index) Len() int {
+	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) +
+		len(x.Numbers) + len(x.Quantities) + len(x.URIs)
+}
+
+// StringEntry indexes a string parameter. Norm is the value folded for the
+// default and :contains matches (lower case, accents removed, white space
+// collapsed); Exact is the value as written, for :exact.
+type StringEntry struct {
+	Param string
+	Norm  string
+	Exact string
+}
+
+// TokenEntry indexes a token parameter: a code with its system (System may
+// be empty), and the display text used by :text.
+type TokenEntry struct {
+	Param  string
+	System string
+	Code   string
+	Text   string
+}
+
+// ReferenceEntry indexes a reference parameter. A local reference has
+// TargetType and TargetID ("Patient", "123"); an absolute or canonical one
+// has URL (and a version, if any, stays in URL).
+type ReferenceEntry struct {
+	Param      string
+	TargetType string
+	TargetID   string
+	URL        string
+}
+
+// DateEntry indexes a date parameter as the closed range [Low, High] of
+// Unix microseconds (UTC) the value covers at its precision: 2024-03 covers
+// 2024-03-01T00:00:00 up to 2024-03-31T23:59:59.999999.
+type DateEntry struct {
+	Param string
+	Low   int64
+	High  int64
+}
+
+// NumberEntry indexes a number parameter as the closed range its precision
+// implies: 1.5 covers [1.45, 1.55].
+type NumberEntry struct {
+	Param string
+	Value float64
+	Low   float64
+	High  float64
+}
+
+// QuantityEntry indexes a quantity parameter. When the unit converts to a
+// canonical UCUM unit, CanonicalCode/CanonicalLow/CanonicalHigh hold it too,
+// so comparisons work across units (mg and g).
+type QuantityEntry struct {
+	Param         string
+	System        string
+	Code          string
+	Low           float64
+	High          float64
+	CanonicalCode string
+	CanonicalLow  float64
+	CanonicalHigh float64
+}
+
+// URIEntry indexes a uri parameter.
+type URIEntry struct {
+	Param string
+	URI   string
+}
