@@ -77,13 +77,13 @@ type genType struct {
 }
 
 type genElement struct {
-	Name, Path          string
-	Min, Max            int
-	Types               []string
-	Choice              bool
+	Name, Path           string
+	Min, Max             int
+	Types                []string
+	Choice               bool
 	BindStrength, BindVS string
-	Summary, Modifier   bool
-	Constraints         []genConstraint
+	Summary, Modifier    bool
+	Constraints          []genConstraint
 }
 
 type genConstraint struct{ Key, Severity, Human, Expression string }
@@ -444,10 +444,10 @@ type codeSystem struct {
 	Content      string    `json:"content"`
 	Compose      *struct {
 		Include []struct {
-			System  string    `json:"system"`
-			Concept []concept `json:"concept"`
-			ValueSet []string `json:"valueSet"`
-			Filter  []json.RawMessage `json:"filter"`
+			System   string            `json:"system"`
+			Concept  []concept         `json:"concept"`
+			ValueSet []string          `json:"valueSet"`
+			Filter   []json.RawMessage `json:"filter"`
 		} `json:"include"`
 		Exclude []json.RawMessage `json:"exclude"`
 	} `json:"compose"`
