@@ -11,7 +11,8 @@
 //
 // Error contract: every method returns errors that satisfy errors.Is with one
 // of the sentinel errors below when the condition is the caller's to handle
-// (ErrNotFound, ErrGone, ErrConflict, ErrTimeout); anything else is an
+// (ErrNotFound, ErrGone, ErrConflict, ErrTimeout, ErrInvalid,
+// ErrUnsupported, ErrSchema); anything else is an
 // internal failure of the database.
 package store
 
@@ -32,6 +33,16 @@ var (
 	ErrConflict = errors.New("version conflict")
 	// ErrTimeout: the query exceeded its time budget (context deadline).
 	ErrTimeout = errors.New("query time budget exceeded")
+	// ErrInvalid: the request is malformed in a way only the store can
+	// see, such as a paging cursor that was not issued for this query.
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnsupported: the store does not implement a feature the query
+	// asks for. Stores never silently ignore a predicate; they fail with
+	// this instead.
+	ErrUnsupported = errors.New("not supported by this store")
+	// ErrSchema: the database schema is not the one this binary expects
+	// (older: run the migrations; newer: the binary is too old for it).
+	ErrSchema = errors.New("database schema version mismatch")
 )
 
 // Version is one stored version of a resource.
