@@ -1,0 +1,117 @@
+package fhirjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// benchResources returns the resources of one Synthea bundle, each as the
+// bytes a client would send (indented, as Synthea writes them).
+func benchResources(b *testing.B) (raw [][]byte, trees []map[string]any, size int) {
+	b.Helper()
+	path := filepath.Join(sharedDir(b), "synthea", "r4", "Abdul_Koepp_e925b0f3-8006-43f6-aa31-94bd215e55e7.json")
+	bundle, err := Decode(readFile(b, path), Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range bundle["entry"].([]any) {
+		res := e.(map[string]any)["resource"].(map[string]any)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, buf.Bytes())
+		trees = append(trees, res)
+		size += buf.Len()
+	}
+	return raw, trees, size
+}
+
+func reportPerResource(b *testing.B, n int, start time.Time) {
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N*n), "ns/resource")
+}
+
+// BenchmarkDecode compares Decode with encoding/json on every resource of a
+// Synthea bundle.
+func BenchmarkDecode(b *testing.B) {
+	raw, _, size := benchResources(b)
+	b.Run("fhirjson", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			for _, r := range raw {
+				if _, err := Decode(r, Limits{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPerResource(b, len(raw), start)
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			for _, r := range raw {
+				var v any
+				if err := json.Unmarshal(r, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPerResource(b, len(raw), start)
+	})
+	b.Run("json.Decoder.UseNumber", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			for _, r := range raw {
+				var v any
+				d := json.NewDecoder(bytes.NewReader(r))
+				d.UseNumber()
+				if err := d.Decode(&v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPerResource(b, len(raw), start)
+	})
+}
+
+// BenchmarkMarshal compares Marshal (canonical order) with json.Marshal
+// (sorted keys) on the same trees.
+func BenchmarkMarshal(b *testing.B) {
+	_, trees, _ := benchResources(b)
+	b.Run("fhirjson", func(b *testing.B) {
+		b.ReportAllocs()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			for _, r := range trees {
+				if _, err := Marshal(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPerResource(b, len(trees), start)
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			for _, r := range trees {
+				if _, err := json.Marshal(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportPerResource(b, len(trees), start)
+	})
+}

@@ -1,0 +1,333 @@
+package fhirjson
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Marshal writes a resource as compact JSON in the canonical order:
+// resourceType first, then the elements in the order of the R4 definition
+// of the node's type (recursively, for data types, backbone elements and
+// contained or bundled resources), each "_x" primitive-extension key right
+// after "x", and keys the definitions do not know last, sorted. Numbers
+// (json.Number) are written verbatim and nothing is HTML-escaped.
+//
+// Besides the Decode tree types it accepts float64, int and int64 values
+// and []map[string]any / []string slices, which code building resources
+// tends to produce. It fails on a missing resourceType, invalid UTF-8, an
+// invalid json.Number, NaN or infinities, and values of other Go types.
+func Marshal(resource map[string]any) ([]byte, error) {
+	return AppendMarshal(nil, resource)
+}
+
+// AppendMarshal is Marshal appending to dst.
+func AppendMarshal(dst []byte, resource map[string]any) ([]byte, error) {
+	rt, ok := resource["resourceType"].(string)
+	if !ok || rt == "" {
+		return dst, errors.New("fhirjson: Marshal: the resource has no string resourceType")
+	}
+	e := encPool.Get().(*encoder)
+	e.buf, e.root = dst, rt
+	err := e.resource(resource, rt)
+	out := e.buf
+	e.buf = nil
+	e.path, e.keys, e.depth = e.path[:0], e.keys[:0], 0
+	encPool.Put(e)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+var encPool = sync.Pool{New: func() any { return &encoder{} }}
+
+type encoder struct {
+	buf   []byte
+	keys  []rankedKey // stack of keys being written, shared by the levels
+	path  []pathSeg   // for error messages only
+	root  string
+	depth int
+}
+
+type rankedKey struct {
+	rank int32
+	key  string
+	ko   keyOrder
+}
+
+// MarshalError reports a value Marshal cannot write.
+type MarshalError struct {
+	Path string // "Patient.name[0].family"
+	Msg  string
+}
+
+func (e *MarshalError) Error() string {
+	return "fhirjson: Marshal: " + e.Path + ": " + e.Msg
+}
+
+func (e *encoder) fail(msg string) error {
+	var b strings.Builder
+	b.WriteString(e.root)
+	for _, s := range e.path {
+		if s.index >= 0 {
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		} else {
+			b.WriteString("." + s.key)
+		}
+	}
+	return &MarshalError{Path: b.String(), Msg: msg}
+}
+
+const maxMarshalDepth = 10000
+
+func (e *encoder) resource(m map[string]any, rt string) error {
+	return e.object(m, orderOf(rt), true)
+}
+
+func (e *encoder) object(m map[string]any, o *typeOrder, isResource bool) error {
+	e.depth++
+	if e.depth > maxMarshalDepth {
+		return e.fail("nesting too deep")
+	}
+	base := len(e.keys)
+	for k := range m {
+		rk := rankedKey{rank: unknownRank, key: k}
+		if o != nil {
+			if ko, ok := o.keys[k]; ok {
+				rk.rank, rk.ko = ko.rank, ko
+			}
+		}
+		if isResource && k == "resourceType" {
+			rk.rank = -1
+		}
+		e.keys = append(e.keys, rk)
+	}
+	keys := e.keys[base:]
+	sortKeys(keys)
+	e.buf = append(e.buf, '{')
+	for i := range keys {
+		k := e.keys[base+i] // e.keys may grow (and move) while children are written
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		var err error
+		if e.buf, err = appendString(e.buf, k.key); err != nil {
+			e.path = append(e.path, pathSeg{key: k.key, index: -1})
+			return e.fail("property name: " + err.Error())
+		}
+		e.buf = append(e.buf, ':')
+		e.path = append(e.path, pathSeg{key: k.key, index: -1})
+		if err := e.value(m[k.key], k.ko); err != nil {
+			return err
+		}
+		e.path = e.path[:len(e.path)-1]
+	}
+	e.buf = append(e.buf, '}')
+	e.keys = e.keys[:base]
+	e.depth--
+	return nil
+}
+
+func sortKeys(keys []rankedKey) {
+	less := func(a, b rankedKey) bool {
+		if a.rank != b.rank {
+			return a.rank < b.rank
+		}
+		return a.key < b.key
+	}
+	if len(keys) <= 12 {
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && less(keys[j], keys[j-1]); j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+		return
+	}
+	slices.SortFunc(keys, func(a, b rankedKey) int {
+		if less(a, b) {
+			return -1
+		}
+		if less(b, a) {
+			return 1
+		}
+		return 0
+	})
+}
+
+// value writes v, whose type (if it is an object) is described by ko.
+func (e *encoder) value(v any, ko keyOrder) error {
+	switch v := v.(type) {
+	case nil:
+		e.buf = append(e.buf, "null"...)
+	case string:
+		var err error
+		if e.buf, err = appendString(e.buf, v); err != nil {
+			return e.fail(err.Error())
+		}
+	case json.Number:
+		if !validNumber(string(v)) {
+			return e.fail(fmt.Sprintf("%q is not a valid JSON number", string(v)))
+		}
+		e.buf = append(e.buf, v...)
+	case bool:
+		e.buf = strconv.AppendBool(e.buf, v)
+	case map[string]any:
+		if ko.resource {
+			rt, _ := v["resourceType"].(string)
+			return e.object(v, orderOf(rt), true)
+		}
+		return e.object(v, ko.child, false)
+	case []any:
+		e.buf = append(e.buf, '[')
+		for i, item := range v {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.path = append(e.path, pathSeg{index: i})
+			if err := e.value(item, ko); err != nil {
+				return err
+			}
+			e.path = e.path[:len(e.path)-1]
+		}
+		e.buf = append(e.buf, ']')
+	case []map[string]any:
+		e.buf = append(e.buf, '[')
+		for i, item := range v {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.path = append(e.path, pathSeg{index: i})
+			if err := e.value(item, ko); err != nil {
+				return err
+			}
+			e.path = e.path[:len(e.path)-1]
+		}
+		e.buf = append(e.buf, ']')
+	case []string:
+		e.buf = append(e.buf, '[')
+		for i, item := range v {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			var err error
+			if e.buf, err = appendString(e.buf, item); err != nil {
+				e.path = append(e.path, pathSeg{index: i})
+				return e.fail(err.Error())
+			}
+		}
+		e.buf = append(e.buf, ']')
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return e.fail("NaN and infinities cannot be written as JSON numbers")
+		}
+		e.buf = appendFloat(e.buf, v)
+	case int:
+		e.buf = strconv.AppendInt(e.buf, int64(v), 10)
+	case int64:
+		e.buf = strconv.AppendInt(e.buf, v, 10)
+	default:
+		return e.fail(fmt.Sprintf("cannot write a value of Go type %T", v))
+	}
+	return nil
+}
+
+// appendFloat writes f like encoding/json does: the shortest
+// representation, in exponent form only for very large or small values.
+func appendFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, f, format, -1, 64)
+}
+
+var errInvalidUTF8 = errors.New("invalid UTF-8 in a string")
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string. Only '"', '\\' and control
+// characters are escaped: no HTML escaping, so "<div>" stays "<div>".
+func appendString(b []byte, s string) ([]byte, error) {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return b, errInvalidUTF8
+			}
+			i += size
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"'), nil
+}
+
+// validNumber reports whether s follows the JSON number grammar.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
+}
