@@ -1,0 +1,292 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/xietong/xietong/store"
+)
+
+// sortKey is one _sort key as SQL: an expression over resource alias "r"
+// and how its cursor value is typed.
+type sortKey struct {
+	kind byte // 's' string, 'i' int64, 'f' float64
+	desc bool
+	expr func(b *builder)
+}
+
+func sortKeys(sorts []store.Sort) ([]sortKey, error) {
+	keys := make([]sortKey, 0, len(sorts))
+	for _, s := range sorts {
+		s := s
+		k := sortKey{desc: s.Desc}
+		agg := "min"
+		if s.Desc {
+			agg = "max"
+		}
+		sub := func(col, table string) func(b *builder) {
+			return func(b *builder) {
+				x := b.newAlias("o")
+				b.w("(SELECT " + agg + "(" + x + "." + col + ") FROM " + table + " " + x + " WHERE " + x + ".rid = r.rid AND " + x + ".param = ").arg(s.Param).w(")")
+			}
+		}
+		switch {
+		case s.Param == store.ParamID:
+			k.kind, k.expr = 's', func(b *builder) { b.w("r.id") }
+		case s.Param == store.ParamLastUpdated:
+			k.kind, k.expr = 'i', func(b *builder) { b.w("r.last_updated") }
+		case s.Type == store.TypeString:
+			k.kind, k.expr = 's', sub("norm", "idx_string")
+		case s.Type == store.TypeToken:
+			k.kind, k.expr = 's', sub("code", "idx_token")
+		case s.Type == store.TypeURI:
+			k.kind, k.expr = 's', sub("uri", "idx_uri")
+		case s.Type == store.TypeDate:
+			// Ascending by the earliest instant a value covers,
+			// descending by the latest.
+			col := "low"
+			if s.Desc {
+				col = "high"
+			}
+			k.kind, k.expr = 'i', sub(col, "idx_date")
+		case s.Type == store.TypeNumber || s.Type == store.TypeQuantity:
+			col := "low"
+			if s.Desc {
+				col = "high"
+			}
+			k.kind, k.expr = 'f', sub(col, indexTable[s.Type])
+		default:
+			return nil, fmt.Errorf("%w: _sort on %s parameter %q", store.ErrUnsupported, s.Type, s.Param)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// cursor is the position after the last match of a page: its sort-key
+// values (nil for a resource without a value) and its row id.
+type cursor struct {
+	Keys []any `json:"k"`
+	RID  int64 `json:"r"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, keys []sortKey) (cursor, error) {
+	var c cursor
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return c, fmt.Errorf("search: %w: bad cursor", store.ErrInvalid)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil || len(c.Keys) != len(keys) {
+		return c, fmt.Errorf("search: %w: bad cursor", store.ErrInvalid)
+	}
+	for i, k := range keys {
+		v := c.Keys[i]
+		if v == nil {
+			continue
+		}
+		var ok bool
+		switch k.kind {
+		case 's':
+			_, ok = v.(string)
+		case 'i':
+			if n, isNum := v.(json.Number); isNum {
+				c.Keys[i], err = strconv.ParseInt(string(n), 10, 64)
+				ok = err == nil
+			}
+		case 'f':
+			if n, isNum := v.(json.Number); isNum {
+				c.Keys[i], err = strconv.ParseFloat(string(n), 64)
+				ok = err == nil
+			}
+		}
+		if !ok {
+			return c, fmt.Errorf("search: %w: bad cursor", store.ErrInvalid)
+		}
+	}
+	return c, nil
+}
+
+// after writes the keyset condition "row comes after c" in the order
+// ORDER BY (k IS NULL), k [DESC] ..., rid: nulls last in both directions.
+func (b *builder) after(keys []sortKey, c cursor) {
+	col := func(i int) string { return "m.k" + strconv.Itoa(i) }
+	b.w("(")
+	for i := 0; i <= len(keys); i++ {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(")
+		for j := 0; j < i; j++ { // equal on all earlier keys
+			if c.Keys[j] == nil {
+				b.w(col(j) + " IS NULL AND ")
+			} else {
+				b.w(col(j) + " = ").arg(c.Keys[j]).w(" AND ")
+			}
+		}
+		switch {
+		case i == len(keys):
+			b.w("m.rid > ").arg(c.RID)
+		case c.Keys[i] == nil:
+			b.w("1 = 0") // nothing sorts after a null except ties
+		default:
+			op := " > "
+			if keys[i].desc {
+				op = " < "
+			}
+			b.w("(" + col(i) + " IS NULL OR " + col(i) + op).arg(c.Keys[i]).w(")")
+		}
+		b.w(")")
+	}
+	b.w(")")
+}
+
+func (b *builder) orderBy(keys []sortKey, alias string) {
+	b.w(" ORDER BY ")
+	for i, k := range keys {
+		c := alias + ".k" + strconv.Itoa(i)
+		b.w("CASE WHEN " + c + " IS NULL THEN 1 ELSE 0 END, " + c)
+		if k.desc {
+			b.w(" DESC")
+		}
+		b.w(", ")
+	}
+	b.w(alias + ".rid")
+}
+
+// Search implements store.Reader.
+func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult, error) {
+	keys, err := sortKeys(q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	var cur *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, keys)
+		if err != nil {
+			return nil, err
+		}
+		cur = &c
+	}
+	res := &store.SearchResult{Total: -1}
+	if q.Total != store.TotalNone || q.CountOnly {
+		b := newBuilder(r.D)
+		b.w("SELECT count(*) FROM resource r WHERE ")
+		if err := b.where("r", q.Types, q.Where); err != nil {
+			return nil, err
+		}
+		if err := r.scalar(ctx, b, &res.Total); err != nil {
+			return nil, WrapErr(ctx, "search count", err)
+		}
+	}
+	if q.CountOnly {
+		return res, nil
+	}
+	count := q.Count
+	if count <= 0 {
+		count = DefaultCount
+	}
+
+	// Innermost: matching row ids with their sort keys; middle: keyset,
+	// order and page; outer: fetch the bodies of that page only.
+	b := newBuilder(r.D)
+	b.w("SELECT " + versionCols + ", m.rid")
+	for i := range keys {
+		b.w(", m.k" + strconv.Itoa(i))
+	}
+	b.w(" FROM (SELECT m.* FROM (SELECT r.rid AS rid")
+	for i, k := range keys {
+		b.w(", ")
+		k.expr(b)
+		b.w(" AS k" + strconv.Itoa(i))
+	}
+	b.w(" FROM resource r WHERE ")
+	if err := b.where("r", q.Types, q.Where); err != nil {
+		return nil, err
+	}
+	b.w(") m")
+	if cur != nil {
+		b.w(" WHERE ")
+		b.after(keys, *cur)
+	}
+	b.orderBy(keys, "m")
+	b.w(" LIMIT ").arg(count + 1)
+	if cur == nil && q.Offset > 0 {
+		b.w(" OFFSET ").arg(q.Offset)
+	}
+	b.w(") m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid")
+	b.orderBy(keys, "m")
+
+	rows, err := r.Q.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, WrapErr(ctx, "search", err)
+	}
+	defer rows.Close()
+	var last cursor
+	var rids []int64
+	for rows.Next() {
+		if len(res.Matches) == count {
+			res.NextCursor = encodeCursor(last)
+			break
+		}
+		var rid int64
+		kv := make([]any, len(keys))
+		dest := []any{&rid}
+		for i := range keys {
+			dest = append(dest, &kv[i])
+		}
+		v, err := scanVersion(rows, dest...)
+		if err != nil {
+			return nil, WrapErr(ctx, "search", err)
+		}
+		for i, k := range keys {
+			kv[i] = normKey(kv[i], k.kind)
+		}
+		res.Matches = append(res.Matches, v)
+		rids = append(rids, rid)
+		last = cursor{Keys: kv, RID: rid}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, WrapErr(ctx, "search", err)
+	}
+	rows.Close()
+	if len(q.Include) > 0 || len(q.RevInclude) > 0 {
+		if res.Included, err = r.includes(ctx, q, rids); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// normKey converts a scanned sort-key value to the type the cursor stores.
+func normKey(v any, kind byte) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return string(x)
+	case int32:
+		return int64(x)
+	case float32:
+		return float64(x)
+	case int64:
+		if kind == 'f' {
+			return float64(x)
+		}
+	case float64:
+		if kind == 'i' {
+			return int64(x)
+		}
+	}
+	return v
+}

@@ -1,0 +1,247 @@
+// Package sqlite is the embedded store: one SQLite file in WAL mode, with
+// one writer connection (write transactions are serialised through it) and
+// a pool of read-only connections. It implements store.Store with the
+// pure-Go driver modernc.org/sqlite (docs/decisions/001-sqlite-driver.md).
+//
+// Durability: every COMMIT is fsynced (synchronous=FULL) unless Options say
+// otherwise, and Put never acknowledges anything before Commit returns, so
+// a kill -9 or a power cut loses no committed transaction and leaves no
+// half-applied one.
+//
+// It depends only on store, store/internal/sqlstore and the driver.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xietong/xietong/store"
+	"github.com/xietong/xietong/store/internal/sqlstore"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options tune a database; the zero value is the production default.
+type Options struct {
+	// Synchronous is "FULL" (default: an acknowledged commit survives power
+	// loss) or "NORMAL" (survives a process crash; the last commits may be
+	// lost on power loss, in exchange for fewer fsyncs).
+	Synchronous string
+	// ReadConns is the size of the read pool (default 2 × GOMAXPROCS, at least 4).
+	ReadConns int
+	// BusyTimeout bounds waiting for a lock held by another process (default 5s).
+	BusyTimeout time.Duration
+	// Migrate applies pending migrations on Open instead of refusing an
+	// out-of-date schema.
+	Migrate bool
+}
+
+// DB is a SQLite store.
+type DB struct {
+	path   string
+	writer *sql.DB // one connection: the only one that writes
+	reader *sql.DB // query_only connections
+	rstmts *stmtCache
+	wstmts *stmtCache
+	read   sqlstore.Reader
+}
+
+var _ store.Store = (*DB)(nil)
+
+func dsn(path string, o Options, readOnly bool) (string, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return "", fmt.Errorf("sqlite: bad database path %q", path)
+	}
+	sync := strings.ToUpper(o.Synchronous)
+	if sync == "" {
+		sync = "FULL"
+	}
+	if sync != "FULL" && sync != "NORMAL" {
+		return "", fmt.Errorf("sqlite: synchronous %q: want FULL or NORMAL", o.Synchronous)
+	}
+	bt := o.BusyTimeout
+	if bt <= 0 {
+		bt = 5 * time.Second
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(bt.Milliseconds(), 10))
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", sync)
+	if readOnly {
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode(), nil
+}
+
+func openPools(path string, o Options) (writer, reader *sql.DB, err error) {
+	wdsn, err := dsn(path, o, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	rdsn, _ := dsn(path, o, true)
+	writer, err = sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	// Create the file and switch it to WAL before any reader opens it.
+	if err := writer.Ping(); err != nil {
+		writer.Close()
+		return nil, nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := o.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	reader, err = sql.Open("sqlite", rdsn)
+	if err != nil {
+		writer.Close()
+		return nil, nil, err
+	}
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+	reader.SetConnMaxIdleTime(0)
+	return writer, reader, nil
+}
+
+// Open opens (creating if needed) the database file at path. It refuses a
+// schema newer than this binary, and an older one unless o.Migrate is set.
+func Open(ctx context.Context, path string, o Options) (*DB, error) {
+	writer, reader, err := openPools(path, o)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{path: path, writer: writer, reader: reader, rstmts: newStmtCache(reader), wstmts: newStmtCache(writer)}
+	db.read = sqlstore.Reader{Q: sqlQuerier{db: reader, stmts: db.rstmts}, D: sqlstore.SQLite}
+	if err := db.checkSchema(ctx, o.Migrate); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	db.rstmts.close()
+	db.wstmts.close()
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Read implements store.Reader on committed data.
+func (db *DB) Read(ctx context.Context, typ, id string) (*store.Version, error) {
+	return db.read.Read(ctx, typ, id)
+}
+
+// VRead implements store.Reader on committed data.
+func (db *DB) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
+	return db.read.VRead(ctx, typ, id, versionID)
+}
+
+// History implements store.Reader on committed data.
+func (db *DB) History(ctx context.Context, q store.HistoryQuery) (*store.HistoryPage, error) {
+	return db.read.History(ctx, q)
+}
+
+// Search implements store.Reader on committed data.
+func (db *DB) Search(ctx context.Context, q *store.Query) (*store.SearchResult, error) {
+	return db.read.Search(ctx, q)
+}
+
+// stmtCache keeps prepared statements by SQL text so hot queries are
+// compiled once per connection. It stops growing at a bound: search SQL
+// varies with the query's shape, and rare shapes need not stay prepared.
+//
+// The writer's cache is filled at Open and then frozen: preparing on the
+// writer pool while a transaction holds its only connection would wait
+// for that transaction forever.
+type stmtCache struct {
+	db     *sql.DB
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	frozen bool
+}
+
+const stmtCacheMax = 256
+
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+
+// get returns the prepared statement, or nil when the cache is full.
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	if c.frozen || len(c.m) >= stmtCacheMax {
+		return nil, nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// sqlQuerier adapts a pool, or a transaction on the writer, to sqlstore.
+type sqlQuerier struct {
+	db    *sql.DB
+	tx    *sql.Tx
+	stmts *stmtCache
+}
+
+func (q sqlQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	st, err := q.stmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	case st != nil:
+		return st.QueryContext(ctx, args...)
+	case q.tx != nil:
+		return q.tx.QueryContext(ctx, query, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func fsSub() (fs.FS, error) { return fs.Sub(migrationFS, "migrations") }

@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/xietong/xietong/store"
+	"github.com/xietong/xietong/store/internal/sqlstore"
+)
+
+// Write statements, prepared once on the writer connection at Open.
+const (
+	sqlCurrent       = `SELECT rid, version FROM resource WHERE type = ? AND id = ?`
+	sqlInsertVersion = `INSERT INTO resource_version (type, id, version, last_updated, method, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertCurrent = `INSERT INTO resource (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlUpdateCurrent = `UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ? AND version = ?`
+	sqlInsString     = `INSERT INTO idx_string (rid, param, norm, exact) VALUES (?, ?, ?, ?)`
+	sqlInsToken      = `INSERT INTO idx_token (rid, param, system, code, text) VALUES (?, ?, ?, ?, ?)`
+	sqlInsReference  = `INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)`
+	sqlInsDate       = `INSERT INTO idx_date (rid, param, low, high) VALUES (?, ?, ?, ?)`
+	sqlInsNumber     = `INSERT INTO idx_number (rid, param, value, low, high) VALUES (?, ?, ?, ?, ?)`
+	sqlInsQuantity   = `INSERT INTO idx_quantity (rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsURI        = `INSERT INTO idx_uri (rid, param, uri) VALUES (?, ?, ?)`
+)
+
+var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+
+func deleteIndexSQL(table string) string { return "DELETE FROM " + table + " WHERE rid = ?" }
+
+func (db *DB) prepareWriter(ctx context.Context) error {
+	qs := []string{sqlCurrent, sqlInsertVersion, sqlInsertCurrent, sqlUpdateCurrent, sqlInsString, sqlInsToken,
+		sqlInsReference, sqlInsDate, sqlInsNumber, sqlInsQuantity, sqlInsURI, db.read.ReadSQL(), db.read.VReadSQL()}
+	for _, t := range indexTables {
+		qs = append(qs, deleteIndexSQL(t))
+	}
+	for _, q := range qs {
+		if _, err := db.wstmts.get(ctx, q); err != nil {
+			return fmt.Errorf("sqlite: prepare %q: %w", q, err)
+		}
+	}
+	db.wstmts.mu.Lock()
+	db.wstmts.frozen = true
+	db.wstmts.mu.Unlock()
+	return nil
+}
+
+// Begin implements store.Store. Write transactions queue for the single
+// writer connection (BEGIN IMMEDIATE), so they never fail with SQLITE_BUSY
+// against each other; ctx bounds the wait.
+func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
+	sqltx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, sqlstore.WrapErr(ctx, "begin", err)
+	}
+	t := &tx{db: db, tx: sqltx, stmts: map[string]*sql.Stmt{}}
+	t.Reader = sqlstore.Reader{Q: sqlQuerier{tx: sqltx, stmts: db.wstmts}, D: sqlstore.SQLite}
+	return t, nil
+}
+
+type tx struct {
+	sqlstore.Reader
+	db    *DB
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // the writer's prepared statements bound to this tx
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[q]; ok {
+		return st, nil
+	}
+	base, err := t.db.wstmts.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var st *sql.Stmt
+	if base != nil {
+		st = t.tx.StmtContext(ctx, base)
+	} else if st, err = t.tx.PrepareContext(ctx, q); err != nil {
+		return nil, err
+	}
+	t.stmts[q] = st
+	return st, nil
+}
+
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// Put implements store.Tx.
+func (t *tx) Put(ctx context.Context, w *store.Write) error {
+	if err := checkWrite(w); err != nil {
+		return err
+	}
+	err := t.put(ctx, w)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("put %s/%s version %d: %w", w.Type, w.ID, w.VersionID, store.ErrConflict)
+	}
+	return sqlstore.WrapErr(ctx, "put", err)
+}
+
+func checkWrite(w *store.Write) error {
+	if w.Type == "" || w.ID == "" || w.VersionID < 1 || w.Method == "" {
+		return fmt.Errorf("put: %w: type, id, version >= 1 and method are required", store.ErrInvalid)
+	}
+	if !w.Delete && w.Body == nil {
+		return fmt.Errorf("put %s/%s: %w: no body", w.Type, w.ID, store.ErrInvalid)
+	}
+	return nil
+}
+
+func (t *tx) put(ctx context.Context, w *store.Write) error {
+	st, err := t.stmt(ctx, sqlCurrent)
+	if err != nil {
+		return err
+	}
+	var rid, cur int64
+	exists := true
+	if err := st.QueryRowContext(ctx, w.Type, w.ID).Scan(&rid, &cur); errors.Is(err, sql.ErrNoRows) {
+		exists = false
+	} else if err != nil {
+		return err
+	}
+	if w.VersionID != cur+1 {
+		return fmt.Errorf("put %s/%s: %w: version %d, current %d", w.Type, w.ID, store.ErrConflict, w.VersionID, cur)
+	}
+	lu := sqlstore.Micros(w.LastUpdated)
+	deleted := 0
+	var body []byte
+	if w.Delete {
+		deleted = 1
+	} else {
+		body = w.Body
+	}
+	res, err := t.exec(ctx, sqlInsertVersion, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
+	if err != nil {
+		return err
+	}
+	vid, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if exists {
+		res, err := t.exec(ctx, sqlUpdateCurrent, w.VersionID, vid, lu, deleted, rid, cur)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("put %s/%s: %w", w.Type, w.ID, store.ErrConflict)
+		}
+		for _, table := range indexTables {
+			if _, err := t.exec(ctx, deleteIndexSQL(table), rid); err != nil {
+				return err
+			}
+		}
+	} else {
+		res, err := t.exec(ctx, sqlInsertCurrent, w.Type, w.ID, w.VersionID, vid, lu, deleted)
+		if err != nil {
+			return err
+		}
+		if rid, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	}
+	if w.Delete {
+		return nil
+	}
+	return t.insertIndex(ctx, rid, &w.Index)
+}
+
+func (t *tx) insertIndex(ctx context.Context, rid int64, x *store.Index) error {
+	ins := func(q string, n int, args func(i int) []any) error {
+		if n == 0 {
+			return nil
+		}
+		st, err := t.stmt(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			if _, err := st.ExecContext(ctx, args(i)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errors.Join(
+		ins(sqlInsString, len(x.Strings), func(i int) []any {
+			e := &x.Strings[i]
+			return []any{rid, e.Param, e.Norm, e.Exact}
+		}),
+		ins(sqlInsToken, len(x.Tokens), func(i int) []any {
+			e := &x.Tokens[i]
+			return []any{rid, e.Param, e.System, e.Code, e.Text}
+		}),
+		ins(sqlInsReference, len(x.References), func(i int) []any {
+			e := &x.References[i]
+			return []any{rid, e.Param, e.TargetType, e.TargetID, e.URL}
+		}),
+		ins(sqlInsDate, len(x.Dates), func(i int) []any {
+			e := &x.Dates[i]
+			return []any{rid, e.Param, e.Low, e.High}
+		}),
+		ins(sqlInsNumber, len(x.Numbers), func(i int) []any {
+			e := &x.Numbers[i]
+			return []any{rid, e.Param, e.Value, e.Low, e.High}
+		}),
+		ins(sqlInsQuantity, len(x.Quantities), func(i int) []any {
+			e := &x.Quantities[i]
+			var cl, ch any
+			if e.CanonicalCode != "" {
+				cl, ch = e.CanonicalLow, e.CanonicalHigh
+			}
+			return []any{rid, e.Param, e.System, e.Code, e.Low, e.High, e.CanonicalCode, cl, ch}
+		}),
+		ins(sqlInsURI, len(x.URIs), func(i int) []any {
+			e := &x.URIs[i]
+			return []any{rid, e.Param, e.URI}
+		}),
+	)
+}
+
+// Commit implements store.Tx. Only when it returns nil is the write durable.
+func (t *tx) Commit() error {
+	if err := t.tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback implements store.Tx; after Commit it is a no-op.
+func (t *tx) Rollback() error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
