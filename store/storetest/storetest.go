@@ -188,8 +188,8 @@ func testBodyBytes(t *testing.T, s store.Store) {
 func testConflict(t *testing.T, s store.Store) {
 	MustPut(t, s, write("Patient", "a", 1, at(1), store.Index{}))
 	for _, w := range []*store.Write{
-		write("Patient", "a", 1, at(2), store.Index{}), // create again
-		write("Patient", "a", 3, at(2), store.Index{}), // skips 2
+		write("Patient", "a", 1, at(2), store.Index{}),   // create again
+		write("Patient", "a", 3, at(2), store.Index{}),   // skips 2
 		write("Patient", "new", 2, at(2), store.Index{}), // never existed
 		deletion("Patient", "a", 1, at(2)),
 	} {
