@@ -104,3 +104,16 @@ var (
 	vsOnce       sync.Once
 	vsSets       map[string]map[string]bool
 )
+
+// OnlyIfBase returns p if it is defined on the given base type, else nil.
+func (p *SearchParam) OnlyIfBase(base string) *SearchParam {
+	if p == nil {
+		return nil
+	}
+	for _, b := range p.Base {
+		if b == base {
+			return p
+		}
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package fhirapi
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/xietong/xietong/fhir/model"
+)
+
+// Version is the server's software version, set at build time.
+var Version = "0.1.0-dev"
+
+// supportedSearchTypes are the parameter types search.Parse and the stores
+// implement; parameters of other types are not advertised.
+var supportedSearchTypes = map[string]bool{
+	"string": true, "token": true, "reference": true, "date": true,
+	"number": true, "quantity": true, "uri": true,
+}
+
+// capabilityStatement describes exactly what this server does; it is
+// built from the same tables the handlers use.
+func (s *Server) capabilityStatement() []byte {
+	var resources []any
+	for _, t := range model.ResourceTypes() {
+		var params []any
+		sps := model.SearchParams(t)
+		codes := make([]string, 0, len(sps))
+		for c := range sps {
+			codes = append(codes, c)
+		}
+		sort.Strings(codes)
+		for _, c := range codes {
+			sp := sps[c]
+			if !supportedSearchTypes[sp.Type] || c == "_text" || c == "_content" || c == "_query" || c == "_list" {
+				continue
+			}
+			params = append(params, map[string]any{"name": c, "definition": sp.URL, "type": sp.Type})
+		}
+		var interactions []any
+		for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"} {
+			interactions = append(interactions, map[string]any{"code": code})
+		}
+		resources = append(resources, map[string]any{
+			"type":              t,
+			"profile":           "http://hl7.org/fhir/StructureDefinition/" + t,
+			"interaction":       interactions,
+			"versioning":        "versioned-update",
+			"readHistory":       true,
+			"updateCreate":      true,
+			"conditionalCreate": true,
+			"conditionalRead":   "not-supported",
+			"conditionalUpdate": true,
+			"conditionalDelete": "single",
+			"referencePolicy":   []any{"literal", "logical"},
+			"searchParam":       params,
+		})
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         "2026-11-22",
+		"publisher":    "Xietong",
+		"kind":         "instance",
+		"software":     map[string]any{"name": "Xietong", "version": Version},
+		"implementation": map[string]any{
+			"description": "Xietong (协同) regional health collaboration platform: FHIR R4 server",
+		},
+		"fhirVersion": "4.0.1",
+		"format":      []any{"application/fhir+json", "json"},
+		"patchFormat": []any{"application/json-patch+json"},
+		"rest": []any{map[string]any{
+			"mode":     "server",
+			"resource": resources,
+			"interaction": []any{
+				map[string]any{"code": "transaction"},
+				map[string]any{"code": "batch"},
+				map[string]any{"code": "search-system"},
+				map[string]any{"code": "history-system"},
+			},
+			"searchParam": []any{
+				map[string]any{"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"},
+				map[string]any{"name": "_lastUpdated", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"},
+			},
+		}},
+	}
+	body, err := marshal(cs)
+	if err != nil {
+		panic(err) // built from static tables: cannot fail
+	}
+	return body
+}
+
+// handleMetadata: GET [base]/metadata.
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) error {
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusOK, s.caps)
+	return nil
+}

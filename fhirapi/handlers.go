@@ -1,0 +1,300 @@
+package fhirapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/search"
+	"github.com/xietong/xietong/store"
+)
+
+func pathType(r *http.Request) (string, error) {
+	t := r.PathValue("type")
+	if !isKnownType(t) {
+		return "", unknownType(t)
+	}
+	return t, nil
+}
+
+func pathTypeID(r *http.Request) (string, string, error) {
+	t, err := pathType(r)
+	if err != nil {
+		return "", "", err
+	}
+	id := r.PathValue("id")
+	if !search.ValidID(id) {
+		return "", "", outcome.BadRequest("%q is not a valid resource id: ids are 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'.", id)
+	}
+	return t, id, nil
+}
+
+// handleCreate: POST [base]/[type].
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) error {
+	typ, err := pathType(r)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	if err := s.guard(r.Context(), r, access.Create, typ, ""); err != nil {
+		return err
+	}
+	o := &op{method: http.MethodPost, typ: typ, ifNoneExist: r.Header.Get("If-None-Exist")}
+	if err := s.readResource(r, o); err != nil {
+		return err
+	}
+	return s.runSingle(w, r, o)
+}
+
+// handleInstanceWrite: PUT, PATCH and DELETE [base]/[type]/[id].
+func (s *Server) handleInstanceWrite(w http.ResponseWriter, r *http.Request) error {
+	typ, id, err := pathTypeID(r)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	o := &op{method: r.Method, typ: typ, id: id, ifMatch: r.Header.Get("If-Match")}
+	return s.instanceWrite(w, r, o)
+}
+
+// handleConditional: PUT, PATCH and DELETE [base]/[type]?criteria.
+func (s *Server) handleConditional(w http.ResponseWriter, r *http.Request) error {
+	typ, err := pathType(r)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	q.Del("_format")
+	q.Del("_pretty")
+	if len(q) == 0 {
+		return outcome.New(http.StatusMethodNotAllowed, "not-supported",
+			"%s %s needs either an id (%s/[id]) or search criteria (%s?identifier=...).", r.Method, r.URL.Path, r.URL.Path, r.URL.Path)
+	}
+	o := &op{method: r.Method, typ: typ, query: q, conditional: true, ifMatch: r.Header.Get("If-Match")}
+	return s.instanceWrite(w, r, o)
+}
+
+func (s *Server) instanceWrite(w http.ResponseWriter, r *http.Request, o *op) error {
+	action := map[string]access.Action{http.MethodPut: access.Update, http.MethodPatch: access.Update, http.MethodDelete: access.Delete}[o.method]
+	if err := s.guard(r.Context(), r, action, o.typ, o.id); err != nil {
+		return err
+	}
+	switch o.method {
+	case http.MethodPut:
+		if err := s.readResource(r, o); err != nil {
+			return err
+		}
+	case http.MethodPatch:
+		body, err := s.readBody(r, "application/json-patch+json")
+		if err != nil {
+			return err
+		}
+		o.patch = body
+	}
+	return s.runSingle(w, r, o)
+}
+
+func (s *Server) readResource(r *http.Request, o *op) error {
+	body, err := s.readBody(r, resourceMediaTypes...)
+	if err != nil {
+		return err
+	}
+	res, err := s.decodeResource(body)
+	if err != nil {
+		return err
+	}
+	o.resource = res
+	return nil
+}
+
+// runSingle runs one write as its own transaction and writes the answer.
+func (s *Server) runSingle(w http.ResponseWriter, r *http.Request, o *op) error {
+	if err := s.prepare(o); err != nil {
+		return err
+	}
+	now := s.deps.Now().UTC().Truncate(1000)
+	var res *result
+	err := s.inTx(r.Context(), func(tx store.Tx) error {
+		var err error
+		res, err = s.execWrite(r.Context(), tx, o, now)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) && o.newID {
+			return outcome.Conflict("Another request created %s/%s at the same time; retry.", o.typ, o.id)
+		}
+		return err
+	}
+	s.writeResult(w, r, res)
+	return nil
+}
+
+// writeResult answers a write per Prefer: return.
+func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *result) {
+	v := res.version
+	if v != nil {
+		setVersionHeaders(w, v.VersionID, v.LastUpdated)
+		if !v.Deleted && (res.status == http.StatusCreated || r.Method != http.MethodPost || res.status == http.StatusOK) {
+			w.Header().Set("Location", s.publicBase(r)+"/"+v.Type+"/"+v.ID+"/_history/"+strconv.FormatInt(v.VersionID, 10))
+		}
+	}
+	if res.status == http.StatusNoContent || v == nil || v.Deleted {
+		if preferReturn(r) == "OperationOutcome" && res.note != "" {
+			writeResource(w, r, http.StatusOK, outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: res.note}))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	switch preferReturn(r) {
+	case "minimal":
+		w.WriteHeader(res.status)
+	case "OperationOutcome":
+		note := res.note
+		if note == "" {
+			note = v.Type + "/" + v.ID + " was written as version " + strconv.FormatInt(v.VersionID, 10) + "."
+		}
+		writeResource(w, r, res.status, outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: note}))
+	default:
+		writeJSON(w, r, res.status, v.Body)
+	}
+}
+
+// publicBase is the absolute base URL for links and fullUrls.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + s.cfg.Base
+}
+
+// handleRead: GET [base]/[type]/[id].
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) error {
+	typ, id, err := pathTypeID(r)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	if err := s.guard(r.Context(), r, access.Read, typ, id); err != nil {
+		return err
+	}
+	v, err := s.deps.Store.Read(r.Context(), typ, id)
+	if err != nil {
+		return readError(err, v, typ, id, 0)
+	}
+	return s.writeVersion(w, r, v)
+}
+
+// handleVRead: GET [base]/[type]/[id]/_history/[vid].
+func (s *Server) handleVRead(w http.ResponseWriter, r *http.Request) error {
+	typ, id, err := pathTypeID(r)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(r); err != nil {
+		return err
+	}
+	vid, err := strconv.ParseInt(r.PathValue("vid"), 10, 64)
+	if err != nil || vid < 1 {
+		return outcome.BadRequest("%q is not a version id; versions are numbered 1, 2, 3 ...", r.PathValue("vid"))
+	}
+	if err := s.guard(r.Context(), r, access.Read, typ, id); err != nil {
+		return err
+	}
+	v, err := s.deps.Store.VRead(r.Context(), typ, id, vid)
+	if err != nil {
+		return readError(err, v, typ, id, vid)
+	}
+	return s.writeVersion(w, r, v)
+}
+
+func readError(err error, v *store.Version, typ, id string, vid int64) error {
+	what := typ + "/" + id
+	if vid > 0 {
+		what += "/_history/" + strconv.FormatInt(vid, 10)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return outcome.NotFound("%s is not known to this server.", what)
+	case errors.Is(err, store.ErrGone):
+		oe := outcome.Gone("%s was deleted", what)
+		if v != nil {
+			oe.Issues[0].Diagnostics += " (version " + strconv.FormatInt(v.VersionID, 10) + ", " + formatInstant(v.LastUpdated) + ")"
+		}
+		oe.Issues[0].Diagnostics += "; its history is still available at " + typ + "/" + id + "/_history."
+		return oe
+	}
+	return err
+}
+
+// writeVersion answers a read, honouring If-None-Match, If-Modified-Since,
+// _summary and _elements.
+func (s *Server) writeVersion(w http.ResponseWriter, r *http.Request, v *store.Version) error {
+	setVersionHeaders(w, v.VersionID, v.LastUpdated)
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if n, err := parseETag(inm); err == nil && n == v.VersionID {
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !v.LastUpdated.Truncate(1e9).After(t) {
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	q := r.URL.Query()
+	shape, err := parseShape(q)
+	if err != nil {
+		return err
+	}
+	if shape.none() {
+		writeJSON(w, r, http.StatusOK, v.Body)
+		return nil
+	}
+	res, err := decodeStored(v.Body)
+	if err != nil {
+		return err
+	}
+	writeResource(w, r, http.StatusOK, shape.apply(res))
+	return nil
+}
+
+// queryFromForm merges a POST _search form body into the URL parameters.
+func (s *Server) searchParams(r *http.Request) (url.Values, error) {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/x-www-form-urlencoded" && !startsWith(ct, "application/x-www-form-urlencoded;") {
+			return nil, outcome.New(http.StatusUnsupportedMediaType, "not-supported",
+				"POST _search takes its parameters as application/x-www-form-urlencoded, not %s.", ct)
+		}
+		r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
+		if err := r.ParseForm(); err != nil {
+			return nil, outcome.BadRequest("The _search form body could not be read: %v", err)
+		}
+		for k, vs := range r.PostForm {
+			q[k] = append(q[k], vs...)
+		}
+	}
+	q.Del("_format")
+	q.Del("_pretty")
+	return q, nil
+}
+
+func startsWith(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -1,0 +1,241 @@
+package fhirapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xietong/xietong/fhir/model"
+	"github.com/xietong/xietong/fhir/outcome"
+)
+
+const fhirJSON = "application/fhir+json; charset=utf-8"
+
+// checkAccept answers 406 when the client accepts no JSON flavour and 415
+// for _format=xml, which this server does not speak.
+func checkFormat(r *http.Request) error {
+	if f := r.URL.Query().Get("_format"); f != "" {
+		switch f {
+		case "json", "application/json", "application/fhir+json", "application/json+fhir":
+		default:
+			return outcome.New(http.StatusNotAcceptable, "not-supported",
+				"_format=%s is not supported: this server speaks FHIR JSON only (use _format=json or leave it out).", f)
+		}
+		return nil
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return nil
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		switch mt {
+		case "", "*/*", "application/*", "application/json", "application/fhir+json", "application/json+fhir", "text/html", "text/plain":
+			return nil
+		}
+	}
+	return outcome.New(http.StatusNotAcceptable, "not-supported",
+		"Accept: %s cannot be satisfied: this server answers with application/fhir+json.", accept)
+}
+
+// readBody reads a request body of one of the allowed media types,
+// enforcing the size limit and undoing Content-Encoding: gzip.
+func (s *Server) readBody(r *http.Request, allowed ...string) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || !contains(allowed, mt) {
+		if ct == "" {
+			ct = "(none)"
+		}
+		return nil, outcome.New(http.StatusUnsupportedMediaType, "not-supported",
+			"Content-Type %s is not accepted here; send %s.", ct, strings.Join(allowed, " or "))
+	}
+	var body io.Reader = http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes)
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
+		if enc != "gzip" {
+			return nil, outcome.New(http.StatusUnsupportedMediaType, "not-supported",
+				"Content-Encoding %s is not supported; send the body plain or gzip-compressed.", enc)
+		}
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, outcome.BadRequest("The body says Content-Encoding: gzip but is not gzip data: %v", err)
+		}
+		body = io.LimitReader(zr, s.cfg.MaxBodyBytes+1)
+	}
+	data, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) || int64(len(data)) > s.cfg.MaxBodyBytes {
+		return nil, outcome.New(http.StatusRequestEntityTooLarge, "too-long",
+			"The request body is larger than the limit of %d bytes; split it (for example into several transactions).", s.cfg.MaxBodyBytes)
+	}
+	if err != nil {
+		return nil, outcome.BadRequest("The request body could not be read: %v", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, outcome.BadRequest("The request body is empty; a FHIR resource is required.")
+	}
+	return data, nil
+}
+
+var resourceMediaTypes = []string{"application/fhir+json", "application/json", "application/json+fhir"}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON writes a FHIR JSON body (already encoded).
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", fhirJSON)
+	if r.URL.Query().Get("_pretty") == "true" {
+		var b bytes.Buffer
+		if json.Indent(&b, body, "", "  ") == nil {
+			body = b.Bytes()
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func writeResource(w http.ResponseWriter, r *http.Request, status int, res map[string]any) {
+	body, err := marshal(res)
+	if err != nil {
+		writeOutcome(w, r, outcome.Internal(err))
+		return
+	}
+	writeJSON(w, r, status, body)
+}
+
+func writeOutcome(w http.ResponseWriter, r *http.Request, e *outcome.Error) {
+	body, _ := marshal(e.Resource())
+	writeJSON(w, r, e.Status, body)
+}
+
+// setVersionHeaders sets ETag and Last-Modified of a version.
+func setVersionHeaders(w http.ResponseWriter, vid int64, lastUpdated time.Time) {
+	w.Header().Set("ETag", etag(vid))
+	w.Header().Set("Last-Modified", lastUpdated.UTC().Format(http.TimeFormat))
+}
+
+func etag(vid int64) string { return `W/"` + strconv.FormatInt(vid, 10) + `"` }
+
+// parseETag reads W/"3" (or "3") as 3.
+func parseETag(s string) (int64, error) {
+	t := strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	t = strings.Trim(t, `"`)
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 1 {
+		return 0, outcome.BadRequest("If-Match must be a version ETag such as W/\"3\", not %q", s)
+	}
+	return n, nil
+}
+
+// preferReturn is Prefer: return=minimal|representation|OperationOutcome.
+func preferReturn(r *http.Request) string {
+	return preferValue(r, "return")
+}
+
+func preferHandling(r *http.Request) string {
+	return preferValue(r, "handling")
+}
+
+func preferValue(r *http.Request, key string) string {
+	for _, h := range r.Header.Values("Prefer") {
+		for _, part := range strings.Split(h, ";") {
+			for _, kv := range strings.Split(part, ",") {
+				k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+				if ok && strings.EqualFold(k, key) {
+					return strings.Trim(strings.TrimSpace(v), `"`)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isKnownType(t string) bool { return model.IsResourceType(t) }
+
+func unknownType(t string) *outcome.Error {
+	return outcome.NotFound("%q is not a FHIR R4 resource type. Resource types are case-sensitive (Patient, Observation, ...); see [base]/metadata.", t)
+}
+
+// gzipMiddleware compresses responses when the client accepts gzip and the
+// body is worth compressing.
+func gzipMiddleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		gw := &gzipWriter{ResponseWriter: w}
+		defer gw.close()
+		next.ServeHTTP(gw, r)
+	})
+}
+
+var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return w }}
+
+// gzipWriter decides at WriteHeader time: bodies of 1 KiB or more (by
+// Content-Length) are compressed.
+type gzipWriter struct {
+	http.ResponseWriter
+	zw      *gzip.Writer
+	decided bool
+}
+
+func (g *gzipWriter) WriteHeader(status int) {
+	if !g.decided {
+		g.decided = true
+		h := g.Header()
+		n, _ := strconv.Atoi(h.Get("Content-Length"))
+		h.Add("Vary", "Accept-Encoding")
+		if n >= 1024 && status != http.StatusNotModified && status != http.StatusNoContent {
+			h.Del("Content-Length")
+			h.Set("Content-Encoding", "gzip")
+			g.zw = gzipPool.Get().(*gzip.Writer)
+			g.zw.Reset(g.ResponseWriter)
+		}
+	}
+	g.ResponseWriter.WriteHeader(status)
+}
+
+func (g *gzipWriter) Write(p []byte) (int, error) {
+	if !g.decided {
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.zw != nil {
+		return g.zw.Write(p)
+	}
+	return g.ResponseWriter.Write(p)
+}
+
+func (g *gzipWriter) close() {
+	if g.zw != nil {
+		g.zw.Close()
+		gzipPool.Put(g.zw)
+	}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), d)
+}

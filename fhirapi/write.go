@@ -1,0 +1,416 @@
+package fhirapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/search"
+	"github.com/xietong/xietong/store"
+)
+
+// op is one interaction, whether it came as a plain HTTP request or as a
+// Bundle entry; both run through the same code.
+type op struct {
+	method      string // GET, POST, PUT, PATCH, DELETE, HEAD
+	typ, id     string
+	vid         int64
+	query       url.Values // conditional criteria (PUT/DELETE/PATCH/POST If-None-Exist)
+	conditional bool       // PUT/DELETE/PATCH Type?criteria
+	ifMatch     string
+	ifNoneExist string
+	resource    map[string]any // POST/PUT body; PATCH result
+	patch       []byte         // PATCH body
+	fullURL     string         // Bundle entry fullUrl
+	path        string         // for error messages: "Bundle.entry[3]"
+
+	index    store.Index    // computed by prepare
+	newID    bool           // the id was assigned by the server (create)
+	prepared bool           // index computed
+	existing *store.Version // a conditional create found this match
+	prepErr  error          // a batch entry that could not be parsed
+}
+
+// result is what an interaction produced.
+type result struct {
+	status  int
+	version *store.Version // written or found
+	note    string         // an informational message (Prefer: return=OperationOutcome)
+}
+
+// newID returns a random UUID (version 4), a valid FHIR id.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// validate runs the validator and turns error issues into a 400.
+func (s *Server) validate(o *op) error {
+	if s.deps.Validator == nil {
+		return nil
+	}
+	issues := s.deps.Validator.Validate(o.resource)
+	var errs []outcome.Issue
+	for _, is := range issues {
+		if is.Severity == "error" || is.Severity == "fatal" {
+			if o.path != "" {
+				for i, ex := range is.Expression {
+					is.Expression[i] = o.path + ".resource." + ex
+				}
+				is.Diagnostics = o.path + ": " + is.Diagnostics
+			}
+			errs = append(errs, is)
+		}
+	}
+	if len(errs) > 0 {
+		return &outcome.Error{Status: http.StatusBadRequest, Issues: errs}
+	}
+	return nil
+}
+
+// prepare does the CPU work of a create or update before any transaction
+// starts: checks, validation and index extraction. Reference rewriting in
+// transactions happens before it.
+func (s *Server) prepare(o *op) error {
+	if o.resource == nil {
+		return nil
+	}
+	rt, _ := o.resource["resourceType"].(string)
+	if rt != o.typ {
+		return outcome.BadRequest("%sThe resource is a %s but the request is for %s.", prefix(o.path), rt, o.typ).At("resourceType")
+	}
+	switch {
+	case o.method == http.MethodPost:
+		// The server assigns the id of a created resource (R4 3.1.0.8.1:
+		// a supplied id is ignored). A transaction may have chosen it
+		// already, to resolve references to the entry.
+		if o.id == "" {
+			o.id = newID()
+		}
+		o.newID = true
+		o.resource["id"] = o.id
+	case o.method == http.MethodPut && !o.conditional:
+		bodyID, _ := o.resource["id"].(string)
+		if bodyID == "" {
+			return outcome.BadRequest("%sThe resource has no id; an update (PUT %s/%s) must carry the same id in the body.", prefix(o.path), o.typ, o.id).At(o.typ + ".id")
+		}
+		if bodyID != o.id {
+			return outcome.BadRequest("%sThe id in the body (%q) differs from the id in the URL (%q).", prefix(o.path), bodyID, o.id).At(o.typ + ".id")
+		}
+	}
+	if err := s.validate(o); err != nil {
+		return err
+	}
+	return s.reindex(o)
+}
+
+func (s *Server) reindex(o *op) error {
+	if s.deps.Indexer == nil || o.resource == nil {
+		return nil
+	}
+	idx, err := s.deps.Indexer.Index(o.typ, o.resource)
+	if err != nil {
+		return outcome.Wrap(err, http.StatusBadRequest, "processing", "%sThe search index of the resource could not be computed: %v", prefix(o.path), err)
+	}
+	o.index = idx
+	o.prepared = true
+	return nil
+}
+
+func prefix(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + ": "
+}
+
+// setMeta stamps the version and time into the resource's meta, keeping
+// the client's tags, profiles, security labels and source.
+func setMeta(res map[string]any, vid int64, ts time.Time) {
+	meta, _ := res["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		res["meta"] = meta
+	}
+	meta["versionId"] = strconv.FormatInt(vid, 10)
+	meta["lastUpdated"] = formatInstant(ts)
+}
+
+func formatInstant(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// execWrite runs a prepared write inside tx.
+func (s *Server) execWrite(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
+	switch o.method {
+	case http.MethodPost:
+		return s.execCreate(ctx, tx, o, now)
+	case http.MethodPut:
+		return s.execUpdate(ctx, tx, o, now)
+	case http.MethodPatch:
+		return s.execPatch(ctx, tx, o, now)
+	case http.MethodDelete:
+		return s.execDelete(ctx, tx, o, now)
+	}
+	return nil, outcome.BadRequest("%sMethod %s is not a write.", prefix(o.path), o.method)
+}
+
+// matchOne runs conditional criteria inside tx and returns the matches
+// (at most two: enough to know whether the match is unique).
+func (s *Server) match(ctx context.Context, tx store.Reader, typ string, criteria url.Values, what string) ([]*store.Version, error) {
+	if len(criteria) == 0 {
+		return nil, outcome.BadRequest("%s needs search criteria (for example identifier=system|value).", what)
+	}
+	req, err := search.Parse(typ, criteria, search.Options{Strict: true, DefaultCount: 2, MaxCount: 2})
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Query.Where) == 0 {
+		return nil, outcome.BadRequest("%s needs search criteria that select resources, not only result parameters.", what)
+	}
+	req.Query.Count, req.Query.Offset, req.Query.Cursor = 2, 0, ""
+	req.Query.Total, req.Query.CountOnly = store.TotalNone, false
+	res, err := tx.Search(ctx, req.Query)
+	if err != nil {
+		return nil, err
+	}
+	return res.Matches, nil
+}
+
+func (s *Server) execCreate(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
+	if o.ifNoneExist != "" {
+		criteria, err := url.ParseQuery(o.ifNoneExist)
+		if err != nil {
+			return nil, outcome.BadRequest("%sIf-None-Exist is not a valid query string: %v", prefix(o.path), err)
+		}
+		found, err := s.match(ctx, tx, o.typ, criteria, prefix(o.path)+"If-None-Exist")
+		if err != nil {
+			return nil, err
+		}
+		switch len(found) {
+		case 0:
+		case 1:
+			o.id = found[0].ID
+			return &result{status: http.StatusOK, version: found[0], note: "A matching resource exists already (If-None-Exist); nothing was created."}, nil
+		default:
+			return nil, outcome.PreconditionFailed("%sIf-None-Exist %q matches more than one %s; make the criteria select one resource.", prefix(o.path), o.ifNoneExist, o.typ)
+		}
+	}
+	return s.put(ctx, tx, o, 1, now, http.StatusCreated)
+}
+
+// put writes the resource as version vid.
+func (s *Server) put(ctx context.Context, tx store.Tx, o *op, vid int64, now time.Time, status int) (*result, error) {
+	setMeta(o.resource, vid, now)
+	body, err := marshal(o.resource)
+	if err != nil {
+		return nil, err
+	}
+	method := o.method
+	w := &store.Write{Type: o.typ, ID: o.id, VersionID: vid, LastUpdated: now, Method: method, Body: body, Index: o.index}
+	if err := tx.Put(ctx, w); err != nil {
+		return nil, err
+	}
+	return &result{status: status, version: &store.Version{
+		Type: o.typ, ID: o.id, VersionID: vid, LastUpdated: now, Method: method, Body: body,
+	}}, nil
+}
+
+// current reads the current version inside tx: (nil, 0) when the resource
+// never existed; for a deleted one the version is returned with deleted set.
+func current(ctx context.Context, tx store.Reader, typ, id string) (cur *store.Version, deleted bool, err error) {
+	v, err := tx.Read(ctx, typ, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, false, nil
+	case errors.Is(err, store.ErrGone):
+		return v, true, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return v, false, nil
+}
+
+func (s *Server) checkIfMatch(o *op, cur *store.Version, deleted bool) error {
+	if o.ifMatch == "" {
+		return nil
+	}
+	want, err := parseETag(o.ifMatch)
+	if err != nil {
+		return err
+	}
+	if cur == nil || deleted || cur.VersionID != want {
+		have := "does not exist"
+		if cur != nil {
+			have = fmt.Sprintf("is at version %d", cur.VersionID)
+			if deleted {
+				have += " (deleted)"
+			}
+		}
+		return outcome.PreconditionFailed("%sIf-Match asks for version %d of %s/%s, but it %s; read it again and retry.", prefix(o.path), want, o.typ, o.id, have)
+	}
+	return nil
+}
+
+func (s *Server) execUpdate(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
+	if o.conditional {
+		found, err := s.match(ctx, tx, o.typ, o.query, prefix(o.path)+"A conditional update")
+		if err != nil {
+			return nil, err
+		}
+		bodyID, _ := o.resource["id"].(string)
+		switch len(found) {
+		case 0:
+			if bodyID == "" {
+				o.id, o.newID = newID(), true
+				o.resource["id"] = o.id
+			} else {
+				o.id = bodyID
+			}
+		case 1:
+			if bodyID != "" && bodyID != found[0].ID {
+				return nil, outcome.BadRequest("%sThe criteria match %s/%s but the body has id %q.", prefix(o.path), o.typ, found[0].ID, bodyID)
+			}
+			o.id = found[0].ID
+			o.resource["id"] = o.id
+		default:
+			return nil, outcome.PreconditionFailed("%sThe conditional update criteria match more than one %s; make them select one resource.", prefix(o.path), o.typ)
+		}
+	}
+	cur, deleted, err := current(ctx, tx, o.typ, o.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkIfMatch(o, cur, deleted); err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return s.put(ctx, tx, o, 1, now, http.StatusCreated)
+	}
+	status := http.StatusOK
+	if deleted {
+		status = http.StatusCreated
+	}
+	return s.put(ctx, tx, o, cur.VersionID+1, now, status)
+}
+
+func (s *Server) execPatch(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
+	if o.conditional {
+		found, err := s.match(ctx, tx, o.typ, o.query, prefix(o.path)+"A conditional patch")
+		if err != nil {
+			return nil, err
+		}
+		if len(found) != 1 {
+			if len(found) == 0 {
+				return nil, outcome.NotFound("%sThe conditional patch criteria match no %s.", prefix(o.path), o.typ)
+			}
+			return nil, outcome.PreconditionFailed("%sThe conditional patch criteria match more than one %s.", prefix(o.path), o.typ)
+		}
+		o.id = found[0].ID
+	}
+	cur, deleted, err := current(ctx, tx, o.typ, o.id)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return nil, outcome.NotFound("%s%s/%s does not exist; a patch needs an existing resource.", prefix(o.path), o.typ, o.id)
+	}
+	if deleted {
+		return nil, outcome.Gone("%s%s/%s was deleted; a patch needs a current resource.", prefix(o.path), o.typ, o.id)
+	}
+	if err := s.checkIfMatch(o, cur, deleted); err != nil {
+		return nil, err
+	}
+	res, err := decodeStored(cur.Body)
+	if err != nil {
+		return nil, err
+	}
+	patched, err := applyJSONPatch(res, o.patch)
+	if err != nil {
+		return nil, outcome.BadRequest("%sThe JSON Patch could not be applied: %v", prefix(o.path), err)
+	}
+	m, ok := patched.(map[string]any)
+	if !ok || m["resourceType"] != o.typ || m["id"] != o.id {
+		return nil, outcome.Unprocessable("%sThe patch must not change resourceType or id, nor replace the whole resource with something else.", prefix(o.path))
+	}
+	o.resource = m
+	// Validation and indexing of the patched resource happen here, inside
+	// the transaction, because the result depends on the current version.
+	if err := s.validate(o); err != nil {
+		return nil, err
+	}
+	if err := s.reindex(o); err != nil {
+		return nil, err
+	}
+	return s.put(ctx, tx, o, cur.VersionID+1, now, http.StatusOK)
+}
+
+func (s *Server) execDelete(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
+	if o.conditional {
+		found, err := s.match(ctx, tx, o.typ, o.query, prefix(o.path)+"A conditional delete")
+		if err != nil {
+			return nil, err
+		}
+		switch len(found) {
+		case 0:
+			return &result{status: http.StatusNoContent, note: "No resource matched the criteria; nothing was deleted."}, nil
+		case 1:
+			o.id = found[0].ID
+		default:
+			return nil, outcome.PreconditionFailed("%sThe conditional delete criteria match more than one %s; this server deletes one resource at a time.", prefix(o.path), o.typ)
+		}
+	}
+	cur, deleted, err := current(ctx, tx, o.typ, o.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkIfMatch(o, cur, deleted); err != nil {
+		return nil, err
+	}
+	if cur == nil {
+		return &result{status: http.StatusNoContent, note: fmt.Sprintf("%s/%s does not exist; nothing was deleted.", o.typ, o.id)}, nil
+	}
+	if deleted {
+		return &result{status: http.StatusNoContent, version: cur, note: fmt.Sprintf("%s/%s was already deleted.", o.typ, o.id)}, nil
+	}
+	w := &store.Write{Type: o.typ, ID: o.id, VersionID: cur.VersionID + 1, LastUpdated: now, Method: http.MethodDelete, Delete: true}
+	if err := tx.Put(ctx, w); err != nil {
+		return nil, err
+	}
+	return &result{status: http.StatusNoContent, version: &store.Version{
+		Type: o.typ, ID: o.id, VersionID: w.VersionID, LastUpdated: now, Method: http.MethodDelete, Deleted: true,
+	}, note: fmt.Sprintf("%s/%s was deleted (version %d).", o.typ, o.id, w.VersionID)}, nil
+}
+
+// inTx runs fn in a write transaction and commits it.
+func (s *Server) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	tx, err := s.deps.Store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

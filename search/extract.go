@@ -1,0 +1,340 @@
+package search
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/xietong/xietong/fhir/fhirpath"
+	"github.com/xietong/xietong/fhir/model"
+	"github.com/xietong/xietong/store"
+)
+
+// Indexer computes the search-index entries of resources with the FHIRPath
+// expressions of the R4 SearchParameter definitions. Expressions are
+// compiled once per resource type, on first use. It is safe for concurrent
+// use.
+type Indexer struct {
+	mu    sync.RWMutex
+	plans map[string]*plan
+}
+
+// NewIndexer returns an Indexer for the R4 search parameters.
+func NewIndexer() *Indexer { return &Indexer{plans: map[string]*plan{}} }
+
+type plan struct {
+	params []compiledParam
+	err    error
+}
+
+type compiledParam struct {
+	code string
+	typ  store.ParamType
+	expr *fhirpath.Expression
+}
+
+// Special parameters answered by the store from the resource row, or not
+// supported as index entries.
+var notIndexed = map[string]bool{
+	"_id": true, "_lastUpdated": true, "_text": true, "_content": true, "_query": true, "_list": true,
+}
+
+// Index implements fhirapi.Indexer.
+func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, error) {
+	p := ix.plan(resourceType)
+	var out store.Index
+	if p.err != nil {
+		return out, p.err
+	}
+	for i := range p.params {
+		cp := &p.params[i]
+		vals, err := cp.expr.Evaluate(res, nil)
+		if err != nil {
+			return out, fmt.Errorf("search parameter %s (%s): %w", cp.code, cp.expr, err)
+		}
+		for _, v := range vals {
+			addEntries(&out, cp, v)
+		}
+	}
+	return out, nil
+}
+
+func (ix *Indexer) plan(rt string) *plan {
+	ix.mu.RLock()
+	p := ix.plans[rt]
+	ix.mu.RUnlock()
+	if p != nil {
+		return p
+	}
+	p = compilePlan(rt)
+	ix.mu.Lock()
+	ix.plans[rt] = p
+	ix.mu.Unlock()
+	return p
+}
+
+func compilePlan(rt string) *plan {
+	p := &plan{}
+	if !model.IsResourceType(rt) {
+		p.err = fmt.Errorf("%q is not a resource type", rt)
+		return p
+	}
+	sps := model.SearchParams(rt)
+	codes := make([]string, 0, len(sps))
+	for c := range sps {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	for _, code := range codes {
+		sp := sps[code]
+		typ := store.ParamType(sp.Type)
+		switch typ {
+		case store.TypeString, store.TypeToken, store.TypeReference, store.TypeDate,
+			store.TypeNumber, store.TypeQuantity, store.TypeURI:
+		default:
+			continue // composite and special parameters are not index entries
+		}
+		if notIndexed[code] {
+			continue
+		}
+		expr := sp.ExpressionFor(rt)
+		if expr == "" {
+			continue
+		}
+		// Parameters defined on Resource or DomainResource name those
+		// types; evaluate them from the concrete type.
+		for _, base := range []string{"Resource", "DomainResource"} {
+			if strings.HasPrefix(expr, base+".") {
+				expr = rt + expr[len(base):]
+			}
+		}
+		compiled, err := fhirpath.Compile(expr)
+		if err != nil {
+			p.err = fmt.Errorf("compile search parameter %s.%s: %w", rt, code, err)
+			return p
+		}
+		p.params = append(p.params, compiledParam{code: code, typ: typ, expr: compiled})
+	}
+	return p
+}
+
+// addEntries converts one value of a parameter's expression into entries.
+func addEntries(x *store.Index, cp *compiledParam, v fhirpath.Value) {
+	t := strings.TrimPrefix(strings.TrimPrefix(v.TypeName(), "FHIR."), "System.")
+	node := v.Interface()
+	switch cp.typ {
+	case store.TypeString:
+		for _, s := range stringsOf(t, node) {
+			x.Strings = append(x.Strings, store.StringEntry{Param: cp.code, Norm: NormalizeString(s), Exact: s})
+		}
+	case store.TypeToken:
+		addTokens(x, cp.code, t, node)
+	case store.TypeReference:
+		addReference(x, cp.code, t, node)
+	case store.TypeDate:
+		if lo, hi, ok := dateRangeOf(t, node); ok {
+			x.Dates = append(x.Dates, store.DateEntry{Param: cp.code, Low: lo, High: hi})
+		}
+	case store.TypeNumber:
+		if s, ok := numberText(node); ok {
+			if val, lo, hi, err := NumberRange(s); err == nil {
+				x.Numbers = append(x.Numbers, store.NumberEntry{Param: cp.code, Value: val, Low: lo, High: hi})
+			}
+		}
+	case store.TypeQuantity:
+		addQuantity(x, cp.code, node)
+	case store.TypeURI:
+		if s, ok := node.(string); ok && s != "" {
+			x.URIs = append(x.URIs, store.URIEntry{Param: cp.code, URI: s})
+		}
+	}
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func stringsOf(t string, node any) []string {
+	switch n := node.(type) {
+	case string:
+		if n != "" {
+			return []string{n}
+		}
+	case map[string]any:
+		var out []string
+		add := func(v any) {
+			switch s := v.(type) {
+			case string:
+				if s != "" {
+					out = append(out, s)
+				}
+			case []any:
+				for _, e := range s {
+					if str, ok := e.(string); ok && str != "" {
+						out = append(out, str)
+					}
+				}
+			}
+		}
+		switch t {
+		case "HumanName":
+			for _, k := range []string{"text", "family", "given", "prefix", "suffix"} {
+				add(n[k])
+			}
+		case "Address":
+			for _, k := range []string{"text", "line", "city", "district", "state", "postalCode", "country"} {
+				add(n[k])
+			}
+		default:
+			// Any other complex value: its string-valued children.
+			for _, v := range n {
+				add(v)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func addTokens(x *store.Index, code, t string, node any) {
+	add := func(system, c, text string) {
+		if c != "" || system != "" {
+			x.Tokens = append(x.Tokens, store.TokenEntry{Param: code, System: system, Code: c, Text: NormalizeString(text)})
+		}
+	}
+	switch n := node.(type) {
+	case string:
+		add("", n, "")
+	case bool:
+		if n {
+			add("", "true", "")
+		} else {
+			add("", "false", "")
+		}
+	case json.Number:
+		add("", n.String(), "")
+	case map[string]any:
+		switch t {
+		case "CodeableConcept":
+			text := str(n, "text")
+			codings, _ := n["coding"].([]any)
+			for _, c := range codings {
+				if cm, ok := c.(map[string]any); ok {
+					d := str(cm, "display")
+					if text != "" {
+						d = text + " " + d
+					}
+					add(str(cm, "system"), str(cm, "code"), d)
+				}
+			}
+			if len(codings) == 0 && text != "" {
+				x.Tokens = append(x.Tokens, store.TokenEntry{Param: code, Text: NormalizeString(text)})
+			}
+		case "Identifier":
+			text := ""
+			if ty, ok := n["type"].(map[string]any); ok {
+				text = str(ty, "text")
+			}
+			add(str(n, "system"), str(n, "value"), text)
+		case "ContactPoint":
+			add(str(n, "system"), str(n, "value"), "")
+		default: // Coding and anything coding-shaped
+			add(str(n, "system"), str(n, "code"), str(n, "display"))
+		}
+	}
+}
+
+func addReference(x *store.Index, code, t string, node any) {
+	var ref string
+	switch n := node.(type) {
+	case string: // canonical or uri
+		ref = n
+	case map[string]any:
+		ref = str(n, "reference")
+	}
+	if ref == "" || strings.HasPrefix(ref, "#") {
+		return
+	}
+	if typ, id, ok := localRef(ref); ok && !strings.Contains(ref, "://") {
+		x.References = append(x.References, store.ReferenceEntry{Param: code, TargetType: typ, TargetID: id})
+		return
+	}
+	e := store.ReferenceEntry{Param: code, URL: ref}
+	if typ, id, ok := localRef(ref); ok {
+		// An absolute reference also matches by type and id.
+		e.TargetType, e.TargetID = typ, id
+	}
+	x.References = append(x.References, e)
+}
+
+func dateRangeOf(t string, node any) (int64, int64, bool) {
+	switch n := node.(type) {
+	case string:
+		lo, hi, err := DateRange(n)
+		return lo, hi, err == nil
+	case map[string]any:
+		switch t {
+		case "Period":
+			lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+			ok := false
+			if s := str(n, "start"); s != "" {
+				if l, _, err := DateRange(s); err == nil {
+					lo, ok = l, true
+				}
+			}
+			if s := str(n, "end"); s != "" {
+				if _, h, err := DateRange(s); err == nil {
+					hi, ok = h, true
+				}
+			}
+			return lo, hi, ok
+		case "Timing":
+			events, _ := n["event"].([]any)
+			lo, hi, ok := int64(math.MaxInt64), int64(math.MinInt64), false
+			for _, e := range events {
+				if s, isStr := e.(string); isStr {
+					if l, h, err := DateRange(s); err == nil {
+						lo, hi, ok = min(lo, l), max(hi, h), true
+					}
+				}
+			}
+			return lo, hi, ok
+		}
+	}
+	return 0, 0, false
+}
+
+func numberText(node any) (string, bool) {
+	switch n := node.(type) {
+	case json.Number:
+		return n.String(), true
+	case int64:
+		return fmt.Sprint(n), true
+	}
+	return "", false
+}
+
+func addQuantity(x *store.Index, code string, node any) {
+	n, ok := node.(map[string]any)
+	if !ok {
+		return
+	}
+	s, ok := numberText(n["value"])
+	if !ok {
+		return
+	}
+	_, lo, hi, err := NumberRange(s)
+	if err != nil {
+		return
+	}
+	unit := str(n, "code")
+	if unit == "" {
+		unit = str(n, "unit")
+	}
+	x.Quantities = append(x.Quantities, store.QuantityEntry{Param: code, System: str(n, "system"), Code: unit, Low: lo, High: hi})
+}
+

@@ -1,0 +1,493 @@
+package search
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/xietong/xietong/fhir/model"
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/store"
+)
+
+// Request is a parsed search: the store query plus what shapes the answer.
+type Request struct {
+	Query *store.Query
+	// Summary is _summary (true, text, data, count, false or "").
+	Summary string
+	// Elements is _elements.
+	Elements []string
+	// Ignored lists parameters ignored under lenient handling, with why.
+	Ignored []string
+	// Self is the canonical form of the parameters that were used, for
+	// the Bundle's self link.
+	Self url.Values
+}
+
+// Options control parsing.
+type Options struct {
+	// Strict rejects unknown parameters (Prefer: handling=strict); when
+	// false they are ignored and listed in Request.Ignored.
+	Strict bool
+	// DefaultCount and MaxCount bound _count.
+	DefaultCount, MaxCount int
+}
+
+// Parse turns the parameters of a search on resourceType ("" for a
+// system-wide search) into a Request. Errors are *outcome.Error with status
+// 400 naming the offending parameter.
+func Parse(resourceType string, params url.Values, opts Options) (*Request, error) {
+	if opts.DefaultCount == 0 {
+		opts.DefaultCount = 50
+	}
+	if opts.MaxCount == 0 {
+		opts.MaxCount = 1000
+	}
+	q := &store.Query{Count: opts.DefaultCount}
+	req := &Request{Query: q, Self: url.Values{}}
+	if resourceType != "" {
+		q.Types = []string{resourceType}
+	}
+	// _type first: it decides which parameters are known on a system search.
+	if vs, ok := params["_type"]; ok {
+		if resourceType != "" {
+			return nil, outcome.BadRequest("_type is only allowed in a search across all types (GET [base]?_type=...)")
+		}
+		for _, v := range vs {
+			for _, t := range strings.Split(v, ",") {
+				if !model.IsResourceType(t) {
+					return nil, outcome.BadRequest("_type: %q is not a FHIR R4 resource type", t).At("_type")
+				}
+				q.Types = append(q.Types, t)
+			}
+		}
+		req.Self["_type"] = vs
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		values := params[key]
+		var err error
+		switch key {
+		case "_type", "_format", "_pretty":
+			continue
+		case "_count":
+			q.Count, err = intParam(key, values, 0, opts.MaxCount)
+			if q.Count == 0 && err == nil && values[len(values)-1] == "0" {
+				q.CountOnly = true
+			}
+		case "_offset":
+			q.Offset, err = intParam(key, values, 0, 1<<30)
+		case "_cursor":
+			q.Cursor = values[len(values)-1]
+		case "_total":
+			switch values[len(values)-1] {
+			case "none":
+				q.Total = store.TotalNone
+			case "estimate":
+				q.Total = store.TotalEstimate
+			case "accurate":
+				q.Total = store.TotalAccurate
+			default:
+				err = outcome.BadRequest("_total must be none, estimate or accurate, not %q", values[len(values)-1]).At("_total")
+			}
+		case "_summary":
+			v := values[len(values)-1]
+			switch v {
+			case "true", "false", "text", "data":
+				req.Summary = v
+			case "count":
+				req.Summary = v
+				q.CountOnly = true
+			default:
+				err = outcome.BadRequest("_summary must be true, text, data, count or false, not %q", v).At("_summary")
+			}
+		case "_elements":
+			for _, v := range values {
+				for _, e := range strings.Split(v, ",") {
+					if e = strings.TrimSpace(e); e != "" {
+						req.Elements = append(req.Elements, e)
+					}
+				}
+			}
+		case "_sort":
+			q.Sort, err = parseSort(resourceType, values)
+		case "_include", "_revinclude":
+			err = unsupported(key, "is not supported yet")
+		case "_contained", "_containedType", "_query", "_filter", "_list", "_text", "_content":
+			err = unsupported(key, "is not supported")
+		default:
+			var clauses []store.Clause
+			clauses, err = parseParam(q.Types, key, values)
+			if err == nil {
+				q.Where = append(q.Where, clauses...)
+			} else if isUnknown(err) && !opts.Strict {
+				req.Ignored = append(req.Ignored, err.Error())
+				continue
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if key != "_cursor" && key != "_offset" {
+			req.Self[key] = values
+		}
+	}
+	return req, nil
+}
+
+// unknownParamError marks an unknown parameter name: ignored under
+// lenient handling, rejected under strict.
+type unknownParamError struct{ err *outcome.Error }
+
+func (e unknownParamError) Error() string { return e.err.Error() }
+func (e unknownParamError) Unwrap() error { return e.err }
+func isUnknown(err error) bool {
+	_, ok := err.(unknownParamError)
+	return ok
+}
+
+func unsupported(key, why string) error {
+	return outcome.New(400, "not-supported", "Search parameter %s %s by this server.", key, why).At(key)
+}
+
+func intParam(key string, values []string, lo, hi int) (int, error) {
+	v := values[len(values)-1]
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo {
+		return 0, outcome.BadRequest("%s must be a whole number of at least %d, not %q", key, lo, v).At(key)
+	}
+	if n > hi {
+		n = hi
+	}
+	return n, nil
+}
+
+func parseSort(resourceType string, values []string) ([]store.Sort, error) {
+	var out []store.Sort
+	for _, v := range values {
+		for _, f := range strings.Split(v, ",") {
+			s := store.Sort{Param: strings.TrimPrefix(f, "-"), Desc: strings.HasPrefix(f, "-")}
+			switch s.Param {
+			case "_id":
+				s.Type = store.TypeToken
+			case "_lastUpdated":
+				s.Type = store.TypeDate
+			default:
+				sp := lookupParam([]string{resourceType}, s.Param)
+				if resourceType == "" || sp == nil {
+					return nil, outcome.BadRequest("_sort: %q is not a search parameter of %s", s.Param, orAll(resourceType)).At("_sort")
+				}
+				switch sp.Type {
+				case "string", "date", "token", "number", "uri":
+					s.Type = store.ParamType(sp.Type)
+				default:
+					return nil, unsupported("_sort", fmt.Sprintf("on a %s parameter (%s) is not supported", sp.Type, s.Param))
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func orAll(t string) string {
+	if t == "" {
+		return "all resource types"
+	}
+	return t
+}
+
+// lookupParam finds a parameter known to every one of types (all types
+// when types is empty, i.e. the parameters defined on Resource).
+func lookupParam(types []string, code string) *model.SearchParam {
+	if len(types) == 0 || (len(types) == 1 && types[0] == "") {
+		return model.SearchParams("Patient")[code].OnlyIfBase("Resource")
+	}
+	var found *model.SearchParam
+	for _, t := range types {
+		sp := model.SearchParams(t)[code]
+		if sp == nil {
+			return nil
+		}
+		if found == nil {
+			found = sp
+		} else if found.Type != sp.Type {
+			return nil
+		}
+	}
+	return found
+}
+
+// parseParam parses one parameter name with its values into clauses (one
+// clause per repetition: repeated parameters are ANDed).
+func parseParam(types []string, key string, values []string) ([]store.Clause, error) {
+	if strings.HasPrefix(key, "_has:") {
+		return nil, unsupported("_has", "(reverse chaining) is not supported yet")
+	}
+	name, modifier, _ := strings.Cut(key, ":")
+	chain := ""
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		name, chain = name[:i], name[i+1:]
+	}
+	if i := strings.IndexByte(modifier, '.'); i >= 0 {
+		modifier, chain = modifier[:i], modifier[i+1:]
+	}
+	sp := lookupParam(types, name)
+	if sp == nil {
+		return nil, unknownParamError{outcome.BadRequest("Unknown search parameter %q for %s. Check the spelling, or the CapabilityStatement at [base]/metadata for the parameters supported.", name, orAll(strings.Join(types, ","))).At(key)}
+	}
+	if chain != "" {
+		return nil, unsupported(key, "(chaining) is not supported yet")
+	}
+	var clauses []store.Clause
+	for _, v := range values {
+		var clause store.Clause
+		for _, one := range splitOr(v) {
+			p, err := parsePredicate(sp, key, name, modifier, one)
+			if err != nil {
+				return nil, err
+			}
+			clause = append(clause, p)
+		}
+		if len(clause) > 0 {
+			clauses = append(clauses, clause)
+		}
+	}
+	return clauses, nil
+}
+
+// splitOr splits a value on unescaped commas and unescapes \, \| \$ \\.
+func splitOr(v string) []string {
+	var out []string
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' && i+1 < len(v) {
+			b.WriteByte('\\')
+			b.WriteByte(v[i+1])
+			i++
+			continue
+		}
+		if c == ',' {
+			out = append(out, b.String())
+			b.Reset()
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return append(out, b.String())
+}
+
+// cutUnescaped splits s at the first unescaped sep.
+func cutUnescaped(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' {
+			i++
+			continue
+		}
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func parsePredicate(sp *model.SearchParam, key, name, modifier, value string) (store.Predicate, error) {
+	p := store.Predicate{Param: name, Type: store.ParamType(sp.Type)}
+	bad := func(format string, args ...any) (store.Predicate, error) {
+		return p, outcome.BadRequest(key+": "+format, args...).At(key)
+	}
+	if modifier == "missing" {
+		switch value {
+		case "true", "false":
+			m := value == "true"
+			p.Missing = &m
+			return p, nil
+		}
+		return bad("the value of :missing must be true or false, not %q", value)
+	}
+	if value == "" {
+		return bad("a value is required")
+	}
+	switch name {
+	case "_id":
+		if modifier != "" {
+			return p, unsupported(key, "(a modifier on _id)")
+		}
+		p.Type, p.Code = store.TypeToken, unescape(value)
+		return p, nil
+	case "_lastUpdated":
+		p.Type = store.TypeDate
+	}
+	switch p.Type {
+	case store.TypeString:
+		switch modifier {
+		case "":
+			p.Match, p.String = store.StringStartsWith, NormalizeString(unescape(value))
+		case "contains":
+			p.Match, p.String = store.StringContains, NormalizeString(unescape(value))
+		case "exact":
+			p.Match, p.String = store.StringExact, unescape(value)
+		default:
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a string parameter)", modifier))
+		}
+	case store.TypeToken:
+		switch modifier {
+		case "", "not":
+			p.Not = modifier == "not"
+			sys, code, hasBar := cutUnescaped(value, '|')
+			if hasBar {
+				p.System, p.Code = unescape(sys), unescape(code)
+			} else {
+				p.AnySystem, p.Code = true, unescape(sys)
+			}
+			if p.System == "" && p.Code == "" {
+				return bad("a token needs a code, system|code, |code or system|")
+			}
+		case "text":
+			p.TextSearch, p.String = true, NormalizeString(unescape(value))
+		default:
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a token parameter)", modifier))
+		}
+	case store.TypeReference:
+		if modifier != "" {
+			if !model.IsResourceType(modifier) {
+				return p, unsupported(key, fmt.Sprintf("(modifier :%s on a reference parameter)", modifier))
+			}
+			p.TargetType = modifier
+		}
+		v := unescape(value)
+		switch {
+		case strings.Contains(v, "://") || strings.HasPrefix(v, "urn:"):
+			p.URL = v
+			if t, id, ok := localRef(v); ok {
+				p.URL, p.TargetType, p.TargetID = "", t, id
+			}
+		case strings.Contains(v, "/"):
+			t, id, ok := localRef(v)
+			if !ok {
+				return bad("%q is not a reference of the form Type/id", v)
+			}
+			if p.TargetType != "" && p.TargetType != t {
+				return bad("the type modifier :%s disagrees with the reference %q", p.TargetType, v)
+			}
+			p.TargetType, p.TargetID = t, id
+		default:
+			p.TargetID = v
+		}
+		if p.TargetType != "" && len(sp.Target) > 0 && !slices.Contains(sp.Target, p.TargetType) {
+			return bad("%s cannot refer to a %s (allowed: %s)", name, p.TargetType, strings.Join(sp.Target, ", "))
+		}
+	case store.TypeDate:
+		if modifier != "" {
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a date parameter)", modifier))
+		}
+		prefix, rest := splitPrefix(value)
+		lo, hi, err := DateRange(rest)
+		if err != nil {
+			return bad("%v", err)
+		}
+		p.Prefix, p.DateLow, p.DateHigh = prefix, lo, hi
+	case store.TypeNumber:
+		if modifier != "" {
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a number parameter)", modifier))
+		}
+		prefix, rest := splitPrefix(value)
+		_, lo, hi, err := NumberRange(rest)
+		if err != nil {
+			return bad("%v", err)
+		}
+		p.Prefix, p.NumLow, p.NumHigh = prefix, lo, hi
+	case store.TypeQuantity:
+		if modifier != "" {
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a quantity parameter)", modifier))
+		}
+		prefix, rest := splitPrefix(value)
+		num, unit, _ := cutUnescaped(rest, '|')
+		_, lo, hi, err := NumberRange(num)
+		if err != nil {
+			return bad("%v", err)
+		}
+		p.Prefix, p.NumLow, p.NumHigh = prefix, lo, hi
+		if unit != "" {
+			sys, code, hasBar := cutUnescaped(unit, '|')
+			if hasBar {
+				p.System, p.Code = unescape(sys), unescape(code)
+			} else {
+				p.AnySystem, p.Code = true, unescape(sys)
+			}
+		} else {
+			p.AnySystem = true
+		}
+	case store.TypeURI:
+		if modifier != "" {
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a uri parameter)", modifier))
+		}
+		p.URI = unescape(value)
+	default:
+		return p, unsupported(key, fmt.Sprintf("(a %s parameter)", sp.Type))
+	}
+	return p, nil
+}
+
+// localRef splits "Type/id" or "[base]/Type/id[/_history/v]".
+func localRef(v string) (typ, id string, ok bool) {
+	v, _, _ = strings.Cut(v, "/_history/")
+	parts := strings.Split(v, "/")
+	if len(parts) < 2 {
+		return "", "", false
+	}
+	typ, id = parts[len(parts)-2], parts[len(parts)-1]
+	if !model.IsResourceType(typ) || !ValidID(id) {
+		return "", "", false
+	}
+	if len(parts) > 2 && !strings.Contains(v, "://") {
+		return "", "", false
+	}
+	return typ, id, true
+}
+
+// ValidID reports whether s is a valid FHIR resource id.
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func splitPrefix(v string) (store.Prefix, string) {
+	if len(v) >= 2 {
+		switch p := store.Prefix(v[:2]); p {
+		case store.PrefixEq, store.PrefixNe, store.PrefixGt, store.PrefixLt, store.PrefixGe,
+			store.PrefixLe, store.PrefixSa, store.PrefixEb, store.PrefixAp:
+			return p, v[2:]
+		}
+	}
+	return store.PrefixEq, v
+}
