@@ -28,7 +28,8 @@ type scope struct {
 	root       map[string]any
 	contained  int // index of the contained resource being walked; -1 outside
 	ids        []string
-	idPaths    []int // index of each contained resource, for messages
+	idPaths    []int  // index of each contained resource, for messages
+	checked    []bool // whether dom-3 applies (the resource's type is known)
 	refs       []localRef
 	containedP string // path of the container's "contained", rendered when needed
 }
@@ -99,7 +100,12 @@ func (w *walker) resource(m map[string]any, _ *keyInfo, contained bool) {
 		w.push(rt)
 		defer w.pop()
 	}
-	if !contained {
+	if contained {
+		// Only contained resources of a known type are held to dom-3.
+		if s := &w.scopes[len(w.scopes)-1]; len(s.idPaths) > 0 && s.idPaths[len(s.idPaths)-1] == s.contained {
+			s.checked[len(s.checked)-1] = true
+		}
+	} else {
 		w.scopes = append(w.scopes, scope{root: m, contained: -1})
 	}
 	w.resources = append(w.resources, m)
@@ -156,6 +162,9 @@ func (w *walker) checkLocalRefs() {
 		}
 	}
 	for i, id := range s.ids {
+		if !s.checked[i] {
+			continue
+		}
 		referenced := false
 		for _, r := range s.refs {
 			if r.target == id || r.target == "" && r.from == s.idPaths[i] {
@@ -347,7 +356,9 @@ func (w *walker) primitiveExtension(parent map[string]any, val any, ki *keyInfo)
 		w.pushIndex(i)
 		switch obj := item.(type) {
 		case nil:
-			if i >= len(values) || values[i] == nil {
+			// A null on both sides is reported with the values; without
+			// values, the item is empty.
+			if !hasValues {
 				w.errorf(CodeStructure, "null in '_%s' with no value at the same position in '%s': the item is empty", ki.otherKey, ki.otherKey)
 			}
 		case map[string]any:
@@ -409,6 +420,7 @@ func (w *walker) noteContained(m map[string]any) {
 	if id, ok := m["id"].(string); ok {
 		s.ids = append(s.ids, id)
 		s.idPaths = append(s.idPaths, idx)
+		s.checked = append(s.checked, false)
 	}
 }
 
