@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/fhir/outcome"
@@ -14,6 +15,9 @@ import (
 
 func pathType(r *http.Request) (string, error) {
 	t := r.PathValue("type")
+	if strings.HasPrefix(t, "$") {
+		return "", outcome.NotSupported("The operation %s is not supported by this server; see [base]/metadata for the operations it offers.", t)
+	}
 	if !isKnownType(t) {
 		return "", unknownType(t)
 	}

@@ -1,0 +1,156 @@
+// Package server assembles a running Xietong node from its parts: it opens
+// the store, builds the FHIR API with validation, indexing and the access
+// guard, and serves HTTP with health checks and graceful shutdown. The
+// command (cmd/xietong) and end-to-end tests both use it, so what is tested
+// is what runs.
+//
+// It is the only package that knows every other; none depends on it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/fhirapi"
+	"github.com/xietong/xietong/store"
+)
+
+// Config is everything a node needs to start.
+type Config struct {
+	Addr string // listen address, "127.0.0.1:8080"
+	DB   string // SQLite file path or postgres:// URL
+	// Demo runs the console in demo mode (a chosen role, no login).
+	Demo bool
+	// MaxBodyBytes bounds request bodies (0: the API default, 32 MiB).
+	MaxBodyBytes int64
+	// QueryTimeout is the time budget of one search (0: 10 s).
+	QueryTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Server is a configured node.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store store.Store
+	api   *fhirapi.Server
+	mux   *http.ServeMux
+	audit *access.LogRecorder
+}
+
+// New opens the store (applying pending migrations) and builds the node.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", redact(cfg.DB), err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, mux: http.NewServeMux()}
+	s.audit = access.NewLogRecorder(cfg.Logger)
+	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: s.audit}
+	s.api = fhirapi.New(fhirapi.Config{
+		Base:         "/fhir",
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		QueryTimeout: cfg.QueryTimeout,
+	}, fhirapi.Deps{
+		Store:     st,
+		Indexer:   newIndexer(),
+		Validator: newValidator(),
+		Guard:     guard,
+		Logger:    cfg.Logger,
+	})
+	s.mux.Handle("/fhir", s.withPrincipal(s.api))
+	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	return s, nil
+}
+
+// Handler is the node's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Store is the node's store (for tools and tests).
+func (s *Server) Store() store.Store { return s.store }
+
+// Close releases the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Run serves until ctx ends, then shuts down gracefully: in-flight requests
+// get up to 15 s to finish, and the store is closed after them.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("serving", "addr", ln.Addr().String(), "fhir", "http://"+ln.Addr().String()+"/fhir", "db", redact(s.cfg.DB))
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err2 := <-errc; err2 != nil && !errors.Is(err2, http.ErrServerClosed) && err == nil {
+		err = err2
+	}
+	return err
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	_, err := s.store.Read(ctx, "Patient", "healthz-probe")
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrGone) {
+		s.log.Error("health check failed", "err", err)
+		http.Error(w, `{"status":"fail"}`, http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"pass"}`))
+}
+
+// withPrincipal attaches the acting principal. Until authentication
+// exists, demo mode lets a client choose a role with the X-Xietong-Role and
+// X-Xietong-Organization headers; the default is the demo administrator.
+func (s *Server) withPrincipal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := access.Principal{Subject: "demo", Role: "admin", Demo: true}
+		if role := r.Header.Get("X-Xietong-Role"); role != "" {
+			p.Role = role
+		}
+		p.Organization = r.Header.Get("X-Xietong-Organization")
+		next.ServeHTTP(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// redact hides a password in a database URL for logs.
+func redact(dsn string) string {
+	if u, err := parseURL(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			return u.Redacted()
+		}
+	}
+	return dsn
+}
