@@ -19,6 +19,7 @@ import (
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/store"
+	"github.com/xietong/xietong/store/open"
 )
 
 // Config is everything a node needs to start.
@@ -49,7 +50,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	st, err := OpenStore(ctx, cfg.DB)
+	st, err := open.Open(ctx, cfg.DB, open.WithMigrate())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redact(cfg.DB), err)
 	}

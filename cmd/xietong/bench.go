@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/xietong/xietong/bench/ingest"
+	"github.com/xietong/xietong/server"
+)
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "ingest" {
+		fmt.Fprintln(stderr, "usage: xietong bench ingest [flags]   (see xietong bench ingest --help)")
+		return 2
+	}
+	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("bundles", "../shared/synthea/r4", "folder of FHIR transaction Bundles (*.json)")
+	limit := fs.Int("limit", 0, "use only the first N bundles (0: all)")
+	conc := fs.Int("concurrency", 4, "concurrent HTTP clients")
+	db := fs.String("db", "", "database to ingest into: a SQLite file path or a postgres:// URL of an empty database (default: a fresh SQLite file in a temporary folder)")
+	url := fs.String("url", "", "post to this FHIR base instead of an in-process node (the floor is then not measured)")
+	floor := fs.Bool("floor", true, "also measure the storage floor in the same run")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	bundles, err := ingest.LoadDir(*dir, *limit)
+	if err != nil {
+		fmt.Fprintf(stderr, "xietong bench ingest: %v\n", err)
+		return 1
+	}
+	total := 0
+	for _, b := range bundles {
+		total += b.Resources
+	}
+	fmt.Fprintf(stdout, "bundles: %d transactions, %d resources, from %s\n", len(bundles), total, *dir)
+	fmt.Fprintf(stdout, "machine: %d CPUs (GOMAXPROCS %d), %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+
+	base := *url
+	dsn := *db
+	if base == "" {
+		if dsn == "" {
+			tmp, err := os.MkdirTemp("", "xietong-bench-")
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(tmp)
+			dsn = filepath.Join(tmp, "ingest.db")
+		}
+		srv, err := server.New(ctx, server.Config{DB: dsn, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			fmt.Fprintf(stderr, "xietong bench ingest: %v\n", err)
+			return 1
+		}
+		defer srv.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go srv.Serve(sctx, ln)
+		base = "http://" + ln.Addr().String() + "/fhir"
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}, Timeout: 5 * time.Minute}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		pprof.StartCPUProfile(f)
+	}
+	res := ingest.Post(ctx, client, base, bundles, *conc)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	for _, f := range res.Failures {
+		fmt.Fprintf(stdout, "FAILED %s\n", f)
+	}
+	fmt.Fprintf(stdout, "ingest: %d resources in %d transactions in %.2fs = %.0f resources/s (concurrency %d; transaction p50 %s, p99 %s)\n",
+		res.Resources, res.Bundles, res.Elapsed.Seconds(), res.PerSecond(), *conc,
+		res.Percentile(50).Round(time.Millisecond), res.Percentile(99).Round(time.Millisecond))
+	if *url == "" && *floor {
+		fl, err := measureFloor(ctx, dsn, bundles)
+		if err != nil {
+			fmt.Fprintf(stderr, "floor: %v\n", err)
+			return 1
+		}
+		perSec := float64(total) / fl.Seconds()
+		fmt.Fprintf(stdout, "floor:  %d resources in %.2fs = %.0f resources/s (same bytes, same kind of database, one transaction per bundle, no validation, no indexing)\n",
+			total, fl.Seconds(), perSec)
+		fmt.Fprintf(stdout, "ratio:  ingest is %.1f%% of the floor\n", 100*res.PerSecond()/perSec)
+	}
+	fmt.Fprintf(stdout, "peak memory (RSS of this process, server and clients together): %.0f MiB\n", float64(ingest.PeakRSS())/(1<<20))
+	if len(res.Failures) > 0 {
+		return 1
+	}
+	return 0
+}

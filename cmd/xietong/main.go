@@ -1,0 +1,64 @@
+// Command xietong is the Xietong (协同) regional health collaboration
+// platform in one binary. Main only parses the command line and wires the
+// packages together; all behaviour lives in them.
+//
+//	xietong serve   [--addr HOST:PORT] [--db DSN] [--demo]   run the server
+//	xietong migrate [--db DSN]                              bring the database schema up to date
+//	xietong fhirpath [--resource FILE|-] EXPRESSION         evaluate FHIRPath
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `xietong — the Xietong (协同) regional health collaboration platform
+
+Usage:
+  xietong serve    [--addr HOST:PORT] [--db DSN] [--demo]
+                   Serve the FHIR API at /fhir and the console at /.
+                   DSN is a SQLite file path (default ./xietong.db) or a
+                   postgres:// URL. Settings also come from XIETONG_ADDR
+                   and XIETONG_DB.
+  xietong migrate  [--db DSN]
+                   Apply pending database migrations and exit.
+  xietong fhirpath [--resource FILE|-] EXPRESSION
+                   Evaluate a FHIRPath expression and print the result.
+  xietong bench ingest [--bundles DIR] [--concurrency N] [--db DSN]
+                   Measure ingest speed against the storage floor.
+
+Run "xietong COMMAND --help" for the options of a command.
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
+	case "fhirpath":
+		return runFHIRPath(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "xietong: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

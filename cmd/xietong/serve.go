@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/xietong/xietong/server"
+	"github.com/xietong/xietong/store/open"
+)
+
+// envOr returns the environment variable's value, or def.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("XIETONG_ADDR", "127.0.0.1:8080"), "listen address HOST:PORT (env XIETONG_ADDR)")
+	db := fs.String("db", envOr("XIETONG_DB", "./xietong.db"), "database: a SQLite file path or a postgres:// URL (env XIETONG_DB)")
+	demo := fs.Bool("demo", false, "demo mode: choose a role in the console, no login")
+	maxBody := fs.Int64("max-body", 32<<20, "largest accepted request body in bytes")
+	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "time budget of one search")
+	logLevel := fs.String("log-level", envOr("XIETONG_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := newLogger(stderr, *logLevel)
+	srv, err := server.New(ctx, server.Config{
+		Addr: *addr, DB: *db, Demo: *demo, MaxBodyBytes: *maxBody, QueryTimeout: *queryTimeout, Logger: log,
+	})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	defer srv.Close()
+	if err := srv.Run(ctx); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", envOr("XIETONG_DB", "./xietong.db"), "database: a SQLite file path or a postgres:// URL (env XIETONG_DB)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := open.Migrate(ctx, *db); err != nil {
+		fmt.Fprintf(stderr, "xietong migrate: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "database schema is up to date")
+	return 0
+}
