@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -55,7 +56,12 @@ func Decode(data []byte, limits Limits) (map[string]any, error) {
 	if limits.MaxDepth <= 0 {
 		limits.MaxDepth = DefaultLimits.MaxDepth
 	}
-	d := decoder{data: data, maxDepth: limits.MaxDepth, intern: internedKeys()}
+	d := decoderPool.Get().(*decoder)
+	defer d.release()
+	// One copy of the document: strings without escapes and numbers are
+	// substrings of it, so they cost no allocation of their own.
+	*d = decoder{data: data, src: string(data), maxDepth: limits.MaxDepth, intern: internedKeys(),
+		scratch: d.scratch[:0], members: d.members[:0], items: d.items[:0]}
 	if limits.MaxBytes > 0 && len(data) > limits.MaxBytes {
 		return nil, d.errorAt(limits.MaxBytes, fmt.Sprintf("document is %d bytes, larger than the limit of %d", len(data), limits.MaxBytes))
 	}
@@ -99,11 +105,23 @@ func Decode(data []byte, limits Limits) (map[string]any, error) {
 	return v, nil
 }
 
+var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+
+// release returns d to the pool, keeping its stacks but no references into
+// the document or the trees it built.
+func (d *decoder) release() {
+	clear(d.members[:cap(d.members)])
+	clear(d.items[:cap(d.items)])
+	*d = decoder{scratch: d.scratch[:0], members: d.members[:0], items: d.items[:0]}
+	decoderPool.Put(d)
+}
+
 // decoder is a recursive-descent parser over the whole document. Paths are
 // not tracked while parsing; an error collects its path segments as it
 // unwinds, so the happy path pays nothing for them.
 type decoder struct {
 	data           []byte
+	src            string // data as a string
 	pos            int
 	depth          int
 	maxDepth       int
@@ -114,6 +132,8 @@ type decoder struct {
 	errMsg    string
 	errPath   []pathSeg // innermost first
 	scratch   []byte    // for strings with escapes
+	members   []member  // members of the objects being read, innermost last
+	items     []any     // items of the arrays being read, innermost last
 }
 
 type pathSeg struct {
@@ -221,57 +241,62 @@ func (d *decoder) enter() error {
 	return nil
 }
 
+// object reads an object. Its members are gathered on a stack shared by
+// all levels and the map is made at its final size, which saves the
+// rehashing of growing maps; duplicates show up as a map shorter than the
+// member count, so the common case pays no extra lookup.
 func (d *decoder) object() (map[string]any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
 	start := d.pos
 	d.pos++ // {
-	m := make(map[string]any)
+	base := len(d.members)
+	defer func() { d.members = d.members[:base] }()
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
 		d.depth--
-		return m, nil
+		return map[string]any{}, nil
 	}
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
-			return m, d.fail(d.pos, fmt.Sprintf("unexpected end of document inside the object opened at byte %d", start))
+			return d.partial(base), d.fail(d.pos, fmt.Sprintf("unexpected end of document inside the object opened at byte %d", start))
 		}
 		if d.data[d.pos] != '"' {
-			return m, d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected a quoted property name")
+			return d.partial(base), d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected a quoted property name")
 		}
 		keyAt := d.pos
 		key, err := d.key()
 		if err != nil {
-			return m, err
+			return d.partial(base), err
 		}
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
 			if d.pos >= len(d.data) {
-				return m, d.fail(d.pos, "unexpected end of document: expected ':' after property name")
+				return d.partial(base), d.fail(d.pos, "unexpected end of document: expected ':' after property name")
 			}
-			return m, d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected ':' after property name")
+			return d.partial(base), d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected ':' after property name")
 		}
 		d.pos++
-		if _, dup := m[key]; dup {
-			d.errPath = append(d.errPath, pathSeg{key: key, index: -1})
-			return m, d.fail(keyAt, fmt.Sprintf("duplicate property %q: FHIR forbids repeating a property in one object", key))
-		}
 		if d.depth == 1 && key == "resourceType" {
 			d.skipSpace()
 			d.resourceTypeAt = d.pos
 		}
 		v, err := d.value()
 		if err != nil {
+			if d.depth == 1 && key == "resourceType" {
+				// Name the resource in the path even though its type did not parse.
+				d.members = append(d.members, member{key: key, at: keyAt})
+			}
 			d.errPath = append(d.errPath, pathSeg{key: key, index: -1})
-			return m, err
+			return d.partial(base), err
 		}
-		m[key] = v
+		d.members = append(d.members, member{key: key, value: v, at: keyAt})
 		d.skipSpace()
 		if d.pos >= len(d.data) {
-			return m, d.fail(d.pos, fmt.Sprintf("unexpected end of document inside the object opened at byte %d", start))
+			return d.partial(base), d.fail(d.pos, fmt.Sprintf("unexpected end of document inside the object opened at byte %d", start))
 		}
 		switch d.data[d.pos] {
 		case ',':
@@ -279,13 +304,51 @@ func (d *decoder) object() (map[string]any, error) {
 		case '}':
 			d.pos++
 			d.depth--
+			ms := d.members[base:]
+			m := make(map[string]any, len(ms))
+			for _, e := range ms {
+				m[e.key] = e.value
+			}
+			if len(m) != len(ms) {
+				return m, d.duplicate(ms)
+			}
 			return m, nil
 		default:
-			return m, d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected ',' or '}' after a property value")
+			return d.partial(base), d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected ',' or '}' after a property value")
 		}
 	}
 }
 
+type member struct {
+	key   string
+	value any
+	at    int // offset of the key
+}
+
+// partial is the object read so far, for naming the resource in errors.
+func (d *decoder) partial(base int) map[string]any {
+	m := make(map[string]any, len(d.members)-base)
+	for _, e := range d.members[base:] {
+		m[e.key] = e.value
+	}
+	return m
+}
+
+// duplicate reports the second occurrence of the first repeated key.
+func (d *decoder) duplicate(ms []member) error {
+	seen := make(map[string]bool, len(ms))
+	for _, e := range ms {
+		if seen[e.key] {
+			d.errPath = append(d.errPath, pathSeg{key: e.key, index: -1})
+			return d.fail(e.at, fmt.Sprintf("duplicate property %q: FHIR forbids repeating a property in one object", e.key))
+		}
+		seen[e.key] = true
+	}
+	return nil
+}
+
+// array reads an array, gathering items on a shared stack so the slice is
+// allocated once at its final length.
 func (d *decoder) array() ([]any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
@@ -298,14 +361,15 @@ func (d *decoder) array() ([]any, error) {
 		d.depth--
 		return []any{}, nil
 	}
-	var a []any
+	base := len(d.items)
+	defer func() { d.items = d.items[:base] }()
 	for {
 		v, err := d.value()
 		if err != nil {
-			d.errPath = append(d.errPath, pathSeg{index: len(a)})
+			d.errPath = append(d.errPath, pathSeg{index: len(d.items) - base})
 			return nil, err
 		}
-		a = append(a, v)
+		d.items = append(d.items, v)
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, d.fail(d.pos, fmt.Sprintf("unexpected end of document inside the array opened at byte %d", start))
@@ -316,6 +380,8 @@ func (d *decoder) array() ([]any, error) {
 		case ']':
 			d.pos++
 			d.depth--
+			a := make([]any, len(d.items)-base)
+			copy(a, d.items[base:])
 			return a, nil
 		default:
 			return nil, d.fail(d.pos, "invalid character "+quoteByte(d.data[d.pos])+": expected ',' or ']' after an array item")
@@ -352,7 +418,7 @@ func (d *decoder) str() (string, error) {
 		c := d.data[i]
 		if c == '"' {
 			d.pos = i + 1
-			return string(d.data[start:i]), nil
+			return d.src[start:i], nil
 		}
 		if c == '\\' {
 			break
@@ -505,7 +571,7 @@ func (d *decoder) number() (json.Number, error) {
 		}
 	}
 	d.pos = i
-	return json.Number(d.data[start:i]), nil
+	return json.Number(d.src[start:i]), nil
 }
 
 func quoteByte(c byte) string {

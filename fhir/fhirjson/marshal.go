@@ -33,17 +33,23 @@ func AppendMarshal(dst []byte, resource map[string]any) ([]byte, error) {
 	if !ok || rt == "" {
 		return dst, errors.New("fhirjson: Marshal: the resource has no string resourceType")
 	}
+	// Write into the pooled encoder's buffer, then copy once: the result
+	// is allocated at its final size.
 	e := encPool.Get().(*encoder)
-	e.buf, e.root = dst, rt
+	e.buf, e.root = e.buf[:0], rt
 	err := e.resource(resource, rt)
-	out := e.buf
-	e.buf = nil
-	e.path, e.keys, e.depth = e.path[:0], e.keys[:0], 0
-	encPool.Put(e)
-	if err != nil {
-		return dst, err
+	if err == nil {
+		if dst == nil {
+			dst = make([]byte, 0, len(e.buf))
+		}
+		dst = append(dst, e.buf...)
 	}
-	return out, nil
+	clear(e.keys[:cap(e.keys)])
+	e.path, e.keys, e.depth, e.root = e.path[:0], e.keys[:0], 0, ""
+	if cap(e.buf) <= 1<<20 {
+		encPool.Put(e)
+	}
+	return dst, err
 }
 
 var encPool = sync.Pool{New: func() any { return &encoder{} }}
