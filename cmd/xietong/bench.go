@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/xietong/xietong/bench/ingest"
@@ -19,8 +20,11 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bare" {
+		return runBare(ctx, args[1:], stderr)
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(stderr, "usage: xietong bench ingest [flags]   (see xietong bench ingest --help)")
+		fmt.Fprintln(stderr, "usage: xietong bench ingest [flags]   (see xietong bench ingest --help)\n       xietong bench bare --addr HOST:PORT --size N")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
@@ -107,6 +111,36 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintf(stdout, "peak memory (RSS of this process, server and clients together): %.0f MiB\n", float64(ingest.PeakRSS())/(1<<20))
 	if len(res.Failures) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// runBare serves a bare net/http handler that answers every request with
+// size bytes of FHIR JSON: the reference the read benchmark compares the
+// server with (bench/read.sh).
+func runBare(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench bare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:18081", "listen address")
+	size := fs.Int("size", 2000, "response body size in bytes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	body := []byte(`{"resourceType":"Basic","id":"bare","code":{"text":"`)
+	for len(body) < *size-3 {
+		body = append(body, 'x')
+	}
+	body = append(body, `"}}`...)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	})
+	hs := &http.Server{Addr: *addr, Handler: h}
+	go func() { <-ctx.Done(); hs.Close() }()
+	if err := hs.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	return 0

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Read speed: GET [base]/Observation/{id} for random ids under wrk load,
+# against a bare net/http handler returning bodies of the same mean size,
+# measured alternately in one run on this machine. Needs wrk (apt-get
+# install wrk) and ../shared/synthea/r4.
+#
+#   bench/read.sh [DB]      DB: empty = a fresh SQLite file; or a postgres:// URL of an empty database
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+db=${1:-$tmp/read.db}
+dur=${DURATION:-10s}
+conns=${CONNECTIONS:-32}
+go build -o "$tmp/xietong" ./cmd/xietong
+"$tmp/xietong" serve --addr 127.0.0.1:18080 --db "$db" --log-level warn &
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done
+"$tmp/xietong" bench ingest --url http://127.0.0.1:18080/fhir --bundles ../shared/synthea/r4 --limit 10 --floor=false | grep ingest:
+
+# 1000 Observation ids and their mean size.
+curl -sf 'http://127.0.0.1:18080/fhir/Observation?_count=1000&_elements=id' | grep -o '"fullUrl":"[^"]*"' | sed 's/.*\/fhir\///; s/"$//' > "$tmp/ids"
+n=$(wc -l < "$tmp/ids")
+total=0
+for id in $(head -100 "$tmp/ids"); do
+  s=$(curl -sf "http://127.0.0.1:18080/fhir/$id" | wc -c); total=$((total + s))
+done
+size=$((total / 100))
+echo "reading $n Observations by id, mean body $size bytes; wrk -t1 -c$conns -d$dur"
+"$tmp/xietong" bench bare --addr 127.0.0.1:18081 --size "$size" &
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18081/ >/dev/null && break; sleep 0.1; done
+
+{ echo "paths = {"; sed 's/.*/"\/fhir\/&",/' "$tmp/ids"; echo "}"; cat <<'LUA'
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+LUA
+} > "$tmp/paths.lua"
+
+rps() { wrk -t1 -c"$conns" -d"$dur" --latency "$@" | tee -a "$tmp/wrk.log" | awk '/Requests\/sec/ {print $2}'; }
+for round in 1 2; do
+  bare=$(rps http://127.0.0.1:18081/fhir/Observation/x)
+  fhir=$(rps -s "$tmp/paths.lua" http://127.0.0.1:18080)
+  echo "round $round: bare handler $bare req/s, xietong read $fhir req/s, ratio $(awk -v a="$fhir" -v b="$bare" 'BEGIN{printf "%.1f%%", 100*a/b}')"
+done
+grep -A4 "Latency Distribution" "$tmp/wrk.log" | tail -5
