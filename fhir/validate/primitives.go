@@ -336,15 +336,15 @@ const (
 )
 
 var temporalForms = [...]string{
-	temporalDate:     "YYYY, YYYY-MM or YYYY-MM-DD",
-	temporalDateTime: "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)",
-	temporalInstant:  "YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)",
+	temporalDate:     " (expected YYYY, YYYY-MM or YYYY-MM-DD)",
+	temporalDateTime: " (expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm))",
+	temporalInstant:  " (expected YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm))",
 }
 
 // checkTemporal checks date, dateTime and instant by hand, with the
 // day-of-month rules the regular expressions of the specification leave out.
 func checkTemporal(s string, kind temporal) (bool, string) {
-	form := " (expected " + temporalForms[kind] + ")"
+	form := temporalForms[kind]
 	if len(s) < 4 || !digits(s[:4]) {
 		return false, form
 	}

@@ -22,6 +22,7 @@ type walker struct {
 	scopes []scope
 	// resources: %resource for invariants (innermost last).
 	resources []map[string]any
+	refPaths  []pathSeg // locations of the local references, see localRef.path
 }
 
 type scope struct {
@@ -31,7 +32,7 @@ type scope struct {
 	idPaths    []int  // index of each contained resource, for messages
 	checked    []bool // whether dom-3 applies (the resource's type is known)
 	refs       []localRef
-	containedP string // path of the container's "contained", rendered when needed
+	containedP []pathSeg // path of the container's "contained"
 }
 
 // localRef is a "#..." reference or canonical met inside a scope.
@@ -39,7 +40,7 @@ type localRef struct {
 	target    string // after '#'; "" for a reference to the container
 	from      int    // contained index it was found in; -1 for the container itself
 	reference bool   // Reference.reference (ref-1 applies), not a canonical/uri
-	path      string
+	path      [2]int // the location, as a range of walker.refPaths
 }
 
 func (w *walker) reset() {
@@ -47,6 +48,7 @@ func (w *walker) reset() {
 	w.issues = nil
 	w.path = w.path[:0]
 	w.scopes = w.scopes[:0]
+	w.refPaths = w.refPaths[:0]
 	clear(w.resources)
 	w.resources = w.resources[:0]
 }
@@ -106,7 +108,7 @@ func (w *walker) resource(m map[string]any, _ *keyInfo, contained bool) {
 			s.checked[len(s.checked)-1] = true
 		}
 	} else {
-		w.scopes = append(w.scopes, scope{root: m, contained: -1})
+		w.openScope(m)
 	}
 	w.resources = append(w.resources, m)
 	w.object(m, ti)
@@ -117,6 +119,19 @@ func (w *walker) resource(m map[string]any, _ *keyInfo, contained bool) {
 		w.checkLocalRefs()
 		w.scopes = w.scopes[:len(w.scopes)-1]
 	}
+}
+
+// openScope starts the scope of a resource that is not contained, reusing
+// the slices of an earlier scope at the same depth.
+func (w *walker) openScope(m map[string]any) {
+	if len(w.scopes) < cap(w.scopes) {
+		w.scopes = w.scopes[:len(w.scopes)+1]
+		s := &w.scopes[len(w.scopes)-1]
+		clear(s.refs)
+		*s = scope{root: m, contained: -1, ids: s.ids[:0], idPaths: s.idPaths[:0], checked: s.checked[:0], refs: s.refs[:0]}
+		return
+	}
+	w.scopes = append(w.scopes, scope{root: m, contained: -1})
 }
 
 // containedRules checks dom-2, dom-4 and dom-5 on a contained resource.
@@ -157,8 +172,9 @@ func (w *walker) checkLocalRefs() {
 			continue
 		}
 		if !slices.Contains(s.ids, r.target) {
-			w.issues = append(w.issues, Issue{Severity: SeverityError, Code: CodeInvariant, Path: r.path,
-				Message: fmt.Sprintf("%s: local reference '#%s' does not match the id of any contained resource (ref-1)", r.path, r.target)})
+			p := renderPath(w.refPaths[r.path[0]:r.path[1]], "")
+			w.issues = append(w.issues, Issue{Severity: SeverityError, Code: CodeInvariant, Path: p,
+				Message: fmt.Sprintf("%s: local reference '#%s' does not match the id of any contained resource (ref-1)", p, r.target)})
 		}
 	}
 	for i, id := range s.ids {
@@ -173,7 +189,7 @@ func (w *walker) checkLocalRefs() {
 			}
 		}
 		if !referenced {
-			p := fmt.Sprintf("%s[%d]", s.containedP, s.idPaths[i])
+			p := fmt.Sprintf("%s[%d]", renderPath(s.containedP, ""), s.idPaths[i])
 			w.issues = append(w.issues, Issue{Severity: SeverityError, Code: CodeInvariant, Path: p,
 				Message: fmt.Sprintf("%s: contained resource '%s' is not referenced from elsewhere in the resource, nor does it refer to its container (dom-3)", p, id)})
 		}
@@ -413,8 +429,10 @@ func (w *walker) value(val any, ki *keyInfo) {
 func (w *walker) noteContained(m map[string]any) {
 	s := &w.scopes[len(w.scopes)-1]
 	idx := w.path[len(w.path)-1].index
-	if s.containedP == "" {
-		s.containedP = renderPath(w.path[:len(w.path)-1], "")
+	if s.containedP == nil {
+		start := len(w.refPaths)
+		w.refPaths = append(w.refPaths, w.path[:len(w.path)-1]...)
+		s.containedP = w.refPaths[start:len(w.refPaths):len(w.refPaths)]
 	}
 	s.contained = idx
 	if id, ok := m["id"].(string); ok {
@@ -430,7 +448,9 @@ func (w *walker) noteLocal(v string, reference bool) {
 		return
 	}
 	s := &w.scopes[len(w.scopes)-1]
-	s.refs = append(s.refs, localRef{target: v[1:], from: s.contained, reference: reference, path: renderPath(w.path, "")})
+	start := len(w.refPaths)
+	w.refPaths = append(w.refPaths, w.path...)
+	s.refs = append(s.refs, localRef{target: v[1:], from: s.contained, reference: reference, path: [2]int{start, len(w.refPaths)}})
 }
 
 func (w *walker) invariants(node any, typeName string, cs []model.Constraint) {
