@@ -401,7 +401,7 @@ func (d *decoder) key() (string, error) {
 			if s, ok := d.intern[string(b)]; ok {
 				return s, nil
 			}
-			return string(b), nil
+			return d.src[start:i], nil
 		}
 		if c == '\\' || c < 0x20 || c >= 0x80 {
 			break
