@@ -52,6 +52,11 @@ func (e *SyntaxError) Error() string {
 // JSON object with a string resourceType, free of duplicate keys, invalid
 // UTF-8 and deeper nesting than limits.MaxDepth. It does not check the
 // resource against the FHIR definitions (see fhir/validate).
+//
+// The strings and numbers of the tree share one copy of data (Decode makes
+// it; data itself is not retained), which spares an allocation per value:
+// holding any of them keeps that copy alive, so a long-lived cache should
+// keep whole trees rather than a few strings cut from large documents.
 func Decode(data []byte, limits Limits) (map[string]any, error) {
 	if limits.MaxDepth <= 0 {
 		limits.MaxDepth = DefaultLimits.MaxDepth

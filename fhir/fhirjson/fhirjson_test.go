@@ -260,3 +260,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeDoesNotAliasInput: the caller may reuse its buffer.
+func TestDecodeDoesNotAliasInput(t *testing.T) {
+	data := []byte(`{"resourceType":"Patient","id":"a","unknownKey":"b","x":1.5}`)
+	v := mustDecode(t, string(data))
+	v2, err := Decode(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] = ' '
+	}
+	if !reflect.DeepEqual(v, v2) {
+		t.Errorf("tree changed with the input buffer: %v", v2)
+	}
+}

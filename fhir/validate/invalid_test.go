@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -254,5 +255,47 @@ func TestValid(t *testing.T) {
 				t.Errorf("unexpected issues: %+v", issues)
 			}
 		})
+	}
+}
+
+// TestConcurrent: one Validator used from several goroutines gives each the
+// same answer (run with -race).
+func TestConcurrent(t *testing.T) {
+	inputs := []string{
+		pat(`"gender":"M","name":[{"given":["a",null]}]`),
+		obs(`"subject":{"reference":"#x"},"contained":[{"resourceType":"Patient","id":"y"}]`),
+		`{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + pat(`"birthDate":"2023-02-29"`) + `}]}`,
+	}
+	v := New()
+	want := make([][]Issue, len(inputs))
+	trees := make([]map[string]any, len(inputs))
+	for i, in := range inputs {
+		trees[i] = mustDecode(t, in)
+		want[i] = v.Resource(trees[i])
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for n := 0; n < 200; n++ {
+				i := n % len(inputs)
+				got := v.Resource(trees[i]) // shared trees: validation only reads them
+				if len(got) != len(want[i]) {
+					done <- fmt.Errorf("input %d: %d issues, want %d", i, len(got), len(want[i]))
+					return
+				}
+				for j := range got {
+					if got[j] != want[i][j] {
+						done <- fmt.Errorf("input %d: %+v, want %+v", i, got[j], want[i][j])
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
