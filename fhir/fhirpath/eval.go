@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xietong/xietong/fhir/model"
@@ -103,6 +104,7 @@ type evalCtx struct {
 	now          time.Time
 	nowSet       bool
 	depth        int
+	focusBuf     [1]Value
 }
 
 type varFrame struct {
@@ -152,8 +154,17 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	if opts == nil {
 		opts = &EvalOptions{}
 	}
-	c := &evalCtx{opts: opts, strict: e.strict}
-	focus := toCollection(input)
+	c := ctxPool.Get().(*evalCtx)
+	*c = evalCtx{opts: opts, strict: e.strict}
+	defer ctxPool.Put(c)
+	var focus Collection
+	if m, ok := input.(map[string]any); ok {
+		// the common case: evaluate over a resource without allocating
+		c.focusBuf[0] = jsonValue(m, nil)
+		focus = c.focusBuf[:1:1]
+	} else {
+		focus = toCollection(input)
+	}
 	c.context = focus
 	if len(focus) == 1 {
 		c.this = focus[0]
@@ -179,8 +190,14 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	if err != nil {
 		return nil, err
 	}
+	if len(out) > 0 && &out[0] == &c.focusBuf[0] {
+		// the result is the input itself: do not hand out pooled memory
+		out = Collection{out[0]}
+	}
 	return out, nil
 }
+
+var ctxPool = sync.Pool{New: func() any { return new(evalCtx) }}
 
 // EvaluateBool evaluates the expression as a boolean: empty gives false,
 // ok false; a single Boolean gives its value.
@@ -475,14 +492,26 @@ func (cp *compiler) compileMember(n *astNode) (evalFunc, error) {
 	}
 	// A type name at the start of a path filters the focus by type
 	// ("Patient.name" evaluated on a Patient).
-	isTypeName := left == nil && name != "" && name[0] >= 'A' && name[0] <= 'Z' && fhirType(name) != nil
+	var typeFilter *typeInfo
+	if left == nil && name != "" && name[0] >= 'A' && name[0] <= 'Z' {
+		typeFilter = fhirType(name)
+	}
 	if left == nil {
 		return cp.wrap(n, func(c *evalCtx, focus Collection) (Collection, error) {
-			if isTypeName {
+			if typeFilter != nil {
+				if len(focus) == 1 && focus[0].t != nil {
+					// the common case: a resource type at the start of a path
+					if focus[0].t.isAType(typeFilter) {
+						return focus, nil
+					}
+					if !c.strict {
+						return nil, nil
+					}
+				}
 				var out Collection
 				matched := false
 				for _, it := range focus {
-					if it.t != nil && it.t.isA(name) {
+					if it.t != nil && it.t.isAType(typeFilter) {
 						out = append(out, it)
 						matched = true
 					}

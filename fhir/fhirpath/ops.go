@@ -275,6 +275,14 @@ outer:
 
 // union merges two collections removing duplicates (by =).
 func union(c *evalCtx, l, r Collection) Collection {
+	// most unions in practice have an empty side (search parameters over
+	// several resource types)
+	if len(l) == 0 && len(r) <= 1 {
+		return r
+	}
+	if len(r) == 0 && len(l) <= 1 {
+		return l
+	}
 	out := make(Collection, 0, len(l)+len(r))
 	out = appendDistinct(c, out, l)
 	return appendDistinct(c, out, r)
@@ -530,14 +538,14 @@ func (ts typeSpec) matches(v Value, exact bool) bool {
 			return false
 		}
 		if exact && v.t.kind == model.KindPrimitive {
-			return v.t.name == ts.fhir.name
+			return v.t == ts.fhir
 		}
-		return v.t.isA(ts.fhir.name)
+		return v.t.isAType(ts.fhir)
 	}
 	if _, ok := v.v.(map[string]any); ok {
 		jv := jsonValue(v.v, nil)
 		if jv.t != nil && ts.fhir != nil {
-			return jv.t.isA(ts.fhir.name)
+			return jv.t.isAType(ts.fhir)
 		}
 		return ts.ns == "System" && ts.name == "Any"
 	}

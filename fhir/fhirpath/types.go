@@ -45,6 +45,7 @@ type typeInfo struct {
 	abstract bool    // Resource / DomainResource: the concrete type comes from resourceType
 
 	once       sync.Once
+	ancestors  []*typeInfo           // itself, then its base types
 	children   map[string]*childSpec // by FHIRPath name
 	choiceKeys map[string]bool       // JSON keys of choice elements ("valueQuantity")
 }
@@ -83,6 +84,9 @@ func fhirType(name string) *typeInfo {
 
 func (t *typeInfo) init() {
 	t.once.Do(func() {
+		for m := t.m; m != nil; m = model.TypeByName(m.Base) {
+			t.ancestors = append(t.ancestors, fhirType(m.Name))
+		}
 		t.children = make(map[string]*childSpec, len(t.m.Elements))
 		t.choiceKeys = map[string]bool{}
 		for _, e := range t.m.Elements {
@@ -113,6 +117,28 @@ func (t *typeInfo) isChoiceKey(key string) bool {
 	return t.choiceKeys[key]
 }
 
-func (t *typeInfo) isA(name string) bool { return t.m.IsA(name) }
+func (t *typeInfo) isA(name string) bool {
+	if t.name == name {
+		return true
+	}
+	return t.isAType(fhirType(name))
+}
+
+// isAType reports whether t is o or specialises it.
+func (t *typeInfo) isAType(o *typeInfo) bool {
+	if t == o {
+		return true
+	}
+	if o == nil {
+		return false
+	}
+	t.init()
+	for _, a := range t.ancestors[1:] {
+		if a == o {
+			return true
+		}
+	}
+	return false
+}
 
 func (t *typeInfo) primitive() bool { return t != nil && t.kind == model.KindPrimitive }
