@@ -63,9 +63,10 @@ type encoder struct {
 }
 
 type rankedKey struct {
-	rank int32
-	key  string
-	ko   keyOrder
+	rank  int32
+	key   string
+	value any
+	ko    keyOrder
 }
 
 // MarshalError reports a value Marshal cannot write.
@@ -103,8 +104,8 @@ func (e *encoder) object(m map[string]any, o *typeOrder, isResource bool) error 
 		return e.fail("nesting too deep")
 	}
 	base := len(e.keys)
-	for k := range m {
-		rk := rankedKey{rank: unknownRank, key: k}
+	for k, v := range m {
+		rk := rankedKey{rank: unknownRank, key: k, value: v}
 		if o != nil {
 			if ko, ok := o.keys[k]; ok {
 				rk.rank, rk.ko = ko.rank, ko
@@ -123,14 +124,17 @@ func (e *encoder) object(m map[string]any, o *typeOrder, isResource bool) error 
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		var err error
-		if e.buf, err = appendString(e.buf, k.key); err != nil {
-			e.path = append(e.path, pathSeg{key: k.key, index: -1})
-			return e.fail("property name: " + err.Error())
-		}
-		e.buf = append(e.buf, ':')
 		e.path = append(e.path, pathSeg{key: k.key, index: -1})
-		if err := e.value(m[k.key], k.ko); err != nil {
+		if k.ko.prefix != "" {
+			e.buf = append(e.buf, k.ko.prefix...)
+		} else {
+			var err error
+			if e.buf, err = appendString(e.buf, k.key); err != nil {
+				return e.fail("property name: " + err.Error())
+			}
+			e.buf = append(e.buf, ':')
+		}
+		if err := e.value(k.value, k.ko); err != nil {
 			return err
 		}
 		e.path = e.path[:len(e.path)-1]

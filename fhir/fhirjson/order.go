@@ -17,6 +17,7 @@ type keyOrder struct {
 	rank     int32      // position in definition order; "_x" ranks right after "x"
 	child    *typeOrder // type of the value (of each item for arrays); nil for primitives
 	resource bool       // the value is a resource: its order comes from its resourceType
+	prefix   string     // the key written as JSON, with its colon: "\"birthDate\":"
 }
 
 const unknownRank = int32(1 << 30)
@@ -71,7 +72,7 @@ func loadOrders() {
 				if e.Choice {
 					key = model.ChoiceKey(e.Name, tn)
 				}
-				ko := keyOrder{rank: rank}
+				ko := keyOrder{rank: rank, prefix: `"` + key + `":`}
 				ct := model.TypeByName(tn)
 				switch {
 				case tn == "Resource" || ct != nil && ct.Kind == model.KindResource:
@@ -83,7 +84,7 @@ func loadOrders() {
 				intern(key)
 				if ct != nil && ct.Kind == model.KindPrimitive {
 					// "_x" holds the primitive's id and extensions.
-					o.keys["_"+key] = keyOrder{rank: rank + 1, child: orders[tn]}
+					o.keys["_"+key] = keyOrder{rank: rank + 1, child: orders[tn], prefix: `"_` + key + `":`}
 					intern("_" + key)
 				}
 				rank += 2
