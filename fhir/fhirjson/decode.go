@@ -74,6 +74,9 @@ func Decode(data []byte, limits Limits) (map[string]any, error) {
 	if d.pos >= len(d.data) {
 		return nil, d.errorAt(d.pos, "empty document: expected a JSON object holding a FHIR resource")
 	}
+	if bytes.HasPrefix(d.data, []byte("\xef\xbb\xbf")) {
+		return nil, d.errorAt(0, "the document starts with a UTF-8 byte order mark, which FHIR JSON must not have")
+	}
 	if c := d.data[d.pos]; c != '{' {
 		what := "a value"
 		switch {

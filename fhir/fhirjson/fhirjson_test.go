@@ -45,6 +45,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"number", `12`, "found a number", "", 1, 1},
 		{"null", `null`, "found null", "", 1, 1},
 		{"garbage", `<Patient/>`, "invalid character '<'", "", 1, 1},
+		{"byte order mark", "\xef\xbb\xbf{\"resourceType\":\"Patient\"}", "byte order mark", "", 1, 1},
 		{"trailing", `{"resourceType":"Patient"} {}`, "unexpected data after the resource", "", 1, 28},
 		{"trailing comma", `{"resourceType":"Patient",}`, "expected a quoted property name", "", 1, 27},
 		{"missing colon", `{"resourceType" "Patient"}`, "expected ':'", "", 1, 17},
