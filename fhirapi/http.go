@@ -125,7 +125,10 @@ func writeResource(w http.ResponseWriter, r *http.Request, status int, res map[s
 }
 
 func writeOutcome(w http.ResponseWriter, r *http.Request, e *outcome.Error) {
-	body, _ := marshal(e.Resource())
+	body, err := marshal(e.Resource())
+	if err != nil {
+		body = []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"The error message could not be encoded."}]}`)
+	}
 	writeJSON(w, r, e.Status, body)
 }
 

@@ -408,9 +408,17 @@ func (s *Server) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	committed := false
+	defer func() {
+		// Also on a panic: a transaction left open would hold the
+		// SQLite writer for ever.
+		if !committed {
+			tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
+	committed = true
 	return tx.Commit()
 }

@@ -15,12 +15,28 @@ import (
 	"testing"
 
 	"github.com/xietong/xietong/server"
+	"github.com/xietong/xietong/store/postgres/pgtest"
 )
 
-// node starts a node on a fresh SQLite file and returns its base URL.
-func node(t *testing.T) string {
+// stores names the databases every API test runs on.
+var stores = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "test.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.Schema(t) }},
+}
+
+// eachStore runs a test once per store kind.
+func eachStore(t *testing.T, fn func(t *testing.T, base string)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) { fn(t, node(t, st.dsn(t))) })
+	}
+}
+
+// node starts a node on a fresh database and returns its FHIR base URL.
+func node(t *testing.T, db string) string {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "test.db")
 	srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -124,276 +140,284 @@ const patient = `{"resourceType":"Patient","identifier":[{"system":"urn:oid:2.16
  "name":[{"family":"张","given":["三"],"text":"张三"}],"gender":"male","birthDate":"1990-03-07"}`
 
 func TestCRUDAndHistory(t *testing.T) {
-	base := node(t)
-	c := do(t, "POST", base+"/Patient", fj, patient).wantStatus(t, 201)
-	id := c.str("id")
-	if id == "" || c.str("meta", "versionId") != "1" || c.str("meta", "lastUpdated") == "" {
-		t.Fatalf("created resource lacks id or meta: %s", c.body)
-	}
-	if loc := c.header.Get("Location"); !strings.HasSuffix(loc, "/fhir/Patient/"+id+"/_history/1") {
-		t.Errorf("Location = %q", loc)
-	}
-	if et := c.header.Get("ETag"); et != `W/"1"` {
-		t.Errorf("ETag = %q", et)
-	}
-	r := do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 200)
-	if r.str("name", 0, "text") != "张三" || r.str("birthDate") != "1990-03-07" {
-		t.Errorf("read back: %s", r.body)
-	}
-	// Update with the right and a stale version.
-	upd := strings.Replace(patient, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+id+`",`, 1)
-	upd = strings.Replace(upd, `"male"`, `"other"`, 1)
-	do(t, "PUT", base+"/Patient/"+id, fj, upd, "If-Match", `W/"1"`).wantStatus(t, 200)
-	do(t, "PUT", base+"/Patient/"+id, fj, upd, "If-Match", `W/"1"`).wantStatus(t, 412)
-	if g := do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 200); g.str("gender") != "other" || g.str("meta", "versionId") != "2" {
-		t.Errorf("after update: %s", g.body)
-	}
-	if v1 := do(t, "GET", base+"/Patient/"+id+"/_history/1", "", "").wantStatus(t, 200); v1.str("gender") != "male" {
-		t.Errorf("vread 1: %s", v1.body)
-	}
-	do(t, "DELETE", base+"/Patient/"+id, "", "").wantStatus(t, 204)
-	do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 410)
-	h := do(t, "GET", base+"/Patient/"+id+"/_history", "", "").wantStatus(t, 200)
-	if h.str("type") != "history" || h.str("total") != "3" || h.str("entry", 0, "request", "method") != "DELETE" {
-		t.Errorf("history: %s", h.body)
-	}
-	// Re-create after delete continues the version sequence.
-	if rc := do(t, "PUT", base+"/Patient/"+id, fj, upd).wantStatus(t, 201); rc.str("meta", "versionId") != "4" {
-		t.Errorf("re-create: %s", rc.body)
-	}
-	// Update as create with a client-chosen id.
-	cid := strings.Replace(patient, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"pat-001",`, 1)
-	do(t, "PUT", base+"/Patient/pat-001", fj, cid).wantStatus(t, 201)
-	do(t, "GET", base+"/Patient/pat-001", "", "").wantStatus(t, 200)
-	do(t, "GET", base+"/Patient/_history", "", "").wantStatus(t, 200)
-	do(t, "GET", base+"/_history?_count=2", "", "").wantStatus(t, 200)
+	eachStore(t, func(t *testing.T, base string) {
+		c := do(t, "POST", base+"/Patient", fj, patient).wantStatus(t, 201)
+		id := c.str("id")
+		if id == "" || c.str("meta", "versionId") != "1" || c.str("meta", "lastUpdated") == "" {
+			t.Fatalf("created resource lacks id or meta: %s", c.body)
+		}
+		if loc := c.header.Get("Location"); !strings.HasSuffix(loc, "/fhir/Patient/"+id+"/_history/1") {
+			t.Errorf("Location = %q", loc)
+		}
+		if et := c.header.Get("ETag"); et != `W/"1"` {
+			t.Errorf("ETag = %q", et)
+		}
+		r := do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 200)
+		if r.str("name", 0, "text") != "张三" || r.str("birthDate") != "1990-03-07" {
+			t.Errorf("read back: %s", r.body)
+		}
+		// Update with the right and a stale version.
+		upd := strings.Replace(patient, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"`+id+`",`, 1)
+		upd = strings.Replace(upd, `"male"`, `"other"`, 1)
+		do(t, "PUT", base+"/Patient/"+id, fj, upd, "If-Match", `W/"1"`).wantStatus(t, 200)
+		do(t, "PUT", base+"/Patient/"+id, fj, upd, "If-Match", `W/"1"`).wantStatus(t, 412)
+		if g := do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 200); g.str("gender") != "other" || g.str("meta", "versionId") != "2" {
+			t.Errorf("after update: %s", g.body)
+		}
+		if v1 := do(t, "GET", base+"/Patient/"+id+"/_history/1", "", "").wantStatus(t, 200); v1.str("gender") != "male" {
+			t.Errorf("vread 1: %s", v1.body)
+		}
+		do(t, "DELETE", base+"/Patient/"+id, "", "").wantStatus(t, 204)
+		do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 410)
+		h := do(t, "GET", base+"/Patient/"+id+"/_history", "", "").wantStatus(t, 200)
+		if h.str("type") != "history" || h.str("total") != "3" || h.str("entry", 0, "request", "method") != "DELETE" {
+			t.Errorf("history: %s", h.body)
+		}
+		// Re-create after delete continues the version sequence.
+		if rc := do(t, "PUT", base+"/Patient/"+id, fj, upd).wantStatus(t, 201); rc.str("meta", "versionId") != "4" {
+			t.Errorf("re-create: %s", rc.body)
+		}
+		// Update as create with a client-chosen id.
+		cid := strings.Replace(patient, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"pat-001",`, 1)
+		do(t, "PUT", base+"/Patient/pat-001", fj, cid).wantStatus(t, 201)
+		do(t, "GET", base+"/Patient/pat-001", "", "").wantStatus(t, 200)
+		do(t, "GET", base+"/Patient/_history", "", "").wantStatus(t, 200)
+		do(t, "GET", base+"/_history?_count=2", "", "").wantStatus(t, 200)
+	})
 }
 
 func TestPreferAndShaping(t *testing.T) {
-	base := node(t)
-	if r := do(t, "POST", base+"/Patient", fj, patient, "Prefer", "return=minimal"); r.status != 201 || len(r.body) != 0 {
-		t.Errorf("return=minimal: %d %s", r.status, r.body)
-	}
-	r := do(t, "POST", base+"/Patient", fj, patient, "Prefer", "return=OperationOutcome").wantStatus(t, 201)
-	if r.str("resourceType") != "OperationOutcome" {
-		t.Errorf("return=OperationOutcome: %s", r.body)
-	}
-	id := strings.Split(r.header.Get("Location"), "/")[5]
-	s := do(t, "GET", base+"/Patient/"+id+"?_elements=gender", "", "").wantStatus(t, 200)
-	if s.str("gender") != "male" || s.str("name") != "" || !strings.Contains(string(s.body), "SUBSETTED") {
-		t.Errorf("_elements: %s", s.body)
-	}
-	s = do(t, "GET", base+"/Patient/"+id+"?_summary=true", "", "").wantStatus(t, 200)
-	if s.str("name", 0, "family") != "张" || !strings.Contains(string(s.body), "SUBSETTED") {
-		t.Errorf("_summary=true: %s", s.body)
-	}
-	if nm := do(t, "GET", base+"/Patient/"+id, "", "", "If-None-Match", `W/"1"`); nm.status != 304 {
-		t.Errorf("If-None-Match: %d", nm.status)
-	}
+	eachStore(t, func(t *testing.T, base string) {
+		if r := do(t, "POST", base+"/Patient", fj, patient, "Prefer", "return=minimal"); r.status != 201 || len(r.body) != 0 {
+			t.Errorf("return=minimal: %d %s", r.status, r.body)
+		}
+		r := do(t, "POST", base+"/Patient", fj, patient, "Prefer", "return=OperationOutcome").wantStatus(t, 201)
+		if r.str("resourceType") != "OperationOutcome" {
+			t.Errorf("return=OperationOutcome: %s", r.body)
+		}
+		id := strings.Split(r.header.Get("Location"), "/")[5]
+		s := do(t, "GET", base+"/Patient/"+id+"?_elements=gender", "", "").wantStatus(t, 200)
+		if s.str("gender") != "male" || s.str("name") != "" || !strings.Contains(string(s.body), "SUBSETTED") {
+			t.Errorf("_elements: %s", s.body)
+		}
+		s = do(t, "GET", base+"/Patient/"+id+"?_summary=true", "", "").wantStatus(t, 200)
+		if s.str("name", 0, "family") != "张" || !strings.Contains(string(s.body), "SUBSETTED") {
+			t.Errorf("_summary=true: %s", s.body)
+		}
+		if nm := do(t, "GET", base+"/Patient/"+id, "", "", "If-None-Match", `W/"1"`); nm.status != 304 {
+			t.Errorf("If-None-Match: %d", nm.status)
+		}
+	})
 }
 
 func TestConditionalInteractions(t *testing.T) {
-	base := node(t)
-	ine := "identifier=urn:oid:2.16.156.10011.1.1|110101199003077777"
-	a := do(t, "POST", base+"/Patient", fj, patient, "If-None-Exist", ine).wantStatus(t, 201)
-	b := do(t, "POST", base+"/Patient", fj, patient, "If-None-Exist", ine).wantStatus(t, 200)
-	if a.str("id") != b.str("id") {
-		t.Errorf("conditional create made a second patient: %s vs %s", a.str("id"), b.str("id"))
-	}
-	upd := strings.Replace(patient, `"male"`, `"female"`, 1)
-	u := do(t, "PUT", base+"/Patient?"+ine, fj, upd).wantStatus(t, 200)
-	if u.str("id") != a.str("id") || u.str("gender") != "female" {
-		t.Errorf("conditional update: %s", u.body)
-	}
-	// Conditional update with no match creates.
-	other := strings.Replace(patient, "110101199003077777", "110101199003078888", 1)
-	do(t, "PUT", base+"/Patient?identifier=urn:oid:2.16.156.10011.1.1|110101199003078888", fj, other).wantStatus(t, 201)
-	// Two matches now share the family name: ambiguous.
-	do(t, "PUT", base+"/Patient?family=张", fj, patient).wantStatus(t, 412)
-	do(t, "DELETE", base+"/Patient?"+ine, "", "").wantStatus(t, 204)
-	do(t, "GET", base+"/Patient/"+a.str("id"), "", "").wantStatus(t, 410)
-	// Unknown parameters in conditional criteria are refused, never ignored.
-	do(t, "DELETE", base+"/Patient?nonsense=1", "", "").wantStatus(t, 400)
+	eachStore(t, func(t *testing.T, base string) {
+		ine := "identifier=urn:oid:2.16.156.10011.1.1|110101199003077777"
+		a := do(t, "POST", base+"/Patient", fj, patient, "If-None-Exist", ine).wantStatus(t, 201)
+		b := do(t, "POST", base+"/Patient", fj, patient, "If-None-Exist", ine).wantStatus(t, 200)
+		if a.str("id") != b.str("id") {
+			t.Errorf("conditional create made a second patient: %s vs %s", a.str("id"), b.str("id"))
+		}
+		upd := strings.Replace(patient, `"male"`, `"female"`, 1)
+		u := do(t, "PUT", base+"/Patient?"+ine, fj, upd).wantStatus(t, 200)
+		if u.str("id") != a.str("id") || u.str("gender") != "female" {
+			t.Errorf("conditional update: %s", u.body)
+		}
+		// Conditional update with no match creates.
+		other := strings.Replace(patient, "110101199003077777", "110101199003078888", 1)
+		do(t, "PUT", base+"/Patient?identifier=urn:oid:2.16.156.10011.1.1|110101199003078888", fj, other).wantStatus(t, 201)
+		// Two matches now share the family name: ambiguous.
+		do(t, "PUT", base+"/Patient?family=张", fj, patient).wantStatus(t, 412)
+		do(t, "DELETE", base+"/Patient?"+ine, "", "").wantStatus(t, 204)
+		do(t, "GET", base+"/Patient/"+a.str("id"), "", "").wantStatus(t, 410)
+		// Unknown parameters in conditional criteria are refused, never ignored.
+		do(t, "DELETE", base+"/Patient?nonsense=1", "", "").wantStatus(t, 400)
+	})
 }
 
 func TestPatch(t *testing.T) {
-	base := node(t)
-	id := do(t, "POST", base+"/Patient", fj, patient).wantStatus(t, 201).str("id")
-	p := do(t, "PATCH", base+"/Patient/"+id, "application/json-patch+json",
-		`[{"op":"replace","path":"/gender","value":"female"},{"op":"add","path":"/name/0/given/-","value":"丰"}]`).wantStatus(t, 200)
-	if p.str("gender") != "female" || p.str("name", 0, "given", 1) != "丰" || p.str("meta", "versionId") != "2" {
-		t.Errorf("patched: %s", p.body)
-	}
-	do(t, "PATCH", base+"/Patient/"+id, "application/json-patch+json", `[{"op":"replace","path":"/gender","value":"robot"}]`).wantStatus(t, 400)
-	do(t, "PATCH", base+"/Patient/"+id, "application/json-patch+json", `[{"op":"test","path":"/gender","value":"male"}]`).wantStatus(t, 400)
-	do(t, "PATCH", base+"/Patient/"+id, fj, `[]`).wantStatus(t, 415)
+	eachStore(t, func(t *testing.T, base string) {
+		id := do(t, "POST", base+"/Patient", fj, patient).wantStatus(t, 201).str("id")
+		p := do(t, "PATCH", base+"/Patient/"+id, "application/json-patch+json",
+			`[{"op":"replace","path":"/gender","value":"female"},{"op":"add","path":"/name/0/given/-","value":"丰"}]`).wantStatus(t, 200)
+		if p.str("gender") != "female" || p.str("name", 0, "given", 1) != "丰" || p.str("meta", "versionId") != "2" {
+			t.Errorf("patched: %s", p.body)
+		}
+		do(t, "PATCH", base+"/Patient/"+id, "application/json-patch+json", `[{"op":"replace","path":"/gender","value":"robot"}]`).wantStatus(t, 400)
+		do(t, "PATCH", base+"/Patient/"+id, "application/json-patch+json", `[{"op":"test","path":"/gender","value":"male"}]`).wantStatus(t, 400)
+		do(t, "PATCH", base+"/Patient/"+id, fj, `[]`).wantStatus(t, 415)
+	})
 }
 
 func TestTransaction(t *testing.T) {
-	base := node(t)
-	tx := `{"resourceType":"Bundle","type":"transaction","entry":[
-	 {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":` + patient + `,"request":{"method":"POST","url":"Patient"}},
-	 {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222","resource":{"resourceType":"Observation","status":"final",
-	   "code":{"coding":[{"system":"http://loinc.org","code":"718-7","display":"Hemoglobin"}]},
-	   "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
-	   "effectiveDateTime":"2026-10-01T08:00:00+08:00",
-	   "valueQuantity":{"value":13.5,"unit":"g/dL","system":"http://unitsofmeasure.org","code":"g/dL"}},
-	  "request":{"method":"POST","url":"Observation"}}]}`
-	r := do(t, "POST", base, fj, tx).wantStatus(t, 200)
-	if r.str("type") != "transaction-response" || !strings.HasPrefix(r.str("entry", 0, "response", "status"), "201") {
-		t.Fatalf("transaction response: %s", r.body)
-	}
-	patLoc := r.str("entry", 0, "response", "location")
-	obsLoc := r.str("entry", 1, "response", "location")
-	pid := strings.Split(patLoc, "/")[1]
-	obs := do(t, "GET", base+"/"+strings.Join(strings.Split(obsLoc, "/")[:2], "/"), "", "").wantStatus(t, 200)
-	if got := obs.str("subject", "reference"); got != "Patient/"+pid {
-		t.Errorf("urn:uuid reference not rewritten: %q, want Patient/%s", got, pid)
-	}
-	// Search finds it through the rewritten reference and the code.
-	s := do(t, "GET", base+"/Observation?subject=Patient/"+pid+"&code=http://loinc.org|718-7", "", "").wantStatus(t, 200)
-	if s.str("total") != "1" {
-		t.Errorf("search after transaction: %s", s.body)
-	}
+	eachStore(t, func(t *testing.T, base string) {
+		tx := `{"resourceType":"Bundle","type":"transaction","entry":[
+		 {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":` + patient + `,"request":{"method":"POST","url":"Patient"}},
+		 {"fullUrl":"urn:uuid:22222222-2222-4222-8222-222222222222","resource":{"resourceType":"Observation","status":"final",
+		   "code":{"coding":[{"system":"http://loinc.org","code":"718-7","display":"Hemoglobin"}]},
+		   "subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
+		   "effectiveDateTime":"2026-10-01T08:00:00+08:00",
+		   "valueQuantity":{"value":13.5,"unit":"g/dL","system":"http://unitsofmeasure.org","code":"g/dL"}},
+		  "request":{"method":"POST","url":"Observation"}}]}`
+		r := do(t, "POST", base, fj, tx).wantStatus(t, 200)
+		if r.str("type") != "transaction-response" || !strings.HasPrefix(r.str("entry", 0, "response", "status"), "201") {
+			t.Fatalf("transaction response: %s", r.body)
+		}
+		patLoc := r.str("entry", 0, "response", "location")
+		obsLoc := r.str("entry", 1, "response", "location")
+		pid := strings.Split(patLoc, "/")[1]
+		obs := do(t, "GET", base+"/"+strings.Join(strings.Split(obsLoc, "/")[:2], "/"), "", "").wantStatus(t, 200)
+		if got := obs.str("subject", "reference"); got != "Patient/"+pid {
+			t.Errorf("urn:uuid reference not rewritten: %q, want Patient/%s", got, pid)
+		}
+		// Search finds it through the rewritten reference and the code.
+		s := do(t, "GET", base+"/Observation?subject=Patient/"+pid+"&code=http://loinc.org|718-7", "", "").wantStatus(t, 200)
+		if s.str("total") != "1" {
+			t.Errorf("search after transaction: %s", s.body)
+		}
 
-	// All or nothing: the second entry is invalid, so the first is not stored.
-	bad := strings.Replace(tx, `"status":"final"`, `"status":"done"`, 1)
-	bad = strings.Replace(bad, "110101199003077777", "110101199003079999", 1)
-	e := do(t, "POST", base, fj, bad).wantStatus(t, 400)
-	if !strings.Contains(e.diagnostics(), "Bundle.entry[1]") {
-		t.Errorf("the error should name the entry: %s", e.diagnostics())
-	}
-	if s := do(t, "GET", base+"/Patient?identifier=110101199003079999", "", "").wantStatus(t, 200); s.str("total") != "0" {
-		t.Errorf("a failed transaction left a patient behind: %s", s.body)
-	}
-	// A urn:uuid reference to nothing.
-	dangling := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
-	  "subject":{"reference":"urn:uuid:99999999-9999-4999-8999-999999999999"}},"request":{"method":"POST","url":"Observation"}}]}`
-	if d := do(t, "POST", base, fj, dangling).wantStatus(t, 400); !strings.Contains(d.diagnostics(), "names no entry") {
-		t.Errorf("dangling reference: %s", d.diagnostics())
-	}
+		// All or nothing: the second entry is invalid, so the first is not stored.
+		bad := strings.Replace(tx, `"status":"final"`, `"status":"done"`, 1)
+		bad = strings.Replace(bad, "110101199003077777", "110101199003079999", 1)
+		e := do(t, "POST", base, fj, bad).wantStatus(t, 400)
+		if !strings.Contains(e.diagnostics(), "Bundle.entry[1]") {
+			t.Errorf("the error should name the entry: %s", e.diagnostics())
+		}
+		if s := do(t, "GET", base+"/Patient?identifier=110101199003079999", "", "").wantStatus(t, 200); s.str("total") != "0" {
+			t.Errorf("a failed transaction left a patient behind: %s", s.body)
+		}
+		// A urn:uuid reference to nothing.
+		dangling := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
+		  "subject":{"reference":"urn:uuid:99999999-9999-4999-8999-999999999999"}},"request":{"method":"POST","url":"Observation"}}]}`
+		if d := do(t, "POST", base, fj, dangling).wantStatus(t, 400); !strings.Contains(d.diagnostics(), "names no entry") {
+			t.Errorf("dangling reference: %s", d.diagnostics())
+		}
+	})
 }
 
 func TestBatchIsolatesFailures(t *testing.T) {
-	base := node(t)
-	b := `{"resourceType":"Bundle","type":"batch","entry":[
-	 {"resource":` + patient + `,"request":{"method":"POST","url":"Patient"}},
-	 {"resource":{"resourceType":"Patient","gender":"robot"},"request":{"method":"POST","url":"Patient"}},
-	 {"request":{"method":"GET","url":"Patient/does-not-exist"}}]}`
-	r := do(t, "POST", base, fj, b).wantStatus(t, 200)
-	for i, want := range []string{"201", "400", "404"} {
-		if got := r.str("entry", i, "response", "status"); !strings.HasPrefix(got, want) {
-			t.Errorf("entry %d status %q, want %s (%s)", i, got, want, r.body)
+	eachStore(t, func(t *testing.T, base string) {
+		b := `{"resourceType":"Bundle","type":"batch","entry":[
+		 {"resource":` + patient + `,"request":{"method":"POST","url":"Patient"}},
+		 {"resource":{"resourceType":"Patient","gender":"robot"},"request":{"method":"POST","url":"Patient"}},
+		 {"request":{"method":"GET","url":"Patient/does-not-exist"}}]}`
+		r := do(t, "POST", base, fj, b).wantStatus(t, 200)
+		for i, want := range []string{"201", "400", "404"} {
+			if got := r.str("entry", i, "response", "status"); !strings.HasPrefix(got, want) {
+				t.Errorf("entry %d status %q, want %s (%s)", i, got, want, r.body)
+			}
 		}
-	}
-	if r.str("entry", 1, "response", "outcome", "resourceType") != "OperationOutcome" {
-		t.Errorf("failed entry has no outcome: %s", r.body)
-	}
+		if r.str("entry", 1, "response", "outcome", "resourceType") != "OperationOutcome" {
+			t.Errorf("failed entry has no outcome: %s", r.body)
+		}
+	})
 }
 
 func TestSearchBasics(t *testing.T) {
-	base := node(t)
-	for i := 0; i < 7; i++ {
-		p := strings.Replace(patient, "110101199003077777", fmt.Sprintf("11010119900307%04d", i), 1)
-		if i%2 == 1 {
-			p = strings.Replace(p, `"1990-03-07"`, `"1985-06-01"`, 1)
-		}
-		do(t, "POST", base+"/Patient", fj, p).wantStatus(t, 201)
-	}
-	cases := []struct {
-		query string
-		total string
-	}{
-		{"family=张", "7"},
-		{"name=张三", "7"},
-		{"family:exact=张", "7"},
-		{"family=李", "0"},
-		{"birthdate=1985", "3"},
-		{"birthdate=ge1990-01-01", "4"},
-		{"birthdate=lt1990", "3"},
-		{"gender=male", "7"},
-		{"identifier=urn:oid:2.16.156.10011.1.1|110101199003070003", "1"},
-		{"identifier=110101199003070003,110101199003070004", "2"},
-		{"_summary=count", "7"},
-	}
-	for _, c := range cases {
-		r := do(t, "GET", base+"/Patient?"+c.query, "", "").wantStatus(t, 200)
-		if r.str("total") != c.total {
-			t.Errorf("%s: total %s, want %s", c.query, r.str("total"), c.total)
-		}
-	}
-	// Paging: 7 results in pages of 3 with next links, no duplicates.
-	seen := map[string]bool{}
-	next := base + "/Patient?_count=3"
-	pages := 0
-	for next != "" && pages < 10 {
-		r := do(t, "GET", next, "", "").wantStatus(t, 200)
-		pages++
-		entries, _ := r.json["entry"].([]any)
-		for i := range entries {
-			id := r.str("entry", i, "resource", "id")
-			if seen[id] {
-				t.Errorf("duplicate %s across pages", id)
+	eachStore(t, func(t *testing.T, base string) {
+		for i := 0; i < 7; i++ {
+			p := strings.Replace(patient, "110101199003077777", fmt.Sprintf("11010119900307%04d", i), 1)
+			if i%2 == 1 {
+				p = strings.Replace(p, `"1990-03-07"`, `"1985-06-01"`, 1)
 			}
-			seen[id] = true
+			do(t, "POST", base+"/Patient", fj, p).wantStatus(t, 201)
 		}
-		next = ""
-		links, _ := r.json["link"].([]any)
-		for _, l := range links {
-			if m := l.(map[string]any); m["relation"] == "next" {
-				next = m["url"].(string)
+		cases := []struct {
+			query string
+			total string
+		}{
+			{"family=张", "7"},
+			{"name=张三", "7"},
+			{"family:exact=张", "7"},
+			{"family=李", "0"},
+			{"birthdate=1985", "3"},
+			{"birthdate=ge1990-01-01", "4"},
+			{"birthdate=lt1990", "3"},
+			{"gender=male", "7"},
+			{"identifier=urn:oid:2.16.156.10011.1.1|110101199003070003", "1"},
+			{"identifier=110101199003070003,110101199003070004", "2"},
+			{"_summary=count", "7"},
+		}
+		for _, c := range cases {
+			r := do(t, "GET", base+"/Patient?"+c.query, "", "").wantStatus(t, 200)
+			if r.str("total") != c.total {
+				t.Errorf("%s: total %s, want %s", c.query, r.str("total"), c.total)
 			}
 		}
-	}
-	if len(seen) != 7 || pages != 3 {
-		t.Errorf("paging saw %d resources in %d pages", len(seen), pages)
-	}
-	// Strict handling names the unknown parameter; lenient ignores it.
-	e := do(t, "GET", base+"/Patient?foo=bar", "", "", "Prefer", "handling=strict").wantStatus(t, 400)
-	if !strings.Contains(e.diagnostics(), "foo") {
-		t.Errorf("strict: %s", e.diagnostics())
-	}
-	if l := do(t, "GET", base+"/Patient?foo=bar", "", "").wantStatus(t, 200); l.str("total") != "7" {
-		t.Errorf("lenient: %s", l.body)
-	}
-	do(t, "GET", base+"/Patient?birthdate=1990-13", "", "").wantStatus(t, 400)
-	do(t, "POST", base+"/Patient/_search", "application/x-www-form-urlencoded", "family=张").wantStatus(t, 200)
+		// Paging: 7 results in pages of 3 with next links, no duplicates.
+		seen := map[string]bool{}
+		next := base + "/Patient?_count=3"
+		pages := 0
+		for next != "" && pages < 10 {
+			r := do(t, "GET", next, "", "").wantStatus(t, 200)
+			pages++
+			entries, _ := r.json["entry"].([]any)
+			for i := range entries {
+				id := r.str("entry", i, "resource", "id")
+				if seen[id] {
+					t.Errorf("duplicate %s across pages", id)
+				}
+				seen[id] = true
+			}
+			next = ""
+			links, _ := r.json["link"].([]any)
+			for _, l := range links {
+				if m := l.(map[string]any); m["relation"] == "next" {
+					next = m["url"].(string)
+				}
+			}
+		}
+		if len(seen) != 7 || pages != 3 {
+			t.Errorf("paging saw %d resources in %d pages", len(seen), pages)
+		}
+		// Strict handling names the unknown parameter; lenient ignores it.
+		e := do(t, "GET", base+"/Patient?foo=bar", "", "", "Prefer", "handling=strict").wantStatus(t, 400)
+		if !strings.Contains(e.diagnostics(), "foo") {
+			t.Errorf("strict: %s", e.diagnostics())
+		}
+		if l := do(t, "GET", base+"/Patient?foo=bar", "", "").wantStatus(t, 200); l.str("total") != "7" {
+			t.Errorf("lenient: %s", l.body)
+		}
+		do(t, "GET", base+"/Patient?birthdate=1990-13", "", "").wantStatus(t, 400)
+		do(t, "POST", base+"/Patient/_search", "application/x-www-form-urlencoded", "family=张").wantStatus(t, 200)
+	})
 }
 
 func TestBadInput(t *testing.T) {
-	base := node(t)
-	deep := `{"resourceType":"Patient","extension":` + strings.Repeat(`[`, 5000) + strings.Repeat(`]`, 5000) + `}`
-	cases := []struct {
-		name, method, path, ct, body string
-		status                       int
-		mention                      string
-	}{
-		{"malformed JSON", "POST", "/Patient", fj, `{"resourceType":"Patient",`, 400, "line 1"},
-		{"not an object", "POST", "/Patient", fj, `[1,2]`, 400, ""},
-		{"wrong content type", "POST", "/Patient", "text/plain", patient, 415, "Content-Type"},
-		{"no content type", "POST", "/Patient", "", patient, 415, "Content-Type"},
-		{"deeply nested", "POST", "/Patient", fj, deep, 400, "nest"},
-		{"type mismatch", "POST", "/Observation", fj, patient, 400, "Observation"},
-		{"unknown type", "GET", "/Patients/1", "", "", 404, "Patients"},
-		{"unknown type in body", "POST", "/Patient", fj, `{"resourceType":"Patients"}`, 400, "Patients"},
-		{"invalid id", "GET", "/Patient/bad_id!", "", "", 400, "id"},
-		{"id mismatch", "PUT", "/Patient/abc", fj, `{"resourceType":"Patient","id":"xyz"}`, 400, "differs"},
-		{"invalid element", "POST", "/Patient", fj, `{"resourceType":"Patient","gender":"robot"}`, 400, "gender"},
-		{"unknown element", "POST", "/Patient", fj, `{"resourceType":"Patient","colour":"blue"}`, 400, "colour"},
-		{"not found", "GET", "/Patient/nope", "", "", 404, "Patient/nope"},
-		{"bad version", "GET", "/Patient/nope/_history/x", "", "", 400, "version"},
-		{"xml", "GET", "/Patient?_format=xml", "", "", 406, "JSON"},
-		{"bundle of wrong type", "POST", "", fj, `{"resourceType":"Bundle","type":"collection"}`, 400, "batch or transaction"},
-		{"unsupported operation", "GET", "/$nonsense", "", "", 501, "operation"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := do(t, c.method, base+c.path, c.ct, c.body).wantStatus(t, c.status)
-			if !strings.Contains(strings.ToLower(r.diagnostics()), strings.ToLower(c.mention)) {
-				t.Errorf("diagnostics %q should mention %q", r.diagnostics(), c.mention)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, base string) {
+		deep := `{"resourceType":"Patient","extension":` + strings.Repeat(`[`, 5000) + strings.Repeat(`]`, 5000) + `}`
+		cases := []struct {
+			name, method, path, ct, body string
+			status                       int
+			mention                      string
+		}{
+			{"malformed JSON", "POST", "/Patient", fj, `{"resourceType":"Patient",`, 400, "line 1"},
+			{"not an object", "POST", "/Patient", fj, `[1,2]`, 400, ""},
+			{"wrong content type", "POST", "/Patient", "text/plain", patient, 415, "Content-Type"},
+			{"no content type", "POST", "/Patient", "", patient, 415, "Content-Type"},
+			{"deeply nested", "POST", "/Patient", fj, deep, 400, "nest"},
+			{"type mismatch", "POST", "/Observation", fj, patient, 400, "Observation"},
+			{"unknown type", "GET", "/Patients/1", "", "", 404, "Patients"},
+			{"unknown type in body", "POST", "/Patient", fj, `{"resourceType":"Patients"}`, 400, "Patients"},
+			{"invalid id", "GET", "/Patient/bad_id!", "", "", 400, "id"},
+			{"id mismatch", "PUT", "/Patient/abc", fj, `{"resourceType":"Patient","id":"xyz"}`, 400, "differs"},
+			{"invalid element", "POST", "/Patient", fj, `{"resourceType":"Patient","gender":"robot"}`, 400, "gender"},
+			{"unknown element", "POST", "/Patient", fj, `{"resourceType":"Patient","colour":"blue"}`, 400, "colour"},
+			{"not found", "GET", "/Patient/nope", "", "", 404, "Patient/nope"},
+			{"bad version", "GET", "/Patient/nope/_history/x", "", "", 400, "version"},
+			{"xml", "GET", "/Patient?_format=xml", "", "", 406, "JSON"},
+			{"bundle of wrong type", "POST", "", fj, `{"resourceType":"Bundle","type":"collection"}`, 400, "batch or transaction"},
+			{"unsupported operation", "GET", "/$nonsense", "", "", 501, "operation"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := do(t, c.method, base+c.path, c.ct, c.body).wantStatus(t, c.status)
+				if !strings.Contains(strings.ToLower(r.diagnostics()), strings.ToLower(c.mention)) {
+					t.Errorf("diagnostics %q should mention %q", r.diagnostics(), c.mention)
+				}
+			})
+		}
+	})
 }
 
 func TestOversizedBodyAndGzip(t *testing.T) {
@@ -429,13 +453,14 @@ func TestOversizedBodyAndGzip(t *testing.T) {
 }
 
 func TestCapabilityStatement(t *testing.T) {
-	base := node(t)
-	r := do(t, "GET", base+"/metadata", "", "").wantStatus(t, 200)
-	if r.str("fhirVersion") != "4.0.1" {
-		t.Errorf("fhirVersion %q", r.str("fhirVersion"))
-	}
-	rest := r.json["rest"].([]any)[0].(map[string]any)
-	if n := len(rest["resource"].([]any)); n != 146 {
-		t.Errorf("%d resource types listed, want 146", n)
-	}
+	eachStore(t, func(t *testing.T, base string) {
+		r := do(t, "GET", base+"/metadata", "", "").wantStatus(t, 200)
+		if r.str("fhirVersion") != "4.0.1" {
+			t.Errorf("fhirVersion %q", r.str("fhirVersion"))
+		}
+		rest := r.json["rest"].([]any)[0].(map[string]any)
+		if n := len(rest["resource"].([]any)); n != 146 {
+			t.Errorf("%d resource types listed, want 146", n)
+		}
+	})
 }

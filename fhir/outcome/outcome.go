@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Issue is one OperationOutcome.issue.
@@ -111,12 +112,13 @@ func Resource(issues ...Issue) map[string]any {
 	for _, is := range issues {
 		m := map[string]any{"severity": is.Severity, "code": is.Code}
 		if is.Diagnostics != "" {
-			m["diagnostics"] = is.Diagnostics
+			// Diagnostics often quote client input, which may not be UTF-8.
+			m["diagnostics"] = strings.ToValidUTF8(is.Diagnostics, "\uFFFD")
 		}
 		if len(is.Expression) > 0 {
 			ex := make([]any, len(is.Expression))
 			for i, s := range is.Expression {
-				ex[i] = s
+				ex[i] = strings.ToValidUTF8(s, "\uFFFD")
 			}
 			m["expression"] = ex
 		}
