@@ -551,6 +551,16 @@ func navigate(c *evalCtx, in Collection, name string) (Collection, error) {
 func child(c *evalCtx, out Collection, it Value, name string) (Collection, error) {
 	m, ok := it.v.(map[string]any)
 	if !ok {
+		if q, ok := it.v.(*quantity); ok {
+			// System.Quantity has the properties value and unit
+			switch name {
+			case "value":
+				return append(out, decimalValue(q.val)), nil
+			case "unit":
+				return append(out, stringValue(q.unit)), nil
+			}
+			return out, nil
+		}
 		// a primitive: only id and extension, from the "_name" sibling
 		if it.ext != nil && (name == "extension" || name == "id") {
 			var t *typeInfo
@@ -583,6 +593,13 @@ func child(c *evalCtx, out Collection, it Value, name string) (Collection, error
 		return out, nil
 	}
 	cs := t.child(name)
+	if cs == nil && name == "resourceType" && t.kind == model.KindResource {
+		// not an element, but commonly written (and supported by other
+		// engines)
+		if rt, ok := m["resourceType"].(string); ok {
+			return append(out, stringValue(rt)), nil
+		}
+	}
 	if cs == nil {
 		if t.isChoiceKey(name) {
 			return nil, execErr("%q is not an element name of %s: use the choice element with ofType()", name, t.name)

@@ -79,7 +79,7 @@ func init() {
 		"startsWith":     {1, 1, strPred(strings.HasPrefix)},
 		"endsWith":       {1, 1, strPred(strings.HasSuffix)},
 		"contains":       {1, 1, strPred(strings.Contains)},
-		"upper":          {0, 0, strMap(strings.ToUpper)},
+		"upper":          {0, 0, strMap(upper)},
 		"lower":          {0, 0, strMap(strings.ToLower)},
 		"trim":           {0, 0, strMap(strings.TrimSpace)},
 		"replace":        {2, 2, fnReplace},
@@ -115,6 +115,10 @@ func init() {
 		"timeOfDay":      {0, 0, fnTimeOfDay},
 		"not":            {0, 0, fnNot},
 		"aggregate":      {1, 2, fnAggregate},
+		"sum":            {0, 0, fnSum},
+		"min":            {0, 0, fnMinMax(-1)},
+		"max":            {0, 0, fnMinMax(1)},
+		"avg":            {0, 0, fnAvg},
 		"sort":           {0, 16, nil}, // compiled specially
 		"lowBoundary":    {0, 1, fnBoundary(false)},
 		"highBoundary":   {0, 1, fnBoundary(true)},
@@ -947,6 +951,12 @@ func strMap(f func(string) string) funcImpl {
 	}
 }
 
+// upper applies the full Unicode upper-case mapping for the one common
+// character whose upper case is two characters (ß → SS).
+func upper(s string) string {
+	return strings.ReplaceAll(strings.ToUpper(s), "ß", "SS")
+}
+
 // runeIndex converts a byte index to a character (rune) index.
 func runeIndex(s string, byteIdx int) int {
 	if byteIdx < 0 {
@@ -1585,4 +1595,66 @@ func fnGetReferenceKey(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (C
 		}
 	}
 	return out, nil
+}
+
+// ---- aggregates (FHIRPath 2.0 sum, min, max, avg) ----
+
+func fnSum(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+	if len(in) == 0 {
+		return Collection{intValue(0)}, nil
+	}
+	acc := Collection{in[0]}
+	for _, it := range in[1:] {
+		r, err := arithmetic("+", acc[0], it)
+		if err != nil {
+			return nil, err
+		}
+		if len(r) == 0 {
+			return nil, nil
+		}
+		acc = r
+	}
+	if s, ok := system(acc[0]); ok {
+		return Collection{s}, nil
+	}
+	if q, ok := asQuantity(acc[0]); ok {
+		return Collection{{v: q}}, nil
+	}
+	return nil, execErr("sum() expects numbers or quantities")
+}
+
+func fnMinMax(sign int) funcImpl {
+	return func(c *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+		if len(in) == 0 {
+			return nil, nil
+		}
+		best := in[0]
+		for _, it := range in[1:] {
+			r, known, err := compareItems(c, it, best)
+			if err != nil {
+				return nil, err
+			}
+			if !known {
+				return nil, nil
+			}
+			if r*sign > 0 {
+				best = it
+			}
+		}
+		if s, ok := system(best); ok {
+			return Collection{s}, nil
+		}
+		return Collection{best}, nil
+	}
+}
+
+func fnAvg(c *evalCtx, in Collection, a []evalFunc, f Collection) (Collection, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	s, err := fnSum(c, in, a, f)
+	if err != nil || len(s) == 0 {
+		return nil, err
+	}
+	return arithmetic("/", s[0], intValue(int64(len(in))))
 }

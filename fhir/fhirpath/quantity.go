@@ -404,6 +404,8 @@ func atomToUnit(sym string, a atomDef, depth int) *ucumUnit {
 	return mulUnit(&ucumUnit{factor: f}, u, 1)
 }
 
+func isYM(u string) bool { return u == "year" || u == "month" }
+
 func decimalRat(d *decimal) *big.Rat {
 	return new(big.Rat).SetFrac(d.u, pow10(d.scale))
 }
@@ -423,9 +425,19 @@ func quantityRats(a, b *quantity) (*big.Rat, *big.Rat, bool) {
 	if a.unit == b.unit {
 		return decimalRat(a.val), decimalRat(b.val), true
 	}
-	// year and month compare only with themselves
-	if a.unit == "year" || a.unit == "month" || b.unit == "year" || b.unit == "month" {
-		return nil, nil, false
+	// calendar years and months compare only with each other
+	if isYM(a.unit) || isYM(b.unit) {
+		if !isYM(a.unit) || !isYM(b.unit) {
+			return nil, nil, false
+		}
+		ra, rb := decimalRat(a.val), decimalRat(b.val)
+		if a.unit == "year" {
+			ra.Mul(ra, big.NewRat(12, 1))
+		}
+		if b.unit == "year" {
+			rb.Mul(rb, big.NewRat(12, 1))
+		}
+		return ra, rb, true
 	}
 	ua, ub := ucumParse(canonicalUnit(a.unit)), ucumParse(canonicalUnit(b.unit))
 	if ua == nil || ub == nil || ua.dim != ub.dim {
@@ -446,7 +458,13 @@ func convertQuantity(q *quantity, to string) (*decimal, bool) {
 	if q.unit == to {
 		return q.val, true
 	}
-	if q.unit == "year" || q.unit == "month" || to == "year" || to == "month" {
+	if isYM(q.unit) || isYM(to) {
+		if q.unit == "year" && to == "month" {
+			return q.val.mul(decimalFromInt(12)), true
+		}
+		if q.unit == "month" && to == "year" {
+			return q.val.div(decimalFromInt(12)), true
+		}
 		return nil, false
 	}
 	ua, ub := ucumParse(canonicalUnit(q.unit)), ucumParse(canonicalUnit(to))

@@ -34,7 +34,8 @@ type temporal struct {
 	hasTZ              bool
 	y, mo, d, h, mi, s int
 	ns                 int
-	tzOff              int // seconds east of UTC
+	tzOff              int  // seconds east of UTC
+	tzZ                bool // written as Z (rather than +00:00)
 }
 
 func atoiN(s string) (int, bool) {
@@ -141,6 +142,7 @@ func parseTZ(s string, t *temporal) bool {
 	}
 	if s == "Z" {
 		t.hasTZ = true
+		t.tzZ = true
 		return true
 	}
 	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
@@ -276,7 +278,7 @@ func (t *temporal) String() string {
 		b = append(b, s[:fd]...)
 	}
 	if t.kind == kDateTime && t.hasTZ {
-		if t.tzOff == 0 {
+		if t.tzOff == 0 && t.tzZ {
 			b = append(b, 'Z')
 		} else {
 			o := t.tzOff
