@@ -236,6 +236,9 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, b := range exampleSeeds(25) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Decode(data, Limits{})
 		if err != nil {

@@ -214,6 +214,9 @@ func FuzzValidate(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, b := range exampleSeeds(25) {
+		f.Add(b)
+	}
 	v := New(WithInvariants(InvariantCheckerFunc(func(ctx InvariantContext) (bool, error) {
 		if len(ctx.Constraint.Key)%3 == 0 {
 			return false, fmt.Errorf("not supported")

@@ -153,6 +153,7 @@ func TestInvalid(t *testing.T) {
 		{"gender not in value set", pat(`"gender":"M"`), "Patient.gender", CodeCodeInvalid, "", "administrative-gender"},
 		{"binding in a backbone element", pat(`"contact":[{"name":{"family":"x"},"gender":"F"}]`), "Patient.contact[0].gender", CodeCodeInvalid, "", ""},
 		{"binding in a data type", pat(`"text":{"status":"made-up","div":"` + xdiv + `x</div>"}`), "Patient.text.status", CodeCodeInvalid, "", "narrative-status"},
+		{"binding on a CodeableConcept", `{"resourceType":"Condition","subject":{"reference":"Patient/1"},"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"activ"}]}}`, "Condition.clinicalStatus", CodeCodeInvalid, "", "condition-clinical (active, inactive, recurrence, relapse, remission, resolved) (found 'activ')"},
 		{"binding case-sensitive", `{"resourceType":"Bundle","type":"Collection"}`, "Bundle.type", CodeCodeInvalid, "", ""},
 
 		// References.

@@ -153,7 +153,7 @@ func fill(ti *typeInfo) {
 		if e.Choice {
 			ei.name = e.Name + "[x]"
 		}
-		if b := e.Binding; b != nil && b.Strength == "required" && len(e.Types) == 1 && e.Types[0] == "code" {
+		if b := e.Binding; b != nil && b.Strength == "required" && len(e.Types) == 1 && (e.Types[0] == "code" || e.Types[0] == "CodeableConcept") {
 			if codes, ok := model.RequiredCodes(b.ValueSet); ok {
 				ei.codes, ei.vs = codes, b.ValueSet
 				ei.vsShown = shownCodes(codes)

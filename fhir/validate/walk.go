@@ -419,6 +419,9 @@ func (w *walker) value(val any, ki *keyInfo) {
 		if ki.child != nil {
 			w.object(m, ki.child)
 		}
+		if ki.elem.codes != nil && ki.typeName == "CodeableConcept" {
+			w.codeableConcept(m, ki.elem)
+		}
 	}
 	if w.v.invariants != nil && len(ki.elem.invariants) > 0 {
 		w.invariants(val, ki.typeName, ki.elem.invariants)
@@ -502,4 +505,31 @@ func sortIssues(issues []Issue) {
 	slices.SortStableFunc(issues, func(a, b Issue) int {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Message, b.Message))
 	})
+}
+
+// codeableConcept checks a required binding on a CodeableConcept: when it
+// has codings, one of them must carry a code of the value set. Codes are
+// compared without their system, as model.RequiredCodes lists codes only;
+// a concept given as text alone is left alone.
+func (w *walker) codeableConcept(m map[string]any, ei *elemInfo) {
+	codings, _ := m["coding"].([]any)
+	if len(codings) == 0 {
+		return
+	}
+	var first string
+	for _, c := range codings {
+		cm, _ := c.(map[string]any)
+		code, _ := cm["code"].(string)
+		if ei.codes[code] {
+			return
+		}
+		if first == "" {
+			first = code
+		}
+	}
+	if first == "" {
+		w.errorf(CodeCodeInvalid, "no coding has a code, and a code from the required value set %s %s is needed", ei.vs, ei.vsShown)
+		return
+	}
+	w.errorf(CodeCodeInvalid, "no coding has a code from the required value set %s %s (found '%s')", ei.vs, ei.vsShown, first)
 }
