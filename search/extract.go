@@ -337,4 +337,3 @@ func addQuantity(x *store.Index, code string, node any) {
 	}
 	x.Quantities = append(x.Quantities, store.QuantityEntry{Param: code, System: str(n, "system"), Code: unit, Low: lo, High: hi})
 }
-

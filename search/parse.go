@@ -117,8 +117,14 @@ func Parse(resourceType string, params url.Values, opts Options) (*Request, erro
 			}
 		case "_sort":
 			q.Sort, err = parseSort(resourceType, values)
-		case "_include", "_revinclude":
-			err = unsupported(key, "is not supported yet")
+		case "_include", "_include:iterate", "_include:recurse":
+			var incs []store.Include
+			incs, err = parseIncludes(key, values)
+			q.Include = append(q.Include, incs...)
+		case "_revinclude", "_revinclude:iterate", "_revinclude:recurse":
+			var incs []store.Include
+			incs, err = parseIncludes(key, values)
+			q.RevInclude = append(q.RevInclude, incs...)
 		case "_contained", "_containedType", "_query", "_filter", "_list", "_text", "_content":
 			err = unsupported(key, "is not supported")
 		default:
@@ -225,31 +231,37 @@ func lookupParam(types []string, code string) *model.SearchParam {
 }
 
 // parseParam parses one parameter name with its values into clauses (one
-// clause per repetition: repeated parameters are ANDed).
+// clause per repetition: repeated parameters are ANDed). The name may be a
+// chain (subject:Patient.organization.name) or a reverse chain
+// (_has:Observation:patient:code).
 func parseParam(types []string, key string, values []string) ([]store.Clause, error) {
+	return parseParamDepth(types, key, key, values, 0)
+}
+
+// maxChainDepth bounds chains and _has nesting.
+const maxChainDepth = 4
+
+func parseParamDepth(types []string, fullKey, key string, values []string, depth int) ([]store.Clause, error) {
+	if depth > maxChainDepth {
+		return nil, outcome.BadRequest("%s: chains and _has may nest at most %d levels.", fullKey, maxChainDepth).At(fullKey)
+	}
 	if strings.HasPrefix(key, "_has:") {
-		return nil, unsupported("_has", "(reverse chaining) is not supported yet")
+		return parseHas(types, fullKey, key, values, depth)
 	}
-	name, modifier, _ := strings.Cut(key, ":")
-	chain := ""
-	if i := strings.IndexByte(name, '.'); i >= 0 {
-		name, chain = name[:i], name[i+1:]
-	}
-	if i := strings.IndexByte(modifier, '.'); i >= 0 {
-		modifier, chain = modifier[:i], modifier[i+1:]
-	}
+	name, chain, _ := strings.Cut(key, ".")
+	name, modifier, _ := strings.Cut(name, ":")
 	sp := lookupParam(types, name)
 	if sp == nil {
-		return nil, unknownParamError{outcome.BadRequest("Unknown search parameter %q for %s. Check the spelling, or the CapabilityStatement at [base]/metadata for the parameters supported.", name, orAll(strings.Join(types, ","))).At(key)}
+		return nil, unknownParamError{outcome.BadRequest("Unknown search parameter %q for %s. Check the spelling, or the CapabilityStatement at [base]/metadata for the parameters supported.", name, orAll(strings.Join(types, ","))).At(fullKey)}
 	}
 	if chain != "" {
-		return nil, unsupported(key, "(chaining) is not supported yet")
+		return parseChain(types, fullKey, sp, name, modifier, chain, values, depth)
 	}
 	var clauses []store.Clause
 	for _, v := range values {
 		var clause store.Clause
 		for _, one := range splitOr(v) {
-			p, err := parsePredicate(sp, key, name, modifier, one)
+			p, err := parsePredicate(sp, fullKey, name, modifier, one)
 			if err != nil {
 				return nil, err
 			}
@@ -260,6 +272,116 @@ func parseParam(types []string, key string, values []string) ([]store.Clause, er
 		}
 	}
 	return clauses, nil
+}
+
+// parseChain parses name[:Type].rest: the referenced resources of the
+// given (or any allowed) target types must match rest.
+func parseChain(types []string, fullKey string, sp *model.SearchParam, name, modifier, rest string, values []string, depth int) ([]store.Clause, error) {
+	if sp.Type != "reference" {
+		return nil, outcome.BadRequest("%s: only reference parameters can be chained; %s is a %s parameter.", fullKey, name, sp.Type).At(fullKey)
+	}
+	targets := sp.Target
+	if modifier != "" {
+		if !model.IsResourceType(modifier) || !slices.Contains(sp.Target, modifier) {
+			return nil, outcome.BadRequest("%s: %s cannot refer to a %s (allowed: %s).", fullKey, name, modifier, strings.Join(sp.Target, ", ")).At(fullKey)
+		}
+		targets = []string{modifier}
+	}
+	// Keep the targets that know the chained parameter.
+	next, _, _ := strings.Cut(rest, ".")
+	next, _, _ = strings.Cut(next, ":")
+	var known []string
+	for _, t := range targets {
+		if strings.HasPrefix(rest, "_has:") || model.SearchParams(t)[next] != nil {
+			known = append(known, t)
+		}
+	}
+	if len(known) == 0 {
+		return nil, unknownParamError{outcome.BadRequest("%s: none of the resource types %s can refer to (%s) has a search parameter %q.", fullKey, name, strings.Join(targets, ", "), next).At(fullKey)}
+	}
+	// Parse the rest against each known target type that agrees on the
+	// parameter's type; a type disagreeing is a bad request.
+	inner, err := parseParamDepth(known, fullKey, rest, values, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Clause, len(inner))
+	for i, c := range inner {
+		out[i] = store.Clause{{Param: name, Type: store.TypeReference, Chain: &store.Chain{Types: known, Where: []store.Clause{c}}}}
+	}
+	return out, nil
+}
+
+// parseHas parses _has:Type:param:rest: resources of Type whose reference
+// parameter param points at the searched resource must match rest.
+func parseHas(types []string, fullKey, key string, values []string, depth int) ([]store.Clause, error) {
+	parts := strings.SplitN(key, ":", 4)
+	if len(parts) != 4 || parts[1] == "" || parts[2] == "" || parts[3] == "" {
+		return nil, outcome.BadRequest("%s: _has takes the form _has:Type:reference-parameter:search-parameter=value.", fullKey).At(fullKey)
+	}
+	typ, ref, rest := parts[1], parts[2], parts[3]
+	if !model.IsResourceType(typ) {
+		return nil, outcome.BadRequest("%s: %q is not a resource type.", fullKey, typ).At(fullKey)
+	}
+	rp := model.SearchParams(typ)[ref]
+	if rp == nil || rp.Type != "reference" {
+		return nil, outcome.BadRequest("%s: %s has no reference search parameter %q.", fullKey, typ, ref).At(fullKey)
+	}
+	if len(types) > 0 && types[0] != "" {
+		ok := false
+		for _, t := range types {
+			ok = ok || slices.Contains(rp.Target, t)
+		}
+		if !ok {
+			return nil, outcome.BadRequest("%s: %s.%s cannot refer to %s.", fullKey, typ, ref, strings.Join(types, ", ")).At(fullKey)
+		}
+	}
+	inner, err := parseParamDepth([]string{typ}, fullKey, rest, values, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Clause, len(inner))
+	for i, c := range inner {
+		out[i] = store.Clause{{Has: &store.Has{Type: typ, Param: ref, Where: []store.Clause{c}}}}
+	}
+	return out, nil
+}
+
+// parseIncludes parses _include and _revinclude values:
+// Source:param[:Target] or *, with the :iterate modifier in the key.
+func parseIncludes(key string, values []string) ([]store.Include, error) {
+	iterate := strings.HasSuffix(key, ":iterate") || strings.HasSuffix(key, ":recurse")
+	var out []store.Include
+	for _, v := range values {
+		for _, one := range strings.Split(v, ",") {
+			if one == "*" {
+				out = append(out, store.Include{Param: "*", Iterate: iterate})
+				continue
+			}
+			parts := strings.Split(one, ":")
+			if len(parts) < 2 || len(parts) > 3 {
+				return nil, outcome.BadRequest("%s=%s: the value takes the form SourceType:parameter[:TargetType] or *.", key, one).At(key)
+			}
+			inc := store.Include{SourceType: parts[0], Param: parts[1], Iterate: iterate}
+			if !model.IsResourceType(inc.SourceType) {
+				return nil, outcome.BadRequest("%s=%s: %q is not a resource type.", key, one, inc.SourceType).At(key)
+			}
+			if inc.Param != "*" {
+				sp := model.SearchParams(inc.SourceType)[inc.Param]
+				if sp == nil || sp.Type != "reference" {
+					return nil, outcome.BadRequest("%s=%s: %s has no reference search parameter %q.", key, one, inc.SourceType, inc.Param).At(key)
+				}
+				if len(parts) == 3 {
+					if !slices.Contains(sp.Target, parts[2]) {
+						return nil, outcome.BadRequest("%s=%s: %s.%s cannot refer to a %s.", key, one, inc.SourceType, inc.Param, parts[2]).At(key)
+					}
+					inc.TargetType = parts[2]
+				}
+			}
+			out = append(out, inc)
+		}
+	}
+	return out, nil
 }
 
 // splitOr splits a value on unescaped commas and unescapes \, \| \$ \\.

@@ -3,6 +3,7 @@ package search
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -133,7 +134,13 @@ func TestParse(t *testing.T) {
 		{"Patient", "general-practitioner=Observation/1"},
 		{"Patient", "_sort=nonsense"},
 		{"Patient", "_summary=maybe"},
-		{"Patient", "organization.name=x"},
+		{"Patient", "organization.nonsense=x"},
+		{"Patient", "gender.name=x"},
+		{"Patient", "_has:Observation:nonsense:code=x"},
+		{"Patient", "_has:Observation:patient"},
+		{"Patient", "_include=Observation:nonsense"},
+		{"Patient", "_include=Observation:patient:Device"},
+		{"Patient", "general-practitioner:Observation.name=x"},
 	} {
 		_, err := parse(tc.typ, tc.q, true)
 		oe := outcome.As(err)
@@ -208,3 +215,57 @@ func TestIndexer(t *testing.T) {
 }
 
 func jsonNumber(s string) any { return json.Number(s) }
+
+func TestParseChainsAndIncludes(t *testing.T) {
+	v, _ := url.ParseQuery("subject:Patient.organization.name=acme,globex&_include=Observation:patient&_revinclude:iterate=Provenance:target")
+	r, err := Parse("Observation", v, Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ = url.ParseQuery("_has:Observation:patient:code=718-7")
+	rp, err := Parse("Patient", v, Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Query.Where = append(r.Query.Where, rp.Query.Where...)
+	var chain, has *store.Predicate
+	for _, c := range r.Query.Where {
+		if c[0].Chain != nil {
+			chain = &c[0]
+		}
+		if c[0].Has != nil {
+			has = &c[0]
+		}
+	}
+	if chain == nil || chain.Param != "subject" || len(chain.Chain.Types) != 1 || chain.Chain.Types[0] != "Patient" {
+		t.Fatalf("chain: %+v", chain)
+	}
+	inner := chain.Chain.Where[0][0]
+	if inner.Param != "organization" || inner.Chain == nil || inner.Chain.Types[0] != "Organization" {
+		t.Fatalf("second level: %+v", inner)
+	}
+	leaf := inner.Chain.Where[0]
+	if len(leaf) != 2 || leaf[0].Param != "name" || leaf[0].String != "acme" || leaf[1].String != "globex" {
+		t.Fatalf("leaf: %+v", leaf)
+	}
+	if has == nil || has.Has.Type != "Observation" || has.Has.Param != "patient" || has.Has.Where[0][0].Code != "718-7" {
+		t.Fatalf("_has: %+v", has)
+	}
+	if len(r.Query.Include) != 1 || r.Query.Include[0].SourceType != "Observation" || r.Query.Include[0].Param != "patient" {
+		t.Errorf("include: %+v", r.Query.Include)
+	}
+	if len(r.Query.RevInclude) != 1 || !r.Query.RevInclude[0].Iterate || r.Query.RevInclude[0].SourceType != "Provenance" {
+		t.Errorf("revinclude: %+v", r.Query.RevInclude)
+	}
+	// Without a type modifier a chain searches every target type that knows
+	// the chained parameter: Observation.subject.name reaches Patient and
+	// Location (both have name), not Group or Device.
+	v, _ = url.ParseQuery("subject.name=x")
+	r, err = Parse("Observation", v, Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Query.Where[0][0].Chain.Types; !slices.Equal(got, []string{"Location", "Patient"}) && !slices.Equal(got, []string{"Patient", "Location"}) {
+		t.Errorf("chain targets %v", got)
+	}
+}
