@@ -444,7 +444,7 @@ func fnRepeat(c *evalCtx, in Collection, args []evalFunc, _ Collection) (Collect
 	var out Collection
 	queue := in
 	for round := 0; len(queue) > 0; round++ {
-		if round > 10000 || len(out) > 1_000_000 {
+		if round > 1000 || len(out) > 100_000 {
 			return nil, execErr("repeat() did not terminate")
 		}
 		var next Collection
@@ -1033,6 +1033,9 @@ func fnReplace(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Co
 	if err != nil || !ok {
 		return nil, err
 	}
+	if pat == "" && len(rep)*(len(s)+1) > maxStringLen || pat != "" && len(rep) > len(pat) && len(s)/len(pat)*len(rep) > maxStringLen {
+		return nil, execErr("string result longer than 16 MiB")
+	}
 	return Collection{stringValue(strings.ReplaceAll(s, pat, rep))}, nil
 }
 
@@ -1091,6 +1094,13 @@ func fnJoin(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Colle
 			return nil, execErr("join() expects strings, got %s", it.TypeName())
 		}
 		parts = append(parts, str)
+	}
+	n := len(sep) * len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > maxStringLen {
+		return nil, execErr("string result longer than 16 MiB")
 	}
 	return Collection{stringValue(strings.Join(parts, sep))}, nil
 }

@@ -188,6 +188,9 @@ func (cp *compiler) compileBinary(n *astNode) (evalFunc, error) {
 			if err != nil {
 				return nil, err
 			}
+			if len(ls)+len(rs) > maxStringLen {
+				return nil, execErr("string result longer than 16 MiB")
+			}
 			return Collection{stringValue(ls + rs)}, nil
 		}
 	case "+", "-", "*", "/", "div", "mod":
@@ -335,6 +338,9 @@ func arithmetic(op string, a, b Value) (Collection, error) {
 	switch x := sa.v.(type) {
 	case string:
 		if y, ok := sb.v.(string); ok && op == "+" {
+			if len(x)+len(y) > maxStringLen {
+				return nil, execErr("string result longer than 16 MiB")
+			}
 			return Collection{stringValue(x + y)}, nil
 		}
 	case int64:
@@ -384,7 +390,9 @@ func arithmetic(op string, a, b Value) (Collection, error) {
 	return nil, execErr("cannot apply %s to %s and %s", op, sa.TypeName(), sb.TypeName())
 }
 
-const maxInt32, minInt32 = 1<<31 - 1, -1 << 31
+// maxStringLen bounds strings built by evaluation, so that an expression
+// cannot exhaust memory by repeated concatenation.
+const maxStringLen = 16 << 20
 
 func intArith(op string, x, y int64) (Collection, error) {
 	var r int64
