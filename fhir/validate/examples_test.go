@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -228,10 +229,14 @@ func FuzzValidate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, is := range v.Resource(res) {
+		issues := v.Resource(res)
+		for _, is := range issues {
 			if is.Severity == "" || is.Code == "" || is.Message == "" || !bytes.Contains([]byte(is.Message), []byte(is.Path)) {
 				t.Fatalf("malformed issue %+v", is)
 			}
+		}
+		if again := v.Resource(res); !slices.Equal(issues, again) {
+			t.Fatalf("validating twice gave different issues:\n%v\n%v", issues, again)
 		}
 	})
 }
