@@ -193,7 +193,7 @@ func fill(ti *typeInfo) {
 func nonNative(cs []model.Constraint) []model.Constraint {
 	var out []model.Constraint
 	for _, c := range cs {
-		if !NativeInvariants[c.Key] {
+		if !nativeInvariants[c.Key] {
 			out = append(out, c)
 		}
 	}

@@ -58,7 +58,7 @@ func HasErrors(issues []Issue) bool {
 // constraint and node: type-level constraints (Patient's pat-1, Period's
 // per-1 ...) with the node holding a value of that type, element-level ones
 // with each value of the element. The constraints the validator checks
-// itself (NativeInvariants) are never passed.
+// itself (see NativeInvariant) are never passed.
 //
 // Check returns whether the constraint holds. An error means it could not
 // be evaluated (an unsupported function, say); the validator reports it as
@@ -89,9 +89,12 @@ type InvariantCheckerFunc func(ctx InvariantContext) (bool, error)
 // Check calls f.
 func (f InvariantCheckerFunc) Check(ctx InvariantContext) (bool, error) { return f(ctx) }
 
-// NativeInvariants are the constraint keys the validator checks itself,
-// without FHIRPath: they are not passed to an InvariantChecker.
-var NativeInvariants = map[string]bool{
+// NativeInvariant reports whether the validator checks the constraint
+// with that key itself, without FHIRPath; such constraints are not passed
+// to an InvariantChecker.
+func NativeInvariant(key string) bool { return nativeInvariants[key] }
+
+var nativeInvariants = map[string]bool{
 	"ele-1": true, // all FHIR elements must have a @value or children: empty objects, arrays and strings
 	"ext-1": true, // extension: value[x] or extension, not both
 	"dom-2": true, // contained resources have no contained
