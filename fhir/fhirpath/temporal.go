@@ -437,8 +437,12 @@ func (t *temporal) addDuration(n int64, unit string) (*temporal, bool) {
 			return t, true
 		}
 		if t.prec < pDay {
-			// a month-precision value only moves by whole months
-			return t, true
+			// below the value's precision the duration counts in whole
+			// months (30 days) or years (365 days)
+			if t.prec == pMonth {
+				return t.addMonths(n / 30), true
+			}
+			return t.addMonths(n / 365 * 12), true
 		}
 		return t.withTime(tm.AddDate(0, 0, int(n))), true
 	}
@@ -459,7 +463,7 @@ func (t *temporal) addDuration(n int64, unit string) (*temporal, bool) {
 		// whole days only
 		days := n * int64(d) / int64(24*time.Hour)
 		if t.prec < pDay {
-			return t, true
+			return t.addDuration(days, "day")
 		}
 		return t.withTime(tm.AddDate(0, 0, int(days))), true
 	}
