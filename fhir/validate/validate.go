@@ -149,7 +149,7 @@ func (v *Validator) Resource(res map[string]any) []Issue {
 	loadTables()
 	w := walkerPool.Get().(*walker)
 	w.v = v
-	w.resource(res, nil, false)
+	w.resource(res, false)
 	issues := w.issues
 	sortIssues(issues)
 	w.reset()

@@ -47,6 +47,15 @@ func (w *walker) reset() {
 	w.v = nil
 	w.issues = nil
 	w.path = w.path[:0]
+	// Keep the capacity, not the trees: a pooled walker must not pin the
+	// caller's resources in memory.
+	all := w.scopes[:cap(w.scopes)]
+	for i := range all {
+		s := &all[i]
+		clear(s.ids[:cap(s.ids)])
+		clear(s.refs[:cap(s.refs)])
+		s.root = nil
+	}
 	w.scopes = w.scopes[:0]
 	w.refPaths = w.refPaths[:0]
 	clear(w.resources)
@@ -77,7 +86,7 @@ func (w *walker) pushIndex(i int)  { w.path = append(w.path, pathSeg{index: i}) 
 func (w *walker) pop()             { w.path = w.path[:len(w.path)-1] }
 
 // resource validates a resource at the current path (empty for the root).
-func (w *walker) resource(m map[string]any, _ *keyInfo, contained bool) {
+func (w *walker) resource(m map[string]any, contained bool) {
 	rtv, has := m["resourceType"]
 	rt, isString := rtv.(string)
 	isRoot := len(w.path) == 0
@@ -405,7 +414,7 @@ func (w *walker) value(val any, ki *keyInfo) {
 		if contained {
 			w.noteContained(m)
 		}
-		w.resource(m, ki, contained)
+		w.resource(m, contained)
 		if contained {
 			w.scopes[len(w.scopes)-1].contained = -1
 		}
