@@ -44,7 +44,8 @@ func AppendMarshal(dst []byte, resource map[string]any) ([]byte, error) {
 		}
 		dst = append(dst, e.buf...)
 	}
-	clear(e.keys[:cap(e.keys)])
+	clear(e.keys[:cap(e.keys)]) // a pooled encoder must not pin the caller's tree
+	clear(e.path[:cap(e.path)])
 	e.path, e.keys, e.depth, e.root = e.path[:0], e.keys[:0], 0, ""
 	if cap(e.buf) <= 1<<20 {
 		encPool.Put(e)
