@@ -33,9 +33,12 @@ type compileConfig struct {
 	strict bool
 }
 
-// Strict makes evaluation report names that are not elements of the
-// focus's FHIR type, and type names at the start of a path that do not
-// match the focus, as errors instead of returning empty collections.
+// Strict makes Compile reject paths that cannot match the types the
+// expression names (e.g. "(Observation.value as Period).unit") and
+// order-dependent functions applied to children()/descendants(), and makes
+// evaluation report names that are not elements of the focus's FHIR type,
+// and type names at the start of a path that do not match the focus, as
+// errors instead of returning empty collections.
 func Strict() CompileOption { return func(c *compileConfig) { c.strict = true } }
 
 // Resolver resolves a reference (as found in Reference.reference or a
@@ -130,6 +133,11 @@ func Compile(expr string, opts ...CompileOption) (e *Expression, err error) {
 		return nil, err
 	}
 	cp := &compiler{src: expr, cfg: cfg}
+	if cfg.strict {
+		if _, err := cp.check(ast, staticInfo{}); err != nil {
+			return nil, err
+		}
+	}
 	fn, err := cp.compile(ast)
 	if err != nil {
 		return nil, err

@@ -196,12 +196,43 @@ func TestErrors(t *testing.T) {
 func TestStrict(t *testing.T) {
 	pat := mustJSON(t, testPatient)
 	for _, src := range []string{"name.given1", "Encounter.status", "Patient.valueQuantity"} {
-		e := MustCompile(src, Strict())
-		if _, err := e.Evaluate(pat, nil); !IsKind(err, ExecutionError) {
-			t.Errorf("strict %q: %v, want an error", src, err)
+		e, err := Compile(src, Strict())
+		if err == nil {
+			_, err = e.Evaluate(pat, nil)
+		}
+		if err == nil {
+			t.Errorf("strict %q: no error", src)
 		}
 		if out, err := MustCompile(src).Evaluate(pat, nil); len(out) != 0 || err != nil && src != "Patient.valueQuantity" {
 			t.Errorf("lenient %q: %v %v, want empty", src, out, err)
+		}
+	}
+}
+
+func TestStrictCompile(t *testing.T) {
+	for _, src := range []string{
+		"(Observation.value as Period).unit",
+		"Patient.children().skip(1)",
+		"Patient.descendants()[0]",
+		"Patient.name.where(given1 = 'x')",
+		"Observation.component.value.ofType(Quantity).display",
+	} {
+		if _, err := Compile(src, Strict()); !IsKind(err, SemanticError) {
+			t.Errorf("Compile(%q, Strict()) = %v, want a semantic error", src, err)
+		}
+		if _, err := Compile(src); err != nil {
+			t.Errorf("Compile(%q) = %v, want no error without Strict", src, err)
+		}
+	}
+	for _, src := range []string{
+		"(Observation.value as Quantity).unit",
+		"Patient.name.where(use = 'official').given.first()",
+		"Questionnaire.item.item.linkId",
+		"Bundle.entry.resource.ofType(Patient).name",
+		"Patient.children().count()",
+	} {
+		if _, err := Compile(src, Strict()); err != nil {
+			t.Errorf("Compile(%q, Strict()) = %v", src, err)
 		}
 	}
 }

@@ -44,6 +44,10 @@ func TestSearchParamExpressionsCompile(t *testing.T) {
 		if _, err := Compile(sp.Expression); err != nil {
 			t.Errorf("%s: %v\n  %s", sp.URL, err, sp.Expression)
 		}
+		// they are also valid under the strict static checks
+		if _, err := Compile(sp.Expression, Strict()); err != nil {
+			t.Errorf("%s (strict): %v\n  %s", sp.URL, err, sp.Expression)
+		}
 	}
 	t.Logf("%d search parameter expressions compiled", len(sps))
 	if len(sps) != 1372 {
