@@ -12,7 +12,8 @@
 // Marshal writes a tree back as compact JSON in the canonical order of the
 // R4 definitions (resourceType, then the elements in definition order, each
 // primitive's "_x" extension key right after "x", unknown keys last and
-// sorted), with numbers written exactly as they were read and without HTML
+// sorted; an Extension's url first, as the published JSON has it), with
+// numbers written exactly as they were read and without HTML
 // escaping. It is what the server stores and returns; Decode(Marshal(x))
 // gives back x.
 //

@@ -16,8 +16,10 @@ import (
 // resourceType first, then the elements in the order of the R4 definition
 // of the node's type (recursively, for data types, backbone elements and
 // contained or bundled resources), each "_x" primitive-extension key right
-// after "x", and keys the definitions do not know last, sorted. Numbers
-// (json.Number) are written verbatim and nothing is HTML-escaped.
+// after "x", and keys the definitions do not know last, sorted. As in the
+// published JSON, an Extension's url comes before its nested extensions.
+// This reproduces the key order of the official R4 examples exactly.
+// Numbers (json.Number) are written verbatim and nothing is HTML-escaped.
 //
 // Besides the Decode tree types it accepts float64, int and int64 values
 // and []map[string]any / []string slices, which code building resources

@@ -66,7 +66,7 @@ func loadOrders() {
 	for name, o := range orders {
 		t := model.TypeByName(name)
 		var rank int32
-		for _, e := range t.Elements {
+		for _, e := range elementOrder(t) {
 			for _, tn := range e.Types {
 				key := e.Name
 				if e.Choice {
@@ -101,4 +101,23 @@ func orderOf(name string) *typeOrder {
 func internedKeys() map[string]string {
 	ordersOnce.Do(loadOrders)
 	return interned
+}
+
+// elementOrder is the definition order, except that Extension writes url
+// before its nested extensions: url is an attribute in the XML form, and
+// the published JSON (the JSON template of Extension, every official
+// example) puts it first.
+func elementOrder(t *model.Type) []*model.Element {
+	if t.Name != "Extension" {
+		return t.Elements
+	}
+	var first, rest []*model.Element
+	for _, e := range t.Elements {
+		if e.Name == "id" || e.Name == "url" {
+			first = append(first, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	return append(first, rest...)
 }
