@@ -280,3 +280,41 @@ func TestDecodeDoesNotAliasInput(t *testing.T) {
 		t.Errorf("tree changed with the input buffer: %v", v2)
 	}
 }
+
+// TestRoundTripSynthea: every Synthea bundle decodes like encoding/json
+// reads it and survives Marshal and Decode unchanged.
+func TestRoundTripSynthea(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: 119 MB of bundles")
+	}
+	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "synthea", "r4", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no Synthea bundles found")
+	}
+	for _, f := range files {
+		data := readFile(t, f)
+		v, err := Decode(data, Limits{})
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		var ref any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := dec.Decode(&ref); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(any(v), ref) {
+			t.Errorf("%s: Decode differs from encoding/json", filepath.Base(f))
+		}
+		out, err := Marshal(v)
+		if err != nil {
+			t.Errorf("%s: Marshal: %v", filepath.Base(f), err)
+			continue
+		}
+		back, err := Decode(out, Limits{})
+		if err != nil || !reflect.DeepEqual(v, back) {
+			t.Errorf("%s: Decode(Marshal(x)) differs from x (%v)", filepath.Base(f), err)
+		}
+	}
+}
