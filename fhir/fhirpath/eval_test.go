@@ -105,6 +105,7 @@ func TestEvaluate(t *testing.T) {
 		{"time arithmetic wraps", nil, "(@T23:30 + 45 minutes).toString()", "00:15"},
 		{"ms equal seconds", nil, "@2020-01-01T10:00:00 = @2020-01-01T10:00:00.000", "true"},
 		{"tz vs no tz", nil, "@2020-01-01T10:00:00Z = @2020-01-01T10:00:00", ""},
+		{"tz vs no tz, decided", nil, "@2020-01-01T10:00:00Z < @2020-01-03T10:00:00", "true"},
 		// logic
 		{"and with empty", nil, "true and {}", ""},
 		{"or short circuit", nil, "true or (1|2).single()", "true"},

@@ -1,6 +1,7 @@
 package fhirpath
 
 import (
+	"math"
 	"math/big"
 	"strings"
 
@@ -399,12 +400,18 @@ func intArith(op string, x, y int64) (Collection, error) {
 	switch op {
 	case "+":
 		r = x + y
+		if (r > x) != (y > 0) {
+			return nil, execErr("integer overflow")
+		}
 	case "-":
 		r = x - y
+		if (r < x) != (y > 0) {
+			return nil, execErr("integer overflow")
+		}
 	case "*":
 		r = x * y
-		if x != 0 && r/x != y {
-			return nil, nil
+		if x != 0 && (r/x != y || x == -1 && y == math.MinInt64) {
+			return nil, execErr("integer overflow")
 		}
 	case "/":
 		return decArith(op, decimalFromInt(x), decimalFromInt(y))

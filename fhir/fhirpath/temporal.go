@@ -374,9 +374,19 @@ func (t *temporal) normalized(defaultOff int) [7]int {
 // when the result is unknown because the precisions differ.
 func compareTemporal(a, b *temporal, defaultOff int) (c int, ok bool) {
 	if a.kind == kDateTime && b.kind == kDateTime && a.prec >= pHour && b.prec >= pHour && a.hasTZ != b.hasTZ {
-		// one instant is local, the other is not: the order is unknown
-		return 0, false
+		// One value is local time in an unknown zone: the result is known
+		// only if it is the same for every offset (-12:00 to +14:00).
+		c1, ok1 := compareTemporal1(a, b, 14*3600)
+		c2, ok2 := compareTemporal1(a, b, -12*3600)
+		if !ok1 || !ok2 || c1 != c2 || c1 == 0 {
+			return 0, false
+		}
+		return c1, true
 	}
+	return compareTemporal1(a, b, defaultOff)
+}
+
+func compareTemporal1(a, b *temporal, defaultOff int) (c int, ok bool) {
 	na, nb := a.normalized(defaultOff), b.normalized(defaultOff)
 	start := 0
 	if a.kind == kTime {
