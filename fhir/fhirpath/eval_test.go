@@ -289,3 +289,19 @@ func TestTraceAndVariables(t *testing.T) {
 		t.Errorf("trace: %v", traced)
 	}
 }
+
+func TestNewValue(t *testing.T) {
+	obs := mustJSON(t, testObservation)
+	comp := obs["component"].([]any)[0]
+	v, err := NewValue(comp, "Observation.component", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := MustCompile("value.ofType(Quantity).value > 100 and code.coding.code = '8480-6'").Evaluate(v, nil)
+	if err != nil || render(out) != "true" {
+		t.Fatalf("got %v %v", render(out), err)
+	}
+	if _, err := NewValue(comp, "NoSuchType", nil); !IsKind(err, SemanticError) {
+		t.Errorf("unknown type: %v", err)
+	}
+}

@@ -630,3 +630,21 @@ func bigToValue(b *big.Int) (Value, bool) {
 	}
 	return intValue(b.Int64()), true
 }
+
+// NewValue wraps a node of a FHIR JSON tree with its FHIR type, so that an
+// element other than a resource (a HumanName, a backbone element such as
+// "Patient.contact", a primitive such as "date") can be evaluated over
+// with type information: pass the Value to Expression.Evaluate. ext is the
+// primitive's "_name" sibling object, or nil.
+func NewValue(node any, typeName string, ext map[string]any) (Value, error) {
+	t := fhirType(typeName)
+	if t == nil {
+		return Value{}, &Error{Kind: SemanticError, Msg: "unknown FHIR type " + strconv.Quote(typeName), Offset: -1}
+	}
+	if t.abstract {
+		if m, ok := node.(map[string]any); ok {
+			return jsonValue(m, t), nil
+		}
+	}
+	return Value{v: node, t: t, ext: ext}, nil
+}
