@@ -70,8 +70,11 @@ type Element struct {
 	Min  int
 	Max  int // -1 for *
 	// Types are the allowed type names; choice elements have several.
-	Types       []string
-	Choice      bool
+	Types  []string
+	Choice bool
+	// Targets are the resource types a Reference (or canonical) may point
+	// at, from the definitions' targetProfile; "Resource" means any.
+	Targets     []string
 	Binding     *Binding
 	Summary     bool
 	Modifier    bool

@@ -154,3 +154,13 @@ func TestRequiredCodes(t *testing.T) {
 		t.Errorf("administrative-gender = %v", codes)
 	}
 }
+
+func TestReferenceTargets(t *testing.T) {
+	e := TypeByName("Observation").Element("subject")
+	if !slices.Equal(e.Targets, []string{"Patient", "Group", "Device", "Location"}) {
+		t.Errorf("Observation.subject targets = %v", e.Targets)
+	}
+	if e := TypeByName("Reference"); e == nil {
+		t.Error("no Reference type")
+	}
+}

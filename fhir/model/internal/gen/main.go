@@ -45,8 +45,9 @@ type elementDef struct {
 	Max              string `json:"max"`
 	ContentReference string `json:"contentReference"`
 	Type             []struct {
-		Code      string `json:"code"`
-		Extension []struct {
+		Code          string   `json:"code"`
+		TargetProfile []string `json:"targetProfile"`
+		Extension     []struct {
 			URL      string `json:"url"`
 			ValueURL string `json:"valueUrl"`
 		} `json:"extension"`
@@ -81,6 +82,7 @@ type genElement struct {
 	Min, Max             int
 	Types                []string
 	Choice               bool
+	Targets              []string
 	BindStrength, BindVS string
 	Summary, Modifier    bool
 	Constraints          []genConstraint
@@ -215,6 +217,11 @@ func buildTypes(sd *structureDef, types map[string]*genType, requiredVS map[stri
 					code = fhirTypeFor(e, t.Extension)
 				}
 				ge.Types = append(ge.Types, code)
+				for _, tp := range t.TargetProfile {
+					if name := lastSegment(tp); !contains(ge.Targets, name) {
+						ge.Targets = append(ge.Targets, name)
+					}
+				}
 			}
 		}
 		if len(ge.Types) == 0 {
@@ -279,6 +286,9 @@ func writeTypes(b *bytes.Buffer, types map[string]*genType) {
 			fmt.Fprintf(b, "{Name: %q, Path: %q, Min: %d, Max: %d, Types: %#v", e.Name, e.Path, e.Min, e.Max, e.Types)
 			if e.Choice {
 				b.WriteString(", Choice: true")
+			}
+			if len(e.Targets) > 0 {
+				fmt.Fprintf(b, ", Targets: %#v", e.Targets)
 			}
 			if e.Summary {
 				b.WriteString(", Summary: true")
@@ -555,6 +565,15 @@ func writeFile(path string, src []byte) {
 		log.Fatalf("format %s: %v", path, err)
 	}
 	must(os.WriteFile(path, out, 0o644))
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
 
 func must(err error) {
