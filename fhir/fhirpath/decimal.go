@@ -277,14 +277,3 @@ func (d *decimal) trim() *decimal {
 	}
 	return &decimal{u: u, scale: s}
 }
-
-func (d *decimal) isInt() bool { return d.trim().scale == 0 }
-
-// int64 returns the value if it is integral and fits.
-func (d *decimal) int64() (int64, bool) {
-	t := d.trim()
-	if t.scale != 0 || !t.u.IsInt64() {
-		return 0, false
-	}
-	return t.u.Int64(), true
-}

@@ -1161,13 +1161,6 @@ func intOrDecimal(fn string, in Collection, f func(d *decimal) Value) (Collectio
 	return nil, execErr("%s() expects a number", fn)
 }
 
-func bigIntValue(b interface {
-	IsInt64() bool
-	Int64() int64
-}) Value {
-	return intValue(b.Int64())
-}
-
 func fnCeiling(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
 	return intOrDecimal("ceiling", in, func(d *decimal) Value {
 		if v, ok := bigToValue(d.ceil()); ok {

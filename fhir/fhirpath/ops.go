@@ -2,7 +2,6 @@ package fhirpath
 
 import (
 	"math"
-	"math/big"
 	"strings"
 
 	"github.com/xietong/xietong/fhir/model"
@@ -632,5 +631,3 @@ func ofType(in Collection, ts typeSpec) Collection {
 	}
 	return out
 }
-
-var _ = big.NewInt

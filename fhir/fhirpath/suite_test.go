@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -261,5 +260,3 @@ func renderCollection(c Collection) string {
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
-
-var _ = sort.Strings

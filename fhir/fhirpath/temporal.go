@@ -251,9 +251,8 @@ func (t *temporal) String() string {
 			b = pad(b, t.d, 2)
 		}
 		if t.prec < pHour {
-			if t.kind == kDateTime && t.prec < pDay {
-				// keep it distinguishable from a Date only in literals; FHIR output has no T
-			}
+			// a DateTime without a time prints like a Date, as in FHIR
+			// JSON; literal() adds the "T"
 			return string(b)
 		}
 		b = append(b, 'T')

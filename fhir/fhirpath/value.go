@@ -45,17 +45,6 @@ func boolColl(b bool) Collection {
 	return falseColl
 }
 
-// isSystem reports whether the value is a System value (not a FHIR node).
-func (v Value) isSystem() bool { return v.t == nil && !isJSONNode(v.v) }
-
-func isJSONNode(x any) bool {
-	switch x.(type) {
-	case map[string]any, json.Number, []any:
-		return true
-	}
-	return false
-}
-
 // TypeName returns the FHIRPath type of the value, qualified by namespace:
 // "FHIR.HumanName", "FHIR.string", "System.Integer".
 func (v Value) TypeName() string {
