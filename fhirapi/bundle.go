@@ -243,6 +243,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 			refs[o.fullURL] = o.typ + "/" + o.id
 		}
 	}
+	now := s.deps.Now().UTC().Truncate(1000)
 	conditionalRefs := false
 	for _, o := range ops {
 		if o.resource == nil {
@@ -262,12 +263,14 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 		if err := s.prepareEntry(o); err != nil {
 			return err
 		}
+		if err := s.premarshal(o, now); err != nil {
+			return err
+		}
 	}
 	sorted := make([]*op, len(ops))
 	copy(sorted, ops)
 	sort.SliceStable(sorted, func(i, j int) bool { return order(sorted[i]) < order(sorted[j]) })
 
-	now := s.deps.Now().UTC().Truncate(1000)
 	results := make(map[*op]*entryResult, len(ops))
 	err := s.inTx(ctx, func(tx store.Tx) error {
 		// Conditional creates that find a match take the existing id; the
@@ -304,6 +307,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 					return err
 				}
 				if changed {
+					o.body = nil // marshalled before the references changed
 					if err := s.reindex(o); err != nil {
 						return err
 					}

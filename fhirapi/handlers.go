@@ -123,10 +123,13 @@ func (s *Server) readResource(r *http.Request, o *op) error {
 
 // runSingle runs one write as its own transaction and writes the answer.
 func (s *Server) runSingle(w http.ResponseWriter, r *http.Request, o *op) error {
+	now := s.deps.Now().UTC().Truncate(1000)
 	if err := s.prepare(o); err != nil {
 		return err
 	}
-	now := s.deps.Now().UTC().Truncate(1000)
+	if err := s.premarshal(o, now); err != nil {
+		return err
+	}
 	var res *result
 	err := s.inTx(r.Context(), func(tx store.Tx) error {
 		var err error

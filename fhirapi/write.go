@@ -36,6 +36,7 @@ type op struct {
 	prepared bool           // index computed
 	existing *store.Version // a conditional create found this match
 	prepErr  error          // a batch entry that could not be parsed
+	body     []byte         // the resource marshalled as version 1 at premarshalTime, before the transaction
 }
 
 // result is what an interaction produced.
@@ -219,12 +220,31 @@ func (s *Server) execCreate(ctx context.Context, tx store.Tx, o *op, now time.Ti
 	return s.put(ctx, tx, o, 1, now, http.StatusCreated)
 }
 
-// put writes the resource as version vid.
-func (s *Server) put(ctx context.Context, tx store.Tx, o *op, vid int64, now time.Time, status int) (*result, error) {
-	setMeta(o.resource, vid, now)
+// premarshal encodes a create as version 1 before the transaction starts,
+// so that the writer (serialised on SQLite) only stores bytes. Anything that
+// changes the resource afterwards must clear o.body.
+func (s *Server) premarshal(o *op, now time.Time) error {
+	if o.method != http.MethodPost || o.resource == nil {
+		return nil
+	}
+	setMeta(o.resource, 1, now)
 	body, err := marshal(o.resource)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	o.body = body
+	return nil
+}
+
+// put writes the resource as version vid.
+func (s *Server) put(ctx context.Context, tx store.Tx, o *op, vid int64, now time.Time, status int) (*result, error) {
+	body := o.body
+	if vid != 1 || body == nil {
+		setMeta(o.resource, vid, now)
+		var err error
+		if body, err = marshal(o.resource); err != nil {
+			return nil, err
+		}
 	}
 	method := o.method
 	w := &store.Write{Type: o.typ, ID: o.id, VersionID: vid, LastUpdated: now, Method: method, Body: body, Index: o.index}

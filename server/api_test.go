@@ -276,6 +276,29 @@ func TestTransaction(t *testing.T) {
 			t.Errorf("search after transaction: %s", s.body)
 		}
 
+		// A conditional create that finds the patient: the Observation must
+		// point at the existing patient, not at a tentative new id.
+		cond := strings.Replace(tx, `"request":{"method":"POST","url":"Patient"}`,
+			`"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:oid:2.16.156.10011.1.1|110101199003077777"}`, 1)
+		r2 := do(t, "POST", base, fj, cond).wantStatus(t, 200)
+		if got := r2.str("entry", 0, "response", "status"); !strings.HasPrefix(got, "200") {
+			t.Errorf("conditional create in a transaction: status %q, want 200", got)
+		}
+		obs2 := strings.Join(strings.Split(r2.str("entry", 1, "response", "location"), "/")[:2], "/")
+		if got := do(t, "GET", base+"/"+obs2, "", "").wantStatus(t, 200).str("subject", "reference"); got != "Patient/"+pid {
+			t.Errorf("reference to a conditionally-created entry = %q, want Patient/%s", got, pid)
+		}
+		// Conditional references are resolved in the transaction.
+		condRef := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},
+		  "subject":{"reference":"Patient?identifier=urn:oid:2.16.156.10011.1.1|110101199003077777"}},"request":{"method":"POST","url":"Observation"}}]}`
+		r3 := do(t, "POST", base, fj, condRef).wantStatus(t, 200)
+		obs3 := strings.Join(strings.Split(r3.str("entry", 0, "response", "location"), "/")[:2], "/")
+		if got := do(t, "GET", base+"/"+obs3, "", "").wantStatus(t, 200).str("subject", "reference"); got != "Patient/"+pid {
+			t.Errorf("conditional reference resolved to %q, want Patient/%s", got, pid)
+		}
+		noMatch := strings.Replace(condRef, "110101199003077777", "000000000000000000", 1)
+		do(t, "POST", base, fj, noMatch).wantStatus(t, 412)
+
 		// All or nothing: the second entry is invalid, so the first is not stored.
 		bad := strings.Replace(tx, `"status":"final"`, `"status":"done"`, 1)
 		bad = strings.Replace(bad, "110101199003077777", "110101199003079999", 1)
