@@ -3,6 +3,7 @@ package fhirpath
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -281,6 +282,12 @@ func toCollection(x any) Collection {
 		return Collection{intValue(v)}
 	case float64:
 		d, ok := decimalFromFloat(v, -1)
+		if !ok {
+			return nil
+		}
+		return Collection{decimalValue(d)}
+	case float32:
+		d, ok := parseDecimal(strconv.FormatFloat(float64(v), 'f', -1, 32))
 		if !ok {
 			return nil
 		}

@@ -305,3 +305,27 @@ func TestNewValue(t *testing.T) {
 		t.Errorf("unknown type: %v", err)
 	}
 }
+
+// Trees built by hand or decoded without UseNumber hold Go numbers.
+func TestGoNumbers(t *testing.T) {
+	obs := map[string]any{"resourceType": "Observation", "status": "final", "code": map[string]any{"text": "x"},
+		"valueQuantity": map[string]any{"value": 72.5, "code": "kg", "system": "http://unitsofmeasure.org"},
+		"component":     []any{map[string]any{"code": map[string]any{"text": "n"}, "valueInteger": 3}},
+		"extension":     []any{map[string]any{"url": "u", "valueDecimal": float32(0.1)}}}
+	for expr, want := range map[string]string{
+		"value.value + 1":             "73.5",
+		"value > 70000 'g'":           "true",
+		"component.value * 2":         "6",
+		"extension.value":             "0.1",
+		"%n + 1.5":                    "3.5",
+		"%f = 2.25":                   "true",
+		"%list.count()":               "3",
+		"value.value.type().name":     "decimal",
+		"component.value.type().name": "integer",
+	} {
+		out, err := MustCompile(expr).Evaluate(obs, &EvalOptions{Variables: map[string]any{"n": 2, "f": 2.25, "list": []any{1, 2.5, "x"}}})
+		if err != nil || render(out) != want {
+			t.Errorf("%s: got %q %v, want %q", expr, render(out), err, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/xietong/xietong/fhir/model"
 )
@@ -136,6 +137,10 @@ func (v Value) sysKind() sysType {
 			return sysDecimal
 		}
 		return sysInteger
+	case float64, float32:
+		return sysDecimal
+	case int, int32:
+		return sysInteger
 	}
 	return sysNone
 }
@@ -153,6 +158,12 @@ func system(v Value) (Value, bool) {
 			d, ok := parseDecimal(string(x))
 			return decimalValue(d), ok
 		case map[string]any, []any, nil:
+			return Value{}, false
+		case float64, float32, int, int32:
+			// trees built by hand or decoded without UseNumber
+			if c := toCollection(x); len(c) == 1 {
+				return c[0], true
+			}
 			return Value{}, false
 		}
 		return v, true
@@ -177,6 +188,10 @@ func system(v Value) (Value, bool) {
 			}
 		case float64:
 			return intValue(int64(x)), true
+		case int:
+			return intValue(int64(x)), true
+		case int64:
+			return intValue(x), true
 		}
 	case sysDecimal:
 		switch x := v.v.(type) {
@@ -186,6 +201,10 @@ func system(v Value) (Value, bool) {
 		case float64:
 			d, ok := decimalFromFloat(x, -1)
 			return decimalValue(d), ok
+		case int:
+			return decimalValue(decimalFromInt(int64(x))), true
+		case int64:
+			return decimalValue(decimalFromInt(x)), true
 		}
 	case sysDate:
 		if s, ok := v.v.(string); ok {
@@ -213,11 +232,7 @@ func fhirQuantity(v Value) (*quantity, bool) {
 	if v.t != nil && !v.t.isA("Quantity") {
 		return nil, false
 	}
-	num, ok := m["value"].(json.Number)
-	if !ok {
-		return nil, false
-	}
-	d, ok := parseDecimal(string(num))
+	d, ok := toDecimal(Value{v: m["value"], t: decimalType()})
 	if !ok {
 		return nil, false
 	}
@@ -232,6 +247,14 @@ func fhirQuantity(v Value) (*quantity, bool) {
 		}
 	}
 	return &quantity{val: d, unit: unit}, true
+}
+
+var decimalTypeInfo *typeInfo
+var decimalTypeOnce sync.Once
+
+func decimalType() *typeInfo {
+	decimalTypeOnce.Do(func() { decimalTypeInfo = fhirType("decimal") })
+	return decimalTypeInfo
 }
 
 // asQuantity returns the System Quantity for a quantity value.
