@@ -369,8 +369,9 @@ func fnSubsetOf(c *evalCtx, in Collection, args []evalFunc, focus Collection) (C
 	if err != nil {
 		return nil, err
 	}
+	set := setOf(c, other)
 	for _, it := range in {
-		if !containsItem(c, other, it) {
+		if !set.contains(it) {
 			return falseColl, nil
 		}
 	}
@@ -382,8 +383,9 @@ func fnSupersetOf(c *evalCtx, in Collection, args []evalFunc, focus Collection) 
 	if err != nil {
 		return nil, err
 	}
+	set := setOf(c, in)
 	for _, it := range other {
-		if !containsItem(c, in, it) {
+		if !set.contains(it) {
 			return falseColl, nil
 		}
 	}
@@ -398,11 +400,11 @@ func fnDistinct(c *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collecti
 	if len(in) < 2 {
 		return in, nil
 	}
-	return appendDistinct(c, make(Collection, 0, len(in)), in), nil
+	return setOf(c, in).items, nil
 }
 
 func fnIsDistinct(c *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
-	return boolColl(len(appendDistinct(c, nil, in)) == len(in)), nil
+	return boolColl(len(setOf(c, in).items) == len(in)), nil
 }
 
 // ---- filtering ----
@@ -441,10 +443,10 @@ func fnSelect(c *evalCtx, in Collection, args []evalFunc, _ Collection) (Collect
 }
 
 func fnRepeat(c *evalCtx, in Collection, args []evalFunc, _ Collection) (Collection, error) {
-	var out Collection
+	out := newItemSet(c, 0)
 	queue := in
 	for round := 0; len(queue) > 0; round++ {
-		if round > 1000 || len(out) > 100_000 {
+		if round > 10000 || len(out.items) > 1_000_000 {
 			return nil, execErr("repeat() did not terminate")
 		}
 		var next Collection
@@ -454,15 +456,14 @@ func fnRepeat(c *evalCtx, in Collection, args []evalFunc, _ Collection) (Collect
 				return nil, err
 			}
 			for _, x := range r {
-				if !containsItem(c, out, x) {
-					out = append(out, x)
+				if out.add(x) {
 					next = append(next, x)
 				}
 			}
 		}
 		queue = next
 	}
-	return out, nil
+	return out.items, nil
 }
 
 // ---- subsetting ----
@@ -536,13 +537,14 @@ func fnIntersect(c *evalCtx, in Collection, args []evalFunc, focus Collection) (
 	if err != nil {
 		return nil, err
 	}
-	var out Collection
+	set := setOf(c, other)
+	out := newItemSet(c, 0)
 	for _, it := range in {
-		if containsItem(c, other, it) && !containsItem(c, out, it) {
-			out = append(out, it)
+		if set.contains(it) {
+			out.add(it)
 		}
 	}
-	return out, nil
+	return out.items, nil
 }
 
 func fnExclude(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
@@ -550,9 +552,10 @@ func fnExclude(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Co
 	if err != nil {
 		return nil, err
 	}
+	set := setOf(c, other)
 	var out Collection
 	for _, it := range in {
-		if !containsItem(c, other, it) {
+		if !set.contains(it) {
 			out = append(out, it)
 		}
 	}

@@ -286,27 +286,14 @@ func union(c *evalCtx, l, r Collection) Collection {
 	if len(r) == 0 && len(l) <= 1 {
 		return l
 	}
-	out := make(Collection, 0, len(l)+len(r))
-	out = appendDistinct(c, out, l)
-	return appendDistinct(c, out, r)
-}
-
-func appendDistinct(c *evalCtx, out, in Collection) Collection {
-	for _, v := range in {
-		if !containsItem(c, out, v) {
-			out = append(out, v)
-		}
+	s := newItemSet(c, len(l)+len(r))
+	for _, v := range l {
+		s.add(v)
 	}
-	return out
-}
-
-func containsItem(c *evalCtx, coll Collection, v Value) bool {
-	for _, x := range coll {
-		if sameNode(x, v) || itemsEqual(c, x, v) == eqTrue {
-			return true
-		}
+	for _, v := range r {
+		s.add(v)
 	}
-	return false
+	return s.items
 }
 
 // sameNode is a fast identity check for JSON maps.
