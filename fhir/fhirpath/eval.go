@@ -3,6 +3,7 @@ package fhirpath
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -600,9 +601,9 @@ func child(c *evalCtx, out Collection, it Value, name string) (Collection, error
 		if raw, ok := m[name]; ok || m["_"+name] != nil {
 			return appendJSON(out, raw, m["_"+name], nil), nil
 		}
-		for k, raw := range m {
+		for _, k := range sortedKeys(m) {
 			if len(k) > len(name) && strings.HasPrefix(k, name) && k[len(name)] >= 'A' && k[len(name)] <= 'Z' {
-				out = appendJSON(out, raw, m["_"+k], fhirType(lowerFirst(k[len(name):])))
+				out = appendJSON(out, m[k], m["_"+k], fhirType(lowerFirst(k[len(name):])))
 			}
 		}
 		return out, nil
@@ -637,6 +638,15 @@ func child(c *evalCtx, out Collection, it Value, name string) (Collection, error
 		out = appendJSON(out, raw, ext, k.t)
 	}
 	return out, nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func lowerFirst(s string) string {

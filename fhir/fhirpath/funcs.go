@@ -1305,11 +1305,12 @@ func childrenOf(it Value, out Collection) Collection {
 		t = jsonValue(m, t).t
 	}
 	if t == nil {
-		for k, raw := range m {
+		// untyped JSON: properties in key order, for a deterministic result
+		for _, k := range sortedKeys(m) {
 			if k == "resourceType" || strings.HasPrefix(k, "_") {
 				continue
 			}
-			out = appendJSON(out, raw, m["_"+k], nil)
+			out = appendJSON(out, m[k], m["_"+k], nil)
 		}
 		return out
 	}
