@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,6 +40,9 @@ type Options struct {
 type DB struct {
 	pool *pgxpool.Pool
 	read sqlstore.Reader
+
+	mu  sync.Mutex
+	txs map[*tx]struct{} // open transactions, rolled back by Close
 }
 
 var _ store.Store = (*DB)(nil)
@@ -58,7 +62,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool, read: sqlstore.Reader{Q: querier{pool}, D: sqlstore.Postgres}}
+	db := &DB{pool: pool, read: sqlstore.Reader{Q: querier{pool}, D: sqlstore.Postgres}, txs: map[*tx]struct{}{}}
 	if err := db.checkSchema(ctx, o.Migrate); err != nil {
 		pool.Close()
 		return nil, err
@@ -66,8 +70,16 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	return db, nil
 }
 
-// Close implements store.Store.
+// Close implements store.Store: open transactions are rolled back first
+// (the pool would otherwise wait for them forever).
 func (db *DB) Close() error {
+	db.mu.Lock()
+	txs := db.txs
+	db.txs = map[*tx]struct{}{}
+	db.mu.Unlock()
+	for t := range txs {
+		t.Rollback()
+	}
 	db.pool.Close()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -47,12 +48,54 @@ func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, sqlstore.WrapErr(ctx, "begin", err)
 	}
-	return &tx{Reader: sqlstore.Reader{Q: querier{ptx}, D: sqlstore.Postgres}, tx: ptx}, nil
+	t := &tx{r: sqlstore.Reader{Q: querier{ptx}, D: sqlstore.Postgres}, tx: ptx, db: db}
+	db.mu.Lock()
+	db.txs[t] = struct{}{}
+	db.mu.Unlock()
+	return t, nil
 }
 
+// tx serialises its calls with mu: a pgx connection runs one statement at
+// a time, and Close may roll a transaction back from another goroutine.
 type tx struct {
-	sqlstore.Reader
+	mu sync.Mutex
+	r  sqlstore.Reader
 	tx pgx.Tx
+	db *DB
+}
+
+// Read implements store.Reader inside the transaction.
+func (t *tx) Read(ctx context.Context, typ, id string) (*store.Version, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.r.Read(ctx, typ, id)
+}
+
+// VRead implements store.Reader inside the transaction.
+func (t *tx) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.r.VRead(ctx, typ, id, versionID)
+}
+
+// History implements store.Reader inside the transaction.
+func (t *tx) History(ctx context.Context, q store.HistoryQuery) (*store.HistoryPage, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.r.History(ctx, q)
+}
+
+// Search implements store.Reader inside the transaction.
+func (t *tx) Search(ctx context.Context, q *store.Query) (*store.SearchResult, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.r.Search(ctx, q)
+}
+
+func (t *tx) forget() {
+	t.db.mu.Lock()
+	delete(t.db.txs, t)
+	t.db.mu.Unlock()
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -65,6 +108,8 @@ func (t *tx) Put(ctx context.Context, w *store.Write) error {
 	if !w.Delete && w.Body == nil {
 		return fmt.Errorf("put %s/%s: %w: no body", w.Type, w.ID, store.ErrInvalid)
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return sqlstore.WrapErr(ctx, "put", t.put(ctx, w))
 }
 
@@ -175,6 +220,9 @@ func queueIndex(b *pgx.Batch, rid int64, x *store.Index) {
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.
 func (t *tx) Commit() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	defer t.forget()
 	if err := t.tx.Commit(context.Background()); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -183,6 +231,9 @@ func (t *tx) Commit() error {
 
 // Rollback implements store.Tx; after Commit it is a no-op.
 func (t *tx) Rollback() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	defer t.forget()
 	if err := t.tx.Rollback(context.Background()); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
 		return fmt.Errorf("rollback: %w", err)
 	}

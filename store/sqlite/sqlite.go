@@ -57,6 +57,9 @@ type DB struct {
 	rstmts *stmtCache
 	wstmts *stmtCache
 	read   sqlstore.Reader
+
+	mu  sync.Mutex
+	txs map[*tx]struct{} // open write transactions, rolled back by Close
 }
 
 var _ store.Store = (*DB)(nil)
@@ -130,7 +133,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, writer: writer, reader: reader, rstmts: newStmtCache(reader), wstmts: newStmtCache(writer)}
+	db := &DB{path: path, writer: writer, reader: reader, rstmts: newStmtCache(reader), wstmts: newStmtCache(writer), txs: map[*tx]struct{}{}}
 	db.read = sqlstore.Reader{Q: sqlQuerier{db: reader, stmts: db.rstmts}, D: sqlstore.SQLite}
 	if err := db.checkSchema(ctx, o.Migrate); err != nil {
 		db.Close()
@@ -139,8 +142,15 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	return db, nil
 }
 
-// Close implements store.Store.
+// Close implements store.Store: open transactions are rolled back first.
 func (db *DB) Close() error {
+	db.mu.Lock()
+	txs := db.txs
+	db.txs = map[*tx]struct{}{}
+	db.mu.Unlock()
+	for t := range txs {
+		t.tx.Rollback() // database/sql waits for the tx's in-flight statement
+	}
 	db.rstmts.close()
 	db.wstmts.close()
 	return errors.Join(db.reader.Close(), db.writer.Close())

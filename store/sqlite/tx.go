@@ -56,6 +56,9 @@ func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
 	}
 	t := &tx{db: db, tx: sqltx, stmts: map[string]*sql.Stmt{}}
 	t.Reader = sqlstore.Reader{Q: sqlQuerier{tx: sqltx, stmts: db.wstmts}, D: sqlstore.SQLite}
+	db.mu.Lock()
+	db.txs[t] = struct{}{}
+	db.mu.Unlock()
 	return t, nil
 }
 
@@ -229,6 +232,7 @@ func (t *tx) insertIndex(ctx context.Context, rid int64, x *store.Index) error {
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.
 func (t *tx) Commit() error {
+	defer t.forget()
 	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -237,8 +241,15 @@ func (t *tx) Commit() error {
 
 // Rollback implements store.Tx; after Commit it is a no-op.
 func (t *tx) Rollback() error {
+	defer t.forget()
 	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return fmt.Errorf("rollback: %w", err)
 	}
 	return nil
+}
+
+func (t *tx) forget() {
+	t.db.mu.Lock()
+	delete(t.db.txs, t)
+	t.db.mu.Unlock()
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IndexReplacedOnUpdate", testIndexReplacement},
 		{"Concurrency", testConcurrency},
 		{"Timeout", testTimeout},
+		{"CloseRollsBackOpenTx", testCloseRollsBack},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -988,4 +989,29 @@ func testTimeout(t *testing.T, s store.Store) {
 	if _, err := s.Begin(ctx); !errors.Is(err, store.ErrTimeout) {
 		t.Fatalf("Begin with an expired deadline: %v", err)
 	}
+}
+
+func testCloseRollsBack(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Put(ctx, write("Patient", "a", 1, at(1), store.Index{})); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for an open transaction")
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("Commit after Close succeeded")
+	}
+	tx.Rollback()
 }

@@ -1,0 +1,51 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/xietong/xietong/store/sqlite"
+	"github.com/xietong/xietong/store/storetest"
+)
+
+// Corpus size and batch: one run stores 2,000 Synthea resources in
+// transactions of 50, like ~40 bundles.
+const benchN, benchBatch = 2000, 50
+
+func BenchmarkIngest(b *testing.B) {
+	corpus := storetest.Synthea(b, benchN)
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchmarkIngest(b, db, corpus, benchBatch)
+}
+
+// BenchmarkFloor is the storage floor for the same corpus and batch size:
+// the bodies alone in a bare table.
+func BenchmarkFloor(b *testing.B) {
+	bodies := storetest.Bodies(storetest.Synthea(b, benchN))
+	path := filepath.Join(b.TempDir(), "x.db")
+	b.ResetTimer()
+	var total float64
+	for n := 0; n < b.N; n++ {
+		d, err := sqlite.Floor(context.Background(), path, bodies, benchBatch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += d.Seconds()
+	}
+	b.ReportMetric(float64(b.N*len(bodies))/total, "resources/s")
+}
+
+func BenchmarkRead(b *testing.B) {
+	corpus := storetest.Synthea(b, benchN)
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchmarkRead(b, db, corpus)
+}

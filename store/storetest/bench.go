@@ -1,0 +1,210 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xietong/xietong/store"
+)
+
+// Resource is one resource of the benchmark corpus.
+type Resource struct {
+	Type, ID string
+	Body     []byte
+}
+
+// SharedDir returns the project's shared/ data directory (beside the
+// module root), skipping tb when it is absent unless
+// XIETONG_SHARED_REQUIRED=1, which makes that a failure (CI).
+func SharedDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("module root not found")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		if os.Getenv("XIETONG_SHARED_REQUIRED") == "1" {
+			tb.Fatalf("shared data required but missing: %v", err)
+		}
+		tb.Skipf("shared data not found at %s", shared)
+	}
+	return shared
+}
+
+// Synthea returns up to n resources from the Synthea bundles in shared/, in
+// bundle order (n <= 0: all of them).
+func Synthea(tb testing.TB, n int) []Resource {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(SharedDir(tb), "synthea", "r4", "*.json"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no Synthea bundles: %v", err)
+	}
+	sort.Strings(files)
+	var out []Resource
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var bundle struct {
+			Entry []struct {
+				FullURL  string          `json:"fullUrl"`
+				Resource json.RawMessage `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(raw, &bundle); err != nil {
+			tb.Fatalf("%s: %v", f, err)
+		}
+		for _, e := range bundle.Entry {
+			var h struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+			}
+			if err := json.Unmarshal(e.Resource, &h); err != nil {
+				tb.Fatal(err)
+			}
+			if h.ID == "" { // transaction bundles name new resources by fullUrl
+				h.ID = strings.TrimPrefix(e.FullURL, "urn:uuid:")
+			}
+			out = append(out, Resource{Type: h.ResourceType, ID: h.ID, Body: []byte(e.Resource)})
+			if n > 0 && len(out) == n {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// SyntheticIndex returns 20 index entries for r, spread over every table
+// with realistic cardinality (a few codes shared by many resources, dates
+// spread over years, references to a few hundred targets), standing in
+// for what the search package extracts from a typical clinical resource.
+func SyntheticIndex(r Resource) store.Index {
+	h := fnv.New64a()
+	h.Write([]byte(r.Type + "/" + r.ID))
+	x := h.Sum64()
+	pick := func(mod uint64) uint64 { v := x % mod; x = x/mod + x*31; return v }
+	day := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(pick(9000))).UnixMicro()
+	var idx store.Index
+	for i, p := range []string{"code", "category", "status", "identifier", "_tag", "_security"} {
+		idx.Tokens = append(idx.Tokens, store.TokenEntry{Param: p, System: "http://loinc.org", Code: fmt.Sprint(i, "-", pick(500)), Text: "display text"})
+	}
+	for _, p := range []string{"name", "family", "given", "address"} {
+		v := fmt.Sprint("value ", pick(2000))
+		idx.Strings = append(idx.Strings, store.StringEntry{Param: p, Norm: v, Exact: v})
+	}
+	for _, p := range []string{"subject", "patient", "encounter", "performer"} {
+		idx.References = append(idx.References, store.ReferenceEntry{Param: p, TargetType: "Patient", TargetID: fmt.Sprint("p", pick(300))})
+	}
+	for i, p := range []string{"date", "issued", "onset-date", "recorded-date"} {
+		idx.Dates = append(idx.Dates, store.DateEntry{Param: p, Low: day + int64(i), High: day + 86_400_000_000 - 1})
+	}
+	v := float64(pick(1000)) / 10
+	idx.Quantities = append(idx.Quantities, store.QuantityEntry{Param: "value-quantity", System: "http://unitsofmeasure.org", Code: "mg", Low: v - 0.05, High: v + 0.05, CanonicalCode: "g", CanonicalLow: (v - 0.05) / 1000, CanonicalHigh: (v + 0.05) / 1000})
+	idx.URIs = append(idx.URIs, store.URIEntry{Param: "url", URI: fmt.Sprint("http://example.org/", pick(50))})
+	return idx
+}
+
+// BenchmarkIngest stores the corpus in transactions of batch resources,
+// each with its SyntheticIndex, as the ingest of a Synthea bundle does; ids
+// are made unique per iteration so every write is a create. It reports
+// resources/s.
+func BenchmarkIngest(b *testing.B, s store.Store, corpus []Resource, batch int) {
+	ctx := context.Background()
+	idx := make([]store.Index, len(corpus))
+	for i, r := range corpus {
+		idx[i] = SyntheticIndex(r)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for i := 0; i < len(corpus); i += batch {
+			err := inTx(ctx, s, func(tx store.Tx) error {
+				for j := i; j < min(i+batch, len(corpus)); j++ {
+					r := corpus[j]
+					w := &store.Write{Type: r.Type, ID: fmt.Sprint(r.ID, "-", n), VersionID: 1, LastUpdated: now,
+						Method: "POST", Body: r.Body, Index: idx[j]}
+					if err := tx.Put(ctx, w); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*len(corpus))/b.Elapsed().Seconds(), "resources/s")
+}
+
+// BenchmarkRead reads random corpus resources by id (after ingesting them).
+func BenchmarkRead(b *testing.B, s store.Store, corpus []Resource) {
+	ctx := context.Background()
+	err := inTx(ctx, s, func(tx store.Tx) error {
+		for _, r := range corpus {
+			if err := tx.Put(ctx, &store.Write{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: time.Now(), Method: "POST", Body: r.Body, Index: SyntheticIndex(r)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r := corpus[(i*7919)%len(corpus)]
+			i++
+			if _, err := s.Read(ctx, r.Type, r.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// Bodies returns the corpus bodies, for the storage floor.
+func Bodies(corpus []Resource) [][]byte {
+	out := make([][]byte, len(corpus))
+	for i, r := range corpus {
+		out[i] = r.Body
+	}
+	return out
+}
+
+// inTx runs fn in a transaction, committing if it returns nil and rolling
+// back otherwise.
+func inTx(ctx context.Context, s store.Store, fn func(tx store.Tx) error) error {
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
