@@ -60,6 +60,7 @@ func Synthea(tb testing.TB, n int) []Resource {
 	}
 	sort.Strings(files)
 	var out []Resource
+	seen := map[string]bool{} // bundles repeat shared Organizations and Practitioners
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -85,6 +86,10 @@ func Synthea(tb testing.TB, n int) []Resource {
 			if h.ID == "" { // transaction bundles name new resources by fullUrl
 				h.ID = strings.TrimPrefix(e.FullURL, "urn:uuid:")
 			}
+			if seen[h.ResourceType+"/"+h.ID] {
+				continue
+			}
+			seen[h.ResourceType+"/"+h.ID] = true
 			out = append(out, Resource{Type: h.ResourceType, ID: h.ID, Body: []byte(e.Resource)})
 			if n > 0 && len(out) == n {
 				return out
