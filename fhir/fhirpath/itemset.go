@@ -1,6 +1,9 @@
 package fhirpath
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
 // itemSet answers "is an equal item already here?" in about constant time,
 // so that distinct(), union, repeat(), intersect() and exclude() stay
@@ -115,3 +118,6 @@ func setOf(c *evalCtx, in Collection) *itemSet {
 	}
 	return s
 }
+
+// mapPtr is the identity of a map, for cheap same-node checks.
+func mapPtr(m map[string]any) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&m)) }

@@ -1,439 +1,90 @@
 package fhirpath
 
 import (
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
-	"html"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"unsafe"
 
 	"github.com/xietong/xietong/fhir/model"
 )
 
-func mapPtr(m map[string]any) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&m)) }
+// The FHIR additions: extension, hasValue, getValue, resolve, memberOf,
+// conformsTo, htmlChecks.
 
-// ---- regular expressions ----
-
-var regexCache sync.Map // pattern -> *regexp.Regexp or error
-
-func compileRegex(pat string, full bool) (*regexp.Regexp, error) {
-	key := pat
-	if full {
-		key = "\x00" + pat
+func fnExtension(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
+	url, ok, err := strArg(c, args[0], focus)
+	if err != nil || !ok {
+		return nil, err
 	}
-	if r, ok := regexCache.Load(key); ok {
-		if re, ok := r.(*regexp.Regexp); ok {
-			return re, nil
-		}
-		return nil, r.(error)
-	}
-	p := "(?s)" + pat
-	if full {
-		p = "(?s)^(?:" + pat + ")$"
-	}
-	re, err := regexp.Compile(p)
-	if err != nil {
-		e := execErr("invalid regular expression %q: %v", pat, err)
-		regexCache.Store(key, error(e))
-		return nil, e
-	}
-	regexCache.Store(key, re)
-	return re, nil
-}
-
-func fnMatches(full bool) funcImpl {
-	return func(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-		s, ok, err := strInput(in, "matches")
-		if err != nil || !ok {
-			return nil, err
-		}
-		pat, ok, err := strArg(c, args[0], focus)
-		if err != nil || !ok {
-			return nil, err
-		}
-		re, err := compileRegex(pat, full)
+	var out Collection
+	for _, it := range in {
+		exts, err := child(c, nil, it, "extension")
 		if err != nil {
 			return nil, err
 		}
-		return boolColl(re.MatchString(s)), nil
-	}
-}
-
-var dollarGroup = regexp.MustCompile(`\$(\d+)`)
-
-func fnReplaceMatches(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-	s, ok, err := strInput(in, "replaceMatches")
-	if err != nil || !ok {
-		return nil, err
-	}
-	pat, ok, err := strArg(c, args[0], focus)
-	if err != nil || !ok {
-		return nil, err
-	}
-	rep, ok, err := strArg(c, args[1], focus)
-	if err != nil || !ok {
-		return nil, err
-	}
-	if pat == "" {
-		return Collection{stringValue(s)}, nil
-	}
-	re, err := compileRegex(pat, false)
-	if err != nil {
-		return nil, err
-	}
-	rep = dollarGroup.ReplaceAllString(rep, "$${$1}")
-	return Collection{stringValue(re.ReplaceAllString(s, rep))}, nil
-}
-
-// ---- encoding ----
-
-func fnEncode(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-	s, ok, err := strInput(in, "encode")
-	if err != nil || !ok {
-		return nil, err
-	}
-	enc, ok, err := strArg(c, args[0], focus)
-	if err != nil || !ok {
-		return nil, err
-	}
-	switch enc {
-	case "base64":
-		return Collection{stringValue(base64.StdEncoding.EncodeToString([]byte(s)))}, nil
-	case "urlbase64":
-		return Collection{stringValue(base64.URLEncoding.EncodeToString([]byte(s)))}, nil
-	case "hex":
-		return Collection{stringValue(hex.EncodeToString([]byte(s)))}, nil
-	}
-	return nil, execErr("unknown encoding %q", enc)
-}
-
-func fnDecode(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-	s, ok, err := strInput(in, "decode")
-	if err != nil || !ok {
-		return nil, err
-	}
-	enc, ok, err := strArg(c, args[0], focus)
-	if err != nil || !ok {
-		return nil, err
-	}
-	var b []byte
-	switch enc {
-	case "base64":
-		b, err = base64.StdEncoding.DecodeString(s)
-	case "urlbase64":
-		b, err = base64.URLEncoding.DecodeString(s)
-	case "hex":
-		b, err = hex.DecodeString(s)
-	default:
-		return nil, execErr("unknown encoding %q", enc)
-	}
-	if err != nil {
-		return nil, nil
-	}
-	return Collection{stringValue(string(b))}, nil
-}
-
-func fnEscape(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-	s, ok, err := strInput(in, "escape")
-	if err != nil || !ok {
-		return nil, err
-	}
-	kind, ok, err := strArg(c, args[0], focus)
-	if err != nil || !ok {
-		return nil, err
-	}
-	switch kind {
-	case "html":
-		r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
-		return Collection{stringValue(r.Replace(s))}, nil
-	case "json":
-		b, _ := json.Marshal(s)
-		out := string(b[1 : len(b)-1])
-		out = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(out)
-		return Collection{stringValue(out)}, nil
-	}
-	return nil, execErr("unknown escape %q", kind)
-}
-
-func fnUnescape(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-	s, ok, err := strInput(in, "unescape")
-	if err != nil || !ok {
-		return nil, err
-	}
-	kind, ok, err := strArg(c, args[0], focus)
-	if err != nil || !ok {
-		return nil, err
-	}
-	switch kind {
-	case "html":
-		return Collection{stringValue(html.UnescapeString(s))}, nil
-	case "json":
-		var out string
-		if err := json.Unmarshal([]byte(`"`+strings.ReplaceAll(s, `"`, `\"`)+`"`), &out); err != nil {
-			return nil, nil
+		for _, e := range exts {
+			if m, ok := e.v.(map[string]any); ok && m["url"] == url {
+				out = append(out, e)
+			}
 		}
-		return Collection{stringValue(out)}, nil
 	}
-	return nil, execErr("unknown escape %q", kind)
+	return out, nil
 }
 
-// ---- precision and boundaries ----
-
-func temporalDigits(t *temporal) int {
-	if t.kind == kTime {
-		return [...]int{0, 0, 0, 0, 2, 4, 6, 9}[t.prec]
+func fnHasValue(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+	if len(in) != 1 {
+		return falseColl, nil
 	}
-	return [...]int{0, 4, 6, 8, 10, 12, 14, 17}[t.prec]
-}
-
-func precFromDigits(kind tkind, n int64) (uint8, bool) {
-	if kind == kTime {
-		switch n {
-		case 2:
-			return pHour, true
-		case 4:
-			return pMinute, true
-		case 6:
-			return pSecond, true
-		case 9:
-			return pMilli, true
+	it := in[0]
+	if it.t != nil && it.t.primitive() {
+		return boolColl(it.v != nil), nil
+	}
+	if it.t == nil {
+		switch it.v.(type) {
+		case map[string]any, nil:
+			return falseColl, nil
 		}
-		return 0, false
+		return trueColl, nil
 	}
-	switch n {
-	case 4:
-		return pYear, true
-	case 6:
-		return pMonth, true
-	case 8:
-		return pDay, true
-	case 10:
-		return pHour, true
-	case 12:
-		return pMinute, true
-	case 14:
-		return pSecond, true
-	case 17:
-		return pMilli, true
-	}
-	return 0, false
+	return falseColl, nil
 }
 
-func fnPrecision(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
-	v, ok, err := single(in, "precision")
-	if err != nil || !ok {
-		return nil, err
-	}
-	s, ok := system(v)
-	if !ok {
-		return nil, nil
-	}
-	switch x := s.v.(type) {
-	case *decimal:
-		return Collection{intValue(int64(x.scale))}, nil
-	case int64:
-		return Collection{intValue(0)}, nil
-	case *temporal:
-		return Collection{intValue(int64(temporalDigits(x)))}, nil
+func fnGetValue(c *evalCtx, in Collection, a []evalFunc, f Collection) (Collection, error) {
+	if r, _ := fnHasValue(c, in, a, f); len(r) == 1 && r[0].v == true {
+		s, ok := system(in[0])
+		if ok {
+			return Collection{s}, nil
+		}
 	}
 	return nil, nil
 }
 
-func fnBoundary(high bool) funcImpl {
-	return func(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-		v, ok, err := single(in, "boundary")
-		if err != nil || !ok {
-			return nil, err
-		}
-		var prec int64 = noPrecision
-		if len(args) == 1 {
-			p, ok, err := intArg(c, args[0], focus)
-			if err != nil || !ok {
-				return nil, err
-			}
-			prec = p
-		}
-		s, ok := system(v)
+func fnGetReferenceKey(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+	var out Collection
+	for _, it := range in {
+		m, ok := it.v.(map[string]any)
 		if !ok {
-			if q, ok := asQuantity(v); ok {
-				s = Value{v: q}
-			} else {
-				return nil, nil
+			continue
+		}
+		ref, _ := m["reference"].(string)
+		if ref == "" {
+			continue
+		}
+		parts := strings.Split(ref, "/")
+		if len(parts) >= 2 {
+			for i := len(parts) - 2; i >= 0; i-- {
+				if parts[i] == "_history" {
+					continue
+				}
+				if fhirType(parts[i]) != nil && i+1 < len(parts) {
+					out = append(out, stringValue(parts[i]+"/"+parts[i+1]))
+					break
+				}
 			}
 		}
-		switch x := s.v.(type) {
-		case int64:
-			d, ok := decBoundary(decimalFromInt(x), prec, high)
-			if !ok {
-				return nil, nil
-			}
-			return Collection{decimalValue(d)}, nil
-		case *decimal:
-			d, ok := decBoundary(x, prec, high)
-			if !ok {
-				return nil, nil
-			}
-			return Collection{decimalValue(d)}, nil
-		case *quantity:
-			d, ok := decBoundary(x.val, prec, high)
-			if !ok {
-				return nil, nil
-			}
-			return Collection{{v: &quantity{val: d, unit: x.unit}}}, nil
-		case *temporal:
-			t, ok := temporalBoundary(x, prec, high)
-			if !ok {
-				return nil, nil
-			}
-			return Collection{temporalValue(t)}, nil
-		}
-		return nil, nil
 	}
-}
-
-const noPrecision = -1 << 40
-
-func decBoundary(d *decimal, prec int64, high bool) (*decimal, bool) {
-	if prec == noPrecision {
-		prec = divScale
-	}
-	if prec < 0 {
-		return nil, false
-	}
-	if prec > 31 {
-		return nil, false
-	}
-	// half a unit in the last written place
-	half := &decimal{u: decimalFromInt(5).u, scale: d.scale + 1}
-	var b *decimal
-	if high {
-		b = d.add(half)
-	} else {
-		b = d.sub(half)
-	}
-	p := int32(prec)
-	if b.abs().cmp(&decimal{u: decimalFromInt(1).u, scale: p}) < 0 && d.abs().cmp(&decimal{u: decimalFromInt(1).u, scale: p}) < 0 {
-		// the value vanishes at this precision: a signed zero
-		return &decimal{u: decimalFromInt(0).u, scale: p, negZero: d.sign() < 0}, true
-	}
-	if p >= b.scale {
-		return &decimal{u: b.rescale(p), scale: p}, true
-	}
-	// round toward the boundary's side
-	t := b.truncate(p)
-	if high && b.cmp(t) > 0 {
-		t = t.add(&decimal{u: decimalFromInt(1).u, scale: p})
-	}
-	if !high && b.cmp(t) < 0 {
-		t = t.sub(&decimal{u: decimalFromInt(1).u, scale: p})
-	}
-	return t, true
-}
-
-func temporalBoundary(t *temporal, prec int64, high bool) (*temporal, bool) {
-	if prec == noPrecision {
-		if t.kind == kTime {
-			prec = 9
-		} else if t.kind == kDate {
-			prec = 8
-		} else {
-			prec = 17
-		}
-	}
-	p, ok := precFromDigits(t.kind, prec)
-	if !ok {
-		return nil, false
-	}
-	if t.kind == kDate && p > pDay {
-		return nil, false
-	}
-	r := *t
-	from := t.prec
-	if t.kind == kDateTime && from == pHour && p > pHour {
-		// "T08" is not a FHIR time: it means 08:00
-		from = pMinute
-	}
-	// fill the missing components
-	for lvl := from + 1; lvl <= p; lvl++ {
-		switch lvl {
-		case pMonth:
-			r.mo = 1
-			if high {
-				r.mo = 12
-			}
-		case pDay:
-			r.d = 1
-			if high {
-				r.d = daysIn(r.y, r.mo)
-			}
-		case pHour:
-			r.h = 0
-			if high {
-				r.h = 23
-			}
-		case pMinute:
-			r.mi = 0
-			if high {
-				r.mi = 59
-			}
-		case pSecond:
-			r.s = 0
-			if high {
-				r.s = 59
-			}
-		case pMilli:
-			r.ns = 0
-			if high {
-				r.ns = 999000000
-			}
-			r.fdig = 3
-		}
-	}
-	if t.prec == pMilli && p == pMilli {
-		r.fdig = 3
-	}
-	r.prec = p
-	r.clearBeyondPrecision()
-	if r.kind == kDateTime && p >= pHour && !t.hasTZ {
-		r.hasTZ = true
-		if high {
-			r.tzOff = -12 * 3600
-		} else {
-			r.tzOff = 14 * 3600
-		}
-	}
-	if p < pHour {
-		r.hasTZ, r.tzOff = false, 0
-	}
-	return &r, true
-}
-
-func fnComparable(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Collection, error) {
-	v, ok, err := single(in, "comparable")
-	if err != nil || !ok {
-		return nil, err
-	}
-	o, err := evalArg(c, args[0], focus)
-	if err != nil {
-		return nil, err
-	}
-	w, ok, err := single(o, "comparable")
-	if err != nil || !ok {
-		return nil, err
-	}
-	a, ok1 := asQuantity(v)
-	b, ok2 := asQuantity(w)
-	if !ok1 || !ok2 {
-		return nil, execErr("comparable() expects quantities")
-	}
-	_, _, cmpOK := quantityRats(a, b)
-	return boolColl(cmpOK), nil
+	return out, nil
 }
 
 // ---- resolve ----
