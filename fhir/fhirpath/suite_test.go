@@ -190,7 +190,8 @@ func runSuiteCase(tc suiteCase, load func(string) (any, error)) (bool, string) {
 	if invalid != "" {
 		return false, "no error, result " + renderCollection(out)
 	}
-	if tc.Predicate == "true" || tc.Predicate == "false" && false {
+	if tc.Predicate == "true" {
+		// the expression is used as a predicate: its result is exists()
 		out = Collection{boolValue(len(out) > 0)}
 	}
 	got := renderCollection(out)
