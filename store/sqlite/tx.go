@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/internal/sqlstore"
@@ -16,24 +17,41 @@ const (
 	sqlInsertVersion = `INSERT INTO resource_version (type, id, version, last_updated, method, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	sqlInsertCurrent = `INSERT INTO resource (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?)`
 	sqlUpdateCurrent = `UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ? AND version = ?`
-	sqlInsString     = `INSERT INTO idx_string (rid, param, norm, exact) VALUES (?, ?, ?, ?)`
-	sqlInsToken      = `INSERT INTO idx_token (rid, param, system, code, text) VALUES (?, ?, ?, ?, ?)`
-	sqlInsReference  = `INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)`
-	sqlInsDate       = `INSERT INTO idx_date (rid, param, low, high) VALUES (?, ?, ?, ?)`
-	sqlInsNumber     = `INSERT INTO idx_number (rid, param, value, low, high) VALUES (?, ?, ?, ?, ?)`
-	sqlInsQuantity   = `INSERT INTO idx_quantity (rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlInsURI        = `INSERT INTO idx_uri (rid, param, uri) VALUES (?, ?, ?)`
 )
 
 var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
 
+// Index rows are inserted up to maxRows per statement: one multi-row
+// INSERT costs far less than that many single-row ones (each statement
+// pays its own bind/step/reset round through database/sql and the driver).
+const maxRows = 8
+
+var indexColumns = map[string]string{
+	"idx_string":    "rid, param, norm, exact",
+	"idx_token":     "rid, param, system, code, text",
+	"idx_reference": "rid, param, target_type, target_id, url",
+	"idx_date":      "rid, param, low, high",
+	"idx_number":    "rid, param, value, low, high",
+	"idx_quantity":  "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
+	"idx_uri":       "rid, param, uri",
+}
+
+// insertSQL is the INSERT of n rows into an index table.
+func insertSQL(table string, n int) string {
+	cols := indexColumns[table]
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", strings.Count(cols, ",")+1), ", ") + ")"
+	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
 func deleteIndexSQL(table string) string { return "DELETE FROM " + table + " WHERE rid = ?" }
 
 func (db *DB) prepareWriter(ctx context.Context) error {
-	qs := []string{sqlCurrent, sqlInsertVersion, sqlInsertCurrent, sqlUpdateCurrent, sqlInsString, sqlInsToken,
-		sqlInsReference, sqlInsDate, sqlInsNumber, sqlInsQuantity, sqlInsURI, db.read.ReadSQL(), db.read.VReadSQL()}
+	qs := []string{sqlCurrent, sqlInsertVersion, sqlInsertCurrent, sqlUpdateCurrent, db.read.ReadSQL(), db.read.VReadSQL()}
 	for _, t := range indexTables {
 		qs = append(qs, deleteIndexSQL(t))
+		for n := 1; n <= maxRows; n++ {
+			qs = append(qs, insertSQL(t, n))
+		}
 	}
 	for _, q := range qs {
 		if _, err := db.wstmts.get(ctx, q); err != nil {
@@ -179,55 +197,64 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 }
 
 func (t *tx) insertIndex(ctx context.Context, rid int64, x *store.Index) error {
-	ins := func(q string, n int, args func(i int) []any) error {
-		if n == 0 {
-			return nil
-		}
-		st, err := t.stmt(ctx, q)
-		if err != nil {
-			return err
-		}
-		for i := 0; i < n; i++ {
-			if _, err := st.ExecContext(ctx, args(i)...); err != nil {
+	var args []any
+	ins := func(table string, n int, row func(i int) []any) error {
+		for start := 0; start < n; start += maxRows {
+			end := min(start+maxRows, n)
+			args = args[:0]
+			for i := start; i < end; i++ {
+				args = append(append(args, rid), row(i)...)
+			}
+			if _, err := t.exec(ctx, insertSQL(table, end-start), args...); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return errors.Join(
-		ins(sqlInsString, len(x.Strings), func(i int) []any {
-			e := &x.Strings[i]
-			return []any{rid, e.Param, e.Norm, e.Exact}
-		}),
-		ins(sqlInsToken, len(x.Tokens), func(i int) []any {
-			e := &x.Tokens[i]
-			return []any{rid, e.Param, e.System, e.Code, e.Text}
-		}),
-		ins(sqlInsReference, len(x.References), func(i int) []any {
-			e := &x.References[i]
-			return []any{rid, e.Param, e.TargetType, e.TargetID, e.URL}
-		}),
-		ins(sqlInsDate, len(x.Dates), func(i int) []any {
-			e := &x.Dates[i]
-			return []any{rid, e.Param, e.Low, e.High}
-		}),
-		ins(sqlInsNumber, len(x.Numbers), func(i int) []any {
-			e := &x.Numbers[i]
-			return []any{rid, e.Param, e.Value, e.Low, e.High}
-		}),
-		ins(sqlInsQuantity, len(x.Quantities), func(i int) []any {
-			e := &x.Quantities[i]
-			var cl, ch any
-			if e.CanonicalCode != "" {
-				cl, ch = e.CanonicalLow, e.CanonicalHigh
-			}
-			return []any{rid, e.Param, e.System, e.Code, e.Low, e.High, e.CanonicalCode, cl, ch}
-		}),
-		ins(sqlInsURI, len(x.URIs), func(i int) []any {
-			e := &x.URIs[i]
-			return []any{rid, e.Param, e.URI}
-		}),
-	)
+	if err := ins("idx_string", len(x.Strings), func(i int) []any {
+		e := &x.Strings[i]
+		return []any{e.Param, e.Norm, e.Exact}
+	}); err != nil {
+		return err
+	}
+	if err := ins("idx_token", len(x.Tokens), func(i int) []any {
+		e := &x.Tokens[i]
+		return []any{e.Param, e.System, e.Code, e.Text}
+	}); err != nil {
+		return err
+	}
+	if err := ins("idx_reference", len(x.References), func(i int) []any {
+		e := &x.References[i]
+		return []any{e.Param, e.TargetType, e.TargetID, e.URL}
+	}); err != nil {
+		return err
+	}
+	if err := ins("idx_date", len(x.Dates), func(i int) []any {
+		e := &x.Dates[i]
+		return []any{e.Param, e.Low, e.High}
+	}); err != nil {
+		return err
+	}
+	if err := ins("idx_number", len(x.Numbers), func(i int) []any {
+		e := &x.Numbers[i]
+		return []any{e.Param, e.Value, e.Low, e.High}
+	}); err != nil {
+		return err
+	}
+	if err := ins("idx_quantity", len(x.Quantities), func(i int) []any {
+		e := &x.Quantities[i]
+		var cl, ch any
+		if e.CanonicalCode != "" {
+			cl, ch = e.CanonicalLow, e.CanonicalHigh
+		}
+		return []any{e.Param, e.System, e.Code, e.Low, e.High, e.CanonicalCode, cl, ch}
+	}); err != nil {
+		return err
+	}
+	return ins("idx_uri", len(x.URIs), func(i int) []any {
+		e := &x.URIs[i]
+		return []any{e.Param, e.URI}
+	})
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.

@@ -55,8 +55,10 @@ CREATE TABLE idx_reference (
     target_id   TEXT COLLATE "C" NOT NULL,
     url         TEXT COLLATE "C" NOT NULL
 );
-CREATE INDEX idx_reference_id ON idx_reference (param, target_id, target_type, rid);
-CREATE INDEX idx_reference_target ON idx_reference (target_type, target_id, param);
+-- One index serves the forward search (subject=Patient/1, subject=1),
+-- chaining, and the reverse direction (_has, _revinclude) alike: the
+-- target id is selective on its own.
+CREATE INDEX idx_reference_target ON idx_reference (target_id, target_type, param, rid);
 CREATE INDEX idx_reference_url ON idx_reference (param, url) WHERE url <> '';
 CREATE INDEX idx_reference_rid ON idx_reference (rid, param);
 
@@ -66,8 +68,7 @@ CREATE TABLE idx_date (
     low   BIGINT NOT NULL,
     high  BIGINT NOT NULL
 );
-CREATE INDEX idx_date_low ON idx_date (param, low, high, rid);
-CREATE INDEX idx_date_high ON idx_date (param, high, low, rid);
+CREATE INDEX idx_date_range ON idx_date (param, low, high, rid);
 CREATE INDEX idx_date_rid ON idx_date (rid, param);
 
 CREATE TABLE idx_number (
