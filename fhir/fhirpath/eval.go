@@ -264,6 +264,10 @@ func toCollection(x any) Collection {
 	case []any:
 		out := make(Collection, 0, len(v))
 		for _, it := range v {
+			if m, ok := it.(map[string]any); ok {
+				out = append(out, jsonValue(m, nil))
+				continue
+			}
 			out = append(out, toCollection(it)...)
 		}
 		return out

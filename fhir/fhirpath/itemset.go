@@ -30,10 +30,27 @@ func coarseHash(v Value) uint64 {
 		if q, ok := asQuantity(v); ok {
 			return quantityHash(q)
 		}
-		// order-independent hash of the key set
+		// order-independent hash of the keys and of the string and boolean
+		// values (numbers compare by value across spellings, nested
+		// values deeply: they are left to the equality test)
 		var acc uint64
-		for k := range m {
-			acc ^= maphash.String(setSeed, k)
+		var h maphash.Hash
+		h.SetSeed(setSeed)
+		for k, x := range m {
+			h.Reset()
+			h.WriteString(k)
+			switch y := x.(type) {
+			case string:
+				h.WriteByte(0)
+				h.WriteString(y)
+			case bool:
+				if y {
+					h.WriteByte(1)
+				} else {
+					h.WriteByte(2)
+				}
+			}
+			acc ^= h.Sum64()
 		}
 		return acc ^ uint64(len(m))<<56
 	}

@@ -456,6 +456,12 @@ func jsonEqual(a, b any, equiv bool) bool {
 		if !ok {
 			return false
 		}
+		if x == y {
+			return true
+		}
+		if canonicalInt(string(x)) && canonicalInt(string(y)) {
+			return false // different spellings of integers are different values
+		}
 		dx, ok1 := parseDecimal(string(x))
 		dy, ok2 := parseDecimal(string(y))
 		return ok1 && ok2 && dx.cmp(dy) == 0
@@ -472,6 +478,26 @@ func jsonEqual(a, b any, equiv bool) bool {
 		return b == nil
 	}
 	return false
+}
+
+// canonicalInt reports whether s is an integer written the one way JSON
+// writes it (no sign but "-", no leading zeros, no fraction or exponent).
+func canonicalInt(s string) bool {
+	if s == "" || s == "-" || s == "-0" {
+		return false
+	}
+	if s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func normalizeSpace(s string) string {
