@@ -12,35 +12,57 @@ import (
 	"github.com/xietong/xietong/store/internal/sqlstore"
 )
 
+// Put is one statement, so one round trip: data-modifying CTEs store the
+// version, move the current-row pointer and replace the index rows. PG runs
+// every CTE exactly once and checks the foreign keys at the end of the
+// statement.
+//
+// The version check is race-free without a separate SELECT ... FOR UPDATE:
+//   - a create (version 1) inserts with ON CONFLICT DO NOTHING on the
+//     unique (type, id, version), which waits for a concurrent creator and
+//     then inserts nothing; everything else hangs off its RETURNING row, so
+//     the loser changes nothing and sees no row (ErrConflict), and its
+//     transaction stays usable;
+//   - an update changes the current row only WHERE version = new - 1; a
+//     concurrent updater holds the row lock until it commits, after which
+//     PG re-checks the condition, finds it false and updates nothing.
 const (
-	// Locks the current row so concurrent writers of one resource queue
-	// here and the later ones see the new version (and conflict).
-	sqlCurrent = `SELECT rid, version FROM resource WHERE type = $1 AND id = $2 FOR UPDATE`
-	// A new resource: ON CONFLICT DO NOTHING waits for a concurrent
-	// creator of the same (type, id, version) and then inserts nothing, so
-	// the loser sees no row (ErrConflict) and its transaction stays usable.
+	indexCTEs = `,
+s AS (INSERT INTO idx_string (rid, param, norm, exact) SELECT r.rid, u.* FROM r, unnest($8::text[], $9::text[], $10::text[]) u),
+t AS (INSERT INTO idx_token (rid, param, system, code, text) SELECT r.rid, u.* FROM r, unnest($11::text[], $12::text[], $13::text[], $14::text[]) u),
+f AS (INSERT INTO idx_reference (rid, param, target_type, target_id, url) SELECT r.rid, u.* FROM r, unnest($15::text[], $16::text[], $17::text[], $18::text[]) u),
+d AS (INSERT INTO idx_date (rid, param, low, high) SELECT r.rid, u.* FROM r, unnest($19::text[], $20::bigint[], $21::bigint[]) u),
+n AS (INSERT INTO idx_number (rid, param, value, low, high) SELECT r.rid, u.* FROM r, unnest($22::text[], $23::float8[], $24::float8[], $25::float8[]) u),
+q AS (INSERT INTO idx_quantity (rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high)
+      SELECT r.rid, u.* FROM r, unnest($26::text[], $27::text[], $28::text[], $29::float8[], $30::float8[], $31::text[], $32::float8[], $33::float8[]) u),
+i AS (INSERT INTO idx_uri (rid, param, uri) SELECT r.rid, u.* FROM r, unnest($34::text[], $35::text[]) u)
+SELECT rid FROM r`
+
 	sqlCreate = `WITH v AS (
     INSERT INTO resource_version (type, id, version, last_updated, method, deleted, body)
-    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING vid)
-INSERT INTO resource (type, id, version, vid, last_updated, deleted)
-SELECT $1, $2, $3, v.vid, $4, $6 FROM v RETURNING rid`
-	sqlUpdate = `WITH v AS (
-    INSERT INTO resource_version (type, id, version, last_updated, method, deleted, body)
-    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING vid)
-UPDATE resource SET version = $3, vid = v.vid, last_updated = $4, deleted = $6
-FROM v WHERE rid = $8 AND resource.version = $9 RETURNING rid`
-	// Index rows go in as one statement per table from parallel arrays.
-	sqlInsString    = `INSERT INTO idx_string (rid, param, norm, exact) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])`
-	sqlInsToken     = `INSERT INTO idx_token (rid, param, system, code, text) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`
-	sqlInsReference = `INSERT INTO idx_reference (rid, param, target_type, target_id, url) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`
-	sqlInsDate      = `INSERT INTO idx_date (rid, param, low, high) SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[])`
-	sqlInsNumber    = `INSERT INTO idx_number (rid, param, value, low, high) SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[])`
-	sqlInsQuantity  = `INSERT INTO idx_quantity (rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high)
-SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::text[], $8::float8[], $9::float8[])`
-	sqlInsURI = `INSERT INTO idx_uri (rid, param, uri) SELECT $1, * FROM unnest($2::text[], $3::text[])`
-)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING vid),
+r AS (
+    INSERT INTO resource (type, id, version, vid, last_updated, deleted)
+    SELECT $1, $2, $3, v.vid, $4, $6 FROM v RETURNING rid)` + indexCTEs
 
-var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+	// nextval in its own CTE (volatile, so evaluated once, never inlined)
+	// gives the new version's vid before the row exists, so the current
+	// row can point at it in the same statement.
+	sqlUpdate = `WITH nv AS (SELECT nextval(pg_get_serial_sequence('resource_version', 'vid')) AS vid),
+r AS (
+    UPDATE resource SET version = $3, vid = nv.vid, last_updated = $4, deleted = $6 FROM nv
+    WHERE type = $1 AND id = $2 AND version = $3 - 1 RETURNING rid, nv.vid),
+v AS (
+    INSERT INTO resource_version (vid, type, id, version, last_updated, method, deleted, body) OVERRIDING SYSTEM VALUE
+    SELECT r.vid, $1, $2, $3, $4, $5, $6, $7 FROM r),
+x1 AS (DELETE FROM idx_string WHERE rid IN (SELECT rid FROM r)),
+x2 AS (DELETE FROM idx_token WHERE rid IN (SELECT rid FROM r)),
+x3 AS (DELETE FROM idx_reference WHERE rid IN (SELECT rid FROM r)),
+x4 AS (DELETE FROM idx_date WHERE rid IN (SELECT rid FROM r)),
+x5 AS (DELETE FROM idx_number WHERE rid IN (SELECT rid FROM r)),
+x6 AS (DELETE FROM idx_quantity WHERE rid IN (SELECT rid FROM r)),
+x7 AS (DELETE FROM idx_uri WHERE rid IN (SELECT rid FROM r))` + indexCTEs
+)
 
 // Begin implements store.Store.
 func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
@@ -114,20 +136,6 @@ func (t *tx) Put(ctx context.Context, w *store.Write) error {
 }
 
 func (t *tx) put(ctx context.Context, w *store.Write) error {
-	var rid, cur int64
-	exists := true
-	if err := t.tx.QueryRow(ctx, sqlCurrent, w.Type, w.ID).Scan(&rid, &cur); isNoRows(err) {
-		exists = false
-	} else if err != nil {
-		return err
-	}
-	conflict := func() error {
-		return fmt.Errorf("put %s/%s: %w: version %d, current %d", w.Type, w.ID, store.ErrConflict, w.VersionID, cur)
-	}
-	if w.VersionID != cur+1 {
-		return conflict()
-	}
-	lu := sqlstore.Micros(w.LastUpdated)
 	var deleted int16
 	var body []byte
 	if w.Delete {
@@ -135,87 +143,70 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	} else {
 		body = w.Body
 	}
-	var err error
-	if exists {
-		err = t.tx.QueryRow(ctx, sqlUpdate, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body, rid, cur).Scan(&rid)
+	args := []any{w.Type, w.ID, w.VersionID, sqlstore.Micros(w.LastUpdated), w.Method, deleted, body}
+	var empty store.Index
+	if w.Delete {
+		args = indexArgs(args, &empty)
 	} else {
-		err = t.tx.QueryRow(ctx, sqlCreate, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body).Scan(&rid)
+		args = indexArgs(args, &w.Index)
 	}
-	if isNoRows(err) {
-		return conflict()
+	q := sqlUpdate
+	if w.VersionID == 1 {
+		q = sqlCreate
+	}
+	var rid int64
+	if err := t.tx.QueryRow(ctx, q, args...).Scan(&rid); isNoRows(err) {
+		return fmt.Errorf("put %s/%s version %d: %w", w.Type, w.ID, w.VersionID, store.ErrConflict)
 	} else if err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	if exists {
-		for _, table := range indexTables {
-			b.Queue("DELETE FROM "+table+" WHERE rid = $1", rid)
-		}
-	}
-	if !w.Delete {
-		queueIndex(b, rid, &w.Index)
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return t.tx.SendBatch(ctx, b).Close()
+	return nil
 }
 
-func queueIndex(b *pgx.Batch, rid int64, x *store.Index) {
-	if n := len(x.Strings); n > 0 {
-		p, a, c := make([]string, n), make([]string, n), make([]string, n)
-		for i, e := range x.Strings {
-			p[i], a[i], c[i] = e.Param, e.Norm, e.Exact
-		}
-		b.Queue(sqlInsString, rid, p, a, c)
+// indexArgs appends the index entries as parallel arrays, $8 to $35.
+func indexArgs(args []any, x *store.Index) []any {
+	n := len(x.Strings)
+	sp, sn, se := make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range x.Strings {
+		sp[i], sn[i], se[i] = e.Param, e.Norm, e.Exact
 	}
-	if n := len(x.Tokens); n > 0 {
-		p, s, c, tx := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		for i, e := range x.Tokens {
-			p[i], s[i], c[i], tx[i] = e.Param, e.System, e.Code, e.Text
-		}
-		b.Queue(sqlInsToken, rid, p, s, c, tx)
+	n = len(x.Tokens)
+	tp, ts, tc, tt := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range x.Tokens {
+		tp[i], ts[i], tc[i], tt[i] = e.Param, e.System, e.Code, e.Text
 	}
-	if n := len(x.References); n > 0 {
-		p, ty, id, u := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		for i, e := range x.References {
-			p[i], ty[i], id[i], u[i] = e.Param, e.TargetType, e.TargetID, e.URL
-		}
-		b.Queue(sqlInsReference, rid, p, ty, id, u)
+	n = len(x.References)
+	rp, rt, ri, ru := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range x.References {
+		rp[i], rt[i], ri[i], ru[i] = e.Param, e.TargetType, e.TargetID, e.URL
 	}
-	if n := len(x.Dates); n > 0 {
-		p, lo, hi := make([]string, n), make([]int64, n), make([]int64, n)
-		for i, e := range x.Dates {
-			p[i], lo[i], hi[i] = e.Param, e.Low, e.High
-		}
-		b.Queue(sqlInsDate, rid, p, lo, hi)
+	n = len(x.Dates)
+	dp, dl, dh := make([]string, n), make([]int64, n), make([]int64, n)
+	for i, e := range x.Dates {
+		dp[i], dl[i], dh[i] = e.Param, e.Low, e.High
 	}
-	if n := len(x.Numbers); n > 0 {
-		p, v, lo, hi := make([]string, n), make([]float64, n), make([]float64, n), make([]float64, n)
-		for i, e := range x.Numbers {
-			p[i], v[i], lo[i], hi[i] = e.Param, e.Value, e.Low, e.High
-		}
-		b.Queue(sqlInsNumber, rid, p, v, lo, hi)
+	n = len(x.Numbers)
+	np, nv, nl, nh := make([]string, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, e := range x.Numbers {
+		np[i], nv[i], nl[i], nh[i] = e.Param, e.Value, e.Low, e.High
 	}
-	if n := len(x.Quantities); n > 0 {
-		p, s, c, cc := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		lo, hi, clo, chi := make([]float64, n), make([]float64, n), make([]*float64, n), make([]*float64, n)
-		for i := range x.Quantities {
-			e := &x.Quantities[i]
-			p[i], s[i], c[i], cc[i], lo[i], hi[i] = e.Param, e.System, e.Code, e.CanonicalCode, e.Low, e.High
-			if e.CanonicalCode != "" {
-				clo[i], chi[i] = &e.CanonicalLow, &e.CanonicalHigh
-			}
+	n = len(x.Quantities)
+	qp, qs, qc, qcc := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ql, qh, qcl, qch := make([]float64, n), make([]float64, n), make([]*float64, n), make([]*float64, n)
+	for i := range x.Quantities {
+		e := &x.Quantities[i]
+		qp[i], qs[i], qc[i], qcc[i], ql[i], qh[i] = e.Param, e.System, e.Code, e.CanonicalCode, e.Low, e.High
+		if e.CanonicalCode != "" {
+			qcl[i], qch[i] = &e.CanonicalLow, &e.CanonicalHigh
 		}
-		b.Queue(sqlInsQuantity, rid, p, s, c, lo, hi, cc, clo, chi)
 	}
-	if n := len(x.URIs); n > 0 {
-		p, u := make([]string, n), make([]string, n)
-		for i, e := range x.URIs {
-			p[i], u[i] = e.Param, e.URI
-		}
-		b.Queue(sqlInsURI, rid, p, u)
+	n = len(x.URIs)
+	up, uu := make([]string, n), make([]string, n)
+	for i, e := range x.URIs {
+		up[i], uu[i] = e.Param, e.URI
 	}
+	return append(args, sp, sn, se, tp, ts, tc, tt, rp, rt, ri, ru, dp, dl, dh, np, nv, nl, nh,
+		qp, qs, qc, ql, qh, qcc, qcl, qch, up, uu)
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.
