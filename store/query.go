@@ -15,11 +15,14 @@ type Query struct {
 	Sort  []Sort
 	// Count is the page size (0: the store default, 50). Offset skips that
 	// many matches; Cursor, when set, continues after the last match of a
-	// previous page instead and takes precedence over Offset.
+	// previous page instead and takes precedence over Offset. A cursor is
+	// valid only with the Sort it was issued for (ErrInvalid otherwise);
+	// cursor pages are keyset pages, so concurrent writes do not shift them.
 	Count  int
 	Offset int
 	Cursor string
-	// Total says how to count all matches (Result.Total).
+	// Total says how to count all matches (Result.Total). The SQL stores
+	// count exactly for TotalEstimate too.
 	Total TotalMode
 	// CountOnly (_summary=count): return no resources, only Total.
 	CountOnly bool
@@ -62,6 +65,27 @@ const (
 )
 
 // Prefix is a comparison prefix of date, number and quantity parameters.
+//
+// Stores compare ranges, as R4 defines the prefixes
+// (http://hl7.org/fhir/R4/search.html#prefix), for all three types alike:
+// the target value covers [lo, hi] (a DateEntry's Low..High, a
+// NumberEntry's or QuantityEntry's Low..High) and the search value
+// [sl, sh] (DateLow..DateHigh or NumLow..NumHigh). A resource matches when
+// any of its entries does:
+//
+//	eq  sl <= lo && hi <= sh          (the search range contains the value)
+//	ne  !(sl <= lo && hi <= sh)
+//	gt  hi > sh                       (the range above the search value overlaps)
+//	lt  lo < sl
+//	ge  gt || eq
+//	le  lt || eq
+//	sa  lo > sh                       (starts after the search range)
+//	eb  hi < sl                       (ends before it)
+//	ap  lo <= sh+d && hi >= sl-d      (overlaps the widened search range)
+//
+// where d, the ap leeway, is 10% of the distance between now and the value
+// for dates, and 10% of the value for numbers and quantities. An empty
+// Prefix means eq.
 type Prefix string
 
 const (
@@ -155,7 +179,13 @@ type Has struct {
 	Where []Clause
 }
 
-// Sort is one _sort key.
+// Sort is one _sort key. A resource with several values sorts by its
+// lowest ascending and its highest descending (dates: the earliest Low,
+// the latest High); resources without a value come last in both
+// directions; ties are broken by the store's row order, so paging is
+// deterministic. Stores sort on _id, _lastUpdated and string, token (by
+// code), uri, date, number and quantity parameters; any other type fails
+// with ErrUnsupported.
 type Sort struct {
 	Param string // a parameter code, or "_id" / "_lastUpdated"
 	Type  ParamType

@@ -99,6 +99,8 @@ type Reader interface {
 
 	// History lists versions newest first, for one resource (Type and ID
 	// set), one type (Type set) or the whole system (neither set).
+	// ErrNotFound for a resource that never existed; ErrInvalid for an ID
+	// without a Type or a cursor that is not a History cursor.
 	History(ctx context.Context, q HistoryQuery) (*HistoryPage, error)
 
 	// Search returns the current, non-deleted resources matching q.

@@ -1,8 +1,10 @@
 // Package postgres is the store for regions that outgrow one machine:
 // PostgreSQL through pgx v5 and a connection pool. Write transactions run
-// concurrently; Put's version check is race-free because the current row
-// is locked (SELECT ... FOR UPDATE) and a new resource's first version is
-// guarded by the unique (type, id, version) constraint.
+// concurrently; Put's version check is race-free because an update only
+// changes the current row WHERE version = new - 1 (under the row lock, which
+// PG re-checks after a concurrent writer commits) and a new resource's first
+// version is guarded by the unique (type, id, version) constraint. Each Put
+// is one statement, so one round trip (see tx.go).
 //
 // It uses the same logical schema as store/sqlite and the same read-side
 // SQL (store/internal/sqlstore). It depends only on store, that package
