@@ -1,10 +1,11 @@
 package validate
 
 import (
-	"github.com/xietong/xietong/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xietong/xietong/internal/sharedtest"
 )
 
 func sharedDir(tb testing.TB) string {
