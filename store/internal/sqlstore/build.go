@@ -67,10 +67,19 @@ var indexTable = map[store.ParamType]string{
 // of the given types (alias a is the resource table) matching every clause.
 func (b *builder) where(a string, types []string, clauses []store.Clause) error {
 	b.w(a + ".deleted = 0")
+	// Without statistics SQLite's planner prefers walking every resource
+	// of the type and probing the index subquery for each; when a clause
+	// can drive the search from an index instead, the unary + takes the
+	// type column out of the index choice (PostgreSQL plans from its
+	// statistics and has no unary + for text).
+	typ := " AND " + a + ".type"
+	if b.d == SQLite && drives(clauses) {
+		typ = " AND +" + a + ".type"
+	}
 	if len(types) == 1 {
-		b.w(" AND " + a + ".type = ").arg(types[0])
+		b.w(typ + " = ").arg(types[0])
 	} else if len(types) > 1 {
-		b.w(" AND " + a + ".type IN ").in(types)
+		b.w(typ + " IN ").in(types)
 	}
 	for _, c := range clauses {
 		if len(c) == 0 {
@@ -88,6 +97,25 @@ func (b *builder) where(a string, types []string, clauses []store.Clause) error 
 		b.w(")")
 	}
 	return nil
+}
+
+// drives reports whether some clause selects resources from an index
+// table alone: every predicate in it is a positive value match.
+func drives(clauses []store.Clause) bool {
+	for _, c := range clauses {
+		ok := len(c) > 0
+		for i := range c {
+			p := &c[i]
+			if p.Has != nil || p.Not || p.Missing != nil || p.Param == store.ParamID || p.Param == store.ParamLastUpdated {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // pred writes one predicate as a boolean expression over resource alias a.

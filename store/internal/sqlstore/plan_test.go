@@ -1,0 +1,70 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite" // tests only: the package itself imports no driver
+
+	"github.com/xietong/xietong/store"
+)
+
+// TestSQLitePlansDriveFromIndexes pins the query plans of selective
+// searches on an empty, unanalysed SQLite database (the state of every new
+// region): they must start from the index table and look resources up by
+// row id, never walk all resources of the type.
+func TestSQLitePlansDriveFromIndexes(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ddl, err := os.ReadFile("../../sqlite/migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(ddl)); err != nil {
+		t.Fatal(err)
+	}
+	one := func(p store.Predicate) []store.Clause { return []store.Clause{{p}} }
+	cases := map[string][]store.Clause{
+		"token":           one(store.Predicate{Param: "code", Type: store.TypeToken, System: "http://loinc.org", Code: "1234-5"}),
+		"token any":       one(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"}),
+		"reference":       one(store.Predicate{Param: "subject", Type: store.TypeReference, TargetType: "Patient", TargetID: "p1"}),
+		"reference any":   one(store.Predicate{Param: "subject", Type: store.TypeReference, TargetID: "p1"}),
+		"string":          one(store.Predicate{Param: "name", Type: store.TypeString, String: "zh"}),
+		"string exact":    one(store.Predicate{Param: "name", Type: store.TypeString, String: "Zh", Match: store.StringExact}),
+		"date eq":         one(store.Predicate{Param: "date", Type: store.TypeDate, DateLow: 1, DateHigh: 2}),
+		"uri":             one(store.Predicate{Param: "url", Type: store.TypeURI, URI: "http://x"}),
+		"token OR string": {{{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "a"}, {Param: "name", Type: store.TypeString, String: "zh"}}},
+	}
+	for name, where := range cases {
+		b := newBuilder(SQLite)
+		b.w("SELECT r.rid FROM resource r WHERE ")
+		if err := b.where("r", []string{"Observation"}, where); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+b.String(), b.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "SEARCH r USING INTEGER PRIMARY KEY") || strings.Contains(text, "SCAN") {
+			t.Errorf("%s: plan does not drive from the index:\n%s\n%s", name, b.String(), text)
+		}
+	}
+}
