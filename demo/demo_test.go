@@ -510,7 +510,7 @@ func counts(g *region) map[string]int {
 
 func TestWriteDir(t *testing.T) {
 	dir := t.TempDir()
-	st, err := demo.WriteDirStats(demo.Small(), dir)
+	st, err := demo.WriteDirStats(context.Background(), demo.Small(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +597,7 @@ func BenchmarkGenerate(b *testing.B) {
 
 func BenchmarkWriteDir(b *testing.B) {
 	for b.Loop() {
-		st, err := demo.WriteDirStats(demo.Default(), b.TempDir())
+		st, err := demo.WriteDirStats(context.Background(), demo.Default(), b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}

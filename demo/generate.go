@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -243,13 +244,14 @@ func BundleFileName(seq int, bundle map[string]any) string {
 // WriteDir generates the region for cfg into dir (created if missing) as
 // numbered transaction Bundle files, to be POSTed to [base] in name order.
 func WriteDir(cfg Config, dir string) error {
-	_, err := WriteDirStats(cfg, dir)
+	_, err := WriteDirStats(context.Background(), cfg, dir)
 	return err
 }
 
-// WriteDirStats is WriteDir reporting what it wrote. Bundles are encoded
-// and written by one worker per CPU while generation goes on.
-func WriteDirStats(cfg Config, dir string) (Stats, error) {
+// WriteDirStats is WriteDir reporting what it wrote, stopping early when
+// ctx is done. Bundles are encoded and written by one worker per CPU while
+// generation goes on.
+func WriteDirStats(ctx context.Context, cfg Config, dir string) (Stats, error) {
 	st := Stats{ByType: map[string]int{}}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return st, err
@@ -296,6 +298,9 @@ func WriteDirStats(cfg Config, dir string) (Stats, error) {
 		mu.Unlock()
 		if e != nil {
 			return e
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		st.Bundles++
 		for _, e := range bundle["entry"].([]any) {
