@@ -7,7 +7,6 @@ import (
 	"html"
 	"regexp"
 	"strings"
-	"sync"
 )
 
 // String functions, regular expressions and encodings.
@@ -219,18 +218,17 @@ func fnJoin(c *evalCtx, in Collection, args []evalFunc, focus Collection) (Colle
 
 // ---- regular expressions ----
 
-var regexCache sync.Map // pattern -> *regexp.Regexp or error
+// regexCache holds compiled patterns (patterns usually are literals in
+// the expression); it is bounded because patterns may also come from data.
+var regexCache boundedCache
 
 func compileRegex(pat string, full bool) (*regexp.Regexp, error) {
 	key := pat
 	if full {
 		key = "\x00" + pat
 	}
-	if r, ok := regexCache.Load(key); ok {
-		if re, ok := r.(*regexp.Regexp); ok {
-			return re, nil
-		}
-		return nil, r.(error)
+	if r, ok := regexCache.load(key); ok {
+		return r.(*regexp.Regexp), nil
 	}
 	p := "(?s)" + pat
 	if full {
@@ -238,11 +236,9 @@ func compileRegex(pat string, full bool) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(p)
 	if err != nil {
-		e := execErr("invalid regular expression %q: %v", pat, err)
-		regexCache.Store(key, error(e))
-		return nil, e
+		return nil, execErr("invalid regular expression %q: %v", pat, err)
 	}
-	regexCache.Store(key, re)
+	regexCache.store(key, re)
 	return re, nil
 }
 

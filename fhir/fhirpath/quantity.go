@@ -3,7 +3,6 @@ package fhirpath
 import (
 	"math/big"
 	"strings"
-	"sync"
 )
 
 // quantity is a FHIRPath System.Quantity. unit is a UCUM code or one of the
@@ -140,7 +139,7 @@ var ucumPrefixes = map[string]string{
 	"n": "1e-9", "p": "1e-12", "f": "1e-15", "a": "1e-18", "z": "1e-21", "y": "1e-24",
 }
 
-var ucumCache sync.Map // unit string -> *ucumUnit (nil entry stored as ucumInvalid)
+var ucumCache boundedCache // unit string -> *ucumUnit, or ucumInvalid
 
 var ucumInvalid = &ucumUnit{}
 
@@ -155,7 +154,7 @@ func ratFrom(s string) *big.Rat {
 // ucumParse returns the canonical form of a UCUM unit, or nil if the unit
 // is not understood.
 func ucumParse(unit string) *ucumUnit {
-	if c, ok := ucumCache.Load(unit); ok {
+	if c, ok := ucumCache.load(unit); ok {
 		if c == ucumInvalid {
 			return nil
 		}
@@ -167,9 +166,9 @@ func ucumParse(unit string) *ucumUnit {
 		u = nil
 	}
 	if u == nil {
-		ucumCache.Store(unit, ucumInvalid)
+		ucumCache.store(unit, ucumInvalid)
 	} else {
-		ucumCache.Store(unit, u)
+		ucumCache.store(unit, u)
 	}
 	return u
 }
@@ -326,11 +325,11 @@ func (p *ucumParser) skipAnnotation() bool {
 	return true
 }
 
-var atomUnitCache sync.Map
+var atomUnitCache boundedCache
 
 // atomUnit resolves a (possibly prefixed) unit atom.
 func atomUnit(sym string) *ucumUnit {
-	if c, ok := atomUnitCache.Load(sym); ok {
+	if c, ok := atomUnitCache.load(sym); ok {
 		if c == ucumInvalid {
 			return nil
 		}
@@ -338,9 +337,9 @@ func atomUnit(sym string) *ucumUnit {
 	}
 	u := resolveAtom(sym, 0)
 	if u == nil {
-		atomUnitCache.Store(sym, ucumInvalid)
+		atomUnitCache.store(sym, ucumInvalid)
 	} else {
-		atomUnitCache.Store(sym, u)
+		atomUnitCache.store(sym, u)
 	}
 	return u
 }
