@@ -158,6 +158,11 @@ func MustCompile(expr string, opts ...CompileOption) *Expression {
 // Evaluate evaluates the expression over a FHIR JSON node (usually a
 // resource as decoded by encoding/json with UseNumber), a Value, or a
 // Collection. opts may be nil.
+//
+// The result is read-only: it may share memory with the input, the
+// expression's literals and other results (so that evaluation does not
+// copy); copy it before modifying it. The JSON nodes it refers to are the
+// input's own.
 func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err error) {
 	if opts == nil {
 		opts = &EvalOptions{}
