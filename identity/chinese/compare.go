@@ -78,6 +78,10 @@ func PrepareName(name string) Name {
 	return n
 }
 
+// Runes returns the name's characters as compared (after Key); the caller
+// must not modify them.
+func (n Name) Runes() []rune { return n.runes }
+
 // IsZero reports whether the name is missing.
 func (n Name) IsZero() bool { return len(n.runes) == 0 }
 

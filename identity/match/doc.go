@@ -1,0 +1,34 @@
+// Package match links patient records that describe the same person: the
+// matching engine of the regional master patient index (EMPI, issue 5).
+//
+// Matching runs in three steps:
+//
+//  1. Deterministic rules. Two records whose resident ID numbers are both
+//     valid and consistent with their own birth date and sex (see
+//     identity/idnumber) are the same person when the numbers are equal
+//     (a legacy 15-digit number counts as its upgraded form), and never the
+//     same person when they differ, whatever the names say.
+//  2. Blocking. An Index keeps, for every record, a few blocking keys (the
+//     ID number, each phone, surname pinyin + birth year, full-name pinyin,
+//     birth date) in hash maps, so the candidates for a new record are the
+//     union of a handful of small blocks, found in time proportional to
+//     their size rather than to the number of patients.
+//  3. Fellegi–Sunter scoring. Each candidate is compared field by field
+//     (name, birth date, sex, ID number, phone, address); every field
+//     comparison yields an agreement level, and each level has a weight
+//     log2(m/u), m and u being the probabilities of that level among
+//     matching and non-matching pairs. The sum is compared with two
+//     thresholds: at or above AutoLink the record links automatically;
+//     at or above Review it goes to a review queue; below, no link.
+//
+// The default m- and u-probabilities (DefaultModel) are estimated with
+// Estimate from generated data with known truth (identity/match/synth,
+// seed 1; go generate writes model_gen.go); the accuracy test runs on data
+// of another seed. See docs/BENCHMARKS.md, "Identity matching".
+//
+// The package depends on the standard library and its sibling identity
+// packages only: no store, no HTTP, no FHIR types. The EMPI maps Patient
+// resources to Records and master patients to MasterIDs.
+package match
+
+//go:generate go run gen_model.go

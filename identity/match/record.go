@@ -1,0 +1,134 @@
+package match
+
+import (
+	"strings"
+	"time"
+
+	"github.com/xietong/xietong/identity/chinese"
+	"github.com/xietong/xietong/identity/idnumber"
+)
+
+// Record is what matching knows of one patient record of one institution.
+// Every field may be empty; what is missing neither helps nor hurts.
+type Record struct {
+	// Source identifies the record (e.g. the institution's Patient id);
+	// matching does not read it.
+	Source      string
+	Institution string // institution code
+	MRN         string // the institution's medical record number
+	Name        string
+	Birth       time.Time // date of birth; the zero Time when unknown
+	Sex         idnumber.Sex
+	IDNumber    string // resident ID number as written, 15 or 18 characters
+	Phones      []string
+	Division    string // GB/T 2260 code of the address (6 digits)
+	Address     string // address text
+}
+
+// idState says how far a record's ID number can be trusted.
+type idState uint8
+
+const (
+	idNone         idState = iota // no number
+	idInvalid                     // present, but fails validation
+	idInconsistent                // valid, but disagrees with the record's birth date or sex
+	idValid                       // valid and consistent
+)
+
+// prepared is a Record normalised once for repeated comparison.
+type prepared struct {
+	name     chinese.Name
+	given    chinese.Name // given name, when the name splits into surname and given name
+	birth    int32 // yyyymmdd, 0 unknown
+	sex      idnumber.Sex
+	idState  idState
+	id       string // the 18-character form when valid, else the trimmed upper-case input
+	phones   []string
+	division string
+	addr     []uint64 // sorted rune bigrams of the address text
+	master   MasterID
+}
+
+func prepare(r Record, now time.Time) prepared {
+	p := prepared{
+		name:     chinese.PrepareName(r.Name),
+		birth:    dateKey(r.Birth),
+		sex:      r.Sex,
+		division: strings.TrimSpace(r.Division),
+		addr:     bigrams(chinese.Key(r.Address)),
+	}
+	if sur, given := chinese.SplitName(r.Name); sur != "" {
+		p.given = chinese.PrepareName(given)
+	}
+	if s := strings.ToUpper(strings.TrimSpace(r.IDNumber)); s != "" {
+		n, err := idnumber.ParseAt(s, now)
+		switch {
+		case err != nil:
+			p.idState, p.id = idInvalid, s
+		case n.CheckRecord(r.Birth, r.Sex) != nil:
+			p.idState, p.id = idInconsistent, n.Value
+		default:
+			p.idState, p.id = idValid, n.Value
+		}
+	}
+	for _, ph := range r.Phones {
+		if n := normalizePhone(ph); n != "" {
+			p.phones = append(p.phones, n)
+		}
+	}
+	return p
+}
+
+func dateKey(t time.Time) int32 {
+	if t.IsZero() {
+		return 0
+	}
+	y, m, d := t.Date()
+	return int32(y*10000 + int(m)*100 + d)
+}
+
+// normalizePhone keeps the digits, without a +86 / 0086 country prefix;
+// numbers of fewer than 7 digits are dropped as noise.
+func normalizePhone(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else if r >= '０' && r <= '９' {
+			b.WriteRune(r - '０' + '0')
+		}
+	}
+	d := b.String()
+	switch {
+	case len(d) == 15 && strings.HasPrefix(d, "0086"):
+		d = d[4:]
+	case len(d) == 13 && strings.HasPrefix(d, "86"):
+		d = d[2:]
+	}
+	if len(d) < 7 {
+		return ""
+	}
+	return d
+}
+
+func bigrams(s string) []uint64 {
+	rs := []rune(s)
+	if len(rs) < 2 {
+		return nil
+	}
+	out := make([]uint64, 0, len(rs)-1)
+	for i := 0; i+1 < len(rs); i++ {
+		out = append(out, uint64(rs[i])<<32|uint64(rs[i+1]))
+	}
+	sortUint64(out)
+	return out
+}
+
+func sortUint64(a []uint64) {
+	// Insertion sort: addresses are short.
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
