@@ -39,7 +39,7 @@ const (
 type prepared struct {
 	name     chinese.Name
 	given    chinese.Name // given name, when the name splits into surname and given name
-	birth    int32 // yyyymmdd, 0 unknown
+	birth    int32        // yyyymmdd, 0 unknown
 	sex      idnumber.Sex
 	idState  idState
 	id       string // the 18-character form when valid, else the trimmed upper-case input
