@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
-	"github.com/xietong/xietong/store/postgres/pgtest"
 	"testing"
+	"time"
 
+	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/postgres"
+	"github.com/xietong/xietong/store/postgres/pgtest"
 	"github.com/xietong/xietong/store/storetest"
 )
 
@@ -48,4 +50,20 @@ func BenchmarkRead(b *testing.B) {
 	}
 	defer db.Close()
 	storetest.BenchmarkRead(b, db, corpus)
+}
+
+// BenchmarkIngestVsFloor: ingest and floor interleaved, with their ratio
+// (x-floor). This is the figure docs/BENCHMARKS.md reports.
+func BenchmarkIngestVsFloor(b *testing.B) {
+	corpus := storetest.Synthea(b, benchN)
+	dsn := pgtest.Schema(b)
+	storetest.BenchmarkIngestVsFloor(b, corpus, benchBatch, func(b *testing.B) store.Store {
+		db, err := postgres.Open(context.Background(), pgtest.Schema(b), postgres.Options{Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	}, func(bodies [][]byte, batch int) (time.Duration, error) {
+		return postgres.Floor(context.Background(), dsn, bodies, batch)
+	})
 }

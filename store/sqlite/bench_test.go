@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/sqlite"
 	"github.com/xietong/xietong/store/storetest"
 )
@@ -48,4 +51,19 @@ func BenchmarkRead(b *testing.B) {
 	}
 	defer db.Close()
 	storetest.BenchmarkRead(b, db, corpus)
+}
+
+// BenchmarkIngestVsFloor: ingest and floor interleaved, with their ratio
+// (x-floor). This is the figure docs/BENCHMARKS.md reports.
+func BenchmarkIngestVsFloor(b *testing.B) {
+	corpus := storetest.Synthea(b, benchN)
+	storetest.BenchmarkIngestVsFloor(b, corpus, benchBatch, func(b *testing.B) store.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), fmt.Sprint("s", time.Now().UnixNano(), ".db")), sqlite.Options{Migrate: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	}, func(bodies [][]byte, batch int) (time.Duration, error) {
+		return sqlite.Floor(context.Background(), filepath.Join(b.TempDir(), "floor.db"), bodies, batch)
+	})
 }

@@ -213,3 +213,54 @@ func inTx(ctx context.Context, s store.Store, fn func(tx store.Tx) error) error 
 	}
 	return tx.Commit()
 }
+
+// BenchmarkIngestVsFloor alternates the storage floor and the ingest of
+// the same corpus, each into a fresh database, and reports their ratio
+// (ingest time / floor time) besides both rates: on a shared machine the
+// ratio of interleaved runs is steadier than either number alone.
+func BenchmarkIngestVsFloor(b *testing.B, corpus []Resource, batch int,
+	fresh func(b *testing.B) store.Store, floor func(bodies [][]byte, batch int) (time.Duration, error)) {
+	bodies := Bodies(corpus)
+	idx := make([]store.Index, len(corpus))
+	for i, r := range corpus {
+		idx[i] = SyntheticIndex(r)
+	}
+	ctx := context.Background()
+	var tFloor, tIngest time.Duration
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		d, err := floor(bodies, batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tFloor += d
+		b.StopTimer()
+		s := fresh(b)
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < len(corpus); i += batch {
+			err := inTx(ctx, s, func(tx store.Tx) error {
+				for j := i; j < min(i+batch, len(corpus)); j++ {
+					r := corpus[j]
+					if err := tx.Put(ctx, &store.Write{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: time.Now(),
+						Method: "POST", Body: r.Body, Index: idx[j]}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		tIngest += time.Since(start)
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	total := float64(b.N * len(corpus))
+	b.ReportMetric(total/tFloor.Seconds(), "floor-res/s")
+	b.ReportMetric(total/tIngest.Seconds(), "store-res/s")
+	b.ReportMetric(tIngest.Seconds()/tFloor.Seconds(), "x-floor")
+}
