@@ -121,6 +121,16 @@ func TestEvaluate(t *testing.T) {
 		{"defineVariable", pat, "defineVariable('n', 3).select(%n * 2)", "6"},
 		{"iif lazy", nil, "iif(true, 1, (1|2).single())", "1"},
 		{"repeat", obs, "repeat(component).count()", "3"},
+		{"yearOf", pat, "birthDate.yearOf()", "1974"},
+		{"dayOf", pat, "birthDate.dayOf()", "25"},
+		{"hourOf date", pat, "birthDate.hourOf()", ""},
+		{"monthOf partial", nil, "@2012.monthOf()", ""},
+		{"hourOf", obs, "effective.hourOf()", "10"},
+		{"millisecondOf", nil, "@2012-01-01T10:11:12.345Z.millisecondOf()", "345"},
+		{"timezoneOffsetOf", obs, "effective.timezoneOffsetOf()", "1"},
+		{"timezoneOffsetOf half", nil, "@2012-01-01T10:11-05:30.timezoneOffsetOf()", "-5.5"},
+		{"dateOf", obs, "effective.dateOf()", "2020-03-04"},
+		{"timeOf", obs, "effective.timeOf()", "10:11:12"},
 	}
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	for _, tt := range tests {

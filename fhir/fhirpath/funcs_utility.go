@@ -498,3 +498,88 @@ func fnComparable(c *evalCtx, in Collection, args []evalFunc, focus Collection) 
 	_, _, cmpOK := quantityRats(a, b)
 	return boolColl(cmpOK), nil
 }
+
+// ---- date and time components (FHIRPath 3.0: yearOf … timeOf) ----
+
+// componentOf returns the component at precision level lvl of a Date,
+// DateTime or Time, or empty when the value is less precise.
+func componentOf(lvl uint8) funcImpl {
+	return func(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+		v, ok, err := single(in, "component")
+		if err != nil || !ok {
+			return nil, err
+		}
+		s, ok := system(v)
+		t, isT := s.v.(*temporal)
+		if !ok || !isT {
+			return nil, execErr("expected a Date, DateTime or Time, got %s", v.TypeName())
+		}
+		if t.kind == kTime && lvl < pHour || t.kind == kDate && lvl > pDay || t.prec < lvl && !(lvl == pMilli && t.prec == pSecond) {
+			return nil, nil
+		}
+		var n int
+		switch lvl {
+		case pYear:
+			n = t.y
+		case pMonth:
+			n = t.mo
+		case pDay:
+			n = t.d
+		case pHour:
+			n = t.h
+		case pMinute:
+			n = t.mi
+		case pSecond:
+			n = t.s
+		case pMilli:
+			n = t.ns / 1e6
+		}
+		return Collection{intValue(int64(n))}, nil
+	}
+}
+
+func fnTimezoneOffsetOf(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+	v, ok, err := single(in, "timezoneOffsetOf")
+	if err != nil || !ok {
+		return nil, err
+	}
+	s, _ := system(v)
+	t, isT := s.v.(*temporal)
+	if !isT || t.kind != kDateTime {
+		return nil, execErr("timezoneOffsetOf() expects a DateTime, got %s", v.TypeName())
+	}
+	if !t.hasTZ {
+		return nil, nil
+	}
+	d := (&decimal{u: decimalFromInt(int64(t.tzOff)).u}).div(decimalFromInt(3600))
+	return Collection{decimalValue(d)}, nil
+}
+
+func fnDateOf(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+	v, ok, err := single(in, "dateOf")
+	if err != nil || !ok {
+		return nil, err
+	}
+	d, ok := convDate(v)
+	if !ok {
+		return nil, execErr("dateOf() expects a Date or DateTime, got %s", v.TypeName())
+	}
+	return Collection{d}, nil
+}
+
+func fnTimeOf(_ *evalCtx, in Collection, _ []evalFunc, _ Collection) (Collection, error) {
+	v, ok, err := single(in, "timeOf")
+	if err != nil || !ok {
+		return nil, err
+	}
+	s, _ := system(v)
+	t, isT := s.v.(*temporal)
+	if !isT || t.kind != kDateTime {
+		return nil, execErr("timeOf() expects a DateTime, got %s", v.TypeName())
+	}
+	if t.prec < pHour {
+		return nil, nil
+	}
+	r := &temporal{kind: kTime, prec: t.prec, fdig: t.fdig, h: t.h, mi: t.mi, s: t.s, ns: t.ns, mo: 1, d: 1}
+	return Collection{temporalValue(r)}, nil
+}
