@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,39 @@ func TestDeterministic(t *testing.T) {
 	cfg.Seed++
 	if digest(t, cfg) == a {
 		t.Fatal("another seed gives the same region")
+	}
+}
+
+// Groups of patients are generated in parallel: the output must not
+// depend on how many run at once.
+func TestDeterministicInParallel(t *testing.T) {
+	cfg := demo.Small()
+	cfg.Patients = 600 // three groups
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	one := digest(t, cfg)
+	runtime.GOMAXPROCS(4)
+	if digest(t, cfg) != one {
+		t.Fatal("the region depends on GOMAXPROCS")
+	}
+}
+
+// A patient is the same whatever the size of the region, so a small
+// region is a prefix of a large one.
+func TestPatientsIndependentOfSize(t *testing.T) {
+	first := func(n int) string {
+		cfg := demo.Small()
+		cfg.Patients = n
+		var out []byte
+		demo.Generate(cfg, func(b map[string]any) error {
+			if out == nil && strings.HasPrefix(b["id"].(string), "demo-patients-") {
+				out, _ = demo.MarshalBundle(obj{"entry": b["entry"].([]any)[:10]})
+			}
+			return nil
+		})
+		return string(out)
+	}
+	if first(10) != first(600) {
+		t.Error("the first ten patients differ between a region of 10 and of 600")
 	}
 }
 

@@ -57,12 +57,11 @@ const (
 	patientsPerChunk = 250
 )
 
-// bundler collects entries into transaction Bundles named
-// "demo-<section>-<nnnn>" and hands each full one to emit.
+// bundler collects entries into groups of at most MaxEntries, handing
+// each full group with its section name to out.
 type bundler struct {
-	emit    func(map[string]any) error
+	out     func(section string, entries []any) error
 	section string
-	count   map[string]int
 	entries []any
 }
 
@@ -88,15 +87,9 @@ func (b *bundler) flush() error {
 	if len(b.entries) == 0 {
 		return nil
 	}
-	b.count[b.section]++
-	bundle := obj{
-		"resourceType": "Bundle",
-		"id":           fmt.Sprintf("demo-%s-%04d", b.section, b.count[b.section]),
-		"type":         "transaction",
-		"entry":        b.entries,
-	}
+	e := b.entries
 	b.entries = nil
-	return b.emit(bundle)
+	return b.out(b.section, e)
 }
 
 func (b *bundler) start(section string) error {
@@ -107,17 +100,35 @@ func (b *bundler) start(section string) error {
 	return nil
 }
 
+// part is the entries of one Bundle before it is numbered.
+type part struct {
+	section string
+	entries []any
+}
+
 // Generate builds the demo region for cfg and hands it to emit as
-// transaction Bundles, in order: the directory (organisations,
-// affiliations, locations, services), the practitioners (with roles and
-// expert pools), then for each group of patients a Bundle of patients
-// followed by Bundles of their encounters and results. Nothing is kept
-// after it is emitted, so memory stays flat whatever the size. It stops
-// at the first error emit returns.
+// transaction Bundles with ids "demo-<section>-<nnnn>", in order: the
+// directory (organisations, affiliations, locations, services), the
+// practitioners (with roles and expert pools), then for each group of 250
+// patients a Bundle of patients followed by Bundles of their encounters
+// and results. Groups of patients are generated in parallel (one per CPU)
+// and emitted in order; nothing is kept after it is emitted, so memory
+// stays flat whatever the size. emit is called from one goroutine at a
+// time. Generate stops at the first error emit returns.
 func Generate(cfg Config, emit func(bundle map[string]any) error) error {
 	cfg = cfg.withDefaults()
+	count := map[string]int{}
+	out := func(section string, entries []any) error {
+		count[section]++
+		return emit(obj{
+			"resourceType": "Bundle",
+			"id":           fmt.Sprintf("demo-%s-%04d", section, count[section]),
+			"type":         "transaction",
+			"entry":        entries,
+		})
+	}
 	dir := buildDirectory(cfg)
-	b := &bundler{emit: emit, count: map[string]int{}}
+	b := &bundler{out: out}
 	if err := b.start("directory"); err != nil {
 		return err
 	}
@@ -136,38 +147,74 @@ func Generate(cfg Config, emit func(bundle map[string]any) error) error {
 		}
 		b.add(res)
 	}
+	if err := b.flush(); err != nil {
+		return err
+	}
+
 	g := newRegion(cfg, dir)
-	for first := 1; first <= cfg.Patients; first += patientsPerChunk {
-		last := min(cfg.Patients, first+patientsPerChunk-1)
-		pats := make([]*patient, 0, last-first+1)
-		if err := b.start("patients"); err != nil {
-			return err
+	chunks := (cfg.Patients + patientsPerChunk - 1) / patientsPerChunk
+	ready := make([]chan []part, chunks)
+	for k := range ready {
+		ready[k] = make(chan []part, 1)
+	}
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for k := range chunks {
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			go func() {
+				first := 1 + k*patientsPerChunk
+				ready[k] <- g.chunk(first, min(cfg.Patients, first+patientsPerChunk-1))
+			}()
 		}
-		for n := first; n <= last; n++ {
-			p := g.patient(n)
-			pats = append(pats, p)
-			b.add(p.resource(cfg.Seed))
-		}
-		if err := b.start("results"); err != nil {
-			return err
-		}
-		var group []obj
-		add := func(res obj) { group = append(group, res) }
-		for _, p := range pats {
-			r := rand.New(rand.NewPCG(cfg.Seed, 0x7E5A_0000_0000+uint64(p.n)))
-			for _, ep := range p.episodes {
-				group = group[:0]
-				g.results(p, ep, r, add)
-				if err := b.room(len(group)); err != nil {
-					return err
-				}
-				for _, res := range group {
-					b.add(res)
-				}
+	}()
+	for k := range chunks {
+		parts := <-ready[k]
+		<-slots
+		for _, p := range parts {
+			if err := out(p.section, p.entries); err != nil {
+				return err
 			}
 		}
 	}
-	return b.flush()
+	return nil
+}
+
+// chunk generates patients first..last and their results.
+func (g *region) chunk(first, last int) []part {
+	var parts []part
+	b := &bundler{out: func(section string, entries []any) error {
+		parts = append(parts, part{section, entries})
+		return nil
+	}}
+	pats := make([]*patient, 0, last-first+1)
+	b.start("patients")
+	for n := first; n <= last; n++ {
+		p := g.patient(n)
+		pats = append(pats, p)
+		b.add(p.resource(g.seed))
+	}
+	b.start("results")
+	var group []obj
+	add := func(res obj) { group = append(group, res) }
+	for _, p := range pats {
+		r := rand.New(rand.NewPCG(g.seed, 0x7E5A_0000_0000+uint64(p.n)))
+		for _, ep := range p.episodes {
+			group = group[:0]
+			g.results(p, ep, r, add)
+			b.room(len(group))
+			for _, res := range group {
+				b.add(res)
+			}
+		}
+	}
+	b.flush()
+	return parts
 }
 
 func (d *directory) directoryResources() []obj {
