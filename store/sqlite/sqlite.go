@@ -204,16 +204,26 @@ func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[stri
 // get returns the prepared statement, or nil when the cache is full.
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
+	st, ok := c.m[query]
+	full := c.frozen || len(c.m) >= stmtCacheMax
+	c.mu.Unlock()
+	if ok || full {
 		return st, nil
 	}
-	if c.frozen || len(c.m) >= stmtCacheMax {
-		return nil, nil
-	}
+	// Prepare without the lock: it may wait for a free connection.
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[query]; ok { // another goroutine won the race
+		st.Close()
+		return prev, nil
+	}
+	if c.m == nil { // closed meanwhile
+		st.Close()
+		return nil, sql.ErrConnDone
 	}
 	c.m[query] = st
 	return st, nil
