@@ -10,34 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xietong/xietong/internal/sharedtest"
 )
 
-// sharedDir locates ../shared relative to the module root; it skips (or
-// fails when XIETONG_SHARED_REQUIRED=1) if absent.
+// sharedDir locates ../shared beside the module root (see sharedtest).
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("XIETONG_SHARED_REQUIRED") == "1" {
-			t.Fatalf("shared data required but not found at %s", shared)
-		}
-		t.Skipf("shared data not found at %s (set XIETONG_SHARED_REQUIRED=1 to require it)", shared)
-	}
-	return shared
+	return sharedtest.Dir(t)
 }
 
 type suiteXML struct {
