@@ -38,10 +38,10 @@ func (s Similarity) String() string {
 // costs no allocation, which matters when a record meets hundreds of
 // candidates. The zero Name is a missing name.
 type Name struct {
-	runes []rune
-	reads []uint32 // packed readings per rune; 0 for non-Han
-	latin string   // letters only, when the name has no Han characters
-	py    string   // concatenated primary pinyin, when the name is all Han
+	runes  []rune
+	reads  []uint32 // packed readings per rune; 0 for non-Han
+	latin  string   // letters only, when the name has no Han characters
+	surLen int8     // runes of the surname, when the name splits (SplitName)
 }
 
 // PrepareName normalises a name for Compare.
@@ -52,20 +52,10 @@ func PrepareName(name string) Name {
 	}
 	n := Name{runes: []rune(k)}
 	n.reads = make([]uint32, len(n.runes))
-	allHan := true
 	hasHan := false
-	var py strings.Builder
 	for i, r := range n.runes {
 		n.reads[i] = packedReadings(r)
-		if IsHan(r) {
-			hasHan = true
-		} else {
-			allHan = false
-		}
-		py.WriteString(syllableOf(r, i == 0))
-	}
-	if allHan {
-		n.py = py.String()
+		hasHan = hasHan || IsHan(r)
 	}
 	if !hasHan {
 		n.latin = strings.Map(func(r rune) rune {
@@ -75,7 +65,33 @@ func PrepareName(name string) Name {
 			return -1
 		}, k)
 	}
+	if sur, _ := SplitName(name); sur != "" {
+		n.surLen = int8(len([]rune(sur)))
+	}
 	return n
+}
+
+// GivenName returns the given name of a name that splits into surname and
+// given name (see SplitName), and the zero Name otherwise. It shares
+// memory with n.
+func (n Name) GivenName() Name {
+	if n.surLen == 0 {
+		return Name{}
+	}
+	return Name{runes: n.runes[n.surLen:], reads: n.reads[n.surLen:]}
+}
+
+// pinyin is the name's primary readings run together, when every rune is
+// Han; "" otherwise.
+func (n Name) pinyin() string {
+	var b strings.Builder
+	for i, r := range n.runes {
+		if !IsHan(r) {
+			return ""
+		}
+		b.WriteString(syllableOf(r, i == 0))
+	}
+	return b.String()
 }
 
 // Runes returns the name's characters as compared (after Key); the caller
@@ -127,10 +143,10 @@ func Compare(a, b Name) Similarity {
 func compareLatin(a, b Name) Similarity {
 	la, lb := a.latin, b.latin
 	if la == "" {
-		la = a.py
+		la = a.pinyin()
 	}
 	if lb == "" {
-		lb = b.py
+		lb = b.pinyin()
 	}
 	if la == "" || lb == "" {
 		return Different

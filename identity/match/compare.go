@@ -119,7 +119,7 @@ func (m *Model) compare(a, b *prepared) Comparison {
 // or one character fewer. Siblings differ in a given-name character
 // (明华/明丽), which is the typo this does not accept.
 func typoIdentifies(a, b *prepared) bool {
-	if !a.given.IsZero() && chinese.Compare(a.given, b.given) >= chinese.Homophone {
+	if ga := a.name.GivenName(); !ga.IsZero() && chinese.Compare(ga, b.name.GivenName()) >= chinese.Homophone {
 		return true
 	}
 	ra, rb := a.name.Runes(), b.name.Runes()

@@ -154,13 +154,29 @@ func (ix *Index) Link(r Record) Result {
 	return res
 }
 
-var candidatePool = sync.Pool{New: func() any { s := make([]int32, 0, 1024); return &s }}
+// scratch is the per-query working memory, pooled so that a query
+// allocates little besides its result (garbage collection over a large
+// index is what lengthens the latency tail).
+type scratch struct {
+	ids    []int32
+	scored []scored
+	out    []Candidate
+}
+
+type scored struct {
+	master MasterID
+	id     int32
+	c      Comparison
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 	var kbuf [16]uint64
 	keys := blockKeys(r, p, kbuf[:0], true)
-	bp := candidatePool.Get().(*[]int32)
-	ids := (*bp)[:0]
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	ids := sc.ids[:0]
 	for _, k := range keys {
 		if b := ix.blocks[k]; len(b) <= ix.maxBlock {
 			ids = append(ids, b...)
@@ -168,39 +184,37 @@ func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	sc.ids = ids
 
-	type agg struct {
-		best   Candidate
-		veto   bool
-		sameID bool
-	}
-	byMaster := make(map[MasterID]*agg, 16)
+	all := sc.scored[:0]
 	for _, id := range ids {
 		q := &ix.recs[id]
-		c := ix.model.compare(p, q)
-		a := byMaster[q.master]
-		if a == nil {
-			a = &agg{best: Candidate{Master: q.master, Source: ix.sources[id], Comparison: c}}
-			byMaster[q.master] = a
-		} else if c.Score > a.best.Score || (c.Rule == RuleSameID && a.best.Rule != RuleSameID) {
-			a.best.Source, a.best.Comparison = ix.sources[id], c
-		}
-		a.veto = a.veto || c.Rule == RuleDifferentID
-		a.sameID = a.sameID || c.Rule == RuleSameID
+		all = append(all, scored{master: q.master, id: id, c: ix.model.compare(p, q)})
 	}
-	*bp = ids
-	candidatePool.Put(bp)
+	sc.scored = all
+	slices.SortFunc(all, func(a, b scored) int { return cmp.Compare(a.master, b.master) })
 
-	out := make([]Candidate, 0, len(byMaster))
-	for _, a := range byMaster {
-		c := a.best
+	out := sc.out[:0]
+	for i := 0; i < len(all); {
+		j := i
+		best := i
+		veto, sameID := false, false
+		for ; j < len(all) && all[j].master == all[i].master; j++ {
+			c := &all[j].c
+			if c.Score > all[best].c.Score || (c.Rule == RuleSameID && all[best].c.Rule != RuleSameID) {
+				best = j
+			}
+			veto = veto || c.Rule == RuleDifferentID
+			sameID = sameID || c.Rule == RuleSameID
+		}
+		c := Candidate{Master: all[best].master, Comparison: all[best].c}
 		switch {
-		case a.veto:
+		case veto:
 			// A master holding someone else's valid ID number is never
 			// this person, even if another of its records shares r's.
 			c.Decision = NoMatch
 			c.Rule = RuleDifferentID
-		case a.sameID:
+		case sameID:
 			c.Decision = Link
 		case c.Score >= ix.model.AutoLink && c.Identifying:
 			c.Decision = Link
@@ -209,8 +223,11 @@ func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 		case c.Score >= ix.model.Review:
 			c.Decision = Review
 		}
+		c.Source = ix.sources[all[best].id]
 		out = append(out, c)
+		i = j
 	}
+	sc.out = out
 	slices.SortFunc(out, func(a, b Candidate) int {
 		if a.Decision != b.Decision {
 			return cmp.Compare(b.Decision, a.Decision)
@@ -223,7 +240,7 @@ func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	return out
+	return slices.Clone(out)
 }
 
 // Blocking key kinds: the first byte hashed into a key.
@@ -275,4 +292,26 @@ func hashKey(kind byte, s string) uint64 {
 		h = (h ^ uint64(s[i])) * prime
 	}
 	return h
+}
+
+// Stats describes the index's size and blocks.
+type Stats struct {
+	Records, Masters, Keys int
+	// LargestBlock is the size of the largest block; blocks above MaxBlock
+	// are skipped at query time and counted in SkippedBlocks.
+	LargestBlock, MaxBlock, SkippedBlocks int
+}
+
+// Stats returns the index's statistics; it walks every block.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := Stats{Records: len(ix.recs), Masters: int(ix.masters), Keys: len(ix.blocks), MaxBlock: ix.maxBlock}
+	for _, b := range ix.blocks {
+		s.LargestBlock = max(s.LargestBlock, len(b))
+		if len(b) > ix.maxBlock {
+			s.SkippedBlocks++
+		}
+	}
+	return s
 }

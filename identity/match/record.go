@@ -38,8 +38,7 @@ const (
 // prepared is a Record normalised once for repeated comparison.
 type prepared struct {
 	name     chinese.Name
-	given    chinese.Name // given name, when the name splits into surname and given name
-	birth    int32        // yyyymmdd, 0 unknown
+	birth    int32 // yyyymmdd, 0 unknown
 	sex      idnumber.Sex
 	idState  idState
 	id       string // the 18-character form when valid, else the trimmed upper-case input
@@ -56,9 +55,6 @@ func prepare(r Record, now time.Time) prepared {
 		sex:      r.Sex,
 		division: strings.TrimSpace(r.Division),
 		addr:     bigrams(chinese.Key(r.Address)),
-	}
-	if sur, given := chinese.SplitName(r.Name); sur != "" {
-		p.given = chinese.PrepareName(given)
 	}
 	if s := strings.ToUpper(strings.TrimSpace(r.IDNumber)); s != "" {
 		n, err := idnumber.ParseAt(s, now)
