@@ -1,3 +1,19 @@
+-- Xietong store schema, version 1. The PostgreSQL schema
+-- (store/postgres/migrations) has the same tables and columns; the shared
+-- search SQL (store/internal/sqlstore) relies on that, and
+-- store/open's TestSchemasAgree checks it.
+--
+-- Decisions:
+-- * Bodies are stored as the exact bytes written (BLOB): the store never
+--   looks inside them; search uses the index tables.
+-- * The resource type is TEXT, not a small integer: it appears only in
+--   resource and resource_version (index rows are keyed by rid and carry
+--   no type), so an integer code would save about ten bytes in two rows
+--   per version, and would cost a lookup table every query must join.
+-- * Times are Unix microseconds (INTEGER), the precision FHIR instants
+--   keep here, so comparisons are integer comparisons in both databases.
+-- * Deletion is a version (deleted = 1, body NULL), never a row removal.
+
 -- Every version of every resource, never updated or deleted. vid only grows
 -- (rows are never deleted), so it orders history and keys its cursors.
 CREATE TABLE resource_version (
