@@ -760,6 +760,30 @@ func testSearchPaging(t *testing.T, s store.Store) {
 			t.Fatalf("cursor after offset page %v next %q", got, next.NextCursor)
 		}
 	})
+	t.Run("cursor pages do not shift under writes", func(t *testing.T) {
+		q := &store.Query{Types: pats, Sort: by(store.ParamID, store.TypeToken, false), Count: 2}
+		first := search(t, s, q)
+		// A resource sorting before the cursor and one after it appear
+		// while the client pages: no match repeats, none is skipped.
+		MustPut(t, s, write("Patient", "p0", 1, at(50), store.Index{}), write("Patient", "p9", 1, at(50), store.Index{}))
+		q.Cursor = first.NextCursor
+		second := search(t, s, q)
+		got := append(ids(first.Matches), ids(second.Matches)...)
+		if want := []string{"p1", "p2", "p3", "p4"}; !slices.Equal(got, want) {
+			t.Fatalf("pages %v, want %v", got, want)
+		}
+		q.Cursor = second.NextCursor
+		if third := search(t, s, q); !slices.Equal(ids(third.Matches), []string{"p9"}) {
+			t.Fatalf("third page %v", ids(third.Matches))
+		}
+		MustPut(t, s, deletion("Patient", "p0", 2, at(51)), deletion("Patient", "p9", 2, at(51)))
+	})
+	t.Run("offset past the end", func(t *testing.T) {
+		res := search(t, s, &store.Query{Types: pats, Offset: 10})
+		if len(res.Matches) != 0 || res.NextCursor != "" || res.Total != 4 {
+			t.Fatalf("%d matches, next %q, total %d", len(res.Matches), res.NextCursor, res.Total)
+		}
+	})
 	t.Run("exact page has no next", func(t *testing.T) {
 		res := search(t, s, &store.Query{Types: pats, Count: 4})
 		if len(res.Matches) != 4 || res.NextCursor != "" {
