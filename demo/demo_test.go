@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -645,4 +646,31 @@ func BenchmarkWriteDir(b *testing.B) {
 		b.ReportMetric(float64(st.Bytes)/1e6, "MB")
 		b.ReportMetric(float64(st.Bundles), "bundles")
 	}
+}
+
+// BenchmarkMarshalBundle compares the file encoder with encoding/json on
+// one results Bundle of the small region.
+func BenchmarkMarshalBundle(b *testing.B) {
+	g := smallRegion(b)
+	var bundle obj
+	for _, x := range g.bundles {
+		if strings.HasPrefix(x["id"].(string), "demo-results-") {
+			bundle = x
+			break
+		}
+	}
+	b.Run("demo", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := demo.MarshalBundle(bundle); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := json.Marshal(bundle); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

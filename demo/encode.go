@@ -16,7 +16,8 @@ import (
 func appendJSON(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
+		var buf [24]string
+		keys := buf[:0]
 		for k := range x {
 			if k != "resourceType" && k != "id" {
 				keys = append(keys, k)
@@ -24,31 +25,21 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		}
 		slices.Sort(keys)
 		b = append(b, '{')
-		first := true
+		n := 0
 		var err error
-		field := func(k string) {
-			if err != nil {
-				return
+		for _, k := range [2]string{"resourceType", "id"} {
+			if v, ok := x[k]; ok {
+				if b, err = appendField(b, n, k, v); err != nil {
+					return nil, err
+				}
+				n++
 			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, k)
-			b = append(b, ':')
-			b, err = appendJSON(b, x[k])
-		}
-		if _, ok := x["resourceType"]; ok {
-			field("resourceType")
-		}
-		if _, ok := x["id"]; ok {
-			field("id")
 		}
 		for _, k := range keys {
-			field(k)
-		}
-		if err != nil {
-			return nil, err
+			if b, err = appendField(b, n, k, x[k]); err != nil {
+				return nil, err
+			}
+			n++
 		}
 		return append(b, '}'), nil
 	case []any:
@@ -73,6 +64,15 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return append(b, "null"...), nil
 	}
 	return nil, fmt.Errorf("demo: cannot encode %T", v)
+}
+
+func appendField(b []byte, n int, k string, v any) ([]byte, error) {
+	if n > 0 {
+		b = append(b, ',')
+	}
+	b = appendString(b, k)
+	b = append(b, ':')
+	return appendJSON(b, v)
 }
 
 func appendString(b []byte, s string) []byte {
