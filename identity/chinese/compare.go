@@ -1,6 +1,9 @@
 package chinese
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Similarity grades how alike two names are, from Different up to Exact.
 // The levels are the agreement levels of a record-linkage comparison: each
@@ -35,13 +38,30 @@ func (s Similarity) String() string {
 }
 
 // Name is a name prepared for repeated comparison: Compare on two Names
-// costs no allocation, which matters when a record meets hundreds of
-// candidates. The zero Name is a missing name.
+// costs no allocation, and a name of up to four characters (nearly every
+// Chinese name) is stored inline, so that an index holding a million of
+// them compares without chasing pointers. The zero Name is a missing name.
 type Name struct {
-	runes  []rune
-	reads  []uint32 // packed readings per rune; 0 for non-Han
+	n      uint8 // characters
+	surLen uint8 // characters of the surname, when the name splits (SplitName)
+	inline [inlineCells]uint64
+	long   []uint64 // the cells, when n > inlineCells
 	latin  string   // letters only, when the name has no Han characters
-	surLen int8     // runes of the surname, when the name splits (SplitName)
+}
+
+const inlineCells = 4
+
+// A cell is one character: the rune in the low 21 bits, its packed
+// readings above (30 bits). Two cells are equal exactly when their runes are.
+func cell(r rune) uint64        { return uint64(r) | uint64(packedReadings(r))<<21 }
+func cellRune(c uint64) rune    { return rune(c & 0x1FFFFF) }
+func cellReads(c uint64) uint32 { return uint32(c >> 21) }
+
+func (n *Name) cells() []uint64 {
+	if n.long != nil {
+		return n.long
+	}
+	return n.inline[:n.n]
 }
 
 // PrepareName normalises a name for Compare.
@@ -50,13 +70,20 @@ func PrepareName(name string) Name {
 	if k == "" {
 		return Name{}
 	}
-	n := Name{runes: []rune(k)}
-	n.reads = make([]uint32, len(n.runes))
+	var n Name
+	cs := n.inline[:0]
 	hasHan := false
-	for i, r := range n.runes {
-		n.reads[i] = packedReadings(r)
+	for _, r := range k {
+		cs = append(cs, cell(r))
 		hasHan = hasHan || IsHan(r)
 	}
+	if len(cs) > inlineCells || len(cs) > 255 {
+		if len(cs) > 255 {
+			cs = cs[:255]
+		}
+		n.long = cs
+	}
+	n.n = uint8(len(cs))
 	if !hasHan {
 		n.latin = strings.Map(func(r rune) rune {
 			if r >= 'a' && r <= 'z' {
@@ -66,26 +93,57 @@ func PrepareName(name string) Name {
 		}, k)
 	}
 	if sur, _ := SplitName(name); sur != "" {
-		n.surLen = int8(len([]rune(sur)))
+		n.surLen = uint8(len([]rune(sur)))
 	}
 	return n
 }
 
 // GivenName returns the given name of a name that splits into surname and
-// given name (see SplitName), and the zero Name otherwise. It shares
-// memory with n.
+// given name (see SplitName), and the zero Name otherwise.
 func (n Name) GivenName() Name {
-	if n.surLen == 0 {
+	if n.surLen == 0 || n.surLen >= n.n {
 		return Name{}
 	}
-	return Name{runes: n.runes[n.surLen:], reads: n.reads[n.surLen:]}
+	cs := n.cells()[n.surLen:]
+	g := Name{n: uint8(len(cs))}
+	if len(cs) > inlineCells {
+		g.long = cs
+	} else {
+		copy(g.inline[:], cs)
+	}
+	return g
+}
+
+// Len returns the number of characters of the name as compared.
+func (n Name) Len() int { return int(n.n) }
+
+// SameCharacters reports whether two names hold the same characters in
+// any order (李明华/李华明, 韩永/永韩).
+func SameCharacters(a, b Name) bool {
+	ca, cb := a.cells(), b.cells()
+	if len(ca) != len(cb) || len(ca) == 0 {
+		return false
+	}
+	var used [256]bool
+outer:
+	for _, x := range ca {
+		for j, y := range cb {
+			if !used[j] && x == y {
+				used[j] = true
+				continue outer
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // pinyin is the name's primary readings run together, when every rune is
 // Han; "" otherwise.
 func (n Name) pinyin() string {
 	var b strings.Builder
-	for i, r := range n.runes {
+	for i, c := range n.cells() {
+		r := cellRune(c)
 		if !IsHan(r) {
 			return ""
 		}
@@ -94,47 +152,48 @@ func (n Name) pinyin() string {
 	return b.String()
 }
 
-// Runes returns the name's characters as compared (after Key); the caller
-// must not modify them.
-func (n Name) Runes() []rune { return n.runes }
-
 // IsZero reports whether the name is missing.
-func (n Name) IsZero() bool { return len(n.runes) == 0 }
+func (n Name) IsZero() bool { return n.n == 0 }
 
 // CompareNames grades the similarity of two names as written.
 func CompareNames(a, b string) Similarity { return Compare(PrepareName(a), PrepareName(b)) }
 
 // Compare grades the similarity of two prepared names.
 func Compare(a, b Name) Similarity {
-	if a.IsZero() || b.IsZero() {
+	if a.n == 0 || b.n == 0 {
 		return Missing
 	}
-	if equalRunes(a.runes, b.runes) {
+	ca, cb := a.cells(), b.cells()
+	if slices.Equal(ca, cb) {
 		return Exact
 	}
 	if a.latin != "" || b.latin != "" {
 		return compareLatin(a, b)
 	}
-	if len(a.runes) == len(b.runes) {
+	if len(ca) == len(cb) {
 		diff, near := 0, 0
-		for i := range a.runes {
-			if a.runes[i] == b.runes[i] || shareReading(a.reads[i], b.reads[i]) {
+		for i := range ca {
+			x, y := ca[i], cb[i]
+			if x == y || shareReading(cellReads(x), cellReads(y)) {
 				continue
 			}
-			if soundsAlike(a.reads[i], b.reads[i]) {
+			if soundsAlike(cellReads(x), cellReads(y)) {
 				near++
 			} else {
 				diff++
+			}
+			if diff+near > 1 {
+				break
 			}
 		}
 		if diff == 0 && near == 0 {
 			return Homophone
 		}
-		if diff+near == 1 && len(a.runes) >= 2 {
+		if diff+near == 1 && len(ca) >= 2 {
 			return Typo
 		}
 	}
-	if len(a.runes) >= 2 && len(b.runes) >= 2 && withinOneEdit(a.runes, b.runes) {
+	if len(ca) >= 2 && len(cb) >= 2 && withinOneEdit(ca, cb) {
 		return Typo
 	}
 	return Different
@@ -154,22 +213,10 @@ func compareLatin(a, b Name) Similarity {
 	if la == lb {
 		return Homophone
 	}
-	if min(len(la), len(lb)) >= 3 && withinOneEdit([]rune(la), []rune(lb)) {
+	if min(len(la), len(lb)) >= 3 && withinOneEdit([]byte(la), []byte(lb)) {
 		return Typo
 	}
 	return Different
-}
-
-func equalRunes(a, b []rune) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func shareReading(a, b uint32) bool {
@@ -211,29 +258,22 @@ func fuzzyPinyin(s string) string {
 
 // withinOneEdit reports whether a and b differ by at most one substitution,
 // insertion, deletion or transposition of adjacent elements.
-func withinOneEdit(a, b []rune) bool {
+func withinOneEdit[T comparable](a, b []T) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
 	switch len(b) - len(a) {
 	case 0:
-		i := 0
-		for i < len(a) && a[i] == b[i] {
-			i++
-		}
-		if i == len(a) {
+		if i == len(a) || slices.Equal(a[i+1:], b[i+1:]) {
 			return true
 		}
-		if equalRunes(a[i+1:], b[i+1:]) {
-			return true
-		}
-		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && equalRunes(a[i+2:], b[i+2:])
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && slices.Equal(a[i+2:], b[i+2:])
 	case 1:
-		i := 0
-		for i < len(a) && a[i] == b[i] {
-			i++
-		}
-		return equalRunes(a[i:], b[i+1:])
+		return slices.Equal(a[i:], b[i+1:])
 	}
 	return false
 }

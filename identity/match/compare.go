@@ -103,7 +103,7 @@ func (m *Model) compare(a, b *prepared) Comparison {
 		c.Levels[FieldSex] = 1
 	}
 	c.Levels[FieldID], c.Rule = compareID(a, b)
-	c.Levels[FieldPhone] = comparePhones(a.phones, b.phones)
+	c.Levels[FieldPhone] = comparePhones(a, b)
 	c.Levels[FieldAddress] = compareAddress(a, b)
 	for f, l := range c.Levels {
 		c.Score += m.Weights[f][l]
@@ -122,30 +122,11 @@ func typoIdentifies(a, b *prepared) bool {
 	if ga := a.name.GivenName(); !ga.IsZero() && chinese.Compare(ga, b.name.GivenName()) >= chinese.Homophone {
 		return true
 	}
-	ra, rb := a.name.Runes(), b.name.Runes()
-	if len(ra) == len(rb) {
-		return sameRunes(ra, rb)
+	la, lb := a.name.Len(), b.name.Len()
+	if la == lb {
+		return chinese.SameCharacters(a.name, b.name)
 	}
-	if len(ra) > len(rb) {
-		ra, rb = rb, ra
-	}
-	return len(ra) >= 2 && len(rb) == len(ra)+1
-}
-
-// sameRunes reports whether a and b hold the same runes in any order.
-func sameRunes(a, b []rune) bool {
-	used := make([]bool, len(b))
-outer:
-	for _, r := range a {
-		for j, s := range b {
-			if !used[j] && r == s {
-				used[j] = true
-				continue outer
-			}
-		}
-		return false
-	}
-	return true
+	return min(la, lb) >= 2 && max(la, lb) == min(la, lb)+1
 }
 
 func compareBirth(a, b int32) Level {
@@ -177,33 +158,37 @@ func compareID(a, b *prepared) (Level, Rule) {
 	if a.idState == idNone || b.idState == idNone {
 		return 0, RuleNone
 	}
+	ia, ib := a.idBytes(), b.idBytes()
 	if a.idState == idValid && b.idState == idValid {
-		if a.id == b.id {
+		if string(ia) == string(ib) {
 			return 3, RuleSameID
 		}
 		return 1, RuleDifferentID
 	}
 	switch {
-	case a.id == b.id:
+	case string(ia) == string(ib):
 		return 3, RuleNone
-	case oneEdit(a.id, b.id):
+	case oneEdit(ia, ib):
 		return 2, RuleNone
 	}
 	return 1, RuleNone
 }
 
-func comparePhones(a, b []string) Level {
-	if len(a) == 0 || len(b) == 0 {
+func comparePhones(a, b *prepared) Level {
+	if a.nPhones == 0 || b.nPhones == 0 {
 		return 0
 	}
 	l := Level(1)
-	for _, x := range a {
-		for _, y := range b {
+	for _, x := range a.phones[:a.nPhones] {
+		for _, y := range b.phones[:b.nPhones] {
 			if x == y {
 				return 3
 			}
-			if oneEdit(x, y) {
-				l = 2
+			if l == 1 {
+				var bx, by [phoneDigits]byte
+				if oneEdit(x.digits(&bx), y.digits(&by)) {
+					l = 2
+				}
 			}
 		}
 	}
@@ -211,16 +196,16 @@ func comparePhones(a, b []string) Level {
 }
 
 func compareAddress(a, b *prepared) Level {
-	if (a.division == "" && len(a.addr) == 0) || (b.division == "" && len(b.addr) == 0) {
+	if (a.division == 0 && len(a.addr) == 0) || (b.division == 0 && len(b.addr) == 0) {
 		return 0
 	}
-	if a.division != "" && b.division != "" && a.division != b.division {
+	if a.division != 0 && b.division != 0 && a.division != b.division {
 		return 1
 	}
 	if len(a.addr) > 0 && len(b.addr) > 0 && dice(a.addr, b.addr) >= 0.7 {
 		return 3
 	}
-	if a.division != "" && a.division == b.division {
+	if a.division != 0 && a.division == b.division {
 		return 2
 	}
 	return 1
@@ -244,9 +229,9 @@ func dice(a, b []uint64) float64 {
 	return 2 * float64(common) / float64(len(a)+len(b))
 }
 
-// oneEdit reports whether two ASCII strings differ by at most one
+// oneEdit reports whether two byte strings differ by at most one
 // substitution, insertion, deletion or adjacent transposition.
-func oneEdit(a, b string) bool {
+func oneEdit(a, b []byte) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -256,12 +241,12 @@ func oneEdit(a, b string) bool {
 	}
 	switch len(b) - len(a) {
 	case 0:
-		if i == len(a) || a[i+1:] == b[i+1:] {
+		if i == len(a) || string(a[i+1:]) == string(b[i+1:]) {
 			return true
 		}
-		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && string(a[i+2:]) == string(b[i+2:])
 	case 1:
-		return a[i:] == b[i+1:]
+		return string(a[i:]) == string(b[i+1:])
 	}
 	return false
 }

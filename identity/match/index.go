@@ -256,10 +256,11 @@ const (
 // the block of its birth date with day and month swapped.
 func blockKeys(r Record, p *prepared, dst []uint64, query bool) []uint64 {
 	if p.idState == idValid || p.idState == idInconsistent {
-		dst = append(dst, hashKey(keyID, p.id))
+		dst = append(dst, hashKey(keyID, string(p.idBytes())))
 	}
-	for _, ph := range p.phones {
-		dst = append(dst, hashKey(keyPhone, ph))
+	for _, ph := range p.phones[:p.nPhones] {
+		var buf [phoneDigits]byte
+		dst = append(dst, hashKey(keyPhone, string(ph.digits(&buf))))
 	}
 	if py := chinese.Pinyin(r.Name); py != "" {
 		dst = append(dst, hashKey(keyNamePinyin, py))

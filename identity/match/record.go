@@ -35,17 +35,58 @@ const (
 	idValid                       // valid and consistent
 )
 
-// prepared is a Record normalised once for repeated comparison.
+// prepared is a Record normalised once for repeated comparison. It keeps
+// what every comparison reads inline (no pointers but the rare long name
+// and the address), so that comparing a query with a candidate out of a
+// million touches one or two cache lines, and the garbage collector has
+// little to scan in a large index.
 type prepared struct {
 	name     chinese.Name
-	birth    int32 // yyyymmdd, 0 unknown
+	addr     []uint64 // sorted rune bigrams of the address text
+	birth    int32    // yyyymmdd, 0 unknown
+	division uint32   // the 6-digit code as a number, 0 unknown or malformed
+	master   MasterID
 	sex      idnumber.Sex
 	idState  idState
-	id       string // the 18-character form when valid, else the trimmed upper-case input
-	phones   []string
-	division string
-	addr     []uint64 // sorted rune bigrams of the address text
-	master   MasterID
+	idLen    uint8
+	nPhones  uint8
+	id       [maxID]byte // the 18-character form when valid, else the trimmed upper-case input (cut at maxID)
+	phones   [maxPhones]phone
+}
+
+const (
+	maxID     = 20
+	maxPhones = 2 // more phones per record are rare; the first two count
+)
+
+func (p *prepared) idBytes() []byte { return p.id[:p.idLen] }
+
+// phone is a normalised phone number packed in a uint64: up to 15 digits
+// as a number, with the digit count in the top 4 bits (so that leading
+// zeros count).
+type phone uint64
+
+const phoneDigits = 15
+
+func packPhone(d string) (phone, bool) {
+	if len(d) > phoneDigits {
+		d = d[len(d)-phoneDigits:] // the subscriber part is at the end
+	}
+	var v uint64
+	for i := 0; i < len(d); i++ {
+		v = v*10 + uint64(d[i]-'0')
+	}
+	return phone(v | uint64(len(d))<<60), d != ""
+}
+
+func (p phone) digits(buf *[phoneDigits]byte) []byte {
+	n := int(p >> 60)
+	v := uint64(p) & (1<<60 - 1)
+	for i := n - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return buf[:n]
 }
 
 func prepare(r Record, now time.Time) prepared {
@@ -53,26 +94,46 @@ func prepare(r Record, now time.Time) prepared {
 		name:     chinese.PrepareName(r.Name),
 		birth:    dateKey(r.Birth),
 		sex:      r.Sex,
-		division: strings.TrimSpace(r.Division),
+		division: divisionKey(r.Division),
 		addr:     bigrams(chinese.Key(r.Address)),
 	}
 	if s := strings.ToUpper(strings.TrimSpace(r.IDNumber)); s != "" {
 		n, err := idnumber.ParseAt(s, now)
 		switch {
 		case err != nil:
-			p.idState, p.id = idInvalid, s
+			p.idState = idInvalid
 		case n.CheckRecord(r.Birth, r.Sex) != nil:
-			p.idState, p.id = idInconsistent, n.Value
+			p.idState, s = idInconsistent, n.Value
 		default:
-			p.idState, p.id = idValid, n.Value
+			p.idState, s = idValid, n.Value
 		}
+		p.idLen = uint8(copy(p.id[:], s))
 	}
 	for _, ph := range r.Phones {
-		if n := normalizePhone(ph); n != "" {
-			p.phones = append(p.phones, n)
+		if int(p.nPhones) == maxPhones {
+			break
+		}
+		if n, ok := packPhone(normalizePhone(ph)); ok {
+			p.phones[p.nPhones] = n
+			p.nPhones++
 		}
 	}
 	return p
+}
+
+func divisionKey(s string) uint32 {
+	s = strings.TrimSpace(s)
+	if len(s) != 6 {
+		return 0
+	}
+	v := uint32(0)
+	for i := 0; i < 6; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0
+		}
+		v = v*10 + uint32(s[i]-'0')
+	}
+	return v
 }
 
 func dateKey(t time.Time) int32 {
