@@ -45,7 +45,7 @@ const (
 	sysOrgType  = "http://terminology.hl7.org/CodeSystem/organization-type"
 	sysPracRole = "http://terminology.hl7.org/CodeSystem/practitioner-role"
 	sysLocPhys  = "http://terminology.hl7.org/CodeSystem/location-physical-type"
-	sysGroupTyp = "http://terminology.hl7.org/CodeSystem/group-type"
+	sysV2Rel    = "http://terminology.hl7.org/CodeSystem/v2-0131"
 )
 
 // obj is the JSON object of the in-memory tree.

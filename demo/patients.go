@@ -24,7 +24,8 @@ type patient struct {
 	family     string
 	given      string
 	idNumber   string
-	phone      string
+	phone      string // the guardian's for children
+	guardian   string // a guardian's given name, for children
 	line       string
 	gp         *institution // contracted family-doctor centre, if any
 	conditions map[string]bool
@@ -135,6 +136,9 @@ func (g *region) patient(n int) *patient {
 	}
 	p.idNumber = idNumber(home, p.birth, p.male, r)
 	p.phone = mobile(r)
+	if age < 14 {
+		_, p.guardian = personName(r, r.IntN(2) == 0, p.birth.Year()-30, false)
+	}
 	if r.IntN(4) == 0 {
 		p.line = fmt.Sprintf("%s%s%d号", p.div.towns[r.IntN(len(p.div.towns))], p.div.villages[r.IntN(len(p.div.villages))], 1+r.IntN(200))
 	} else {
@@ -449,10 +453,20 @@ func (p *patient) resource(seed uint64) obj {
 		"identifier":   ids,
 		"active":       true,
 		"name":         list(obj{"use": "official", "text": p.family + p.given, "family": p.family, "given": list(p.given)}),
-		"telecom":      list(obj{"system": "phone", "value": p.phone, "use": "mobile"}),
 		"gender":       gender,
 		"birthDate":    p.birth.Format("2006-01-02"),
 		"address":      list(address(p.div, "home", p.line)),
+	}
+	phone := list(obj{"system": "phone", "value": p.phone, "use": "mobile"})
+	if p.birth.After(demoToday.AddDate(-14, 0, 0)) {
+		// A child's phone number is a guardian's.
+		m["contact"] = list(obj{
+			"relationship": list(concept("监护人", coding(sysV2Rel, "N", "Next-of-Kin"))),
+			"name":         obj{"text": p.family + p.guardian, "family": p.family, "given": list(p.guardian)},
+			"telecom":      phone,
+		})
+	} else {
+		m["telecom"] = phone
 	}
 	if p.gp != nil {
 		m["generalPractitioner"] = list(ref("Organization", p.gp.id, p.gp.name))
