@@ -122,6 +122,16 @@ func (s *Server) handleSystemSearch(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string) error {
+	selfPath := s.publicBase(r)
+	if typ != "" {
+		selfPath += "/" + typ
+	}
+	return s.searchWith(w, r, typ, nil, selfPath)
+}
+
+// searchWith runs a search whose query modify may narrow (compartments),
+// linking pages at selfPath.
+func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, modify func(*store.Query), selfPath string) error {
 	if err := checkFormat(r); err != nil {
 		return err
 	}
@@ -140,6 +150,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string) erro
 	if err != nil {
 		return err
 	}
+	if modify != nil {
+		modify(req.Query)
+	}
 	ctx, cancel := contextWithTimeout(r, s.cfg.QueryTimeout)
 	defer cancel()
 	res, err := s.deps.Store.Search(ctx, req.Query)
@@ -147,10 +160,6 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, typ string) erro
 		return err
 	}
 	base := s.publicBase(r)
-	selfPath := base
-	if typ != "" {
-		selfPath += "/" + typ
-	}
 	links := [][2]string{{"self", selfPath + "?" + req.Self.Encode()}}
 	if res.NextCursor != "" {
 		next := cloneValues(req.Self)

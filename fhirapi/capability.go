@@ -20,6 +20,25 @@ var supportedSearchTypes = map[string]bool{
 // capabilityStatement describes exactly what this server does; it is
 // built from the same tables the handlers use.
 func (s *Server) capabilityStatement() []byte {
+	// Reverse includes: for each type, the reference parameters of other
+	// types that may point at it.
+	revIncludes := map[string][]any{}
+	for _, src := range model.ResourceTypes() {
+		sps := model.SearchParams(src)
+		codes := make([]string, 0, len(sps))
+		for c := range sps {
+			codes = append(codes, c)
+		}
+		sort.Strings(codes)
+		for _, c := range codes {
+			if sps[c].Type != "reference" {
+				continue
+			}
+			for _, target := range sps[c].Target {
+				revIncludes[target] = append(revIncludes[target], src+":"+c)
+			}
+		}
+	}
 	var resources []any
 	for _, t := range model.ResourceTypes() {
 		var params []any
@@ -35,6 +54,12 @@ func (s *Server) capabilityStatement() []byte {
 				continue
 			}
 			params = append(params, map[string]any{"name": c, "definition": sp.URL, "type": sp.Type})
+		}
+		includes := []any{"*"}
+		for _, c := range codes {
+			if sps[c].Type == "reference" {
+				includes = append(includes, t+":"+c)
+			}
 		}
 		var interactions []any
 		for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"} {
@@ -53,7 +78,15 @@ func (s *Server) capabilityStatement() []byte {
 			"conditionalDelete": "single",
 			"referencePolicy":   []any{"literal", "logical"},
 			"searchParam":       params,
+			"searchInclude":     includes,
+			"searchRevInclude":  revIncludes[t],
 		})
+		if t == "Patient" {
+			resources[len(resources)-1].(map[string]any)["operation"] = []any{map[string]any{
+				"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+				"documentation": "Patient/[id]/$everything with _since, _type and _count (paged); start and end are not supported yet.",
+			}}
+		}
 	}
 	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
@@ -63,7 +96,10 @@ func (s *Server) capabilityStatement() []byte {
 		"kind":         "instance",
 		"software":     map[string]any{"name": "Xietong", "version": Version},
 		"implementation": map[string]any{
-			"description": "Xietong (协同) regional health collaboration platform: FHIR R4 server",
+			"description": "Xietong (协同) regional health collaboration platform: FHIR R4 server. " +
+				"Search: chaining to any depth (with type modifiers), _has (nested), _include and _revinclude (with :iterate), " +
+				"_sort, _count with cursor paging, _total, _summary, _elements; modifiers :missing, :exact, :contains, :not, :text and reference type modifiers. " +
+				"Compartment search for the Patient, Encounter, RelatedPerson, Practitioner and Device compartments.",
 		},
 		"fhirVersion": "4.0.1",
 		"format":      []any{"application/fhir+json", "json"},

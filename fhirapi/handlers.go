@@ -189,8 +189,28 @@ func (s *Server) publicBase(r *http.Request) string {
 	return scheme + "://" + r.Host + s.cfg.Base
 }
 
+// handlePostOperation: POST [base]/[type]/$operation.
+func (s *Server) handlePostOperation(w http.ResponseWriter, r *http.Request) error {
+	typ, err := pathType(r)
+	if err != nil {
+		return err
+	}
+	if op := r.PathValue("id"); strings.HasPrefix(op, "$") {
+		return s.handleTypeOperation(w, r, typ, op)
+	}
+	return outcome.New(http.StatusMethodNotAllowed, "not-supported",
+		"POST %s is not an interaction: create with POST [base]/%s, update with PUT.", r.URL.Path, typ)
+}
+
 // handleRead: GET [base]/[type]/[id].
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) error {
+	if op := r.PathValue("id"); strings.HasPrefix(op, "$") {
+		typ, err := pathType(r)
+		if err != nil {
+			return err
+		}
+		return s.handleTypeOperation(w, r, typ, op)
+	}
 	typ, id, err := pathTypeID(r)
 	if err != nil {
 		return err

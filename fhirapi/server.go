@@ -136,6 +136,8 @@ func (s *Server) routes() {
 	h("DELETE "+b+"/{type}/{id}", s.handleInstanceWrite)
 	h("PATCH "+b+"/{type}/{id}", s.handleInstanceWrite)
 	h("GET "+b+"/{type}/{id}/_history", s.handleHistory)
+	h("GET "+b+"/{type}/{id}/{rtype}", s.handleCompartmentSearch)
+	h("POST "+b+"/{type}/{id}", s.handlePostOperation)
 	h("GET "+b+"/{type}/{id}/_history/{vid}", s.handleVRead)
 	// Anything else under the base: a FHIR error rather than the mux's text.
 	h(b+"/", s.handleUnknown)

@@ -1,0 +1,74 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xietong/xietong/server"
+)
+
+// BenchmarkRead measures GET [base]/Patient/{id} through the node's whole
+// handler chain (routing, access guard, store read, response), in process,
+// beside a bare handler writing the same bytes.
+func BenchmarkRead(b *testing.B) {
+	srv, err := server.New(context.Background(), server.Config{
+		DB:     filepath.Join(b.TempDir(), "read.db"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	h := srv.Handler()
+	var ids []string
+	for i := 0; i < 200; i++ {
+		req := httptest.NewRequest("POST", "/fhir/Patient", strings.NewReader(strings.Replace(patient, "110101199003077777", fmt.Sprintf("11010119900307%04d", i), 1)))
+		req.Header.Set("Content-Type", fj)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 201 {
+			b.Fatalf("create: %d %s", rec.Code, rec.Body)
+		}
+		ids = append(ids, strings.Split(rec.Header().Get("Location"), "/")[5])
+	}
+	req := httptest.NewRequest("GET", "/fhir/Patient/"+ids[0], nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	body := rec.Body.Bytes()
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+		w.Write(body)
+	})
+	b.Run("xietong", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				req := httptest.NewRequest("GET", "/fhir/Patient/"+ids[i%len(ids)], nil)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("read: %d", rec.Code)
+				}
+				i++
+			}
+		})
+	})
+	b.Run("bare", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req := httptest.NewRequest("GET", "/fhir/Patient/x", nil)
+				rec := httptest.NewRecorder()
+				bare.ServeHTTP(rec, req)
+			}
+		})
+	})
+}
