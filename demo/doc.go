@@ -9,7 +9,10 @@
 // from Config.Seed (one for the directory, one per patient for the plan of
 // care and one per patient for the results), "today" is fixed at
 // 2026-11-01 (+08:00), and nothing reads the clock, the environment or
-// map iteration order.
+// map iteration order. Go does not promise that math/rand/v2's derived
+// distributions (IntN, NormFloat64) never change between releases; a
+// golden digest of the Small region (testdata/small.sha256) would show
+// such a change, as it shows any change to the generator.
 //
 // The package depends on the standard library only; fhir/validate and the
 // server are used by its tests, never by its code, and it knows nothing of
