@@ -9,10 +9,13 @@
 //     (a legacy 15-digit number counts as its upgraded form), and never the
 //     same person when they differ, whatever the names say.
 //  2. Blocking. An Index keeps, for every record, a few blocking keys (the
-//     ID number, each phone, surname pinyin + birth year, full-name pinyin,
-//     birth date) in hash maps, so the candidates for a new record are the
-//     union of a handful of small blocks, found in time proportional to
-//     their size rather than to the number of patients.
+//     ID number, each phone, surname pinyin + birth year and month,
+//     full-name pinyin, birth date; a query also tries its birth date with
+//     day and month swapped) in hash maps, so the candidates for a new
+//     record are the union of a handful of small blocks, found in time
+//     proportional to their size rather than to the number of patients.
+//     Keys are pinyin rather than characters so that homophones and
+//     traditional forms meet in one block.
 //  3. Fellegi–Sunter scoring. Each candidate is compared field by field
 //     (name, birth date, sex, ID number, phone, address); every field
 //     comparison yields an agreement level, and each level has a weight

@@ -247,7 +247,7 @@ func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 const (
 	keyID byte = iota + 1
 	keyPhone
-	keySurnameYear
+	keySurnameMonth
 	keyNamePinyin
 	keyBirth
 )
@@ -269,7 +269,7 @@ func blockKeys(r Record, p *prepared, dst []uint64, query bool) []uint64 {
 			if sur == "" {
 				sur = py
 			}
-			dst = append(dst, hashKey(keySurnameYear, sur+" "+strconv.Itoa(int(p.birth/10000))))
+			dst = append(dst, hashKey(keySurnameMonth, sur+" "+strconv.Itoa(int(p.birth/100))))
 		}
 	}
 	if p.birth != 0 {
