@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xietong/xietong/demo"
 	"github.com/xietong/xietong/server"
 	"github.com/xietong/xietong/store/postgres/pgtest"
 )
@@ -486,4 +487,32 @@ func TestCapabilityStatement(t *testing.T) {
 			t.Errorf("%d resource types listed, want 146", n)
 		}
 	})
+}
+
+func TestLoadDemo(t *testing.T) {
+	srv, err := server.New(context.Background(), server.Config{DB: filepath.Join(t.TempDir(), "demo.db"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	if empty, err := srv.Empty(ctx); err != nil || !empty {
+		t.Fatalf("new store: empty=%v err=%v", empty, err)
+	}
+	if err := srv.LoadDemo(ctx, demo.Small()); err != nil {
+		t.Fatal(err)
+	}
+	if empty, _ := srv.Empty(ctx); empty {
+		t.Fatal("store still empty after loading the demo region")
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	r := do(t, "GET", hs.URL+"/fhir/Patient?_summary=count", "", "").wantStatus(t, 200)
+	if r.str("total") != "200" {
+		t.Errorf("demo patients: %s", r.body)
+	}
+	r = do(t, "GET", hs.URL+"/fhir/Organization?name:contains=通州&_summary=count", "", "").wantStatus(t, 200)
+	if r.str("total") == "0" {
+		t.Errorf("no 通州 institutions in the demo directory")
+	}
 }

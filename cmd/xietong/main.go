@@ -26,8 +26,9 @@ func main() {
 const usage = `xietong — the Xietong (协同) regional health collaboration platform
 
 Usage:
-  xietong serve    [--addr HOST:PORT] [--db DSN] [--demo]
-                   Serve the FHIR API at /fhir and the console at /.
+  xietong serve    [--addr HOST:PORT] [--db DSN] [--demo [--demo-patients N]]
+                   Serve the FHIR API at /fhir. With --demo, an empty
+                   database is first filled with the generated demo region.
                    DSN is a SQLite file path (default ./xietong.db) or a
                    postgres:// URL. Settings also come from XIETONG_ADDR
                    and XIETONG_DB.
@@ -35,6 +36,8 @@ Usage:
                    Apply pending database migrations and exit.
   xietong fhirpath [--resource FILE|-] EXPRESSION
                    Evaluate a FHIRPath expression and print the result.
+  xietong demo generate --out DIR [--patients N] [--seed N]
+                   Write the deterministic demo region as FHIR transaction Bundles.
   xietong bench ingest [--bundles DIR] [--concurrency N] [--db DSN]
                    Measure ingest speed against the storage floor.
 
@@ -51,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "fhirpath":

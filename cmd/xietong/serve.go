@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/xietong/xietong/demo"
 	"github.com/xietong/xietong/server"
 	"github.com/xietong/xietong/store/open"
 )
@@ -34,7 +35,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr("XIETONG_ADDR", "127.0.0.1:8080"), "listen address HOST:PORT (env XIETONG_ADDR)")
 	db := fs.String("db", envOr("XIETONG_DB", "./xietong.db"), "database: a SQLite file path or a postgres:// URL (env XIETONG_DB)")
-	demo := fs.Bool("demo", false, "demo mode: choose a role in the console, no login")
+	demoMode := fs.Bool("demo", false, "demo mode: on an empty database, first generate and load the demo region (通武廊); choose a role in the console, no login")
+	demoPatients := fs.Int("demo-patients", demo.Default().Patients, "patients in the generated demo region")
 	maxBody := fs.Int64("max-body", 32<<20, "largest accepted request body in bytes")
 	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "time budget of one search")
 	logLevel := fs.String("log-level", envOr("XIETONG_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
@@ -43,13 +45,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	log := newLogger(stderr, *logLevel)
 	srv, err := server.New(ctx, server.Config{
-		Addr: *addr, DB: *db, Demo: *demo, MaxBodyBytes: *maxBody, QueryTimeout: *queryTimeout, Logger: log,
+		Addr: *addr, DB: *db, Demo: *demoMode, MaxBodyBytes: *maxBody, QueryTimeout: *queryTimeout, Logger: log,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
 	defer srv.Close()
+	if *demoMode {
+		empty, err := srv.Empty(ctx)
+		if err != nil {
+			log.Error("cannot inspect the database", "err", err)
+			return 1
+		}
+		if empty {
+			cfg := demo.Default()
+			cfg.Patients = *demoPatients
+			log.Info("empty database: generating the demo region", "patients", cfg.Patients)
+			if err := srv.LoadDemo(ctx, cfg); err != nil {
+				log.Error("demo region", "err", err)
+				return 1
+			}
+		}
+	}
 	if err := srv.Run(ctx); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
