@@ -271,6 +271,15 @@ func current(ctx context.Context, tx store.Reader, typ, id string) (cur *store.V
 	return v, false, nil
 }
 
+// currentMatching reads the current version inside tx and applies the
+// op's If-Match to it.
+func (s *Server) currentMatching(ctx context.Context, tx store.Reader, o *op) (cur *store.Version, deleted bool, err error) {
+	if cur, deleted, err = current(ctx, tx, o.typ, o.id); err != nil {
+		return nil, false, err
+	}
+	return cur, deleted, s.checkIfMatch(o, cur, deleted)
+}
+
 func (s *Server) checkIfMatch(o *op, cur *store.Version, deleted bool) error {
 	if o.ifMatch == "" {
 		return nil
@@ -317,11 +326,8 @@ func (s *Server) execUpdate(ctx context.Context, tx store.Tx, o *op, now time.Ti
 			return nil, outcome.PreconditionFailed("%sThe conditional update criteria match more than one %s; make them select one resource.", prefix(o.path), o.typ)
 		}
 	}
-	cur, deleted, err := current(ctx, tx, o.typ, o.id)
+	cur, deleted, err := s.currentMatching(ctx, tx, o)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkIfMatch(o, cur, deleted); err != nil {
 		return nil, err
 	}
 	if cur == nil {
@@ -358,7 +364,7 @@ func (s *Server) execPatch(ctx context.Context, tx store.Tx, o *op, now time.Tim
 	if deleted {
 		return nil, outcome.Gone("%s%s/%s was deleted; a patch needs a current resource.", prefix(o.path), o.typ, o.id)
 	}
-	if err := s.checkIfMatch(o, cur, deleted); err != nil {
+	if err := s.checkIfMatch(o, cur, false); err != nil {
 		return nil, err
 	}
 	res, err := decodeStored(cur.Body)
@@ -400,11 +406,8 @@ func (s *Server) execDelete(ctx context.Context, tx store.Tx, o *op, now time.Ti
 			return nil, outcome.PreconditionFailed("%sThe conditional delete criteria match more than one %s; this server deletes one resource at a time.", prefix(o.path), o.typ)
 		}
 	}
-	cur, deleted, err := current(ctx, tx, o.typ, o.id)
+	cur, deleted, err := s.currentMatching(ctx, tx, o)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkIfMatch(o, cur, deleted); err != nil {
 		return nil, err
 	}
 	if cur == nil {
