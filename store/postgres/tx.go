@@ -14,8 +14,8 @@ import (
 
 // Put is one statement, so one round trip: data-modifying CTEs store the
 // version, move the current-row pointer and replace the index rows. PG runs
-// every CTE exactly once and checks the foreign keys at the end of the
-// statement.
+// every CTE exactly once. (The index tables have no foreign keys: only
+// this statement writes them, for the rid it has just written.)
 //
 // The version check is race-free without a separate SELECT ... FOR UPDATE:
 //   - a create (version 1) inserts with ON CONFLICT DO NOTHING on the

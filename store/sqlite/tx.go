@@ -14,42 +14,61 @@ import (
 // Write statements, prepared once on the writer connection at Open.
 const (
 	sqlCurrent       = `SELECT rid, version FROM resource WHERE type = ? AND id = ?`
-	sqlInsertVersion = `INSERT INTO resource_version (type, id, version, last_updated, method, deleted, body) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	sqlInsertCurrent = `INSERT INTO resource (type, id, version, vid, last_updated, deleted) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlMaxIDs        = `SELECT (SELECT coalesce(max(vid), 0) FROM resource_version), (SELECT coalesce(max(rid), 0) FROM resource)`
 	sqlUpdateCurrent = `UPDATE resource SET version = ?, vid = ?, last_updated = ?, deleted = ? WHERE rid = ? AND version = ?`
 )
 
+// bufferedTables are the tables whose rows a transaction buffers, in the
+// order they are flushed.
+var bufferedTables = []string{"resource_version", "resource", "idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+
 var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
 
-// Index rows are inserted up to maxRows per statement: one multi-row
-// INSERT costs far less than that many single-row ones (each statement
-// pays its own bind/step/reset round through database/sql and the driver).
-const maxRows = 8
+// Index rows are buffered in the transaction and inserted at Commit (or
+// before the transaction reads: it must see its own writes) by multi-row
+// INSERTs of chunk sizes only: one statement of 128 rows costs far less
+// than 128 single-row ones (each pays its own bind/step/reset round through
+// database/sql and the driver). OR IGNORE: the primary key holds every
+// column, so a duplicate entry is one already stored, and no statement can
+// abort half-way, so SQLite writes no statement journal.
+var chunks = []int{128, 32, 8, 1}
 
 var indexColumns = map[string]string{
-	"idx_string":    "rid, param, norm, exact",
-	"idx_token":     "rid, param, system, code, text",
-	"idx_reference": "rid, param, target_type, target_id, url",
-	"idx_date":      "rid, param, low, high",
-	"idx_number":    "rid, param, value, low, high",
-	"idx_quantity":  "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
-	"idx_uri":       "rid, param, uri",
+	"resource_version": "vid, type, id, version, last_updated, method, deleted, body",
+	"resource":         "rid, type, id, version, vid, last_updated, deleted",
+	"idx_string":       "rid, param, norm, exact",
+	"idx_token":        "rid, param, system, code, text",
+	"idx_reference":    "rid, param, target_type, target_id, url",
+	"idx_date":         "rid, param, low, high",
+	"idx_number":       "rid, param, value, low, high",
+	"idx_quantity":     "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
+	"idx_uri":          "rid, param, uri",
 }
 
 // insertSQL is the INSERT of n rows into an index table.
 func insertSQL(table string, n int) string {
 	cols := indexColumns[table]
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", strings.Count(cols, ",")+1), ", ") + ")"
-	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+	verb := "INSERT OR IGNORE INTO "
+	if !strings.HasPrefix(table, "idx_") {
+		// Versions and current rows must fail on a duplicate (a bug: Put
+		// checked the version), never be skipped; OR ROLLBACK ends the
+		// transaction instead of the statement, so it too needs no
+		// statement journal.
+		verb = "INSERT OR ROLLBACK INTO "
+	}
+	return verb + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 func deleteIndexSQL(table string) string { return "DELETE FROM " + table + " WHERE rid = ?" }
 
 func (db *DB) prepareWriter(ctx context.Context) error {
-	qs := []string{sqlCurrent, sqlInsertVersion, sqlInsertCurrent, sqlUpdateCurrent, db.read.ReadSQL(), db.read.VReadSQL()}
+	qs := []string{sqlCurrent, sqlMaxIDs, sqlUpdateCurrent, db.read.ReadSQL(), db.read.VReadSQL()}
 	for _, t := range indexTables {
 		qs = append(qs, deleteIndexSQL(t))
-		for n := 1; n <= maxRows; n++ {
+	}
+	for _, t := range bufferedTables {
+		for _, n := range chunks {
 			qs = append(qs, insertSQL(t, n))
 		}
 	}
@@ -72,8 +91,9 @@ func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, sqlstore.WrapErr(ctx, "begin", err)
 	}
-	t := &tx{db: db, tx: sqltx, stmts: map[string]*sql.Stmt{}}
-	t.Reader = sqlstore.Reader{Q: sqlQuerier{tx: sqltx, stmts: db.wstmts}, D: sqlstore.SQLite}
+	t := &tx{db: db, tx: sqltx, stmts: map[string]*sql.Stmt{},
+		pending: map[string][]any{}, rows: map[string]int{}, created: map[string]current{}}
+	t.Reader = sqlstore.Reader{Q: flushingQuerier{t: t, q: sqlQuerier{tx: sqltx, stmts: db.wstmts}}, D: sqlstore.SQLite}
 	db.mu.Lock()
 	db.txs[t] = struct{}{}
 	db.mu.Unlock()
@@ -85,6 +105,34 @@ type tx struct {
 	db    *DB
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt // the writer's prepared statements bound to this tx
+
+	// Rows not yet inserted, per table, as flat argument lists, and the
+	// resources they belong to (type + "/" + id: rid and version).
+	pending map[string][]any
+	rows    map[string]int
+	created map[string]current
+	// The last vid and rid used: this transaction assigns them itself (it
+	// holds the only write lock from BEGIN IMMEDIATE), so a new version
+	// and its current row need not be inserted before the next Put.
+	lastVid, lastRid int64
+	haveIDs          bool
+	err              error // a failed flush: nothing more can be written
+}
+
+type current struct{ rid, version int64 }
+
+// flushingQuerier inserts the pending index rows before every read of
+// the transaction, so it sees its own writes.
+type flushingQuerier struct {
+	t *tx
+	q sqlQuerier
+}
+
+func (f flushingQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	if err := f.t.flush(ctx); err != nil {
+		return nil, err
+	}
+	return f.q.Query(ctx, query, args...)
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -138,19 +186,37 @@ func checkWrite(w *store.Write) error {
 }
 
 func (t *tx) put(ctx context.Context, w *store.Write) error {
-	st, err := t.stmt(ctx, sqlCurrent)
-	if err != nil {
-		return err
+	if t.err != nil {
+		return t.err
 	}
-	var rid, cur int64
-	exists := true
-	if err := st.QueryRowContext(ctx, w.Type, w.ID).Scan(&rid, &cur); errors.Is(err, sql.ErrNoRows) {
-		exists = false
-	} else if err != nil {
-		return err
+	if !t.haveIDs {
+		st, err := t.stmt(ctx, sqlMaxIDs)
+		if err != nil {
+			return err
+		}
+		if err := st.QueryRowContext(ctx).Scan(&t.lastVid, &t.lastRid); err != nil {
+			return err
+		}
+		t.haveIDs = true
 	}
-	if w.VersionID != cur+1 {
-		return fmt.Errorf("put %s/%s: %w: version %d, current %d", w.Type, w.ID, store.ErrConflict, w.VersionID, cur)
+	key := w.Type + "/" + w.ID
+	cur, pending := t.created[key]
+	exists := pending
+	if !pending {
+		st, err := t.stmt(ctx, sqlCurrent)
+		if err != nil {
+			return err
+		}
+		if err := st.QueryRowContext(ctx, w.Type, w.ID).Scan(&cur.rid, &cur.version); errors.Is(err, sql.ErrNoRows) {
+			exists = false
+		} else if err != nil {
+			return err
+		} else {
+			exists = true
+		}
+	}
+	if w.VersionID != cur.version+1 {
+		return fmt.Errorf("put %s/%s: %w: version %d, current %d", w.Type, w.ID, store.ErrConflict, w.VersionID, cur.version)
 	}
 	lu := sqlstore.Micros(w.LastUpdated)
 	deleted := 0
@@ -160,16 +226,16 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	} else {
 		body = w.Body
 	}
-	res, err := t.exec(ctx, sqlInsertVersion, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
-	if err != nil {
-		return err
-	}
-	vid, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
+	t.lastVid++
+	vid := t.lastVid
+	t.buffer("resource_version", 1, vid, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
 	if exists {
-		res, err := t.exec(ctx, sqlUpdateCurrent, w.VersionID, vid, lu, deleted, rid, cur)
+		// An update: the pending rows (this resource's among them) go in
+		// first, so the current row and the old entries are in place.
+		if err := t.flush(ctx); err != nil {
+			return err
+		}
+		res, err := t.exec(ctx, sqlUpdateCurrent, w.VersionID, vid, lu, deleted, cur.rid, cur.version)
 		if err != nil {
 			return err
 		}
@@ -177,89 +243,112 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 			return fmt.Errorf("put %s/%s: %w", w.Type, w.ID, store.ErrConflict)
 		}
 		for _, table := range indexTables {
-			if _, err := t.exec(ctx, deleteIndexSQL(table), rid); err != nil {
+			if _, err := t.exec(ctx, deleteIndexSQL(table), cur.rid); err != nil {
 				return err
 			}
 		}
 	} else {
-		res, err := t.exec(ctx, sqlInsertCurrent, w.Type, w.ID, w.VersionID, vid, lu, deleted)
-		if err != nil {
-			return err
-		}
-		if rid, err = res.LastInsertId(); err != nil {
-			return err
-		}
+		t.lastRid++
+		cur.rid = t.lastRid
+		t.buffer("resource", 1, cur.rid, w.Type, w.ID, w.VersionID, vid, lu, deleted)
 	}
-	if w.Delete {
-		return nil
+	cur.version = w.VersionID
+	t.created[key] = cur
+	if !w.Delete {
+		t.bufferIndex(cur.rid, &w.Index)
 	}
-	return t.insertIndex(ctx, rid, &w.Index)
+	return nil
 }
 
-func (t *tx) insertIndex(ctx context.Context, rid int64, x *store.Index) error {
-	var args []any
-	ins := func(table string, n int, row func(i int) []any) error {
-		for start := 0; start < n; start += maxRows {
-			end := min(start+maxRows, n)
-			args = args[:0]
-			for i := start; i < end; i++ {
-				args = append(append(args, rid), row(i)...)
-			}
-			if _, err := t.exec(ctx, insertSQL(table, end-start), args...); err != nil {
-				return err
-			}
+// buffer appends n rows (their arguments flat in args) to table's pending rows.
+func (t *tx) buffer(table string, n int, args ...any) {
+	t.pending[table] = append(t.pending[table], args...)
+	t.rows[table] += n
+}
+
+// bufferIndex adds x's rows for rid to the pending inserts.
+func (t *tx) bufferIndex(rid int64, x *store.Index) {
+	add := func(table string, n int, row func(p []any, i int) []any) {
+		if n == 0 {
+			return
 		}
-		return nil
+		p := t.pending[table]
+		for i := 0; i < n; i++ {
+			p = row(append(p, rid), i)
+		}
+		t.pending[table] = p
+		t.rows[table] += n
 	}
-	if err := ins("idx_string", len(x.Strings), func(i int) []any {
+	add("idx_string", len(x.Strings), func(p []any, i int) []any {
 		e := &x.Strings[i]
-		return []any{e.Param, e.Norm, e.Exact}
-	}); err != nil {
-		return err
-	}
-	if err := ins("idx_token", len(x.Tokens), func(i int) []any {
+		return append(p, e.Param, e.Norm, e.Exact)
+	})
+	add("idx_token", len(x.Tokens), func(p []any, i int) []any {
 		e := &x.Tokens[i]
-		return []any{e.Param, e.System, e.Code, e.Text}
-	}); err != nil {
-		return err
-	}
-	if err := ins("idx_reference", len(x.References), func(i int) []any {
+		return append(p, e.Param, e.System, e.Code, e.Text)
+	})
+	add("idx_reference", len(x.References), func(p []any, i int) []any {
 		e := &x.References[i]
-		return []any{e.Param, e.TargetType, e.TargetID, e.URL}
-	}); err != nil {
-		return err
-	}
-	if err := ins("idx_date", len(x.Dates), func(i int) []any {
+		return append(p, e.Param, e.TargetType, e.TargetID, e.URL)
+	})
+	add("idx_date", len(x.Dates), func(p []any, i int) []any {
 		e := &x.Dates[i]
-		return []any{e.Param, e.Low, e.High}
-	}); err != nil {
-		return err
-	}
-	if err := ins("idx_number", len(x.Numbers), func(i int) []any {
+		return append(p, e.Param, e.Low, e.High)
+	})
+	add("idx_number", len(x.Numbers), func(p []any, i int) []any {
 		e := &x.Numbers[i]
-		return []any{e.Param, e.Value, e.Low, e.High}
-	}); err != nil {
-		return err
-	}
-	if err := ins("idx_quantity", len(x.Quantities), func(i int) []any {
+		return append(p, e.Param, e.Value, e.Low, e.High)
+	})
+	add("idx_quantity", len(x.Quantities), func(p []any, i int) []any {
 		e := &x.Quantities[i]
 		var cl, ch any
 		if e.CanonicalCode != "" {
 			cl, ch = e.CanonicalLow, e.CanonicalHigh
 		}
-		return []any{e.Param, e.System, e.Code, e.Low, e.High, e.CanonicalCode, cl, ch}
-	}); err != nil {
-		return err
-	}
-	return ins("idx_uri", len(x.URIs), func(i int) []any {
-		e := &x.URIs[i]
-		return []any{e.Param, e.URI}
+		return append(p, e.Param, e.System, e.Code, e.Low, e.High, e.CanonicalCode, cl, ch)
 	})
+	add("idx_uri", len(x.URIs), func(p []any, i int) []any {
+		e := &x.URIs[i]
+		return append(p, e.Param, e.URI)
+	})
+}
+
+// flush inserts the pending index rows.
+func (t *tx) flush(ctx context.Context) error {
+	if t.err != nil {
+		return t.err
+	}
+	for _, table := range bufferedTables {
+		p, n := t.pending[table], t.rows[table]
+		if n == 0 {
+			continue
+		}
+		width := len(p) / n
+		for _, c := range chunks {
+			for n >= c {
+				if _, err := t.exec(ctx, insertSQL(table, c), p[:c*width]...); err != nil {
+					// Some rows are in, some not: the transaction can
+					// only be rolled back now.
+					t.err = fmt.Errorf("%w (the transaction must be rolled back)", err)
+					return t.err
+				}
+				p, n = p[c*width:], n-c
+			}
+		}
+		clear(t.pending[table])
+		t.pending[table] = t.pending[table][:0]
+		t.rows[table] = 0
+	}
+	return nil
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.
 func (t *tx) Commit() error {
 	defer t.forget()
+	if err := t.flush(context.Background()); err != nil {
+		t.tx.Rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
 	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

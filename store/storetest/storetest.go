@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SearchIncludes", testIncludes},
 		{"SearchErrors", testSearchErrors},
 		{"IndexReplacedOnUpdate", testIndexReplacement},
+		{"ManyWritesInOneTx", testManyWritesInOneTx},
 		{"Concurrency", testConcurrency},
 		{"Timeout", testTimeout},
 		{"CloseRollsBackOpenTx", testCloseRollsBack},
@@ -887,6 +888,67 @@ func testSearchErrors(t *testing.T, s store.Store) {
 			_, err := s.Search(ctx, &c.q)
 			wantErr(t, err, c.want)
 		})
+	}
+}
+
+// testManyWritesInOneTx: a store may buffer writes inside a transaction
+// (store/sqlite does); creates, repeated updates, a deletion, a conflict
+// and duplicate index entries in one transaction, with no read between
+// them, must come out as if written one by one.
+func testManyWritesInOneTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tok := func(codes ...string) store.Index {
+		var x store.Index
+		for _, c := range codes {
+			x.Tokens = append(x.Tokens, store.TokenEntry{Param: "code", System: loinc, Code: c})
+		}
+		return x
+	}
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for i := range 300 {
+		if err := tx.Put(ctx, write("Observation", fmt.Sprint("o", i), 1, at(1), tok("all", fmt.Sprint("c", i), "all"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range []*store.Write{
+		write("Observation", "o1", 2, at(2), tok("all", "upd")),
+		write("Observation", "o1", 3, at(3), tok("all", "upd3")),
+		deletion("Observation", "o2", 2, at(2)),
+	} {
+		if err := tx.Put(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A conflict fails that Put only; the transaction goes on.
+	wantErr(t, tx.Put(ctx, write("Observation", "o3", 1, at(3), tok("x"))), store.ErrConflict)
+	if err := tx.Put(ctx, write("Observation", "o3", 2, at(3), tok("all", "o3"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	count := func(code string) int {
+		t.Helper()
+		return search(t, s, &store.Query{Types: []string{"Observation"}, Where: where(store.Predicate{Param: "code", Type: store.TypeToken, System: loinc, Code: code})}).Total
+	}
+	for code, want := range map[string]int{"all": 299, "c1": 0, "upd": 0, "upd3": 1, "c2": 0, "c3": 0, "o3": 1, "c299": 1, "x": 0} {
+		if got := count(code); got != want {
+			t.Errorf("code %s: %d matches, want %d", code, got, want)
+		}
+	}
+	if v := mustRead(t, s, "Observation", "o1"); v.VersionID != 3 {
+		t.Errorf("o1: version %d", v.VersionID)
+	}
+	if _, err := s.Read(ctx, "Observation", "o2"); !errors.Is(err, store.ErrGone) {
+		t.Errorf("o2: %v, want gone", err)
+	}
+	h, err := s.History(ctx, store.HistoryQuery{Type: "Observation"})
+	if err != nil || h.Total != 304 {
+		t.Fatalf("history: %d versions, %v; want 304", h.Total, err)
 	}
 }
 

@@ -21,7 +21,7 @@ CREATE TABLE resource (
     type         TEXT COLLATE "C" NOT NULL,
     id           TEXT COLLATE "C" NOT NULL,
     version      BIGINT   NOT NULL,
-    vid          BIGINT   NOT NULL REFERENCES resource_version (vid),
+    vid          BIGINT   NOT NULL,
     last_updated BIGINT   NOT NULL,
     deleted      SMALLINT NOT NULL DEFAULT 0,
     UNIQUE (type, id)
@@ -29,7 +29,7 @@ CREATE TABLE resource (
 CREATE INDEX resource_type_updated ON resource (type, last_updated);
 
 CREATE TABLE idx_string (
-    rid   BIGINT NOT NULL REFERENCES resource (rid),
+    rid   BIGINT NOT NULL,
     param TEXT COLLATE "C" NOT NULL,
     norm  TEXT COLLATE "C" NOT NULL,
     exact TEXT COLLATE "C" NOT NULL
@@ -39,7 +39,7 @@ CREATE INDEX idx_string_exact ON idx_string (param, exact, rid);
 CREATE INDEX idx_string_rid ON idx_string (rid, param);
 
 CREATE TABLE idx_token (
-    rid    BIGINT NOT NULL REFERENCES resource (rid),
+    rid    BIGINT NOT NULL,
     param  TEXT COLLATE "C" NOT NULL,
     system TEXT COLLATE "C" NOT NULL,
     code   TEXT COLLATE "C" NOT NULL,
@@ -49,7 +49,7 @@ CREATE INDEX idx_token_code ON idx_token (param, code, system, rid);
 CREATE INDEX idx_token_rid ON idx_token (rid, param);
 
 CREATE TABLE idx_reference (
-    rid         BIGINT NOT NULL REFERENCES resource (rid),
+    rid         BIGINT NOT NULL,
     param       TEXT COLLATE "C" NOT NULL,
     target_type TEXT COLLATE "C" NOT NULL,
     target_id   TEXT COLLATE "C" NOT NULL,
@@ -63,7 +63,7 @@ CREATE INDEX idx_reference_url ON idx_reference (param, url) WHERE url <> '';
 CREATE INDEX idx_reference_rid ON idx_reference (rid, param);
 
 CREATE TABLE idx_date (
-    rid   BIGINT NOT NULL REFERENCES resource (rid),
+    rid   BIGINT NOT NULL,
     param TEXT COLLATE "C" NOT NULL,
     low   BIGINT NOT NULL,
     high  BIGINT NOT NULL
@@ -72,7 +72,7 @@ CREATE INDEX idx_date_range ON idx_date (param, low, high, rid);
 CREATE INDEX idx_date_rid ON idx_date (rid, param);
 
 CREATE TABLE idx_number (
-    rid   BIGINT NOT NULL REFERENCES resource (rid),
+    rid   BIGINT NOT NULL,
     param TEXT COLLATE "C" NOT NULL,
     value DOUBLE PRECISION NOT NULL,
     low   DOUBLE PRECISION NOT NULL,
@@ -82,7 +82,7 @@ CREATE INDEX idx_number_low ON idx_number (param, low, high, rid);
 CREATE INDEX idx_number_rid ON idx_number (rid, param);
 
 CREATE TABLE idx_quantity (
-    rid            BIGINT NOT NULL REFERENCES resource (rid),
+    rid            BIGINT NOT NULL,
     param          TEXT COLLATE "C" NOT NULL,
     system         TEXT COLLATE "C" NOT NULL,
     code           TEXT COLLATE "C" NOT NULL,
@@ -97,7 +97,7 @@ CREATE INDEX idx_quantity_canonical ON idx_quantity (param, canonical_code, cano
 CREATE INDEX idx_quantity_rid ON idx_quantity (rid, param);
 
 CREATE TABLE idx_uri (
-    rid   BIGINT NOT NULL REFERENCES resource (rid),
+    rid   BIGINT NOT NULL,
     param TEXT COLLATE "C" NOT NULL,
     uri   TEXT COLLATE "C" NOT NULL
 );
