@@ -117,7 +117,7 @@ func Generate(cfg Config) Dataset {
 		cfg.Now = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x1d))
-	g := &gen{rng: rng, cfg: cfg}
+	g := &gen{rng: rng, cfg: cfg, issued: map[string]bool{}}
 	g.people = make([]person, 0, cfg.Persons)
 	for len(g.people) < cfg.Persons {
 		p := g.person()
@@ -145,6 +145,7 @@ type gen struct {
 	rng    *rand.Rand
 	cfg    Config
 	people []person
+	issued map[string]bool // ID numbers are unique, as the issuing authority ensures
 }
 
 func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
@@ -226,11 +227,16 @@ func (g *gen) twin(p person) person {
 }
 
 func (g *gen) idFor(div string, birth time.Time, sex idnumber.Sex) string {
-	seq := g.rng.IntN(500) * 2
-	if sex == idnumber.Male {
-		seq++
+	for {
+		seq := g.rng.IntN(500) * 2
+		if sex == idnumber.Male {
+			seq++
+		}
+		if id := idnumber.Generate(div, birth, seq); !g.issued[id] {
+			g.issued[id] = true
+			return id
+		}
 	}
-	return idnumber.Generate(div, birth, seq)
 }
 
 func (g *gen) division() string {
