@@ -74,12 +74,20 @@ type Guard struct {
 	Policy   Policy
 	Recorder Recorder
 	Now      func() time.Time
+	// Default is the principal of a request whose context carries none
+	// (in demo mode, the demo administrator); the zero value leaves such
+	// requests without a role, which DemoPolicy denies.
+	Default Principal
 }
 
 // Check authorises r and records the decision. A denial wraps ErrDenied.
 func (g *Guard) Check(ctx context.Context, r Request) error {
-	if p, ok := PrincipalFrom(ctx); ok && r.Principal == (Principal{}) {
-		r.Principal = p
+	if r.Principal == (Principal{}) {
+		if p, ok := PrincipalFrom(ctx); ok {
+			r.Principal = p
+		} else if g != nil {
+			r.Principal = g.Default
+		}
 	}
 	var err error
 	if g == nil || g.Policy == nil {

@@ -286,10 +286,12 @@ func (s *Server) writeVersion(w http.ResponseWriter, r *http.Request, v *store.V
 			return nil
 		}
 	}
-	q := r.URL.Query()
-	shape, err := parseShape(q)
-	if err != nil {
-		return err
+	var shape shape
+	if r.URL.RawQuery != "" {
+		var err error
+		if shape, err = parseShape(r.URL.Query()); err != nil {
+			return err
+		}
 	}
 	if shape.none() {
 		writeJSON(w, r, http.StatusOK, v.Body)

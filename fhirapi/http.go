@@ -24,7 +24,7 @@ const fhirJSON = "application/fhir+json; charset=utf-8"
 // checkAccept answers 406 when the client accepts no JSON flavour and 415
 // for _format=xml, which this server does not speak.
 func checkFormat(r *http.Request) error {
-	if f := r.URL.Query().Get("_format"); f != "" {
+	if f := queryGet(r, "_format"); f != "" {
 		switch f {
 		case "json", "application/json", "application/fhir+json", "application/json+fhir":
 		default:
@@ -102,7 +102,7 @@ func contains(list []string, s string) bool {
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", fhirJSON)
-	if r.URL.Query().Get("_pretty") == "true" {
+	if queryGet(r, "_pretty") == "true" {
 		var b bytes.Buffer
 		if json.Indent(&b, body, "", "  ") == nil {
 			body = b.Bytes()
@@ -241,4 +241,13 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 
 func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), d)
+}
+
+// queryGet is r.URL.Query().Get(key) without parsing (and allocating) when
+// the request has no query string, which is the common read.
+func queryGet(r *http.Request, key string) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get(key)
 }

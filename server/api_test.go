@@ -516,3 +516,12 @@ func TestLoadDemo(t *testing.T) {
 		t.Errorf("no 通州 institutions in the demo directory")
 	}
 }
+
+func TestAccessGuard(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "guard.db"))
+	do(t, "POST", base+"/Patient", fj, patient, "X-Xietong-Role", "viewer").wantStatus(t, 403)
+	do(t, "GET", base+"/Patient", "", "", "X-Xietong-Role", "viewer").wantStatus(t, 200)
+	do(t, "POST", base+"/Patient", fj, patient, "X-Xietong-Role", "clinician").wantStatus(t, 201)
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + patient + `,"request":{"method":"POST","url":"Patient"}}]}`
+	do(t, "POST", base, fj, tx, "X-Xietong-Role", "viewer").wantStatus(t, 403)
+}

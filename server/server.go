@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, mux: http.NewServeMux()}
 	s.audit = access.NewLogRecorder(cfg.Logger)
-	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: s.audit}
+	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: s.audit, Default: demoAdmin}
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -132,16 +132,26 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"status":"pass"}`))
 }
 
+// demoAdmin is who acts when a request names no role (demo mode, before
+// authentication exists).
+var demoAdmin = access.Principal{Subject: "demo", Role: "admin", Demo: true}
+
 // withPrincipal attaches the acting principal. Until authentication
 // exists, demo mode lets a client choose a role with the X-Xietong-Role and
-// X-Xietong-Organization headers; the default is the demo administrator.
+// X-Xietong-Organization headers; without them the guard's default, the
+// demo administrator, acts.
 func (s *Server) withPrincipal(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := access.Principal{Subject: "demo", Role: "admin", Demo: true}
-		if role := r.Header.Get("X-Xietong-Role"); role != "" {
+		role, org := r.Header.Get("X-Xietong-Role"), r.Header.Get("X-Xietong-Organization")
+		if role == "" && org == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := demoAdmin
+		if role != "" {
 			p.Role = role
 		}
-		p.Organization = r.Header.Get("X-Xietong-Organization")
+		p.Organization = org
 		next.ServeHTTP(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
 	})
 }
