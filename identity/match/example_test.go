@@ -41,7 +41,7 @@ func ExampleModel_Compare() {
 	for f := range match.NumFields {
 		fmt.Printf("%s: %s\n", f, match.LevelNames[f][c.Levels[f]])
 	}
-	fmt.Printf("score %.1f\n", c.Score)
+	fmt.Println("auto-link score:", c.Score >= m.AutoLink, "identifying:", c.Identifying)
 	// Output:
 	// name: homophone
 	// birth: exact
@@ -49,5 +49,5 @@ func ExampleModel_Compare() {
 	// id: missing
 	// phone: missing
 	// address: missing
-	// score 28.0
+	// auto-link score: true identifying: true
 }
