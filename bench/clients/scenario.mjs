@@ -232,6 +232,14 @@ await step('search', async () => {
   b = await s({ _sort: '-birthdate', identifier: `urn:xietong:cohort:${RUN}|`, _count: 100 });
   const bd = matches(b).map((e) => e.resource.birthDate);
   check('_sort=-birthdate is descending', bd.length === 23 && bd.every((d, i) => i === 0 || bd[i - 1] >= d));
+  // China is UTC+8: a date-only search is a local day for the people asking
+  const tz = await fkc.create({ resourceType: 'Observation', body: { resourceType: 'Observation', status: 'final', code: { text: `夜间体温 ${RUN}` }, effectiveDateTime: '2026-01-02T01:00:00+08:00', valueQuantity: { value: 37.2, unit: '℃', system: 'http://unitsofmeasure.org', code: 'Cel' } } });
+  b = await fkc.search({ resourceType: 'Observation', searchParams: { _id: tz.id, date: '2026-01-02' } });
+  check('date=2026-01-02 finds an Observation at 2026-01-02T01:00+08:00 (search.html#date: no zone → server local time; region is Asia/Shanghai)', b.total === 1, `total ${b.total}`);
+  // concurrent conditional creates must not duplicate
+  const sysR = `urn:xietong:race:${RUN}`;
+  const rs = await Promise.all(Array.from({ length: 8 }, () => fkc.create({ resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system: sysR, value: '1' }] }, options: { headers: { 'If-None-Exist': `identifier=${sysR}|1` } } }).then((x) => x.id, (e) => 'error ' + describe(e))));
+  check('8 concurrent conditional creates → one resource', new Set(rs).size === 1 && !rs[0].startsWith('error'), rs.join());
   // POST _search through the client
   b = await fkc.search({ resourceType: 'Patient', searchParams: { family: '张' }, options: { postSearch: true } });
   check('POST Patient/_search (form-encoded)', ids(b).includes(pid));
