@@ -22,12 +22,25 @@
 //     log2(m/u), m and u being the probabilities of that level among
 //     matching and non-matching pairs. The sum is compared with two
 //     thresholds: at or above AutoLink the record links automatically;
-//     at or above Review it goes to a review queue; below, no link.
+//     at or above Review it goes to a review queue; below, no link. An
+//     automatic link also needs identifying evidence (Comparison.Identifying):
+//     phones, addresses and often birth dates are shared within a family,
+//     and the independence assumption of Fellegi–Sunter would otherwise
+//     link twins.
 //
 // The default m- and u-probabilities (DefaultModel) are estimated with
 // Estimate from generated data with known truth (identity/match/synth,
 // seed 1; go generate writes model_gen.go); the accuracy test runs on data
-// of another seed. See docs/BENCHMARKS.md, "Identity matching".
+// of another seed. See docs/BENCHMARKS.md, "Identity matching". We
+// estimate from labelled pairs rather than by EM because the generated
+// data come with their truth, which makes the estimates exact for that
+// population and the fit reproducible; a region replaces them with
+// Estimate over its own adjudicated pairs (the review queue's decisions),
+// or with EM over its unlabelled records, once it has enough of either.
+//
+// The Index is in memory and rebuilt from the records at start-up; a
+// store-backed index keeps the same blocking keys (hashKey values) in an
+// index table, and the same comparison runs on the candidate rows.
 //
 // The package depends on the standard library and its sibling identity
 // packages only: no store, no HTTP, no FHIR types. The EMPI maps Patient
