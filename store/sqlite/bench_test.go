@@ -55,10 +55,17 @@ func BenchmarkRead(b *testing.B) {
 
 // BenchmarkIngestVsFloor: ingest and floor interleaved, with their ratio
 // (x-floor). This is the figure docs/BENCHMARKS.md reports.
-func BenchmarkIngestVsFloor(b *testing.B) {
+func BenchmarkIngestVsFloor(b *testing.B) { benchVsFloor(b, "FULL") }
+
+// BenchmarkIngestVsFloorNormal: the same with the store at
+// synchronous=NORMAL (the floor stays at FULL), for the record: FULL is
+// the default.
+func BenchmarkIngestVsFloorNormal(b *testing.B) { benchVsFloor(b, "NORMAL") }
+
+func benchVsFloor(b *testing.B, sync string) {
 	corpus := storetest.Synthea(b, benchN)
 	storetest.BenchmarkIngestVsFloor(b, corpus, benchBatch, func(b *testing.B) store.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), fmt.Sprint("s", time.Now().UnixNano(), ".db")), sqlite.Options{Migrate: true})
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), fmt.Sprint("s", time.Now().UnixNano(), ".db")), sqlite.Options{Migrate: true, Synchronous: sync})
 		if err != nil {
 			b.Fatal(err)
 		}
