@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -168,8 +169,15 @@ func normalizePhone(s string) string {
 	return d
 }
 
+// maxAddressRunes bounds the address text compared: enough for any real
+// address, and bad input cannot make a comparison slow.
+const maxAddressRunes = 128
+
 func bigrams(s string) []uint64 {
 	rs := []rune(s)
+	if len(rs) > maxAddressRunes {
+		rs = rs[:maxAddressRunes]
+	}
 	if len(rs) < 2 {
 		return nil
 	}
@@ -177,15 +185,6 @@ func bigrams(s string) []uint64 {
 	for i := 0; i+1 < len(rs); i++ {
 		out = append(out, uint64(rs[i])<<32|uint64(rs[i+1]))
 	}
-	sortUint64(out)
+	slices.Sort(out)
 	return out
-}
-
-func sortUint64(a []uint64) {
-	// Insertion sort: addresses are short.
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
