@@ -297,6 +297,13 @@ await step('history', async () => {
   check('system history _since + next link', since.type === 'history' && since.entry?.length === 3 && since.link?.some((l) => l.relation === 'next'));
   const cu = h.entry.find((e) => e.resource?.meta?.versionId === '1');
   check('history entry for the create: request POST, response 201', cu?.request?.method === 'POST' && cu?.response?.status?.startsWith('201'));
+  // polling an instance for changes since a moment with none: an empty
+  // history Bundle, not 404 (the resource exists)
+  const fut = await fkcError(() => fkc.request(`Patient/${pid}/_history?_since=2099-01-01T00:00:00Z`));
+  check('instance history _since with no newer versions → 200 empty history, not 404', fut.status === 200 && fut.data?.type === 'history' && !(fut.data.entry || []).length, `status ${fut.status} ${diag(fut.data)}`);
+  const today = new Date().toISOString().slice(0, 10);
+  const at = await fkcError(() => fkc.request(`Patient/${pid}/_history?_at=${today}`));
+  check('instance history _at=<today> (a day) → the versions current during the day (http.html#history)', at.status === 200 && (at.data?.entry || []).length >= 1, `status ${at.status} ${diag(at.data)}`);
   // PUT as create (client-assigned id) must be reported as a create
   await fkc.update({ resourceType: 'Patient', id: `putcreate-${RUN}`, body: { resourceType: 'Patient', id: `putcreate-${RUN}` } });
   const ph = await fkc.resourceHistory({ resourceType: 'Patient', id: `putcreate-${RUN}` });
@@ -480,6 +487,8 @@ await step('http', async () => {
   }
   r = await http('GET', `Patient/${pid}?_format=json`);
   check('_format=json', r.status === 200 && r.json?.id === pid);
+  r = await http('GET', `Patient/${pid}?_format=application/fhir+json`);
+  check('_format=application/fhir+json with the + unencoded (arrives as a space) → JSON', r.status === 200 && r.json?.id === pid, `${r.status} ${diag(r.json)}`);
   r = await http('GET', `Patient/${pid}?_format=xml`);
   check('_format=xml → 406/415 OperationOutcome', [406, 415].includes(r.status) && isOO(r.json));
   r = await http('GET', `Patient/${pid}?_pretty=true`);
