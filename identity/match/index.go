@@ -2,6 +2,8 @@ package match
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -53,23 +55,31 @@ type Index struct {
 	model    *Model
 	maxBlock int
 
-	mu      sync.RWMutex
-	recs    []prepared
-	sources []string
-	blocks  map[uint64][]int32
-	masters MasterID
+	mu       sync.RWMutex
+	recs     []prepared
+	sources  []string
+	blocks   map[uint64][]int32
+	masters  MasterID
+	members  map[MasterID][]int32 // live records per master
+	bySource map[string]int32     // live record per non-empty Source
 }
 
 // NewIndex returns an empty index that scores with model.
 func NewIndex(model *Model) *Index {
-	return &Index{model: model, maxBlock: DefaultMaxBlock, blocks: make(map[uint64][]int32)}
+	return &Index{model: model, maxBlock: DefaultMaxBlock, blocks: make(map[uint64][]int32),
+		members: make(map[MasterID][]int32), bySource: make(map[string]int32)}
 }
 
-// Len returns the number of records in the index.
+// Len returns the number of records in the index (not counting removed
+// ones).
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.recs)
+	n := 0
+	for _, ids := range ix.members {
+		n += len(ids)
+	}
+	return n
 }
 
 // Masters returns the number of master patients.
@@ -103,12 +113,87 @@ func (ix *Index) Add(r Record, m MasterID) {
 func (ix *Index) add(r Record, p prepared, m MasterID) {
 	p.master = m
 	id := int32(len(ix.recs))
+	if old, ok := ix.bySource[r.Source]; ok && r.Source != "" {
+		ix.remove(old)
+	}
 	ix.recs = append(ix.recs, p)
 	ix.sources = append(ix.sources, r.Source)
+	ix.members[m] = append(ix.members[m], id)
+	if r.Source != "" {
+		ix.bySource[r.Source] = id
+	}
 	var buf [16]uint64
 	for _, k := range blockKeys(r, &p, buf[:0], false) {
 		ix.blocks[k] = append(ix.blocks[k], id)
 	}
+}
+
+// Remove removes the record with the given Source (as when an institution
+// deletes a Patient, or before re-matching a changed one: Add and Link
+// replace a record of the same Source by themselves). It reports whether
+// there was one. A master left without records stays allocated but is
+// never a candidate.
+func (ix *Index) Remove(source string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	id, ok := ix.bySource[source]
+	if ok {
+		ix.remove(id)
+	}
+	return ok
+}
+
+func (ix *Index) remove(id int32) {
+	m := ix.recs[id].master
+	ix.members[m] = slices.DeleteFunc(ix.members[m], func(x int32) bool { return x == id })
+	if len(ix.members[m]) == 0 {
+		delete(ix.members, m)
+	}
+	delete(ix.bySource, ix.sources[id])
+	// The record stays in its blocks (removing it from them would cost a
+	// scan of each); master 0 marks it dead and match skips it.
+	ix.recs[id].master = 0
+	ix.recs[id].addr = nil
+}
+
+// ErrConflict is returned by Merge when the two masters hold different
+// valid ID numbers: they are two people, whatever a reviewer decided.
+var ErrConflict = errors.New("match: the masters hold different valid ID numbers")
+
+// Merge moves every record of master from into master into, as when a
+// reviewer decides that a review-queue record is the person of its
+// candidate. It returns ErrConflict, and changes nothing, if a record of
+// one holds a valid ID number different from a valid one of the other.
+func (ix *Index) Merge(into, from MasterID) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if into == from {
+		return nil
+	}
+	for _, a := range ix.members[into] {
+		for _, b := range ix.members[from] {
+			if _, rule := compareID(&ix.recs[a], &ix.recs[b]); rule == RuleDifferentID {
+				return fmt.Errorf("%w: %s and %s", ErrConflict, ix.sources[a], ix.sources[b])
+			}
+		}
+	}
+	for _, id := range ix.members[from] {
+		ix.recs[id].master = into
+	}
+	ix.members[into] = append(ix.members[into], ix.members[from]...)
+	delete(ix.members, from)
+	return nil
+}
+
+// Members returns the Sources of the records of master m.
+func (ix *Index) Members(m MasterID) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]string, 0, len(ix.members[m]))
+	for _, id := range ix.members[m] {
+		out = append(out, ix.sources[id])
+	}
+	return out
 }
 
 // Match returns up to limit candidate masters for r, best first (links,
@@ -133,13 +218,18 @@ type Result struct {
 }
 
 // Link matches r and adds it: to the best candidate master when that is a
-// Link, else to a new master. A record between the thresholds gets a new
+// Link, else to a new master. A record of a Source already in the index
+// replaces it and is matched afresh. A record between the thresholds gets a new
 // master and Decision Review: the review queue holds it until a person
 // merges the two masters or confirms they differ.
 func (ix *Index) Link(r Record) Result {
 	p := prepare(r, ix.model.now())
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if old, ok := ix.bySource[r.Source]; ok && r.Source != "" {
+		// A changed record is matched afresh, not against its old self.
+		ix.remove(old)
+	}
 	cs := ix.match(r, &p, 5)
 	res := Result{Candidates: cs}
 	if len(cs) > 0 && cs[0].Decision == Link {
@@ -189,6 +279,9 @@ func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 	all := sc.scored[:0]
 	for _, id := range ids {
 		q := &ix.recs[id]
+		if q.master == 0 {
+			continue // removed
+		}
 		all = append(all, scored{master: q.master, id: id, c: ix.model.compare(p, q)})
 	}
 	sc.scored = all
@@ -307,7 +400,10 @@ type Stats struct {
 func (ix *Index) Stats() Stats {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	s := Stats{Records: len(ix.recs), Masters: int(ix.masters), Keys: len(ix.blocks), MaxBlock: ix.maxBlock}
+	s := Stats{Masters: int(ix.masters), Keys: len(ix.blocks), MaxBlock: ix.maxBlock}
+	for _, ids := range ix.members {
+		s.Records += len(ids)
+	}
 	for _, b := range ix.blocks {
 		s.LargestBlock = max(s.LargestBlock, len(b))
 		if len(b) > ix.maxBlock {

@@ -1,6 +1,9 @@
 package match_test
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +178,7 @@ func TestConcurrentMatchAndLink(t *testing.T) {
 		wg.Go(func() {
 			for i := range 200 {
 				r := zhang()
+				r.Source = fmt.Sprintf("C/%d/%d", g, i)
 				r.IDNumber = ""
 				r.Phones = []string{idnumber.Generate("110112", day(1990, 1, 1), g*1000+i)[:11]}
 				if g%2 == 0 {
@@ -188,5 +192,51 @@ func TestConcurrentMatchAndLink(t *testing.T) {
 	wg.Wait()
 	if ix.Len() != 401 {
 		t.Errorf("Len = %d, want 401", ix.Len())
+	}
+}
+
+func TestRemoveAndReplace(t *testing.T) {
+	ix := match.NewIndex(defaultModel())
+	m := ix.Link(zhang()).Master
+	if got := ix.Match(zhang(), 1); len(got) != 1 || got[0].Master != m {
+		t.Fatalf("before removal: %+v", got)
+	}
+	if !ix.Remove("A/1") || ix.Remove("A/1") {
+		t.Fatal("Remove should report the record once")
+	}
+	if got := ix.Match(zhang(), 0); len(got) != 0 {
+		t.Errorf("removed record still a candidate: %+v", got)
+	}
+	// Adding a record of an existing Source replaces it (re-matching a
+	// changed Patient).
+	r := zhang()
+	ix.Add(r, m)
+	r.Name = "张卫"
+	ix.Add(r, m)
+	if ix.Len() != 1 || !slices.Equal(ix.Members(m), []string{"A/1"}) {
+		t.Errorf("Len %d, members %v; want the one replaced record", ix.Len(), ix.Members(m))
+	}
+}
+
+func TestMerge(t *testing.T) {
+	ix := match.NewIndex(defaultModel())
+	a := ix.Link(zhang()).Master
+	typo := zhang()
+	typo.Source, typo.IDNumber, typo.Name = "B/9", "", "张传" // a typo inside the given name: review at most
+	b := ix.Link(typo).Master
+	if a == b {
+		t.Fatal("the typo record should not have linked")
+	}
+	if err := ix.Merge(a, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := ix.Members(a); len(got) != 2 || len(ix.Members(b)) != 0 {
+		t.Errorf("members after merge: %v and %v", got, ix.Members(b))
+	}
+	other := zhang()
+	other.Source, other.IDNumber = "C/1", idnumber.Generate("110112", day(1980, 3, 7), 5)
+	c := ix.Link(other).Master
+	if err := ix.Merge(a, c); !errors.Is(err, match.ErrConflict) {
+		t.Errorf("merging masters with different valid ID numbers: %v, want ErrConflict", err)
 	}
 }
