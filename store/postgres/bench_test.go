@@ -67,3 +67,13 @@ func BenchmarkIngestVsFloor(b *testing.B) {
 		return postgres.Floor(context.Background(), dsn, bodies, batch)
 	})
 }
+
+// BenchmarkAudit: audit records appended in batches of 1,000.
+func BenchmarkAudit(b *testing.B) {
+	db, err := postgres.Open(context.Background(), pgtest.Schema(b), postgres.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchmarkAudit(b, db)
+}

@@ -74,3 +74,13 @@ func benchVsFloor(b *testing.B, sync string) {
 		return sqlite.Floor(context.Background(), filepath.Join(b.TempDir(), "floor.db"), bodies, batch)
 	})
 }
+
+// BenchmarkAudit: audit records appended in batches of 1,000.
+func BenchmarkAudit(b *testing.B) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "audit.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	storetest.BenchmarkAudit(b, db)
+}

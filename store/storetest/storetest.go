@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency", testConcurrency},
 		{"Timeout", testTimeout},
 		{"CloseRollsBackOpenTx", testCloseRollsBack},
+		{"AuditLog", testAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1100,4 +1101,139 @@ func testCloseRollsBack(t *testing.T, s store.Store) {
 		t.Fatal("Commit after Close succeeded")
 	}
 	tx.Rollback()
+}
+
+// testAudit covers the optional store.AuditLog (skipped for a store
+// without it).
+func testAudit(t *testing.T, s store.Store) {
+	al, ok := s.(store.AuditLog)
+	if !ok {
+		t.Skip("store has no AuditLog")
+	}
+	ctx := context.Background()
+	if err := al.AppendAudit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	recs, next, err := al.ReadAudit(ctx, store.AuditQuery{})
+	if err != nil || len(recs) != 0 || next != "" {
+		t.Fatalf("empty log: %v %q %v", recs, next, err)
+	}
+	// 250 records; pairs share a time (ties are broken by Seq); every
+	// 10th is a denial.
+	var in []store.AuditRecord
+	for i := range 250 {
+		r := store.AuditRecord{
+			Time:    base.Add(time.Duration(i/2)*time.Second + 123*time.Microsecond),
+			Subject: fmt.Sprint("u", i%2), Role: "clinician", Organization: "org1", Demo: i%3 == 0,
+			Action: "read", ResourceType: "Patient", ID: fmt.Sprint("p", i%7), Source: "127.0.0.1",
+			Allowed: i%10 != 0,
+		}
+		if i%5 == 0 {
+			r.ResourceType, r.ID, r.Action, r.Operation = "Observation", "", "search", ""
+		}
+		if !r.Allowed {
+			r.Reason = "access denied: role"
+		}
+		in = append(in, r)
+	}
+	// Two batches, the second bigger than a chunk of the stores' INSERTs.
+	if err := al.AppendAudit(ctx, in[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if err := al.AppendAudit(ctx, in[3:]); err != nil {
+		t.Fatal(err)
+	}
+	all := func(q store.AuditQuery) []store.AuditRecord {
+		t.Helper()
+		var out []store.AuditRecord
+		for page := 0; ; page++ {
+			recs, next, err := al.ReadAudit(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.Count > 0 && len(recs) > q.Count {
+				t.Fatalf("page of %d, count %d", len(recs), q.Count)
+			}
+			out = append(out, recs...)
+			if next == "" {
+				return out
+			}
+			if page > 1000 {
+				t.Fatal("endless paging")
+			}
+			q.Cursor = next
+		}
+	}
+	got := all(store.AuditQuery{Count: 100})
+	if len(got) != 250 {
+		t.Fatalf("read %d records, want 250", len(got))
+	}
+	seen := map[int64]bool{}
+	for i, r := range got {
+		if seen[r.Seq] {
+			t.Fatalf("seq %d twice", r.Seq)
+		}
+		seen[r.Seq] = true
+		if i > 0 {
+			p := got[i-1]
+			if r.Time.After(p.Time) || (r.Time.Equal(p.Time) && r.Seq >= p.Seq) {
+				t.Fatalf("not newest first at %d: %v/%d after %v/%d", i, r.Time, r.Seq, p.Time, p.Seq)
+			}
+		}
+	}
+	// Fields round-trip (the newest record is in[249]).
+	want := in[249]
+	want.Seq = got[0].Seq
+	if got[0] != want || got[0].Time.Location() != time.UTC {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got[0], want)
+	}
+	count := func(q store.AuditQuery, keep func(r *store.AuditRecord) bool) {
+		t.Helper()
+		n := 0
+		for i := range in {
+			if keep(&in[i]) {
+				n++
+			}
+		}
+		q.Count = 7
+		res := all(q)
+		if len(res) != n {
+			t.Fatalf("%+v: %d records, want %d", q, len(res), n)
+		}
+		for i := range res {
+			if !keep(&res[i]) {
+				t.Fatalf("%+v: record %+v does not match", q, res[i])
+			}
+		}
+	}
+	no := false
+	count(store.AuditQuery{Subject: "u1"}, func(r *store.AuditRecord) bool { return r.Subject == "u1" })
+	count(store.AuditQuery{ResourceType: "Patient"}, func(r *store.AuditRecord) bool { return r.ResourceType == "Patient" })
+	count(store.AuditQuery{ResourceType: "Patient", ID: "p3"}, func(r *store.AuditRecord) bool { return r.ResourceType == "Patient" && r.ID == "p3" })
+	count(store.AuditQuery{Allowed: &no}, func(r *store.AuditRecord) bool { return !r.Allowed })
+	since, until := base.Add(10*time.Second), base.Add(20*time.Second)
+	count(store.AuditQuery{Since: since, Until: until, Subject: "u0"}, func(r *store.AuditRecord) bool {
+		return !r.Time.Before(since) && r.Time.Before(until) && r.Subject == "u0"
+	})
+	// Pages do not shift when newer records arrive meanwhile.
+	p1, next, err := al.ReadAudit(ctx, store.AuditQuery{Subject: "u0", Count: 10})
+	if err != nil || next == "" {
+		t.Fatal(err)
+	}
+	newer := in[0]
+	newer.Time, newer.Subject = base.Add(time.Hour), "u0"
+	if err := al.AppendAudit(ctx, []store.AuditRecord{newer}); err != nil {
+		t.Fatal(err)
+	}
+	p2, _, err := al.ReadAudit(ctx, store.AuditQuery{Subject: "u0", Count: 10, Cursor: next})
+	if err != nil || len(p2) != 10 || !p2[0].Time.Before(p1[9].Time) && p2[0].Seq >= p1[9].Seq {
+		t.Fatalf("second page after an append: %v %v", p2, err)
+	}
+	if p2[0].Seq == p1[9].Seq || p2[0].Time.After(p1[9].Time) {
+		t.Fatalf("second page repeats or goes back: %+v after %+v", p2[0], p1[9])
+	}
+	_, _, err = al.ReadAudit(ctx, store.AuditQuery{Cursor: "not-a-cursor"})
+	wantErr(t, err, store.ErrInvalid)
+	_, _, err = al.ReadAudit(ctx, store.AuditQuery{ID: "p1"})
+	wantErr(t, err, store.ErrInvalid)
 }

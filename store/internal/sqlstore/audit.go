@@ -1,0 +1,134 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xietong/xietong/store"
+)
+
+// AuditColumns are the audit_log columns an append writes, in the order
+// AuditArgs gives their values.
+const AuditColumns = "at, subject, role, organization, demo, action, resource_type, resource_id, operation, source, allowed, reason"
+
+// AuditWidth is the number of AuditColumns.
+const AuditWidth = 12
+
+// AuditArgs appends the column values of r to args.
+func AuditArgs(args []any, r *store.AuditRecord) []any {
+	return append(args, Micros(r.Time), r.Subject, r.Role, r.Organization, b2i(r.Demo),
+		r.Action, r.ResourceType, r.ID, r.Operation, r.Source, b2i(r.Allowed), r.Reason)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Audit page sizes.
+const (
+	DefaultAuditCount = 100
+	MaxAuditCount     = 1000
+)
+
+// ReadAudit implements store.AuditLog's ReadAudit over q.
+func ReadAudit(ctx context.Context, q Querier, d Dialect, aq store.AuditQuery) ([]store.AuditRecord, string, error) {
+	if aq.ID != "" && aq.ResourceType == "" {
+		return nil, "", fmt.Errorf("read audit: %w: an id needs a resource type", store.ErrInvalid)
+	}
+	n := aq.Count
+	if n <= 0 {
+		n = DefaultAuditCount
+	}
+	n = min(n, MaxAuditCount)
+	b := newBuilder(d)
+	b.w("SELECT seq, " + AuditColumns + " FROM audit_log WHERE 1 = 1")
+	if !aq.Since.IsZero() {
+		b.w(" AND at >= ").arg(Micros(aq.Since))
+	}
+	if !aq.Until.IsZero() {
+		b.w(" AND at < ").arg(Micros(aq.Until))
+	}
+	if aq.Subject != "" {
+		b.w(" AND subject = ").arg(aq.Subject)
+	}
+	if aq.ResourceType != "" {
+		b.w(" AND resource_type = ").arg(aq.ResourceType)
+		if aq.ID != "" {
+			b.w(" AND resource_id = ").arg(aq.ID)
+		}
+	}
+	if aq.Allowed != nil {
+		// Constants, not parameters: the denials' partial index needs
+		// the literal "allowed = 0".
+		if *aq.Allowed {
+			b.w(" AND allowed = 1")
+		} else {
+			b.w(" AND allowed = 0")
+		}
+	}
+	if aq.Cursor != "" {
+		at, seq, err := decodeAuditCursor(aq.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		b.w(" AND (at < ").arg(at).w(" OR (at = ").arg(at).w(" AND seq < ").arg(seq).w("))")
+	}
+	b.w(" ORDER BY at DESC, seq DESC LIMIT ").arg(n + 1)
+	rows, err := q.Query(ctx, b.String(), b.args...)
+	if err != nil {
+		return nil, "", WrapErr(ctx, "read audit", err)
+	}
+	defer rows.Close()
+	var out []store.AuditRecord
+	for rows.Next() {
+		var r store.AuditRecord
+		var at int64
+		var demo, allowed int
+		if err := rows.Scan(&r.Seq, &at, &r.Subject, &r.Role, &r.Organization, &demo, &r.Action,
+			&r.ResourceType, &r.ID, &r.Operation, &r.Source, &allowed, &r.Reason); err != nil {
+			return nil, "", WrapErr(ctx, "read audit", err)
+		}
+		r.Time, r.Demo, r.Allowed = time.UnixMicro(at).UTC(), demo != 0, allowed != 0
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", WrapErr(ctx, "read audit", err)
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		last := out[n-1]
+		next = base64.RawURLEncoding.EncodeToString([]byte("a" + strconv.FormatInt(Micros(last.Time), 10) + "." + strconv.FormatInt(last.Seq, 10)))
+	}
+	return out, next, nil
+}
+
+func decodeAuditCursor(s string) (at, seq int64, err error) {
+	bad := fmt.Errorf("read audit: %w: not an audit cursor", store.ErrInvalid)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, 0, bad
+	}
+	rest, ok := strings.CutPrefix(string(raw), "a")
+	if !ok {
+		return 0, 0, bad
+	}
+	a, q, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, 0, bad
+	}
+	if at, err = strconv.ParseInt(a, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	if seq, err = strconv.ParseInt(q, 10, 64); err != nil {
+		return 0, 0, bad
+	}
+	return at, seq, nil
+}
