@@ -43,8 +43,9 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 	}
 	ops := make([]*op, len(rawEntries))
 	var parseErrs []error
+	base := s.publicBase(r)
 	for i, raw := range rawEntries {
-		o, err := s.parseEntry(i, raw)
+		o, err := s.parseEntry(i, raw, base)
 		if err != nil {
 			if typ == "transaction" {
 				return err
@@ -63,8 +64,9 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 	return s.batch(w, r, ops)
 }
 
-// parseEntry turns Bundle.entry[i] into an op.
-func (s *Server) parseEntry(i int, raw any) (*op, error) {
+// parseEntry turns Bundle.entry[i] into an op. base is the server's
+// public base URL: an absolute request.url must start with it.
+func (s *Server) parseEntry(i int, raw any, base string) (*op, error) {
 	path := fmt.Sprintf("Bundle.entry[%d]", i)
 	e, ok := raw.(map[string]any)
 	if !ok {
@@ -89,10 +91,12 @@ func (s *Server) parseEntry(i int, raw any) (*op, error) {
 	}
 	p := u.Path
 	if u.IsAbs() {
-		// An absolute URL must point at this server's base.
-		if i := strings.Index(p, s.cfg.Base+"/"); i >= 0 {
-			p = p[i+len(s.cfg.Base)+1:]
+		// An absolute URL must point at this server's base: entries are
+		// interactions with this server (R4 http.html#transaction).
+		if !strings.HasPrefix(rawURL, base+"/") && rawURL != base {
+			return nil, outcome.BadRequest("%s.request.url %q is not on this server (%s); use a URL relative to the base, such as Patient/123.", path, rawURL, base).At(path + ".request.url")
 		}
+		p = strings.TrimPrefix(strings.SplitN(rawURL[len(base):], "?", 2)[0], "/")
 	}
 	p = strings.Trim(p, "/")
 	o.query = u.Query()
@@ -100,30 +104,38 @@ func (s *Server) parseEntry(i int, raw any) (*op, error) {
 	if p == "" {
 		parts = nil
 	}
-	if len(parts) > 0 {
-		o.typ = parts[0]
-		if !isKnownType(o.typ) && !(method == http.MethodGet && (strings.HasPrefix(o.typ, "_") || strings.HasPrefix(o.typ, "$"))) {
-			return nil, outcome.BadRequest("%s.request.url %q: %v", path, rawURL, unknownType(o.typ).Error()).At(path + ".request.url")
+	badURL := func(why string) error {
+		return outcome.BadRequest("%s.request.url %q: %s", path, rawURL, why).At(path + ".request.url")
+	}
+	for _, part := range parts {
+		if strings.HasPrefix(part, "$") {
+			return nil, outcome.NotSupported("%s.request.url %q: operations inside a batch or transaction are not supported; call the operation directly.", path, rawURL)
 		}
 	}
-	if len(parts) > 1 {
-		o.id = parts[1]
-		if o.id != "_search" && o.id != "_history" && !search.ValidID(o.id) {
-			return nil, outcome.BadRequest("%s.request.url %q: %q is not a valid id.", path, rawURL, o.id).At(path + ".request.url")
+	if method == http.MethodGet || method == http.MethodHead {
+		if err := parseGetEntry(o, parts); err != nil {
+			return nil, badURL(err.Error())
 		}
-	}
-	if len(parts) == 4 && parts[2] == "_history" {
-		o.vid, err = strconv.ParseInt(parts[3], 10, 64)
-		if err != nil || o.vid < 1 {
-			return nil, outcome.BadRequest("%s.request.url %q: bad version %q.", path, rawURL, parts[3]).At(path + ".request.url")
+	} else {
+		if len(parts) > 0 {
+			o.typ = parts[0]
+			if !isKnownType(o.typ) {
+				return nil, badURL(unknownType(o.typ).Error())
+			}
+		}
+		if len(parts) > 1 {
+			o.id = parts[1]
+			if !search.ValidID(o.id) {
+				return nil, badURL(fmt.Sprintf("%q is not a valid id.", o.id))
+			}
+		}
+		if len(parts) > 2 {
+			return nil, badURL(fmt.Sprintf("a %s entry names Type, Type/id or Type?criteria.", method))
 		}
 	}
 	res, _ := e["resource"].(map[string]any)
 	switch method {
 	case http.MethodGet, http.MethodHead:
-		if len(parts) == 0 {
-			return nil, outcome.BadRequest("%s: a GET entry needs a resource type in request.url.", path).At(path + ".request.url")
-		}
 	case http.MethodPost:
 		if len(parts) != 1 {
 			return nil, outcome.BadRequest("%s: a POST (create) entry's request.url is the resource type alone, not %q.", path, rawURL).At(path + ".request.url")
@@ -165,6 +177,78 @@ func (s *Server) parseEntry(i int, raw any) (*op, error) {
 		return nil, outcome.BadRequest("%s.request.method must be GET, HEAD, POST, PUT, PATCH or DELETE, not %q.", path, method).At(path + ".request.method")
 	}
 	return o, nil
+}
+
+// getKind is what a GET entry reads.
+type getKind int
+
+const (
+	getSearch getKind = iota
+	getRead
+	getVRead
+	getHistory // instance, type or system history, by typ and id
+	getCompartment
+)
+
+// parseGetEntry reads the path of a GET entry: Type[?q], Type/_search,
+// ?_type=..., Type/id, Type/id/_history[/vid], Type/_history, _history,
+// Compartment/id/Type.
+func parseGetEntry(o *op, parts []string) error {
+	known := func(t string) error {
+		if !isKnownType(t) {
+			return unknownType(t)
+		}
+		return nil
+	}
+	validID := func(id string) error {
+		if !search.ValidID(id) {
+			return fmt.Errorf("%q is not a valid id", id)
+		}
+		return nil
+	}
+	switch {
+	case len(parts) == 0:
+		o.get = getSearch // system search (?_type=...)
+		return nil
+	case len(parts) == 1 && parts[0] == "_history":
+		o.get = getHistory
+		return nil
+	}
+	o.typ = parts[0]
+	if err := known(o.typ); err != nil {
+		return err
+	}
+	switch {
+	case len(parts) == 1:
+		o.get = getSearch
+	case len(parts) == 2 && parts[1] == "_search":
+		o.get = getSearch
+	case len(parts) == 2 && parts[1] == "_history":
+		o.get = getHistory
+	case len(parts) == 2:
+		o.get, o.id = getRead, parts[1]
+		return validID(o.id)
+	case len(parts) == 3 && parts[2] == "_history":
+		o.get, o.id = getHistory, parts[1]
+		return validID(o.id)
+	case len(parts) == 3:
+		o.get, o.id, o.ctype = getCompartment, parts[1], parts[2]
+		if err := validID(o.id); err != nil {
+			return err
+		}
+		return known(o.ctype)
+	case len(parts) == 4 && parts[2] == "_history":
+		o.get, o.id = getVRead, parts[1]
+		vid, err := strconv.ParseInt(parts[3], 10, 64)
+		if err != nil || vid < 1 {
+			return fmt.Errorf("bad version %q", parts[3])
+		}
+		o.vid = vid
+		return validID(o.id)
+	default:
+		return fmt.Errorf("not a FHIR read, search or history URL")
+	}
+	return nil
 }
 
 func (s *Server) idOrCriteria(o *op, parts []string, rawURL string) error {
@@ -278,7 +362,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 		remap := map[string]string{}
 		for _, o := range sorted {
 			if o.method == http.MethodPost && o.ifNoneExist != "" {
-				criteria, err := url.ParseQuery(o.ifNoneExist)
+				criteria, err := url.ParseQuery(strings.TrimPrefix(o.ifNoneExist, o.typ+"?"))
 				if err != nil {
 					return outcome.BadRequest("%s.request.ifNoneExist is not a valid query string: %v", o.path, err)
 				}
@@ -314,6 +398,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 				}
 			}
 		}
+		touched := map[string]string{}
 		for _, o := range sorted {
 			if o.existing != nil {
 				results[o] = &entryResult{res: &result{status: http.StatusOK, version: o.existing}}
@@ -327,6 +412,16 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 				continue
 			}
 			res, err := s.execWrite(ctx, tx, o, now)
+			if err == nil && o.id != "" {
+				// R4 http.html#trules: if resource identities overlap, the
+				// transaction fails (a create-then-delete of one resource
+				// has no defined order).
+				key := o.typ + "/" + o.id
+				if prev, dup := touched[key]; dup {
+					return outcome.BadRequest("%s and %s both change %s; a transaction may change each resource only once.", prev, o.path, key)
+				}
+				touched[key] = o.path
+			}
 			if err != nil {
 				if errors.Is(err, store.ErrConflict) {
 					return outcome.Conflict("%s: %s/%s was changed by another request at the same time; retry the transaction.", o.path, o.typ, o.id)
@@ -421,15 +516,29 @@ func (s *Server) batchEntry(ctx context.Context, r *http.Request, o *op) *entryR
 	return &entryResult{res: res}
 }
 
-// readEntry answers a GET entry: read, vread or search.
+// readEntry answers a GET entry: read, vread, search, compartment search
+// or history.
 func (s *Server) readEntry(ctx context.Context, rd store.Reader, r *http.Request, o *op) *entryResult {
+	base := s.publicBase(r)
 	var v *store.Version
 	var err error
-	switch {
-	case o.id == "" || o.id == "_search":
-		req, err := search.Parse(o.typ, o.query, s.searchOptions(r))
+	switch o.get {
+	case getSearch, getCompartment:
+		typ := o.typ
+		var extra store.Clause
+		if o.get == getCompartment {
+			var ok bool
+			if extra, ok = compartmentClause(o.typ, o.id, o.ctype); !ok {
+				return &entryResult{err: outcome.BadRequest("%s: %s resources are not in the %s compartment.", o.path, o.ctype, o.typ)}
+			}
+			typ = o.ctype
+		}
+		req, err := search.Parse(typ, o.query, s.searchOptions(r))
 		if err != nil {
 			return &entryResult{err: err}
+		}
+		if extra != nil {
+			req.Query.Where = append(req.Query.Where, extra)
 		}
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
 		defer cancel()
@@ -437,16 +546,22 @@ func (s *Server) readEntry(ctx context.Context, rd store.Reader, r *http.Request
 		if err != nil {
 			return &entryResult{err: err}
 		}
-		base := s.publicBase(r)
-		bw := newBundle("searchset", res.Total, [][2]string{{"self", base + "/" + o.typ + "?" + req.Self.Encode()}})
+		bw := newBundle("searchset", res.Total, [][2]string{{"self", base + "/" + typ + "?" + req.Self.Encode()}})
 		for _, m := range res.Matches {
 			bw.entry(base+"/"+m.Type+"/"+m.ID, m.Body, map[string]any{"search": map[string]any{"mode": "match"}})
 		}
+		for _, m := range res.Included {
+			bw.entry(base+"/"+m.Type+"/"+m.ID, m.Body, map[string]any{"search": map[string]any{"mode": "include"}})
+		}
 		return &entryResult{res: &result{status: http.StatusOK}, body: bw.finish()}
-	case o.vid > 0:
+	case getHistory:
+		page, err := rd.History(ctx, store.HistoryQuery{Type: o.typ, ID: o.id, Count: s.cfg.DefaultCount})
+		if err != nil {
+			return &entryResult{err: readError(err, nil, o.typ, o.id, 0)}
+		}
+		return &entryResult{res: &result{status: http.StatusOK}, body: historyBundle(base, page, nil)}
+	case getVRead:
 		v, err = rd.VRead(ctx, o.typ, o.id, o.vid)
-	case o.id == "_history":
-		return &entryResult{err: outcome.NotSupported("%s: history inside a batch or transaction is not supported; use GET %s/_history.", o.path, o.typ)}
 	default:
 		v, err = rd.Read(ctx, o.typ, o.id)
 	}

@@ -3,6 +3,7 @@ package fhirapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -253,9 +254,14 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		dst  *time.Time
 	}{{"_since", &hq.Since}, {"_at", &hq.At}} {
 		if v := q.Get(p.name); v != "" {
-			lo, _, err := search.DateRange(v)
+			lo, hi, err := search.DateRange(v, s.cfg.Zone)
 			if err != nil {
 				return outcome.BadRequest("%s: %v", p.name, err).At(p.name)
+			}
+			if p.name == "_at" {
+				// The versions current at the end of the period given: the
+				// store answers for an instant, not a period.
+				lo = hi
 			}
 			*p.dst = time.UnixMicro(lo).UTC()
 		}
@@ -265,11 +271,11 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page, err := s.deps.Store.History(r.Context(), hq)
+	if errors.Is(err, store.ErrNotFound) && hq.ID != "" {
+		return outcome.NotFound("%s/%s is not known to this server.", hq.Type, hq.ID)
+	}
 	if err != nil {
 		return err
-	}
-	if hq.ID != "" && page.Total == 0 {
-		return outcome.NotFound("%s/%s is not known to this server.", hq.Type, hq.ID)
 	}
 	base := s.publicBase(r)
 	self := cloneValues(q)
@@ -281,15 +287,23 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		next.Set("_cursor", page.NextCursor)
 		links = append(links, [2]string{"next", path + "?" + next.Encode()})
 	}
+	writeJSON(w, r, http.StatusOK, historyBundle(base, page, links))
+	return nil
+}
+
+// historyBundle renders a history page.
+func historyBundle(base string, page *store.HistoryPage, links [][2]string) []byte {
 	bw := newBundle("history", page.Total, links)
 	for _, v := range page.Versions {
 		status := "200 OK"
 		urlPath := v.Type + "/" + v.ID
-		switch v.Method {
-		case http.MethodPost:
+		switch {
+		case v.Method == http.MethodPost:
 			status, urlPath = "201 Created", v.Type
-		case http.MethodDelete:
+		case v.Method == http.MethodDelete:
 			status = "204 No Content"
+		case v.VersionID == 1:
+			status = "201 Created" // update as create
 		}
 		parts := map[string]any{
 			"request": map[string]any{"method": v.Method, "url": urlPath},
@@ -303,6 +317,5 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		}
 		bw.entry(base+"/"+v.Type+"/"+v.ID, body, parts)
 	}
-	writeJSON(w, r, http.StatusOK, bw.finish())
-	return nil
+	return bw.finish()
 }

@@ -73,7 +73,7 @@ func (s *Server) capabilityStatement() []byte {
 			"readHistory":       true,
 			"updateCreate":      true,
 			"conditionalCreate": true,
-			"conditionalRead":   "not-supported",
+			"conditionalRead":   "full-support",
 			"conditionalUpdate": true,
 			"conditionalDelete": "single",
 			"referencePolicy":   []any{"literal", "logical"},

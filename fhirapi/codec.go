@@ -14,6 +14,9 @@ import (
 
 // decodeResource parses a request body into the resource tree.
 func (s *Server) decodeResource(data []byte) (map[string]any, error) {
+	// A UTF-8 byte order mark, as some hospital systems send: RFC 8259 8.1
+	// lets a parser ignore it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	m, err := fhirjson.Decode(data, fhirjson.Limits{MaxDepth: s.cfg.MaxDepth})
 	if err != nil {
 		var se *fhirjson.SyntaxError

@@ -105,7 +105,7 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 	}
 	var extra []store.Clause
 	if v := q.Get("_since"); v != "" {
-		lo, hi, err := search.DateRange(v)
+		lo, hi, err := search.DateRange(v, s.cfg.Zone)
 		if err != nil {
 			return outcome.BadRequest("_since: %v", err).At("_since")
 		}

@@ -26,7 +26,8 @@ const fhirJSON = "application/fhir+json; charset=utf-8"
 func checkFormat(r *http.Request) error {
 	if f := queryGet(r, "_format"); f != "" {
 		switch f {
-		case "json", "application/json", "application/fhir+json", "application/json+fhir":
+		// "application/fhir json": a + left unencoded in a query string.
+		case "json", "application/json", "application/fhir+json", "application/json+fhir", "application/fhir json":
 		default:
 			return outcome.New(http.StatusNotAcceptable, "not-supported",
 				"_format=%s is not supported: this server speaks FHIR JSON only (use _format=json or leave it out).", f)
@@ -38,7 +39,10 @@ func checkFormat(r *http.Request) error {
 		return nil
 	}
 	for _, part := range strings.Split(accept, ",") {
-		mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		mt, params, _ := mime.ParseMediaType(strings.TrimSpace(part))
+		if v, ok := params["fhirversion"]; ok && v != "4.0" && v != "4.0.1" {
+			continue // another FHIR version: not what this server speaks
+		}
 		switch mt {
 		case "", "*/*", "application/*", "application/json", "application/fhir+json", "application/json+fhir", "text/html", "text/plain":
 			return nil
@@ -184,7 +188,7 @@ func unknownType(t string) *outcome.Error {
 // body is worth compressing.
 func gzipMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -250,4 +254,24 @@ func queryGet(r *http.Request, key string) string {
 		return ""
 	}
 	return r.URL.Query().Get(key)
+}
+
+// acceptsGzip reads Accept-Encoding, honouring q=0 (RFC 9110 12.5.3).
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if q, err := strconv.ParseFloat(v, 64); err == nil && q == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -43,6 +43,9 @@ type Config struct {
 	QueryTimeout time.Duration
 	// MaxBundleEntries bounds a batch or transaction (default 10,000).
 	MaxBundleEntries int
+	// Zone is the server's local time zone, for dates written without one
+	// (search values, _since, _at); the Indexer must use the same.
+	Zone *time.Location
 }
 
 func (c *Config) defaults() {
@@ -162,7 +165,7 @@ func (s *Server) adapt(fn handlerFunc) http.Handler {
 		}()
 		if err := fn(w, r); err != nil {
 			oe := s.toOutcome(err)
-			if oe.Status >= 500 {
+			if oe.Status >= 500 && oe.Status != http.StatusNotImplemented {
 				s.deps.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			writeOutcome(w, r, oe)
@@ -203,6 +206,10 @@ func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) error {
 	if strings.HasPrefix(first, "$") || strings.Contains(rest, "/$") {
 		return outcome.NotSupported("The operation in %q is not supported by this server; see [base]/metadata for the operations it offers.", r.URL.Path)
 	}
+	if first == "metadata" {
+		w.Header().Set("Allow", "GET, HEAD")
+		return outcome.New(http.StatusMethodNotAllowed, "not-supported", "%s %s: the CapabilityStatement is read with GET [base]/metadata.", r.Method, r.URL.Path)
+	}
 	if !isKnownType(first) {
 		return unknownType(first)
 	}
@@ -220,5 +227,6 @@ func (s *Server) searchOptions(r *http.Request) search.Options {
 		Strict:       preferHandling(r) == "strict",
 		DefaultCount: s.cfg.DefaultCount,
 		MaxCount:     s.cfg.MaxCount,
+		Zone:         s.cfg.Zone,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xietong/xietong/fhir/outcome"
@@ -37,6 +38,8 @@ type op struct {
 	existing *store.Version // a conditional create found this match
 	prepErr  error          // a batch entry that could not be parsed
 	body     []byte         // the resource marshalled as version 1 at premarshalTime, before the transaction
+	get      getKind        // what a GET entry reads
+	ctype    string         // the resource type of a compartment search entry (Patient/1/Observation)
 }
 
 // result is what an interaction produced.
@@ -200,7 +203,7 @@ func (s *Server) match(ctx context.Context, tx store.Reader, typ string, criteri
 
 func (s *Server) execCreate(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
 	if o.ifNoneExist != "" {
-		criteria, err := url.ParseQuery(o.ifNoneExist)
+		criteria, err := url.ParseQuery(strings.TrimPrefix(o.ifNoneExist, o.typ+"?"))
 		if err != nil {
 			return nil, outcome.BadRequest("%sIf-None-Exist is not a valid query string: %v", prefix(o.path), err)
 		}

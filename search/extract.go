@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/xietong/xietong/fhir/fhirpath"
 	"github.com/xietong/xietong/fhir/model"
@@ -20,10 +21,15 @@ import (
 type Indexer struct {
 	mu    sync.RWMutex
 	plans map[string]*plan
+	zone  *time.Location
 }
 
-// NewIndexer returns an Indexer for the R4 search parameters.
-func NewIndexer() *Indexer { return &Indexer{plans: map[string]*plan{}} }
+// NewIndexer returns an Indexer for the R4 search parameters. zone is the
+// time zone of dates and dateTimes written without one (nil: UTC); queries
+// must be parsed with the same zone (Options.Zone).
+func NewIndexer(zone *time.Location) *Indexer {
+	return &Indexer{plans: map[string]*plan{}, zone: zone}
+}
 
 type plan struct {
 	params []compiledParam
@@ -56,7 +62,7 @@ func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, 
 			return out, fmt.Errorf("search parameter %s (%s): %w", cp.code, cp.expr, err)
 		}
 		for _, v := range vals {
-			addEntries(&out, cp, v)
+			addEntries(&out, cp, v, ix.zone)
 		}
 	}
 	return out, nil
@@ -122,7 +128,7 @@ func compilePlan(rt string) *plan {
 }
 
 // addEntries converts one value of a parameter's expression into entries.
-func addEntries(x *store.Index, cp *compiledParam, v fhirpath.Value) {
+func addEntries(x *store.Index, cp *compiledParam, v fhirpath.Value, zone *time.Location) {
 	t := strings.TrimPrefix(strings.TrimPrefix(v.TypeName(), "FHIR."), "System.")
 	node := v.Interface()
 	switch cp.typ {
@@ -135,13 +141,16 @@ func addEntries(x *store.Index, cp *compiledParam, v fhirpath.Value) {
 	case store.TypeReference:
 		addReference(x, cp.code, t, node)
 	case store.TypeDate:
-		if lo, hi, ok := dateRangeOf(t, node); ok {
+		if lo, hi, ok := dateRangeOf(t, node, zone); ok {
 			x.Dates = append(x.Dates, store.DateEntry{Param: cp.code, Low: lo, High: hi})
 		}
 	case store.TypeNumber:
+		// The search value's precision makes a range; the resource's value
+		// is compared as the value it is (R4 search.html#number: 100.00
+		// finds values in [99.995, 100.005), so a stored 72 matches 72.0).
 		if s, ok := numberText(node); ok {
-			if val, lo, hi, err := NumberRange(s); err == nil {
-				x.Numbers = append(x.Numbers, store.NumberEntry{Param: cp.code, Value: val, Low: lo, High: hi})
+			if val, _, _, err := NumberRange(s); err == nil {
+				x.Numbers = append(x.Numbers, store.NumberEntry{Param: cp.code, Value: val, Low: val, High: val})
 			}
 		}
 	case store.TypeQuantity:
@@ -271,10 +280,10 @@ func addReference(x *store.Index, code, t string, node any) {
 	x.References = append(x.References, e)
 }
 
-func dateRangeOf(t string, node any) (int64, int64, bool) {
+func dateRangeOf(t string, node any, zone *time.Location) (int64, int64, bool) {
 	switch n := node.(type) {
 	case string:
-		lo, hi, err := DateRange(n)
+		lo, hi, err := DateRange(n, zone)
 		return lo, hi, err == nil
 	case map[string]any:
 		switch t {
@@ -282,12 +291,12 @@ func dateRangeOf(t string, node any) (int64, int64, bool) {
 			lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 			ok := false
 			if s := str(n, "start"); s != "" {
-				if l, _, err := DateRange(s); err == nil {
+				if l, _, err := DateRange(s, zone); err == nil {
 					lo, ok = l, true
 				}
 			}
 			if s := str(n, "end"); s != "" {
-				if _, h, err := DateRange(s); err == nil {
+				if _, h, err := DateRange(s, zone); err == nil {
 					hi, ok = h, true
 				}
 			}
@@ -297,7 +306,7 @@ func dateRangeOf(t string, node any) (int64, int64, bool) {
 			lo, hi, ok := int64(math.MaxInt64), int64(math.MinInt64), false
 			for _, e := range events {
 				if s, isStr := e.(string); isStr {
-					if l, h, err := DateRange(s); err == nil {
+					if l, h, err := DateRange(s, zone); err == nil {
 						lo, hi, ok = min(lo, l), max(hi, h), true
 					}
 				}
@@ -327,10 +336,11 @@ func addQuantity(x *store.Index, code string, node any) {
 	if !ok {
 		return
 	}
-	_, lo, hi, err := NumberRange(s)
+	val, _, _, err := NumberRange(s)
 	if err != nil {
 		return
 	}
+	lo, hi := val, val // a point, as for numbers
 	unit := str(n, "code")
 	if unit == "" {
 		unit = str(n, "unit")

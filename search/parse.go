@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xietong/xietong/fhir/model"
 	"github.com/xietong/xietong/fhir/outcome"
@@ -33,6 +34,9 @@ type Options struct {
 	Strict bool
 	// DefaultCount and MaxCount bound _count.
 	DefaultCount, MaxCount int
+	// Zone is the time zone of dates written without one (nil: UTC); it
+	// must be the zone the Indexer uses.
+	Zone *time.Location
 }
 
 // Parse turns the parameters of a search on resourceType ("" for a
@@ -129,7 +133,7 @@ func Parse(resourceType string, params url.Values, opts Options) (*Request, erro
 			err = unsupported(key, "is not supported")
 		default:
 			var clauses []store.Clause
-			clauses, err = parseParam(q.Types, key, values)
+			clauses, err = parseParam(q.Types, key, values, opts.Zone)
 			if err == nil {
 				q.Where = append(q.Where, clauses...)
 			} else if isUnknown(err) && !opts.Strict {
@@ -234,19 +238,19 @@ func lookupParam(types []string, code string) *model.SearchParam {
 // clause per repetition: repeated parameters are ANDed). The name may be a
 // chain (subject:Patient.organization.name) or a reverse chain
 // (_has:Observation:patient:code).
-func parseParam(types []string, key string, values []string) ([]store.Clause, error) {
-	return parseParamDepth(types, key, key, values, 0)
+func parseParam(types []string, key string, values []string, zone *time.Location) ([]store.Clause, error) {
+	return parseParamDepth(types, key, key, values, 0, zone)
 }
 
 // maxChainDepth bounds chains and _has nesting.
 const maxChainDepth = 4
 
-func parseParamDepth(types []string, fullKey, key string, values []string, depth int) ([]store.Clause, error) {
+func parseParamDepth(types []string, fullKey, key string, values []string, depth int, zone *time.Location) ([]store.Clause, error) {
 	if depth > maxChainDepth {
 		return nil, outcome.BadRequest("%s: chains and _has may nest at most %d levels.", fullKey, maxChainDepth).At(fullKey)
 	}
 	if strings.HasPrefix(key, "_has:") {
-		return parseHas(types, fullKey, key, values, depth)
+		return parseHas(types, fullKey, key, values, depth, zone)
 	}
 	name, chain, _ := strings.Cut(key, ".")
 	name, modifier, _ := strings.Cut(name, ":")
@@ -255,13 +259,13 @@ func parseParamDepth(types []string, fullKey, key string, values []string, depth
 		return nil, unknownParamError{outcome.BadRequest("Unknown search parameter %q for %s. Check the spelling, or the CapabilityStatement at [base]/metadata for the parameters supported.", name, orAll(strings.Join(types, ","))).At(fullKey)}
 	}
 	if chain != "" {
-		return parseChain(types, fullKey, sp, name, modifier, chain, values, depth)
+		return parseChain(types, fullKey, sp, name, modifier, chain, values, depth, zone)
 	}
 	var clauses []store.Clause
 	for _, v := range values {
 		var clause store.Clause
 		for _, one := range splitOr(v) {
-			p, err := parsePredicate(sp, fullKey, name, modifier, one)
+			p, err := parsePredicate(sp, fullKey, name, modifier, one, zone)
 			if err != nil {
 				return nil, err
 			}
@@ -276,7 +280,7 @@ func parseParamDepth(types []string, fullKey, key string, values []string, depth
 
 // parseChain parses name[:Type].rest: the referenced resources of the
 // given (or any allowed) target types must match rest.
-func parseChain(types []string, fullKey string, sp *model.SearchParam, name, modifier, rest string, values []string, depth int) ([]store.Clause, error) {
+func parseChain(types []string, fullKey string, sp *model.SearchParam, name, modifier, rest string, values []string, depth int, zone *time.Location) ([]store.Clause, error) {
 	if sp.Type != "reference" {
 		return nil, outcome.BadRequest("%s: only reference parameters can be chained; %s is a %s parameter.", fullKey, name, sp.Type).At(fullKey)
 	}
@@ -301,7 +305,7 @@ func parseChain(types []string, fullKey string, sp *model.SearchParam, name, mod
 	}
 	// Parse the rest against each known target type that agrees on the
 	// parameter's type; a type disagreeing is a bad request.
-	inner, err := parseParamDepth(known, fullKey, rest, values, depth+1)
+	inner, err := parseParamDepth(known, fullKey, rest, values, depth+1, zone)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +318,7 @@ func parseChain(types []string, fullKey string, sp *model.SearchParam, name, mod
 
 // parseHas parses _has:Type:param:rest: resources of Type whose reference
 // parameter param points at the searched resource must match rest.
-func parseHas(types []string, fullKey, key string, values []string, depth int) ([]store.Clause, error) {
+func parseHas(types []string, fullKey, key string, values []string, depth int, zone *time.Location) ([]store.Clause, error) {
 	parts := strings.SplitN(key, ":", 4)
 	if len(parts) != 4 || parts[1] == "" || parts[2] == "" || parts[3] == "" {
 		return nil, outcome.BadRequest("%s: _has takes the form _has:Type:reference-parameter:search-parameter=value.", fullKey).At(fullKey)
@@ -336,7 +340,7 @@ func parseHas(types []string, fullKey, key string, values []string, depth int) (
 			return nil, outcome.BadRequest("%s: %s.%s cannot refer to %s.", fullKey, typ, ref, strings.Join(types, ", ")).At(fullKey)
 		}
 	}
-	inner, err := parseParamDepth([]string{typ}, fullKey, rest, values, depth+1)
+	inner, err := parseParamDepth([]string{typ}, fullKey, rest, values, depth+1, zone)
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +438,7 @@ func unescape(s string) string {
 	return b.String()
 }
 
-func parsePredicate(sp *model.SearchParam, key, name, modifier, value string) (store.Predicate, error) {
+func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zone *time.Location) (store.Predicate, error) {
 	p := store.Predicate{Param: name, Type: store.ParamType(sp.Type)}
 	bad := func(format string, args ...any) (store.Predicate, error) {
 		return p, outcome.BadRequest(key+": "+format, args...).At(key)
@@ -525,7 +529,7 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string) (s
 			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a date parameter)", modifier))
 		}
 		prefix, rest := splitPrefix(value)
-		lo, hi, err := DateRange(rest)
+		lo, hi, err := DateRange(rest, zone)
 		if err != nil {
 			return bad("%v", err)
 		}
@@ -535,22 +539,24 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string) (s
 			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a number parameter)", modifier))
 		}
 		prefix, rest := splitPrefix(value)
-		_, lo, hi, err := NumberRange(rest)
+		v, lo, hi, err := NumberRange(rest)
 		if err != nil {
 			return bad("%v", err)
 		}
-		p.Prefix, p.NumLow, p.NumHigh = prefix, lo, hi
+		p.Prefix = prefix
+		p.NumLow, p.NumHigh = numberBounds(prefix, v, lo, hi)
 	case store.TypeQuantity:
 		if modifier != "" {
 			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a quantity parameter)", modifier))
 		}
 		prefix, rest := splitPrefix(value)
 		num, unit, _ := cutUnescaped(rest, '|')
-		_, lo, hi, err := NumberRange(num)
+		v, lo, hi, err := NumberRange(num)
 		if err != nil {
 			return bad("%v", err)
 		}
-		p.Prefix, p.NumLow, p.NumHigh = prefix, lo, hi
+		p.Prefix = prefix
+		p.NumLow, p.NumHigh = numberBounds(prefix, v, lo, hi)
 		if unit != "" {
 			sys, code, hasBar := cutUnescaped(unit, '|')
 			if hasBar {
@@ -570,6 +576,20 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string) (s
 		return p, unsupported(key, fmt.Sprintf("(a %s parameter)", sp.Type))
 	}
 	return p, nil
+}
+
+// numberBounds is the range a number search value stands for. Equality
+// (eq, ne, ap) uses the precision of the value as written: 100 finds
+// [99.5, 100.5], 100.00 finds [99.995, 100.005] (R4 search.html#number).
+// The order prefixes compare with the value itself: gt100 finds values
+// greater than 100 ("the value for the parameter in the resource is
+// greater than the provided value").
+func numberBounds(prefix store.Prefix, v, lo, hi float64) (float64, float64) {
+	switch prefix {
+	case store.PrefixGt, store.PrefixLt, store.PrefixGe, store.PrefixLe, store.PrefixSa, store.PrefixEb:
+		return v, v
+	}
+	return lo, hi
 }
 
 // localRef splits "Type/id" or "[base]/Type/id[/_history/v]".

@@ -32,7 +32,7 @@ func TestDateRange(t *testing.T) {
 		{"2024-03-05T10:20:30.5Z", "2024-03-05T10:20:30.5Z", "2024-03-05T10:20:30.599999Z"},
 	}
 	for _, tt := range tests {
-		lo, hi, err := DateRange(tt.in)
+		lo, hi, err := DateRange(tt.in, nil)
 		if err != nil {
 			t.Errorf("DateRange(%q): %v", tt.in, err)
 			continue
@@ -42,7 +42,7 @@ func TestDateRange(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "24", "2024-13", "2023-02-29", "2024-1-05", "2024-03-05 10:20", "2024-03-05T25:00", "abcd", "2024-03-05T10:20+8"} {
-		if _, _, err := DateRange(bad); err == nil {
+		if _, _, err := DateRange(bad, time.UTC); err == nil {
 			t.Errorf("DateRange(%q) accepted", bad)
 		}
 	}
@@ -78,6 +78,7 @@ func TestNormalizeString(t *testing.T) {
 		"  Élodie   MÜLLER ": "elodie muller",
 		"张三":                 "张三",
 		"O'Brien\tJr":        "o'brien jr",
+		"ＢＥＩＪＩＮＧ　１２３":        "beijing 123",
 	} {
 		if got := NormalizeString(in); got != want {
 			t.Errorf("NormalizeString(%q) = %q, want %q", in, got, want)
@@ -162,7 +163,7 @@ func TestIndexer(t *testing.T) {
 		"effectiveDateTime": "2026-10-01",
 		"valueQuantity":     map[string]any{"value": jsonNumber("13.5"), "unit": "g/dL", "system": "http://unitsofmeasure.org", "code": "g/dL"},
 	}
-	x, err := NewIndexer().Index("Observation", obs)
+	x, err := NewIndexer(nil).Index("Observation", obs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestIndexer(t *testing.T) {
 	}), "date range")
 	has(found(func() bool {
 		for _, e := range x.Quantities {
-			if e.Param == "value-quantity" && e.Code == "g/dL" && near(e.Low, 13.45) && near(e.High, 13.55) {
+			if e.Param == "value-quantity" && e.Code == "g/dL" && e.Low == 13.5 && e.High == 13.5 {
 				return true
 			}
 		}
@@ -267,5 +268,22 @@ func TestParseChainsAndIncludes(t *testing.T) {
 	}
 	if got := r.Query.Where[0][0].Chain.Types; !slices.Equal(got, []string{"Location", "Patient"}) && !slices.Equal(got, []string{"Patient", "Location"}) {
 		t.Errorf("chain targets %v", got)
+	}
+}
+
+func TestDateRangeInZone(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	lo, hi, err := DateRange("2026-01-02", shanghai)
+	if err != nil || lo != micros("2026-01-01T16:00:00Z") || hi != micros("2026-01-02T15:59:59.999999Z") {
+		t.Errorf("2026-01-02 in +08:00 = %v..%v, %v", time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC(), err)
+	}
+	// An explicit zone wins over the server's.
+	lo, _, _ = DateRange("2026-01-02T01:00:00Z", shanghai)
+	if lo != micros("2026-01-02T01:00:00Z") {
+		t.Errorf("explicit Z ignored: %v", time.UnixMicro(lo).UTC())
+	}
+	lo, _, _ = DateRange("2026-01-02T01:00:00", shanghai)
+	if lo != micros("2026-01-01T17:00:00Z") {
+		t.Errorf("zone-less dateTime: %v", time.UnixMicro(lo).UTC())
 	}
 }

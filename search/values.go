@@ -12,13 +12,14 @@ import (
 )
 
 // NormalizeString folds a string for the default and :contains string
-// matches: case-insensitive, accent-insensitive, white space collapsed. Both
-// index extraction and query parsing use it, so they always agree.
+// matches: case-insensitive, accent-insensitive, width-insensitive (全角
+// ＢＥＩＪＩＮＧ１２３ matches beijing123), white space collapsed. Both index
+// extraction and query parsing use it, so they always agree.
 func NormalizeString(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
-	for _, r := range norm.NFD.String(s) {
+	for _, r := range norm.NFKD.String(s) {
 		switch {
 		case unicode.Is(unicode.Mn, r): // combining marks: é -> e
 			continue
@@ -37,9 +38,15 @@ func NormalizeString(s string) string {
 
 // DateRange parses a FHIR date, dateTime or instant (or a partial one:
 // 2024, 2024-03, 2024-03-05T10:20) and returns the closed range of Unix
-// microseconds it covers at its precision. Values without a time zone are
-// taken as UTC.
-func DateRange(s string) (low, high int64, err error) {
+// microseconds it covers at its precision. Values without a time zone
+// (dates, and dateTimes written without one) are taken in zone, the
+// server's local time zone as the specification asks (nil means UTC): in
+// China, 2026-01-02 is the day that starts at 2026-01-01T16:00:00Z. Index
+// extraction and query parsing must use the same zone.
+func DateRange(s string, zone *time.Location) (low, high int64, err error) {
+	if zone == nil {
+		zone = time.UTC
+	}
 	bad := func(why string) (int64, int64, error) {
 		return 0, 0, fmt.Errorf("%q is not a valid FHIR date or dateTime: %s", s, why)
 	}
@@ -56,13 +63,13 @@ func DateRange(s string) (low, high int64, err error) {
 	var end func(time.Time) time.Time
 	switch {
 	case rest == "":
-		start = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+		start = time.Date(year, 1, 1, 0, 0, 0, 0, zone)
 		end = func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }
 	case len(rest) == 3 && rest[0] == '-':
 		if month, err = atoiRange(rest[1:3], 1, 12); err != nil {
 			return bad("the month must be 01 to 12")
 		}
-		start = time.Date(year, time.Month(month), 1, 0, 0, 0, 0, time.UTC)
+		start = time.Date(year, time.Month(month), 1, 0, 0, 0, 0, zone)
 		end = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
 	case len(rest) >= 6 && rest[0] == '-' && rest[3] == '-':
 		if month, err = atoiRange(rest[1:3], 1, 12); err != nil {
@@ -72,14 +79,14 @@ func DateRange(s string) (low, high int64, err error) {
 			return bad(fmt.Sprintf("the day must be 01 to %02d in that month", daysIn(year, month)))
 		}
 		if len(rest) == 6 {
-			start = time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+			start = time.Date(year, time.Month(month), day, 0, 0, 0, 0, zone)
 			end = func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
 			break
 		}
 		if rest[6] != 'T' {
 			return bad("expected 'T' before the time")
 		}
-		t, prec, err := parseTime(s, year, month, day, rest[7:])
+		t, prec, err := parseTime(year, month, day, rest[7:], zone)
 		if err != nil {
 			return bad(err.Error())
 		}
@@ -93,7 +100,7 @@ func DateRange(s string) (low, high int64, err error) {
 
 // parseTime parses hh:mm[:ss[.f+]][zone] and returns the instant and the
 // length of the period its precision implies.
-func parseTime(all string, year, month, day int, s string) (time.Time, time.Duration, error) {
+func parseTime(year, month, day int, s string, zone *time.Location) (time.Time, time.Duration, error) {
 	if len(s) < 5 || s[2] != ':' {
 		return time.Time{}, 0, fmt.Errorf("expected hh:mm after 'T'")
 	}
@@ -136,9 +143,11 @@ func parseTime(all string, year, month, day int, s string) (time.Time, time.Dura
 			s = s[i:]
 		}
 	}
-	loc := time.UTC
+	loc := zone
 	switch {
-	case s == "" || s == "Z":
+	case s == "Z":
+		loc = time.UTC
+	case s == "":
 	case len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':':
 		zh, err1 := atoiRange(s[1:3], 0, 14)
 		zm, err2 := atoiRange(s[4:6], 0, 59)

@@ -525,3 +525,66 @@ func TestAccessGuard(t *testing.T) {
 	tx := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + patient + `,"request":{"method":"POST","url":"Patient"}}]}`
 	do(t, "POST", base, fj, tx, "X-Xietong-Role", "viewer").wantStatus(t, 403)
 }
+
+// TestInteropFixes pins the defects found with real FHIR clients.
+func TestInteropFixes(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "interop.db"))
+	cid := strings.Replace(patient, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"p1",`, 1)
+	do(t, "PUT", base+"/Patient/p1", fj, cid).wantStatus(t, 201)
+	// GET entries of a batch read what their URL says, or refuse clearly.
+	b := `{"resourceType":"Bundle","type":"batch","entry":[
+	 {"request":{"method":"GET","url":"Patient/p1/_history"}},
+	 {"request":{"method":"GET","url":"_history"}},
+	 {"request":{"method":"GET","url":"Patient/p1/$everything"}},
+	 {"request":{"method":"GET","url":"Patient/p1/anything/at/all"}},
+	 {"request":{"method":"GET","url":"Patient/p1/_history/1"}},
+	 {"request":{"method":"GET","url":"Patient/p1/Observation"}}]}`
+	r := do(t, "POST", base, fj, b).wantStatus(t, 200)
+	for i, want := range []string{"200", "200", "501", "400", "200", "200"} {
+		if got := r.str("entry", i, "response", "status"); !strings.HasPrefix(got, want) {
+			t.Errorf("batch entry %d: status %q, want %s", i, got, want)
+		}
+	}
+	if r.str("entry", 0, "resource", "type") != "history" || r.str("entry", 5, "resource", "type") != "searchset" {
+		t.Errorf("batch GET entries answered with the wrong thing: %s", r.body)
+	}
+	// A transaction that touches one resource twice fails whole.
+	dup := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"dup2"},"request":{"method":"PUT","url":"Patient/dup2"}},{"request":{"method":"DELETE","url":"Patient/dup2"}}]}`
+	do(t, "POST", base, fj, dup).wantStatus(t, 400)
+	do(t, "GET", base+"/Patient/dup2", "", "").wantStatus(t, 404)
+	// Absolute request URLs must be on this server.
+	other := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"elsewhere"},"request":{"method":"PUT","url":"http://other.example.org/fhir/Patient/elsewhere"}}]}`
+	do(t, "POST", base, fj, other).wantStatus(t, 400)
+	own := strings.Replace(other, "http://other.example.org/fhir", base, 1)
+	do(t, "POST", base, fj, own).wantStatus(t, 200)
+	// History filtered to nothing is an empty history, not a 404.
+	if h := do(t, "GET", base+"/Patient/p1/_history?_since=2099-01-01T00:00:00Z", "", "").wantStatus(t, 200); h.str("total") != "0" {
+		t.Errorf("empty filtered history: %s", h.body)
+	}
+	if h := do(t, "GET", base+"/Patient/p1/_history", "", "").wantStatus(t, 200); !strings.HasPrefix(h.str("entry", 0, "response", "status"), "201") {
+		t.Errorf("update-as-create shows in history as %s", h.str("entry", 0, "response", "status"))
+	}
+	// Numbers: the resource's value is compared as it is.
+	obs := `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},
+	 "effectiveDateTime":"2026-01-02T01:00:00+08:00","valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}}`
+	do(t, "POST", base+"/Observation", fj, obs).wantStatus(t, 201)
+	for q, want := range map[string]string{
+		"value-quantity=72.0":        "1",
+		"value-quantity=72":          "1",
+		"value-quantity=gt71.9":      "1",
+		"value-quantity=gt72":        "0",
+		"date=2026-01-02":            "1", // a Beijing day, not a UTC day
+		"date=2026-01-01":            "0",
+		"date=ge2026-01-02T00:00:00": "1",
+	} {
+		if got := do(t, "GET", base+"/Observation?"+q, "", "").wantStatus(t, 200).str("total"); got != want {
+			t.Errorf("Observation?%s: total %s, want %s", q, got, want)
+		}
+	}
+	// A UTF-8 byte order mark is ignored; _format with an unencoded '+'.
+	do(t, "POST", base+"/Patient", fj, "\xef\xbb\xbf"+patient).wantStatus(t, 201)
+	do(t, "GET", base+"/Patient/p1?_format=application/fhir+json", "", "").wantStatus(t, 200)
+	do(t, "GET", base+"/Patient/p1", "", "", "Accept", "application/fhir+json; fhirVersion=3.0").wantStatus(t, 406)
+	// If-None-Exist in the Type?criteria form some clients send.
+	do(t, "POST", base+"/Patient", fj, patient, "If-None-Exist", "Patient?identifier=urn:oid:2.16.156.10011.1.1|110101199003077777").wantStatus(t, 412)
+}

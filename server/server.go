@@ -32,7 +32,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// QueryTimeout is the time budget of one search (0: 10 s).
 	QueryTimeout time.Duration
-	Logger       *slog.Logger
+	// TimeZone is the server's local time zone, for dates written without
+	// one: an IANA name or an offset ("" means Asia/Shanghai). Changing it
+	// on an existing database shifts how its zone-less dates were indexed.
+	TimeZone string
+	// PublicURL is the absolute FHIR base for links (Location, fullUrl,
+	// next); "" derives it from each request's Host header.
+	PublicURL string
+	Logger    *slog.Logger
 }
 
 // Server is a configured node.
@@ -50,6 +57,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	zone, err := LoadZone(cfg.TimeZone)
+	if err != nil {
+		return nil, err
+	}
 	st, err := open.Open(ctx, cfg.DB, open.WithMigrate())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", redact(cfg.DB), err)
@@ -59,11 +70,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: s.audit, Default: demoAdmin}
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
+		PublicURL:    cfg.PublicURL,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		QueryTimeout: cfg.QueryTimeout,
+		Zone:         zone,
 	}, fhirapi.Deps{
 		Store:     st,
-		Indexer:   newIndexer(),
+		Indexer:   newIndexer(zone),
 		Validator: newValidator(),
 		Guard:     guard,
 		Logger:    cfg.Logger,

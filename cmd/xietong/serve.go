@@ -40,12 +40,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxBody := fs.Int64("max-body", 32<<20, "largest accepted request body in bytes")
 	queryTimeout := fs.Duration("query-timeout", 10*time.Second, "time budget of one search")
 	logLevel := fs.String("log-level", envOr("XIETONG_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	timeZone := fs.String("timezone", envOr("XIETONG_TIMEZONE", server.DefaultTimeZone), "local time zone for dates written without one: an IANA name or an offset like +08:00 (env XIETONG_TIMEZONE)")
+	publicURL := fs.String("public-url", envOr("XIETONG_PUBLIC_URL", ""), "absolute FHIR base URL for links, e.g. https://region.example/fhir (env XIETONG_PUBLIC_URL; default: from each request's Host)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	log := newLogger(stderr, *logLevel)
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DB: *db, Demo: *demoMode, MaxBodyBytes: *maxBody, QueryTimeout: *queryTimeout, Logger: log,
+		TimeZone: *timeZone, PublicURL: *publicURL,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)
