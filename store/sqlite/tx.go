@@ -24,13 +24,20 @@ var bufferedTables = []string{"resource_version", "resource", "idx_string", "idx
 
 var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
 
-// Index rows are buffered in the transaction and inserted at Commit (or
-// before the transaction reads: it must see its own writes) by multi-row
-// INSERTs of chunk sizes only: one statement of 128 rows costs far less
-// than 128 single-row ones (each pays its own bind/step/reset round through
-// database/sql and the driver). OR IGNORE: the primary key holds every
-// column, so a duplicate entry is one already stored, and no statement can
-// abort half-way, so SQLite writes no statement journal.
+// A transaction's new rows (versions, current rows, index entries) are
+// buffered and inserted at Commit, or before the transaction reads (it
+// must see its own writes), or before an update (which deletes index
+// rows), by multi-row INSERTs of these sizes only: one statement of 128
+// rows costs far less than 128 single-row ones (each pays its own
+// bind/step/reset round through database/sql and the driver). See
+// docs/decisions/003-sqlite-write-path.md.
+//
+// Index rows go in with OR IGNORE and versions and current rows with OR
+// ROLLBACK: either way no constraint can abort a statement half-way, so
+// SQLite keeps no statement journal for these multi-row statements (with
+// the default ABORT it must, to undo a half-done statement). Index tables
+// have no constraint that can fail (NOT NULL only, values bound from Go);
+// a duplicate version is a bug that ends the transaction.
 var chunks = []int{128, 32, 8, 1}
 
 var indexColumns = map[string]string{

@@ -36,82 +36,79 @@ CREATE TABLE resource (
     type         TEXT    NOT NULL,
     id           TEXT    NOT NULL,
     version      INTEGER NOT NULL,
-    vid          INTEGER NOT NULL, -- resource_version.vid (no REFERENCES: see idx_* below)
+    vid          INTEGER NOT NULL, -- resource_version.vid (no REFERENCES: Put writes both)
     last_updated INTEGER NOT NULL,
     deleted      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (type, id)
 );
 CREATE INDEX resource_type_updated ON resource (type, last_updated);
 
--- Search-index entries of current versions (docs/decisions/003-sqlite-write-path.md).
+-- Search-index entries of current versions. Each table has an index for
+-- its predicates (leading with param) and one on (rid, param) for
+-- replacing a resource's entries, :missing, _sort and _include.
 --
--- Each table is WITHOUT ROWID, clustered on (rid, param, the values): the
--- rows of a new resource are appended at the right edge of that B-tree
--- (rid only grows), and it serves replacing a resource's entries,
--- :missing, _sort and _include without a separate (rid, param) index. One
--- secondary index per predicate shape (leading with param) carries the
--- search; its entries end with the primary key, so it covers "SELECT rid".
--- An entry is thus two B-tree inserts, one of them an append. The key
--- holding every column makes an entry a set member: a resource's duplicate
--- entries are stored once (INSERT OR IGNORE), which no search can tell
--- apart. No REFERENCES: the only writer (store/sqlite's Put) inserts rows
--- for the rid it has just written, and a foreign-key check per row plus
--- the statement journal it forces cost more than the rest of the insert.
+-- No REFERENCES (docs/decisions/003-sqlite-write-path.md): only Put writes
+-- these rows, for the rid it has just written, so a foreign-key check per
+-- row proves nothing; it cost a lookup per row and, with the NOT NULL
+-- constraints, made every multi-row INSERT keep a statement journal. The
+-- store inserts them with INSERT OR IGNORE (no constraint can abort a
+-- statement half-way, so SQLite keeps no statement journal). WITHOUT ROWID
+-- tables clustered on (rid, param, values) were measured too: no faster
+-- (two B-trees per entry instead of three, but each one carries the whole
+-- row), and worse for long values, so the tables stay rowid tables.
 CREATE TABLE idx_string (
     rid   INTEGER NOT NULL,
     param TEXT    NOT NULL,
     norm  TEXT    NOT NULL,
-    exact TEXT    NOT NULL,
-    PRIMARY KEY (rid, param, norm, exact)
-) WITHOUT ROWID;
-CREATE INDEX idx_string_norm ON idx_string (param, norm);
-CREATE INDEX idx_string_exact ON idx_string (param, exact);
+    exact TEXT    NOT NULL
+);
+CREATE INDEX idx_string_norm ON idx_string (param, norm, rid);
+CREATE INDEX idx_string_exact ON idx_string (param, exact, rid);
+CREATE INDEX idx_string_rid ON idx_string (rid, param);
 
 CREATE TABLE idx_token (
     rid    INTEGER NOT NULL,
     param  TEXT    NOT NULL,
     system TEXT    NOT NULL,
     code   TEXT    NOT NULL,
-    text   TEXT    NOT NULL,
-    PRIMARY KEY (rid, param, system, code, text)
-) WITHOUT ROWID;
-CREATE INDEX idx_token_code ON idx_token (param, code, system);
+    text   TEXT    NOT NULL
+);
+CREATE INDEX idx_token_code ON idx_token (param, code, system, rid);
+CREATE INDEX idx_token_rid ON idx_token (rid, param);
 
 CREATE TABLE idx_reference (
     rid         INTEGER NOT NULL,
     param       TEXT    NOT NULL,
     target_type TEXT    NOT NULL,
     target_id   TEXT    NOT NULL,
-    url         TEXT    NOT NULL,
-    PRIMARY KEY (rid, param, target_type, target_id, url)
-) WITHOUT ROWID;
+    url         TEXT    NOT NULL
+);
 -- One index serves the forward search (subject=Patient/1, subject=1),
 -- chaining, and the reverse direction (_has, _revinclude) alike: the
 -- target id is selective on its own.
-CREATE INDEX idx_reference_target ON idx_reference (target_id, target_type, param);
+CREATE INDEX idx_reference_target ON idx_reference (target_id, target_type, param, rid);
 CREATE INDEX idx_reference_url ON idx_reference (param, url) WHERE url <> '';
+CREATE INDEX idx_reference_rid ON idx_reference (rid, param);
 
 CREATE TABLE idx_date (
     rid   INTEGER NOT NULL,
     param TEXT    NOT NULL,
     low   INTEGER NOT NULL, -- Unix microseconds, closed range
-    high  INTEGER NOT NULL,
-    PRIMARY KEY (rid, param, low, high)
-) WITHOUT ROWID;
-CREATE INDEX idx_date_range ON idx_date (param, low, high);
+    high  INTEGER NOT NULL
+);
+CREATE INDEX idx_date_range ON idx_date (param, low, high, rid);
+CREATE INDEX idx_date_rid ON idx_date (rid, param);
 
 CREATE TABLE idx_number (
     rid   INTEGER NOT NULL,
     param TEXT    NOT NULL,
     value REAL    NOT NULL,
     low   REAL    NOT NULL,
-    high  REAL    NOT NULL,
-    PRIMARY KEY (rid, param, value, low, high)
-) WITHOUT ROWID;
-CREATE INDEX idx_number_low ON idx_number (param, low, high);
+    high  REAL    NOT NULL
+);
+CREATE INDEX idx_number_low ON idx_number (param, low, high, rid);
+CREATE INDEX idx_number_rid ON idx_number (rid, param);
 
--- The canonical columns follow from (system, code, low, high), so they
--- stay out of the key (and may be NULL).
 CREATE TABLE idx_quantity (
     rid            INTEGER NOT NULL,
     param          TEXT    NOT NULL,
@@ -121,16 +118,16 @@ CREATE TABLE idx_quantity (
     high           REAL    NOT NULL,
     canonical_code TEXT    NOT NULL,
     canonical_low  REAL,
-    canonical_high REAL,
-    PRIMARY KEY (rid, param, system, code, low, high)
-) WITHOUT ROWID;
-CREATE INDEX idx_quantity_code ON idx_quantity (param, code, low, high);
+    canonical_high REAL
+);
+CREATE INDEX idx_quantity_code ON idx_quantity (param, code, low, high, rid);
 CREATE INDEX idx_quantity_canonical ON idx_quantity (param, canonical_code, canonical_low) WHERE canonical_code <> '';
+CREATE INDEX idx_quantity_rid ON idx_quantity (rid, param);
 
 CREATE TABLE idx_uri (
     rid   INTEGER NOT NULL,
     param TEXT    NOT NULL,
-    uri   TEXT    NOT NULL,
-    PRIMARY KEY (rid, param, uri)
-) WITHOUT ROWID;
-CREATE INDEX idx_uri_uri ON idx_uri (param, uri);
+    uri   TEXT    NOT NULL
+);
+CREATE INDEX idx_uri_uri ON idx_uri (param, uri, rid);
+CREATE INDEX idx_uri_rid ON idx_uri (rid, param);
