@@ -136,5 +136,8 @@ func (DemoPolicy) Allow(_ context.Context, r Request) error {
 			return fmt.Errorf("%w: the viewer role may only read", ErrDenied)
 		}
 	}
+	if r.Operation == "$audit" && r.Principal.Role != "admin" {
+		return fmt.Errorf("%w: only administrators may read the audit trail", ErrDenied)
+	}
 	return nil
 }

@@ -110,6 +110,9 @@ func writeString(b *bytes.Buffer, s string) {
 
 // handleTypeSearch: GET [base]/[type]?params and POST [base]/[type]/_search.
 func (s *Server) handleTypeSearch(w http.ResponseWriter, r *http.Request) error {
+	if r.PathValue("type") == "$audit" && r.Method == http.MethodGet {
+		return s.handleAudit(w, r)
+	}
 	typ, err := pathType(r)
 	if err != nil {
 		return err

@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xietong/xietong/demo"
+	"github.com/xietong/xietong/fhir/validate"
 	"github.com/xietong/xietong/server"
 	"github.com/xietong/xietong/store/postgres/pgtest"
 )
@@ -587,4 +589,50 @@ func TestInteropFixes(t *testing.T) {
 	do(t, "GET", base+"/Patient/p1", "", "", "Accept", "application/fhir+json; fhirVersion=3.0").wantStatus(t, 406)
 	// If-None-Exist in the Type?criteria form some clients send.
 	do(t, "POST", base+"/Patient", fj, patient, "If-None-Exist", "Patient?identifier=urn:oid:2.16.156.10011.1.1|110101199003077777").wantStatus(t, 412)
+}
+
+func TestAuditTrail(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		id := do(t, "POST", base+"/Patient", fj, patient).wantStatus(t, 201).str("id")
+		do(t, "GET", base+"/Patient/"+id, "", "").wantStatus(t, 200)
+		do(t, "DELETE", base+"/Patient/"+id, "", "", "X-Xietong-Role", "viewer").wantStatus(t, 403)
+		// The trail is appended in batches; wait for it.
+		var r *response
+		for i := 0; i < 50; i++ {
+			r = do(t, "GET", base+"/$audit?entity=Patient/"+id, "", "").wantStatus(t, 200)
+			if entries, _ := r.json["entry"].([]any); len(entries) >= 2 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		entries, _ := r.json["entry"].([]any)
+		if len(entries) != 2 {
+			t.Fatalf("audit trail of Patient/%s has %d events, want 2 (read, denied delete): %s", id, len(entries), r.body)
+		}
+		// The create was decided before the id existed: it is recorded
+		// against the type.
+		if c := do(t, "GET", base+"/$audit?entity=Patient", "", "").wantStatus(t, 200); !strings.Contains(string(c.body), `"code":"create"`) {
+			t.Errorf("no create in the Patient trail: %s", c.body)
+		}
+		// Newest first: the denied delete.
+		if r.str("entry", 0, "resource", "outcome") != "4" || r.str("entry", 0, "resource", "action") != "D" ||
+			!strings.Contains(r.str("entry", 0, "resource", "outcomeDesc"), "viewer") {
+			t.Errorf("denied delete recorded as %s", r.str("entry", 0, "resource"))
+		}
+		if r.str("entry", 1, "resource", "action") != "R" || r.str("entry", 1, "resource", "entity", 0, "what", "reference") != "Patient/"+id {
+			t.Errorf("read recorded as %s", r.str("entry", 1, "resource"))
+		}
+		for i := range entries {
+			var ev map[string]any
+			json.Unmarshal([]byte(r.str("entry", i, "resource")), &ev)
+			if issues := validate.New().Resource(ev); validate.HasErrors(issues) {
+				t.Errorf("AuditEvent %d is not valid FHIR: %v", i, issues)
+			}
+		}
+		if d := do(t, "GET", base+"/$audit?outcome=4", "", "").wantStatus(t, 200); d.str("total") != "" && d.str("entry", 0, "resource", "outcome") != "4" {
+			t.Errorf("outcome=4 filter: %s", d.body)
+		}
+		do(t, "GET", base+"/$audit", "", "", "X-Xietong-Role", "clinician").wantStatus(t, 403)
+		do(t, "GET", base+"/$audit?entity=Nope/1", "", "").wantStatus(t, 400)
+	})
 }

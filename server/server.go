@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/audit"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
@@ -49,7 +50,7 @@ type Server struct {
 	store store.Store
 	api   *fhirapi.Server
 	mux   *http.ServeMux
-	audit *access.LogRecorder
+	audit *audit.Writer // nil when the store keeps no audit log
 }
 
 // New opens the store (applying pending migrations) and builds the node.
@@ -66,8 +67,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store %s: %w", redact(cfg.DB), err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, mux: http.NewServeMux()}
-	s.audit = access.NewLogRecorder(cfg.Logger)
-	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: s.audit, Default: demoAdmin}
+	// Every access decision goes to the store's durable audit log when it
+	// has one, else to the log.
+	var recorder access.Recorder = access.NewLogRecorder(cfg.Logger)
+	if al, ok := st.(store.AuditLog); ok {
+		s.audit = audit.NewWriter(al, cfg.Logger, audit.Options{})
+		recorder = s.audit
+	}
+	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -93,8 +100,13 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Store is the node's store (for tools and tests).
 func (s *Server) Store() store.Store { return s.store }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.store.Close() }
+// Close flushes the audit trail and releases the store.
+func (s *Server) Close() error {
+	if s.audit != nil {
+		s.audit.Close()
+	}
+	return s.store.Close()
+}
 
 // Run serves until ctx ends, then shuts down gracefully: in-flight requests
 // get up to 15 s to finish, and the store is closed after them.

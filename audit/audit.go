@@ -1,0 +1,119 @@
+// Package audit keeps the trail of every access decision durably: it is
+// the access.Recorder of a running node, batching decisions into the
+// store's append-only audit log (store.AuditLog), and it reads the trail
+// back as FHIR AuditEvent resources.
+//
+// It depends on access and store only; the guard does not know it exists.
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/store"
+)
+
+// Writer batches access decisions into a store.AuditLog. Record hands a
+// decision to a buffer and returns at once; a background loop appends
+// batches (up to MaxBatch records, or what has arrived after FlushEvery).
+// When the buffer is full, Record waits: an access is never let through
+// without its record being queued (back-pressure, not loss). A decision is
+// durable once its batch is appended; Close flushes what is queued.
+type Writer struct {
+	log   store.AuditLog
+	l     *slog.Logger
+	ch    chan store.AuditRecord
+	done  chan struct{}
+	once  sync.Once
+	flush time.Duration
+	batch int
+}
+
+// Options tune a Writer; zero values take the defaults.
+type Options struct {
+	Buffer     int           // queued records before Record waits (default 65,536)
+	MaxBatch   int           // records per append (default 2,000)
+	FlushEvery time.Duration // longest a record waits to be appended (default 200 ms)
+}
+
+// NewWriter starts a Writer appending to log.
+func NewWriter(log store.AuditLog, logger *slog.Logger, o Options) *Writer {
+	if o.Buffer <= 0 {
+		o.Buffer = 1 << 16
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 2000
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 200 * time.Millisecond
+	}
+	w := &Writer{log: log, l: logger, ch: make(chan store.AuditRecord, o.Buffer), done: make(chan struct{}), flush: o.FlushEvery, batch: o.MaxBatch}
+	go w.loop()
+	return w
+}
+
+var _ access.Recorder = (*Writer)(nil)
+
+// Record implements access.Recorder.
+func (w *Writer) Record(e access.Event) {
+	r := e.Request
+	w.ch <- store.AuditRecord{
+		Time: e.Time, Subject: r.Principal.Subject, Role: r.Principal.Role, Organization: r.Principal.Organization,
+		Demo: r.Principal.Demo, Action: string(r.Action), ResourceType: r.ResourceType, ID: r.ID,
+		Operation: r.Operation, Source: r.Source, Allowed: e.Allowed, Reason: e.Reason,
+	}
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	buf := make([]store.AuditRecord, 0, w.batch)
+	tick := time.NewTicker(w.flush)
+	defer tick.Stop()
+	write := func() {
+		if len(buf) == 0 {
+			return
+		}
+		// Retry a failing append (the database may be briefly busy) rather
+		// than drop the trail; log each failure.
+		for attempt := 1; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := w.log.AppendAudit(ctx, buf)
+			cancel()
+			if err == nil {
+				break
+			}
+			w.l.Error("audit append failed; retrying", "records", len(buf), "attempt", attempt, "err", err)
+			if attempt >= 5 {
+				w.l.Error("audit records could not be stored", "records", len(buf))
+				break
+			}
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+		buf = buf[:0]
+	}
+	for {
+		select {
+		case rec, ok := <-w.ch:
+			if !ok {
+				write()
+				return
+			}
+			buf = append(buf, rec)
+			if len(buf) >= w.batch {
+				write()
+			}
+		case <-tick.C:
+			write()
+		}
+	}
+}
+
+// Close appends every queued record and stops the Writer. Record must not
+// be called after Close.
+func (w *Writer) Close() {
+	w.once.Do(func() { close(w.ch) })
+	<-w.done
+}

@@ -1,0 +1,67 @@
+package audit
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/store"
+)
+
+type memLog struct {
+	mu      sync.Mutex
+	batches [][]store.AuditRecord
+	fail    int // fail this many appends first
+}
+
+func (m *memLog) AppendAudit(_ context.Context, recs []store.AuditRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail > 0 {
+		m.fail--
+		return context.DeadlineExceeded
+	}
+	m.batches = append(m.batches, append([]store.AuditRecord(nil), recs...))
+	return nil
+}
+
+func (m *memLog) ReadAudit(context.Context, store.AuditQuery) ([]store.AuditRecord, string, error) {
+	return nil, "", nil
+}
+
+func (m *memLog) count() (records, batches int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m.batches {
+		records += len(b)
+	}
+	return records, len(m.batches)
+}
+
+func TestWriterBatchesAndFlushesOnClose(t *testing.T) {
+	log := &memLog{fail: 1}
+	w := NewWriter(log, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{MaxBatch: 100, FlushEvery: time.Hour})
+	for i := 0; i < 250; i++ {
+		w.Record(access.Event{Time: time.Now(), Allowed: i%2 == 0, Request: access.Request{Action: access.Read, ResourceType: "Patient", ID: "p"}})
+	}
+	w.Close()
+	records, batches := log.count()
+	if records != 250 || batches != 3 {
+		t.Fatalf("appended %d records in %d batches, want 250 in 3 (one failed append retried)", records, batches)
+	}
+	if r := log.batches[0][1]; r.Allowed || r.Action != "read" || r.ResourceType != "Patient" {
+		t.Errorf("record = %+v", r)
+	}
+}
+
+func TestEvent(t *testing.T) {
+	ev := Event(store.AuditRecord{Seq: 7, Time: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC), Subject: "dr-wang", Role: "clinician",
+		Action: "search", ResourceType: "Observation", Allowed: true, Source: "10.0.0.1:5000"})
+	if ev["id"] != "audit-7" || ev["action"] != "E" || ev["outcome"] != "0" || ev["recorded"] != "2026-11-22T08:00:00.000000Z" {
+		t.Errorf("event = %v", ev)
+	}
+}
