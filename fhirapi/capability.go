@@ -113,6 +113,10 @@ func (s *Server) capabilityStatement() []byte {
 				map[string]any{"code": "search-system"},
 				map[string]any{"code": "history-system"},
 			},
+			"operation": []any{map[string]any{
+				"name": "audit", "definition": "https://xietong.dev/fhir/OperationDefinition/audit",
+				"documentation": "GET [base]/$audit: the access trail as AuditEvents, newest first; subject, entity (Type or Type/id), since, until, outcome (0|4), _count. Administrators only.",
+			}},
 			"searchParam": []any{
 				map[string]any{"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"},
 				map[string]any{"name": "_lastUpdated", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"},
