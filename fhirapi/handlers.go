@@ -81,6 +81,7 @@ func (s *Server) handleConditional(w http.ResponseWriter, r *http.Request) error
 	q.Del("_format")
 	q.Del("_pretty")
 	if len(q) == 0 {
+		w.Header().Set("Allow", "GET, HEAD, POST")
 		return outcome.New(http.StatusMethodNotAllowed, "not-supported",
 			"%s %s needs either an id (%s/[id]) or search criteria (%s?identifier=...).", r.Method, r.URL.Path, r.URL.Path, r.URL.Path)
 	}
@@ -198,6 +199,7 @@ func (s *Server) handlePostOperation(w http.ResponseWriter, r *http.Request) err
 	if op := r.PathValue("id"); strings.HasPrefix(op, "$") {
 		return s.handleTypeOperation(w, r, typ, op)
 	}
+	w.Header().Set("Allow", "GET, HEAD, PUT, PATCH, DELETE")
 	return outcome.New(http.StatusMethodNotAllowed, "not-supported",
 		"POST %s is not an interaction: create with POST [base]/%s, update with PUT.", r.URL.Path, typ)
 }

@@ -146,8 +146,17 @@ func (s *Server) routes() {
 	h(b+"/", s.handleUnknown)
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A trailing slash is ignored
+// (Patient/123/ is Patient/123), as clients and people add them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; len(p) > len(s.cfg.Base)+1 && strings.HasSuffix(p, "/") {
+		r2 := *r
+		u := *r.URL
+		u.Path = strings.TrimRight(p, "/")
+		u.RawPath = ""
+		r2.URL = &u
+		r = &r2
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -213,8 +222,20 @@ func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) error {
 	if !isKnownType(first) {
 		return unknownType(first)
 	}
+	w.Header().Set("Allow", allowFor(rest))
 	return outcome.New(http.StatusMethodNotAllowed, "not-supported",
 		"%s %s is not a FHIR interaction this server offers.", r.Method, r.URL.Path)
+}
+
+// allowFor is the Allow header of a 405 for a path below the base.
+func allowFor(rest string) string {
+	switch strings.Count(rest, "/") {
+	case 0: // Type
+		return "GET, HEAD, POST, PUT, PATCH, DELETE"
+	case 1: // Type/id
+		return "GET, HEAD, PUT, PATCH, DELETE"
+	}
+	return "GET, HEAD"
 }
 
 // guard checks an access with the principal of the request.

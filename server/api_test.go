@@ -636,3 +636,17 @@ func TestAuditTrail(t *testing.T) {
 		do(t, "GET", base+"/$audit?entity=Nope/1", "", "").wantStatus(t, 400)
 	})
 }
+
+func TestTrailingSlashAndAllow(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "slash.db"))
+	cid := strings.Replace(patient, `{"resourceType":"Patient",`, `{"resourceType":"Patient","id":"p1",`, 1)
+	do(t, "PUT", base+"/Patient/p1", fj, cid).wantStatus(t, 201)
+	do(t, "GET", base+"/Patient/p1/", "", "").wantStatus(t, 200)
+	if r := do(t, "GET", base+"/Patient/?_id=p1", "", "").wantStatus(t, 200); r.str("total") != "1" {
+		t.Errorf("trailing-slash search: %s", r.body)
+	}
+	r := do(t, "PUT", base+"/Patient", fj, cid).wantStatus(t, 405)
+	if r.header.Get("Allow") == "" {
+		t.Error("405 without an Allow header")
+	}
+}
