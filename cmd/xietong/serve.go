@@ -62,13 +62,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 		if empty {
+			// Serve at once and fill the region in the background: the API
+			// answers (with what has landed so far) while the demo loads.
 			cfg := demo.Default()
 			cfg.Patients = *demoPatients
-			log.Info("empty database: generating the demo region", "patients", cfg.Patients)
-			if err := srv.LoadDemo(ctx, cfg); err != nil {
-				log.Error("demo region", "err", err)
-				return 1
-			}
+			loaded := make(chan struct{})
+			lctx, stopLoader := context.WithCancel(ctx)
+			// The loader writes through the API in process: it must be done
+			// before the store and the audit trail close.
+			defer func() { stopLoader(); <-loaded }()
+			go func() {
+				defer close(loaded)
+				log.Info("empty database: generating and loading the demo region in the background", "patients", cfg.Patients)
+				if err := srv.LoadDemo(lctx, cfg); err != nil && lctx.Err() == nil {
+					log.Error("demo region", "err", err)
+				}
+			}()
 		}
 	}
 	if err := srv.Run(ctx); err != nil {
