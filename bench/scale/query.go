@@ -22,7 +22,7 @@ import (
 type kind struct {
 	Name  string
 	Label string
-	N     int                          // measured requests
+	N     int                       // measured requests
 	Make  func(r *rand.Rand) string // a request path (after /fhir/)
 }
 

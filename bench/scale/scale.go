@@ -65,9 +65,9 @@ func loadSource(dir string) ([]*srcBundle, error) {
 		sb := &srcBundle{Name: filepath.Base(f)}
 		for _, e := range b.Entry {
 			var head struct {
-				ResourceType string `json:"resourceType"`
+				ResourceType string          `json:"resourceType"`
 				Name         json.RawMessage `json:"name"`
-				Code struct {
+				Code         struct {
 					Coding []struct {
 						System string `json:"system"`
 						Code   string `json:"code"`
