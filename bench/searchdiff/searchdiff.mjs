@@ -336,6 +336,12 @@ function generate() {
 	add('Patient', [['address-city:missing', 'false']]);
 	add('Patient', [['deceased:missing', 'true']]);
 	add('Observation', [['code', 'HTTP://LOINC.ORG|' + obsCodes[0].split('|')[1]]]);
+	// escaped comma is a literal comma, not OR (search.html#escaping)
+	add('Patient', [['given', 'Adán\\,Ammie']]);
+	add('Patient', [['family', `${patients[4].name[0].family}\\,x`]]);
+	// millisecond precision against second-precision instants
+	add('Observation', [['date', obsDates[5].replace('+', '.000+')]]);
+	add('Observation', [['date', 'ge' + obsDates[5].replace('+', '.000+')]]);
 	add('Encounter', [['class', 'AMB']]);
 	add('Encounter', [['class', 'http://terminology.hl7.org/CodeSystem/v3-ActCode|EMER']]);
 	add('Encounter', [['status:not', 'finished']]);
