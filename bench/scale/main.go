@@ -38,11 +38,12 @@ func main() {
 		warm      = flag.Int("warm", 20, "unmeasured warm-up requests per kind")
 		seed      = flag.Uint64("seed", 1, "random seed of the query parameters")
 		only      = flag.String("only", "", "comma-separated query kinds to run (a,b,c,d,e1,e2,f,g); empty: all")
+		doExplain = flag.Bool("explain", false, "print the plan and time of the SQL the store runs for kinds a-d and f (straight on the database)")
 		tz        = flag.String("tz", "", "time zone of zone-less dates, as the server's setting (empty: Asia/Shanghai)")
 	)
 	flag.Parse()
-	if !*doLoad && !*doQuery {
-		fmt.Fprintln(os.Stderr, "give -load, -query or both")
+	if !*doLoad && !*doQuery && !*doExplain {
+		fmt.Fprintln(os.Stderr, "give -load, -query, -explain")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -71,6 +72,11 @@ func main() {
 			fail(err)
 		}
 		fmt.Printf("queries took %s\n", time.Since(t0).Round(time.Second))
+	}
+	if *doExplain {
+		if err := explain(ctx, *dsn, src, *seed, *only); err != nil {
+			fail(err)
+		}
 	}
 }
 

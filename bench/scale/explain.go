@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL for -explain
+	_ "modernc.org/sqlite"             // SQLite for -explain
+
+	"github.com/xietong/xietong/search"
+	"github.com/xietong/xietong/store/open"
+)
+
+// explainQuery is the SQL the store runs for one query kind, written out
+// by hand after store/internal/sqlstore/build.go (the count query: the
+// WHERE clause is the same in the page query). ? placeholders.
+type explainQuery struct {
+	Name, SQL string
+	Args      []any
+}
+
+func explainQueries(s *sample, r *rand.Rand) []explainQuery {
+	id, b := s.patient(r)
+	var o obsFact
+	for len(b.Obs) == 0 {
+		id, b = s.patient(r)
+	}
+	o = b.Obs[r.IntN(len(b.Obs))]
+	d, _ := time.Parse("2006-01-02", o.Effective[:10])
+	zone := time.FixedZone("CST", 8*3600)
+	geLo, geHi, _ := search.DateRange(d.AddDate(0, -6, 0).Format("2006-01-02"), zone)
+	leLo, leHi, _ := search.DateRange(d.AddDate(0, 6, 0).Format("2006-01-02"), zone)
+	fam := search.NormalizeString(b.Family)
+	common := strings.SplitN(s.commonCodes[0], "|", 2)
+	page := func(where string) string {
+		return "SELECT v.vid, m.rid FROM (SELECT m.* FROM (SELECT r.rid AS rid FROM resource r WHERE " + where +
+			") m ORDER BY m.rid LIMIT 51) m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid ORDER BY m.rid"
+	}
+	aWhere := "r.deleted = 0 AND +r.type = 'Observation'" +
+		" AND (r.rid IN (SELECT x1.rid FROM idx_reference x1 WHERE x1.param = 'patient' AND x1.target_id = ? AND x1.target_type = 'Patient'))" +
+		" AND (r.rid IN (SELECT x2.rid FROM idx_token x2 WHERE x2.param = 'code' AND x2.code = ? AND x2.system = ?))" +
+		" AND (r.rid IN (SELECT x3.rid FROM idx_date x3 WHERE x3.param = 'date' AND (x3.high > ? OR (x3.low >= ? AND x3.high <= ?))))" +
+		" AND (r.rid IN (SELECT x4.rid FROM idx_date x4 WHERE x4.param = 'date' AND (x4.low < ? OR (x4.low >= ? AND x4.high <= ?))))"
+	aArgs := []any{id, o.Code, o.System, geHi, geLo, geHi, leLo, leLo, leHi}
+	bWhere := "r.deleted = 0 AND +r.type = 'Observation' AND (r.rid IN (SELECT x1.rid FROM idx_token x1 WHERE x1.param = 'code' AND x1.code = ? AND x1.system = ?))"
+	bArgs := []any{common[1], common[0]}
+	cWhere := "r.deleted = 0 AND +r.type = 'Observation' AND (r.rid IN (SELECT x1.rid FROM idx_reference x1 JOIN resource t2 ON t2.type = x1.target_type AND t2.id = x1.target_id" +
+		" WHERE x1.param = 'subject' AND t2.deleted = 0 AND +t2.type = 'Patient' AND (t2.rid IN (SELECT x3.rid FROM idx_string x3 WHERE x3.param = 'name' AND x3.norm >= ? AND x3.norm < ?))))"
+	cArgs := []any{fam, fam + "\U0010FFFF"}
+	dWhere := "r.deleted = 0 AND r.type = 'Patient' AND (EXISTS (SELECT 1 FROM idx_reference x1 JOIN resource s2 ON s2.rid = x1.rid WHERE x1.target_type = r.type AND x1.target_id = r.id AND x1.param = 'patient'" +
+		" AND s2.deleted = 0 AND +s2.type = 'Observation' AND (s2.rid IN (SELECT x3.rid FROM idx_token x3 WHERE x3.param = 'code' AND x3.code = ? AND x3.system = ?))))"
+	dArgs := []any{o.Code, o.System}
+	fWhere := "r.deleted = 0 AND r.type = 'Observation'"
+	count := func(w string) string { return "SELECT count(*) FROM resource r WHERE " + w }
+	return []explainQuery{
+		{"a count", count(aWhere), aArgs}, {"a page", page(aWhere), aArgs},
+		{"b count", count(bWhere), bArgs}, {"b page", page(bWhere), bArgs},
+		{"c count", count(cWhere), cArgs}, {"c page", page(cWhere), cArgs},
+		{"d count", count(dWhere), dArgs}, {"d page", page(dWhere), dArgs},
+		{"f count", count(fWhere), nil},
+	}
+}
+
+// explain prints the plan and the time of each kind's SQL, straight on the
+// database (EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL).
+func explain(ctx context.Context, dsn string, src []*srcBundle, seed uint64, only string) error {
+	pg := open.IsPostgres(dsn)
+	driver := "sqlite"
+	if pg {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s := &sample{src: src}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM resource WHERE type = 'Patient'").Scan(&s.patients); err != nil {
+		return err
+	}
+	freq := map[string]int{}
+	for _, b := range src {
+		for _, o := range b.Obs {
+			freq[o.System+"|"+o.Code]++
+		}
+	}
+	for c := range freq {
+		s.commonCodes = append(s.commonCodes, c)
+	}
+	sort.Slice(s.commonCodes, func(i, j int) bool {
+		a, b := s.commonCodes[i], s.commonCodes[j]
+		return freq[a] > freq[b] || freq[a] == freq[b] && a < b
+	})
+	r := rand.New(rand.NewPCG(seed, 99))
+	for _, q := range explainQueries(s, r) {
+		if only != "" && !strings.Contains(","+only+",", ","+strings.Fields(q.Name)[0]+",") {
+			continue
+		}
+		text := q.SQL
+		if pg {
+			n := 0
+			var sb strings.Builder
+			for _, c := range text {
+				if c == '?' {
+					n++
+					sb.WriteString("$" + strconv.Itoa(n))
+				} else {
+					sb.WriteRune(c)
+				}
+			}
+			text = strings.ReplaceAll(sb.String(), "+r.type", "r.type")
+			text = strings.ReplaceAll(text, "+t2.type", "t2.type")
+			text = strings.ReplaceAll(text, "+s2.type", "s2.type")
+		}
+		fmt.Printf("== %s\n%s\nargs %v\n", q.Name, text, q.Args)
+		var lats []time.Duration
+		for i := 0; i < 5; i++ {
+			t0 := time.Now()
+			rows, err := db.QueryContext(ctx, text, q.Args...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", q.Name, err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			rows.Close()
+			lats = append(lats, time.Since(t0))
+		}
+		sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+		fmt.Printf("time: median of 5 %s (min %s)\n", ms(lats[2]), ms(lats[0]))
+		prefix := "EXPLAIN QUERY PLAN "
+		if pg {
+			prefix = "EXPLAIN (ANALYZE, BUFFERS) "
+		}
+		rows, err := db.QueryContext(ctx, prefix+text, q.Args...)
+		if err != nil {
+			return fmt.Errorf("explain %s: %w", q.Name, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return err
+			}
+			if pg {
+				fmt.Printf("  %v\n", vals[0])
+			} else {
+				fmt.Printf("  %v|%v %v\n", vals[0], vals[1], vals[3])
+			}
+		}
+		rows.Close()
+	}
+	return nil
+}
