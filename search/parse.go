@@ -457,8 +457,12 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zo
 	}
 	switch name {
 	case "_id":
-		if modifier != "" {
-			return p, unsupported(key, "(a modifier on _id)")
+		switch modifier {
+		case "":
+		case "not":
+			p.Not = true
+		default:
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on _id)", modifier))
 		}
 		p.Type, p.Code = store.TypeToken, unescape(value)
 		return p, nil

@@ -56,6 +56,7 @@ func TestSearchAdvanced(t *testing.T) {
 			{"Observation?code:not=718-7", "1"},
 			{"Patient?organization=Organization/" + org, "1"},
 			{"Patient?gender:missing=false", "2"},
+			{"Patient?_id:not=" + zhang, "1"},
 			{"Patient/" + zhang + "/Observation", "2"},
 			{"Patient/" + zhang + "/Observation?code=2339-0", "0"},
 			{"Patient/" + li + "/Observation", "1"},
