@@ -66,11 +66,23 @@ func (s *Server) handleInstanceOperation(w http.ResponseWriter, r *http.Request,
 	if typ == "Patient" && op == "$everything" {
 		return s.everything(w, r, id)
 	}
+	if fn := s.deps.Operations[typ+"/{id}/"+op]; fn != nil {
+		if err := s.deps.Guard.Check(r.Context(), access.Request{Action: access.Operation, Operation: op, ResourceType: typ, ID: id, Source: r.RemoteAddr}); err != nil {
+			return err
+		}
+		return fn(w, r, id)
+	}
 	return outcome.NotSupported("The operation %s on %s is not supported by this server; see [base]/metadata for the operations it offers.", op, typ)
 }
 
 // handleTypeOperation dispatches [base]/[type]/$operation.
 func (s *Server) handleTypeOperation(w http.ResponseWriter, r *http.Request, typ, op string) error {
+	if fn := s.deps.Operations[typ+"/"+op]; fn != nil {
+		if err := s.deps.Guard.Check(r.Context(), access.Request{Action: access.Operation, Operation: op, ResourceType: typ, Source: r.RemoteAddr}); err != nil {
+			return err
+		}
+		return fn(w, r, "")
+	}
 	if typ == "Patient" && op == "$everything" {
 		return outcome.NotSupported("Patient/$everything over all patients is not supported; call Patient/[id]/$everything for one patient.")
 	}

@@ -204,6 +204,20 @@ func (s *Server) handlePostOperation(w http.ResponseWriter, r *http.Request) err
 		"POST %s is not an interaction: create with POST [base]/%s, update with PUT.", r.URL.Path, typ)
 }
 
+// handlePostInstanceOperation: POST [base]/[type]/[id]/$operation.
+func (s *Server) handlePostInstanceOperation(w http.ResponseWriter, r *http.Request) error {
+	typ, id, err := pathTypeID(r)
+	if err != nil {
+		return err
+	}
+	op := r.PathValue("rtype")
+	if !strings.HasPrefix(op, "$") {
+		w.Header().Set("Allow", "GET, HEAD")
+		return outcome.New(http.StatusMethodNotAllowed, "not-supported", "POST %s is not an interaction.", r.URL.Path)
+	}
+	return s.handleInstanceOperation(w, r, typ, id, op)
+}
+
 // handleRead: GET [base]/[type]/[id].
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) error {
 	if op := r.PathValue("id"); strings.HasPrefix(op, "$") {

@@ -92,7 +92,16 @@ type Deps struct {
 	Guard     *access.Guard
 	Logger    *slog.Logger
 	Now       func() time.Time // for tests; time.Now by default
+	// Operations are FHIR operations implemented by engines outside this
+	// package, keyed "Type/$name" (type level, id "") or "Type/{id}/$name"
+	// (instance level). The API checks access (Action Operation) before
+	// calling them; they answer with FHIR JSON or return an error (an
+	// *outcome.Error for the client's mistakes).
+	Operations map[string]OperationFunc
 }
+
+// OperationFunc serves one operation call; id is "" at type level.
+type OperationFunc func(w http.ResponseWriter, r *http.Request, id string) error
 
 // Server serves the FHIR API.
 type Server struct {
@@ -141,6 +150,7 @@ func (s *Server) routes() {
 	h("GET "+b+"/{type}/{id}/_history", s.handleHistory)
 	h("GET "+b+"/{type}/{id}/{rtype}", s.handleCompartmentSearch)
 	h("POST "+b+"/{type}/{id}", s.handlePostOperation)
+	h("POST "+b+"/{type}/{id}/{rtype}", s.handlePostInstanceOperation)
 	h("GET "+b+"/{type}/{id}/_history/{vid}", s.handleVRead)
 	// Anything else under the base: a FHIR error rather than the mux's text.
 	h(b+"/", s.handleUnknown)
