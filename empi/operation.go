@@ -1,0 +1,333 @@
+package empi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/xietong/xietong/fhir/fhirjson"
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/identity/match"
+	"github.com/xietong/xietong/store"
+)
+
+// Match grades (http://hl7.org/fhir/StructureDefinition/match-grade).
+const (
+	GradeCertain      = "certain"
+	GradeProbable     = "probable"
+	GradePossible     = "possible"
+	GradeCertainlyNot = "certainly-not"
+)
+
+const (
+	// DefaultCount is the number of matches returned without count.
+	DefaultCount = 10
+	// MaxCount caps count.
+	MaxCount = 100
+	// maxBody bounds the request body.
+	maxBody = 1 << 20
+)
+
+// Request is a parsed $match request.
+type Request struct {
+	Patient            map[string]any
+	OnlyCertainMatches bool
+	Count              int
+}
+
+// Match is one answer of $match.
+type Match struct {
+	ID    string  // the Patient's id
+	Grade string  // certain, probable or possible
+	Score float64 // in [0,1]
+	// Candidate is the index's answer: levels, rule and log2 score.
+	Candidate match.Candidate
+}
+
+// Match returns the Patients that may be the person of the query Patient,
+// best first, after catching up with the store. See Operation for the
+// semantics of onlyCertain and count (count <= 0: DefaultCount).
+func (m *Matcher) Match(ctx context.Context, q Request) ([]Match, error) {
+	count := q.Count
+	if count <= 0 {
+		count = DefaultCount
+	}
+	count = min(count, MaxCount)
+	rec := Record(q.Patient)
+	rec.Source = ""
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.syncLocked(ctx); err != nil {
+		return nil, err
+	}
+	var out []Match
+	for _, c := range m.ix.Match(rec, 0) {
+		g := m.grade(c)
+		if g == GradeCertainlyNot || (q.OnlyCertainMatches && g != GradeCertain) {
+			continue
+		}
+		out = append(out, Match{ID: c.Source, Grade: g, Score: m.probability(c, g), Candidate: c})
+	}
+	slices.SortStableFunc(out, func(a, b Match) int {
+		if a.Score != b.Score {
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if q.OnlyCertainMatches && !m.onePerson(out) {
+		// Certain matches that are not all one person are no certain
+		// answer: the specification wants none rather than several.
+		return nil, nil
+	}
+	if len(out) > count {
+		out = out[:count]
+	}
+	return out, nil
+}
+
+// onePerson reports whether the certain matches' records would all link
+// with each other (so that they are one person's records in several
+// institutions, not several persons).
+func (m *Matcher) onePerson(ms []Match) bool {
+	for i := range ms {
+		for j := i + 1; j < len(ms); j++ {
+			c := m.model.Compare(m.records[ms[i].ID], m.records[ms[j].ID])
+			if c.Rule == match.RuleDifferentID {
+				return false
+			}
+			if c.Rule != match.RuleSameID && !(c.Score >= m.model.AutoLink && c.Identifying) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// grade maps a candidate to a match grade: a Link (the same valid ID
+// number, or a score at or above AutoLink with identifying evidence) is
+// certain; a Review probable; a score of at least zero (the evidence
+// favours a match over a non-match) possible; a different valid ID
+// number, or a negative score, certainly-not.
+func (m *Matcher) grade(c match.Candidate) string {
+	switch {
+	case c.Rule == match.RuleDifferentID:
+		return GradeCertainlyNot
+	case c.Decision == match.Link:
+		return GradeCertain
+	case c.Decision == match.Review:
+		return GradeProbable
+	case c.Score >= 0:
+		return GradePossible
+	}
+	return GradeCertainlyNot
+}
+
+// probability maps the log2 likelihood ratio to [0,1] within the band of
+// the grade, so that ordering by it orders by grade, then by score:
+// possible [0, 0.5), probable [0.5, 0.9), certain [0.9, 1]. Within a
+// band the score moves linearly between the band's thresholds (certain:
+// from AutoLink, approaching 1 as 2^-(score-AutoLink) vanishes).
+func (m *Matcher) probability(c match.Candidate, grade string) float64 {
+	lo, hi := m.model.Review, m.model.AutoLink
+	var p float64
+	switch grade {
+	case GradeCertain:
+		x := math.Max(0, c.Score-hi)
+		p = 0.9 + 0.1*(1-math.Exp2(-x/4))
+		if c.Rule == match.RuleSameID {
+			p = math.Max(p, 0.99)
+		}
+	case GradeProbable:
+		f := 0.0
+		if hi > lo {
+			f = math.Min(1, math.Max(0, (c.Score-lo)/(hi-lo)))
+		}
+		p = 0.5 + 0.399*f
+	default:
+		f := 0.0
+		if lo > 0 {
+			f = math.Min(1, math.Max(0, c.Score/lo))
+		}
+		p = 0.499 * f
+	}
+	return math.Round(p*1000) / 1000
+}
+
+// Operation serves POST [base]/Patient/$match (FHIR R4 Patient-match,
+// IHE PDQm ITI-119). The body is a Parameters resource with resource (a
+// Patient), onlyCertainMatches (boolean) and count (positive integer), or
+// a bare Patient. The answer is a searchset Bundle of the matching
+// Patients with search.mode "match", search.score in [0,1] and the
+// match-grade extension, best first, at most count (default 10, at most
+// 100) entries. With onlyCertainMatches only certain matches are
+// returned, and none when the certain ones are not all one person.
+func (m *Matcher) Operation(w http.ResponseWriter, r *http.Request, id string) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return outcome.New(http.StatusMethodNotAllowed, "not-supported", "Patient/$match is invoked with POST and a Parameters or Patient body.")
+	}
+	if id != "" {
+		return outcome.NotSupported("$match is a type-level operation: POST [base]/Patient/$match.")
+	}
+	q, err := ParseRequest(r)
+	if err != nil {
+		return err
+	}
+	ms, err := m.Match(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	base := m.Base
+	if base == "" {
+		base = requestBase(r)
+	}
+	entries := make([]any, 0, len(ms))
+	for _, x := range ms {
+		v, err := m.st.Read(r.Context(), "Patient", x.ID)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+			continue // deleted since the index saw it
+		}
+		if err != nil {
+			return err
+		}
+		res, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
+		if err != nil {
+			return err
+		}
+		entries = append(entries, map[string]any{
+			"fullUrl":  base + "/Patient/" + x.ID,
+			"resource": res,
+			"search": map[string]any{
+				"extension": []any{map[string]any{"url": ExtMatchGrade, "valueCode": x.Grade}},
+				"mode":      "match",
+				"score":     json.Number(strconv.FormatFloat(x.Score, 'f', -1, 64)),
+			},
+		})
+	}
+	b := map[string]any{
+		"resourceType": "Bundle",
+		"type":         "searchset",
+		"total":        len(entries),
+	}
+	if len(entries) > 0 {
+		b["entry"] = entries
+	}
+	body, err := fhirjson.Marshal(b)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(body)
+	return err
+}
+
+// ParseRequest reads the body of a $match call.
+func ParseRequest(r *http.Request) (Request, error) {
+	q := Request{Count: DefaultCount}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err != nil:
+		return q, outcome.New(http.StatusUnsupportedMediaType, "not-supported", "Patient/$match needs a Content-Type of application/fhir+json.")
+	case mt == "application/fhir+json" || mt == "application/json" || mt == "application/json+fhir":
+	default:
+		return q, outcome.New(http.StatusUnsupportedMediaType, "not-supported", "Content-Type %s is not supported: this server speaks FHIR JSON (application/fhir+json).", mt)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return q, outcome.New(http.StatusRequestEntityTooLarge, "too-costly", "The $match body is larger than %d bytes.", maxBody)
+		}
+		return q, outcome.BadRequest("The $match body could not be read: %v", err)
+	}
+	res, err := fhirjson.Decode(data, fhirjson.Limits{})
+	if err != nil {
+		return q, outcome.Wrap(err, http.StatusBadRequest, "structure", "The $match body is not a FHIR JSON resource: %v", err)
+	}
+	switch rt := str(res["resourceType"]); rt {
+	case "Patient":
+		q.Patient = res
+		return q, nil
+	case "Parameters":
+	default:
+		return q, outcome.BadRequest("Patient/$match takes a Parameters resource (or a bare Patient), not a %s.", rt)
+	}
+	params, ok := res["parameter"].([]any)
+	if !ok && res["parameter"] != nil {
+		return q, outcome.BadRequest("Parameters.parameter must be an array.").At("Parameters.parameter")
+	}
+	seen := map[string]bool{}
+	for i, x := range params {
+		p, ok := x.(map[string]any)
+		at := "Parameters.parameter[" + strconv.Itoa(i) + "]"
+		if !ok {
+			return q, outcome.BadRequest("Parameters.parameter entries must be objects.").At(at)
+		}
+		name := str(p["name"])
+		switch name {
+		case "resource", "onlyCertainMatches", "count":
+		default:
+			continue // not a parameter of $match: ignored
+		}
+		if seen[name] {
+			return q, outcome.BadRequest("The parameter %s is given more than once.", name).At(at)
+		}
+		seen[name] = true
+		switch name {
+		case "resource":
+			pr, ok := p["resource"].(map[string]any)
+			if !ok {
+				return q, outcome.BadRequest("The parameter resource must carry a Patient in parameter.resource.").At(at + ".resource")
+			}
+			if rt := str(pr["resourceType"]); rt != "Patient" {
+				return q, outcome.BadRequest("The parameter resource must be a Patient, not a %s.", rt).At(at + ".resource")
+			}
+			q.Patient = pr
+		case "onlyCertainMatches":
+			b, ok := p["valueBoolean"].(bool)
+			if !ok {
+				return q, outcome.BadRequest("onlyCertainMatches must be given as valueBoolean.").At(at + ".valueBoolean")
+			}
+			q.OnlyCertainMatches = b
+		case "count":
+			n, ok := p["valueInteger"].(json.Number)
+			if !ok {
+				return q, outcome.BadRequest("count must be given as valueInteger.").At(at + ".valueInteger")
+			}
+			c, err := strconv.Atoi(n.String())
+			if err != nil || c < 1 {
+				return q, outcome.BadRequest("count must be a positive integer, not %s.", n).At(at + ".valueInteger")
+			}
+			q.Count = c
+		}
+	}
+	if q.Patient == nil {
+		return q, outcome.BadRequest("Patient/$match needs the parameter resource (the Patient to match).").At("Parameters.parameter")
+	}
+	return q, nil
+}
+
+// requestBase derives [base] from a request to [base]/Patient/$match.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	path := r.URL.Path
+	if i := strings.LastIndex(path, "/Patient/"); i >= 0 {
+		path = path[:i]
+	}
+	return scheme + "://" + r.Host + path
+}
