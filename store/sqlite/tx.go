@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/internal/sqlstore"
@@ -127,6 +128,10 @@ type tx struct {
 	lastVid, lastRid int64
 	haveIDs          bool
 	err              error // a failed flush: nothing more can be written
+
+	// mu serialises the transaction's methods: the buffers are not safe
+	// for concurrent use (database/sql's Tx is, and callers may rely on it).
+	mu sync.Mutex
 }
 
 type current struct{ rid, version int64 }
@@ -139,7 +144,10 @@ type flushingQuerier struct {
 }
 
 func (f flushingQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	if err := f.t.flush(ctx); err != nil {
+	f.t.mu.Lock()
+	err := f.t.flush(ctx)
+	f.t.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	return f.q.Query(ctx, query, args...)
@@ -178,7 +186,9 @@ func (t *tx) Put(ctx context.Context, w *store.Write) error {
 	if err := checkWrite(w); err != nil {
 		return err
 	}
+	t.mu.Lock()
 	err := t.put(ctx, w)
+	t.mu.Unlock()
 	if isUniqueViolation(err) {
 		return fmt.Errorf("put %s/%s version %d: %w", w.Type, w.ID, w.VersionID, store.ErrConflict)
 	}
@@ -236,9 +246,7 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	} else {
 		body = w.Body
 	}
-	t.lastVid++
-	vid := t.lastVid
-	t.buffer("resource_version", 1, vid, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
+	vid := t.lastVid + 1
 	if exists {
 		// An update: the pending rows (this resource's among them) go in
 		// first, so the current row and the old entries are in place.
@@ -262,6 +270,9 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 		cur.rid = t.lastRid
 		t.buffer("resource", 1, cur.rid, w.Type, w.ID, w.VersionID, vid, lu, deleted)
 	}
+	// The version row last: a Put that failed above has buffered nothing.
+	t.lastVid = vid
+	t.buffer("resource_version", 1, vid, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
 	cur.version = w.VersionID
 	t.created[key] = cur
 	if !w.Delete {
@@ -355,7 +366,10 @@ func (t *tx) flush(ctx context.Context) error {
 // Commit implements store.Tx. Only when it returns nil is the write durable.
 func (t *tx) Commit() error {
 	defer t.forget()
-	if err := t.flush(context.Background()); err != nil {
+	t.mu.Lock()
+	err := t.flush(context.Background())
+	t.mu.Unlock()
+	if err != nil {
 		t.tx.Rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
