@@ -188,7 +188,7 @@ func (m *Matcher) Operation(w http.ResponseWriter, r *http.Request, id string) e
 	if err != nil {
 		return err
 	}
-	base := m.Base
+	base := strings.TrimRight(m.Base, "/")
 	if base == "" {
 		base = requestBase(r)
 	}
