@@ -412,3 +412,34 @@ func TestRecordMapping(t *testing.T) {
 		t.Errorf("a postal code is not a division: %+v", r)
 	}
 }
+
+// Calls and writes run concurrently (go test -race).
+func TestConcurrentCalls(t *testing.T) {
+	st := openStore(t)
+	seed(t, st)
+	m := empi.New(st, nil)
+	done := make(chan struct{})
+	for i := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 5 {
+				r := call(t, m, "application/fhir+json", params(zhang()))
+				if r.Status != 200 || len(r.Bundle.Entry) < 2 {
+					t.Errorf("worker %d: %d %v", i, r.Status, r.ids())
+				}
+			}
+		}()
+	}
+	for i := range 5 {
+		put(t, st, "g"+strconv.Itoa(i), map[string]any{"name": []any{map[string]any{"text": "赵敏"}}, "birthDate": "1999-09-09"})
+	}
+	for range 4 {
+		<-done
+	}
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Len(); n != 9 {
+		t.Errorf("Len %d, want 9", n)
+	}
+}
