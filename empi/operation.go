@@ -172,6 +172,12 @@ func (m *Matcher) probability(c match.Candidate, grade string) float64 {
 // match-grade extension, best first, at most count (default 10, at most
 // 100) entries. With onlyCertainMatches only certain matches are
 // returned, and none when the certain ones are not all one person.
+//
+// Errors: a Content-Type other than FHIR JSON is 415; a body that is not
+// a Patient or a Parameters with exactly one Patient resource, a count
+// that is not a positive valueInteger or an onlyCertainMatches that is
+// not a valueBoolean is 400; a body over 1 MiB is 413; GET is 405.
+// Parameters other than these three are ignored.
 func (m *Matcher) Operation(w http.ResponseWriter, r *http.Request, id string) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
