@@ -3,6 +3,7 @@ package fhirapi
 import (
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/xietong/xietong/fhir/model"
 )
@@ -81,11 +82,23 @@ func (s *Server) capabilityStatement() []byte {
 			"searchInclude":     includes,
 			"searchRevInclude":  revIncludes[t],
 		})
+		var ops []any
 		if t == "Patient" {
-			resources[len(resources)-1].(map[string]any)["operation"] = []any{map[string]any{
+			ops = append(ops, map[string]any{
 				"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
 				"documentation": "Patient/[id]/$everything with _since, _type and _count (paged); start and end are not supported yet.",
-			}}
+			})
+		}
+		for _, key := range sortedKeys(s.deps.Operations) {
+			if typ, name, ok := strings.Cut(key, "/$"); ok && typ == t || strings.HasPrefix(key, t+"/{id}/$") {
+				if !ok {
+					name = key[strings.LastIndex(key, "$")+1:]
+				}
+				ops = append(ops, map[string]any{"name": name, "definition": "http://hl7.org/fhir/OperationDefinition/" + t + "-" + name})
+			}
+		}
+		if len(ops) > 0 {
+			resources[len(resources)-1].(map[string]any)["operation"] = ops
 		}
 	}
 	cs := map[string]any{
@@ -137,4 +150,13 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, r, http.StatusOK, s.caps)
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -18,7 +18,9 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/audit"
+	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
+	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
 )
@@ -75,6 +77,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		recorder = s.audit
 	}
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
+	// The EMPI's Patient/$match answers from its own index of the store's
+	// Patients, which catches up with the store on each call.
+	matcher := empi.New(st, match.DefaultModel())
+	matcher.Base = cfg.PublicURL
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -87,6 +93,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Validator: newValidator(),
 		Guard:     guard,
 		Logger:    cfg.Logger,
+		Operations: map[string]fhirapi.OperationFunc{
+			"Patient/$match": matcher.Operation,
+		},
 	})
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
