@@ -111,7 +111,7 @@ func (s *Server) capabilityStatement() []byte {
 		"implementation": map[string]any{
 			"description": "Xietong (协同) regional health collaboration platform: FHIR R4 server. " +
 				"Search: chaining to any depth (with type modifiers), _has (nested), _include and _revinclude (with :iterate), " +
-				"_sort, _count with cursor paging, _total, _summary, _elements; modifiers :missing, :exact, :contains, :not, :text and reference type modifiers. " +
+				"_sort, _count with cursor paging, _total, _summary, _elements; modifiers :missing, :exact, :contains, :not, :text, :identifier (references), :of-type (identifiers) and reference type modifiers. " +
 				"Compartment search for the Patient, Encounter, RelatedPerson, Practitioner and Device compartments.",
 		},
 		"fhirVersion": "4.0.1",

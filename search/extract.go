@@ -247,6 +247,13 @@ func addTokens(x *store.Index, code, t string, node any) {
 			text := ""
 			if ty, ok := n["type"].(map[string]any); ok {
 				text = str(ty, "text")
+				codings, _ := ty["coding"].([]any)
+				for _, c := range codings {
+					cm, _ := c.(map[string]any)
+					if v := str(n, "value"); cm != nil && v != "" && str(cm, "code") != "" {
+						x.Tokens = append(x.Tokens, store.TokenEntry{Param: code + suffixOfType, System: str(cm, "system") + "|" + str(cm, "code"), Code: v})
+					}
+				}
 			}
 			add(str(n, "system"), str(n, "value"), text)
 		case "ContactPoint":
@@ -257,6 +264,15 @@ func addTokens(x *store.Index, code, t string, node any) {
 	}
 }
 
+// Derived parameter names under which modifiers are indexed as tokens:
+// subject:identifier holds Reference.identifier (system|value);
+// identifier:of-type holds Identifier type and value, the system being
+// the type's "system|code".
+const (
+	suffixIdentifier = ":identifier"
+	suffixOfType     = ":of-type"
+)
+
 func addReference(x *store.Index, code, t string, node any) {
 	var ref string
 	switch n := node.(type) {
@@ -264,6 +280,11 @@ func addReference(x *store.Index, code, t string, node any) {
 		ref = n
 	case map[string]any:
 		ref = str(n, "reference")
+		if id, ok := n["identifier"].(map[string]any); ok {
+			if v := str(id, "value"); v != "" {
+				x.Tokens = append(x.Tokens, store.TokenEntry{Param: code + suffixIdentifier, System: str(id, "system"), Code: v})
+			}
+		}
 	}
 	if ref == "" || strings.HasPrefix(ref, "#") {
 		return

@@ -410,6 +410,19 @@ func splitOr(v string) []string {
 	return append(out, b.String())
 }
 
+// splitUnescaped splits s at every unescaped sep (escapes kept).
+func splitUnescaped(s string, sep byte) []string {
+	var out []string
+	for {
+		before, after, found := cutUnescaped(s, sep)
+		out = append(out, before)
+		if !found {
+			return out
+		}
+		s = after
+	}
+}
+
 // cutUnescaped splits s at the first unescaped sep.
 func cutUnescaped(s string, sep byte) (before, after string, found bool) {
 	for i := 0; i < len(s); i++ {
@@ -496,10 +509,32 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zo
 			}
 		case "text":
 			p.TextSearch, p.String = true, NormalizeString(unescape(value))
+		case "of-type":
+			// system|code|value of an Identifier's type and value.
+			parts := splitUnescaped(value, '|')
+			if len(parts) != 3 || parts[1] == "" || parts[2] == "" || sp.Code != "identifier" && !strings.HasSuffix(sp.Expression, ".identifier") {
+				return bad(":of-type applies to identifier parameters and takes type-system|type-code|value")
+			}
+			p.Param = name + suffixOfType
+			p.System, p.Code = unescape(parts[0])+"|"+unescape(parts[1]), unescape(parts[2])
 		default:
 			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a token parameter)", modifier))
 		}
 	case store.TypeReference:
+		if modifier == "identifier" {
+			// Reference.identifier, indexed as a token (see addReference).
+			sys, code, hasBar := cutUnescaped(value, '|')
+			p.Param, p.Type = name+suffixIdentifier, store.TypeToken
+			if hasBar {
+				p.System, p.Code = unescape(sys), unescape(code)
+			} else {
+				p.AnySystem, p.Code = true, unescape(sys)
+			}
+			if p.Code == "" {
+				return bad(":identifier takes system|value or value")
+			}
+			return p, nil
+		}
 		if modifier != "" {
 			if !model.IsResourceType(modifier) {
 				return p, unsupported(key, fmt.Sprintf("(modifier :%s on a reference parameter)", modifier))

@@ -116,3 +116,24 @@ func TestSearchAdvanced(t *testing.T) {
 		do(t, "POST", base+"/Patient/$match", fj, `{}`).wantStatus(t, 400) // no resource to match
 	})
 }
+
+func TestIdentifierModifiers(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		p := `{"resourceType":"Patient","identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"https://xietong.dev/fhir/sid/mrn/110112001","value":"MR0001"}],"name":[{"text":"王五"}]}`
+		id := do(t, "POST", base+"/Patient", fj, p).wantStatus(t, 201).str("id")
+		obs := `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/` + id + `","identifier":{"system":"https://xietong.dev/fhir/sid/mrn/110112001","value":"MR0001"}}}`
+		do(t, "POST", base+"/Observation", fj, obs).wantStatus(t, 201)
+		for q, want := range map[string]string{
+			"Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|MR0001": "1",
+			"Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|NI|MR0001": "0",
+			"Observation?subject:identifier=https://xietong.dev/fhir/sid/mrn/110112001|MR0001":   "1",
+			"Observation?subject:identifier=MR0001":                                              "1",
+			"Observation?subject:identifier=https://xietong.dev/fhir/sid/mrn/999|MR0001":         "0",
+		} {
+			if got := do(t, "GET", base+"/"+q, "", "").wantStatus(t, 200).str("total"); got != want {
+				t.Errorf("%s: total %s, want %s", q, got, want)
+			}
+		}
+		do(t, "GET", base+"/Patient?identifier:of-type=MR0001", "", "").wantStatus(t, 400)
+	})
+}
