@@ -684,7 +684,7 @@ func (s *Server) writeBundleResponse(w http.ResponseWriter, r *http.Request, typ
 		}
 		if er.err != nil {
 			oe := s.toOutcome(er.err)
-			if oe.Status >= 500 && oe.Status != http.StatusNotImplemented {
+			if oe.Status >= 500 {
 				s.deps.Logger.Error("batch entry failed", "entry", o.path, "err", er.err)
 			}
 			body, _ := marshal(oe.Resource())

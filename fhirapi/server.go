@@ -184,7 +184,7 @@ func (s *Server) adapt(fn handlerFunc) http.Handler {
 		}()
 		if err := fn(w, r); err != nil {
 			oe := s.toOutcome(err)
-			if oe.Status >= 500 && oe.Status != http.StatusNotImplemented {
+			if oe.Status >= 500 {
 				s.deps.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			writeOutcome(w, r, oe)

@@ -433,7 +433,7 @@ func TestBadInput(t *testing.T) {
 			{"bad version", "GET", "/Patient/nope/_history/x", "", "", 400, "version"},
 			{"xml", "GET", "/Patient?_format=xml", "", "", 406, "JSON"},
 			{"bundle of wrong type", "POST", "", fj, `{"resourceType":"Bundle","type":"collection"}`, 400, "batch or transaction"},
-			{"unsupported operation", "GET", "/$nonsense", "", "", 501, "operation"},
+			{"unsupported operation", "GET", "/$nonsense", "", "", 400, "operation"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -542,7 +542,7 @@ func TestInteropFixes(t *testing.T) {
 	 {"request":{"method":"GET","url":"Patient/p1/_history/1"}},
 	 {"request":{"method":"GET","url":"Patient/p1/Observation"}}]}`
 	r := do(t, "POST", base, fj, b).wantStatus(t, 200)
-	for i, want := range []string{"200", "200", "501", "400", "200", "200"} {
+	for i, want := range []string{"200", "200", "400", "400", "200", "200"} {
 		if got := r.str("entry", i, "response", "status"); !strings.HasPrefix(got, want) {
 			t.Errorf("batch entry %d: status %q, want %s", i, got, want)
 		}
