@@ -82,6 +82,7 @@ func PreconditionFailed(format string, args ...any) *Error {
 func Unprocessable(format string, args ...any) *Error {
 	return New(http.StatusUnprocessableEntity, "processing", format, args...)
 }
+
 // NotSupported is a request for something this server does not do (an
 // operation, a feature): a 400 with issue code not-supported, since the
 // fix is on the client's side (ask for something else), and no 5xx ever
