@@ -56,3 +56,30 @@ func Find() string {
 	}
 	return ""
 }
+
+// ExampleSeeds returns every step-th official R4 example (those under
+// 20 KB), to seed fuzz tests with real resources; nil without ../shared.
+func ExampleSeeds(step int) [][]byte {
+	dir := Find()
+	if dir == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "fhir", "r4", "examples", "*.json"))
+	var out [][]byte
+	for i := 0; i < len(files); i += step {
+		if b, err := os.ReadFile(files[i]); err == nil && len(b) < 20000 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// ReadFile reads a file or fails tb.
+func ReadFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
