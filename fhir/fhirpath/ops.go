@@ -114,20 +114,8 @@ func (cp *compiler) compileBinary(n *astNode) (evalFunc, error) {
 	case "<", ">", "<=", ">=":
 		op := n.op
 		f = func(c *evalCtx, focus Collection) (Collection, error) {
-			l, err := left(c, focus)
-			if err != nil {
-				return nil, err
-			}
-			r, err := right(c, focus)
-			if err != nil {
-				return nil, err
-			}
-			a, ok1, err := single(l, op)
-			if err != nil {
-				return nil, err
-			}
-			b, ok2, err := single(r, op)
-			if err != nil || !ok1 || !ok2 {
+			a, b, ok, err := operands(c, focus, left, right, op)
+			if err != nil || !ok {
 				return nil, err
 			}
 			cmp, known, err := compareItems(c, a, b)
@@ -196,20 +184,8 @@ func (cp *compiler) compileBinary(n *astNode) (evalFunc, error) {
 	case "+", "-", "*", "/", "div", "mod":
 		op := n.op
 		f = func(c *evalCtx, focus Collection) (Collection, error) {
-			l, err := left(c, focus)
-			if err != nil {
-				return nil, err
-			}
-			r, err := right(c, focus)
-			if err != nil {
-				return nil, err
-			}
-			a, ok1, err := single(l, op)
-			if err != nil {
-				return nil, err
-			}
-			b, ok2, err := single(r, op)
-			if err != nil || !ok1 || !ok2 {
+			a, b, ok, err := operands(c, focus, left, right, op)
+			if err != nil || !ok {
 				return nil, err
 			}
 			return arithmetic(op, a, b)
@@ -617,4 +593,23 @@ func ofType(in Collection, ts typeSpec) Collection {
 		}
 	}
 	return out
+}
+
+// operands evaluates both sides of a binary operator that takes single
+// items; ok is false when either side is empty (the result is then empty).
+func operands(c *evalCtx, focus Collection, left, right evalFunc, op string) (a, b Value, ok bool, err error) {
+	l, err := left(c, focus)
+	if err != nil {
+		return a, b, false, err
+	}
+	r, err := right(c, focus)
+	if err != nil {
+		return a, b, false, err
+	}
+	a, ok1, err := single(l, op)
+	if err != nil {
+		return a, b, false, err
+	}
+	b, ok2, err := single(r, op)
+	return a, b, ok1 && ok2 && err == nil, err
 }
