@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/xietong/xietong/fhir/fhirjson"
 )
 
 // Config sizes the demo region. Zero fields take the Default values.
@@ -270,11 +272,11 @@ type Stats struct {
 	ByType    map[string]int
 }
 
-// MarshalBundle is the file form of a Bundle: compact JSON with
-// resourceType and id first and the other keys sorted, non-ASCII
-// characters as they are, and a final newline.
+// MarshalBundle is the file form of a Bundle: the project's canonical
+// FHIR JSON (fhirjson: compact, elements in definition order, non-ASCII
+// characters as they are) and a final newline.
 func MarshalBundle(bundle map[string]any) ([]byte, error) {
-	b, err := appendJSON(make([]byte, 0, 1<<20), bundle)
+	b, err := fhirjson.AppendMarshal(make([]byte, 0, 1<<20), bundle)
 	if err != nil {
 		return nil, err
 	}

@@ -71,17 +71,3 @@ func TestUUIDFor(t *testing.T) {
 		t.Error("uuidFor must be a function of the name")
 	}
 }
-
-func TestAppendString(t *testing.T) {
-	for in, want := range map[string]string{
-		"协同":         `"协同"`,
-		"a\"b\\c":    `"a\"b\\c"`,
-		"x\ny\t\x01": `"x\ny\t\u0001"`,
-		"\u2028":     `"\u2028"`,
-		"bad\xff":    `"bad\ufffd"`,
-	} {
-		if got := string(appendString(nil, in)); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
