@@ -42,7 +42,6 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 		return outcome.New(http.StatusRequestEntityTooLarge, "too-long", "The Bundle has %d entries; the limit is %d. Split it.", len(rawEntries), s.cfg.MaxBundleEntries)
 	}
 	ops := make([]*op, len(rawEntries))
-	var parseErrs []error
 	base := s.publicBase(r)
 	for i, raw := range rawEntries {
 		o, err := s.parseEntry(i, raw, base)
@@ -50,14 +49,12 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 			if typ == "transaction" {
 				return err
 			}
-			parseErrs = append(parseErrs, err)
-			ops[i] = &op{path: fmt.Sprintf("Bundle.entry[%d]", i), method: "invalid"}
-			ops[i].prepErr = err
+			// A batch answers this entry with its error and goes on.
+			ops[i] = &op{path: fmt.Sprintf("Bundle.entry[%d]", i), method: "invalid", prepErr: err}
 			continue
 		}
 		ops[i] = o
 	}
-	_ = parseErrs
 	if typ == "transaction" {
 		return s.transaction(w, r, ops)
 	}

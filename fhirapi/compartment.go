@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/fhir/model"
@@ -198,22 +199,20 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 	return nil
 }
 
-var everythingOrder []string
-
-// everythingTypes lists Patient first, then every other type of the
-// Patient compartment, sorted.
-func everythingTypes() []string {
-	if everythingOrder == nil {
-		order := []string{"Patient"}
-		for _, t := range model.ResourceTypes() {
-			if t != "Patient" && len(model.Compartment("Patient", t)) > 0 {
-				order = append(order, t)
-			}
+// everythingOrder lists Patient first, then every other type of the
+// Patient compartment, sorted; computed once, on first use.
+var everythingOrder = sync.OnceValue(func() []string {
+	order := []string{"Patient"}
+	for _, t := range model.ResourceTypes() {
+		if t != "Patient" && len(model.Compartment("Patient", t)) > 0 {
+			order = append(order, t)
 		}
-		everythingOrder = order
 	}
-	return append([]string(nil), everythingOrder...)
-}
+	return order
+})
+
+// everythingTypes returns a copy of everythingOrder the caller may narrow.
+func everythingTypes() []string { return append([]string(nil), everythingOrder()...) }
 
 func encodeEverythingCursor(typeIdx int, storeCursor string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(typeIdx) + ":" + storeCursor))

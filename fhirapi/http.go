@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -247,8 +246,6 @@ func (g *gzipWriter) close() {
 		gzipPool.Put(g.zw)
 	}
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), d)
