@@ -359,22 +359,14 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 		remap := map[string]string{}
 		for _, o := range sorted {
 			if o.method == http.MethodPost && o.ifNoneExist != "" {
-				criteria, err := url.ParseQuery(strings.TrimPrefix(o.ifNoneExist, o.typ+"?"))
-				if err != nil {
-					return outcome.BadRequest("%s.request.ifNoneExist is not a valid query string: %v", o.path, err)
-				}
-				found, err := s.match(ctx, tx, o.typ, criteria, o.path+": If-None-Exist")
+				existing, err := s.existingFor(ctx, tx, o)
 				if err != nil {
 					return err
 				}
-				switch len(found) {
-				case 0:
-				case 1:
-					o.existing = found[0]
-					remap[o.typ+"/"+o.id] = o.typ + "/" + found[0].ID
-					o.id = found[0].ID
-				default:
-					return outcome.PreconditionFailed("%s: ifNoneExist %q matches more than one %s.", o.path, o.ifNoneExist, o.typ)
+				if existing != nil {
+					o.existing = existing
+					remap[o.typ+"/"+o.id] = o.typ + "/" + existing.ID
+					o.id = existing.ID
 				}
 			}
 		}

@@ -201,23 +201,35 @@ func (s *Server) match(ctx context.Context, tx store.Reader, typ string, criteri
 	return res.Matches, nil
 }
 
+// existingFor evaluates a create's If-None-Exist inside tx: the one
+// resource it matches, nil when none does, a 412 when several do.
+func (s *Server) existingFor(ctx context.Context, tx store.Reader, o *op) (*store.Version, error) {
+	// Some clients send the Type?criteria form.
+	criteria, err := url.ParseQuery(strings.TrimPrefix(o.ifNoneExist, o.typ+"?"))
+	if err != nil {
+		return nil, outcome.BadRequest("%sIf-None-Exist is not a valid query string: %v", prefix(o.path), err)
+	}
+	found, err := s.match(ctx, tx, o.typ, criteria, prefix(o.path)+"If-None-Exist")
+	switch {
+	case err != nil:
+		return nil, err
+	case len(found) > 1:
+		return nil, outcome.PreconditionFailed("%sIf-None-Exist %q matches more than one %s; make the criteria select one resource.", prefix(o.path), o.ifNoneExist, o.typ)
+	case len(found) == 1:
+		return found[0], nil
+	}
+	return nil, nil
+}
+
 func (s *Server) execCreate(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
 	if o.ifNoneExist != "" {
-		criteria, err := url.ParseQuery(strings.TrimPrefix(o.ifNoneExist, o.typ+"?"))
-		if err != nil {
-			return nil, outcome.BadRequest("%sIf-None-Exist is not a valid query string: %v", prefix(o.path), err)
-		}
-		found, err := s.match(ctx, tx, o.typ, criteria, prefix(o.path)+"If-None-Exist")
+		existing, err := s.existingFor(ctx, tx, o)
 		if err != nil {
 			return nil, err
 		}
-		switch len(found) {
-		case 0:
-		case 1:
-			o.id = found[0].ID
-			return &result{status: http.StatusOK, version: found[0], note: "A matching resource exists already (If-None-Exist); nothing was created."}, nil
-		default:
-			return nil, outcome.PreconditionFailed("%sIf-None-Exist %q matches more than one %s; make the criteria select one resource.", prefix(o.path), o.ifNoneExist, o.typ)
+		if existing != nil {
+			o.id = existing.ID
+			return &result{status: http.StatusOK, version: existing, note: "A matching resource exists already (If-None-Exist); nothing was created."}, nil
 		}
 	}
 	return s.put(ctx, tx, o, 1, now, http.StatusCreated)

@@ -110,13 +110,6 @@ func compilePlan(rt string) *plan {
 		if expr == "" {
 			continue
 		}
-		// Parameters defined on Resource or DomainResource name those
-		// types; evaluate them from the concrete type.
-		for _, base := range []string{"Resource", "DomainResource"} {
-			if strings.HasPrefix(expr, base+".") {
-				expr = rt + expr[len(base):]
-			}
-		}
 		compiled, err := fhirpath.Compile(expr)
 		if err != nil {
 			p.err = fmt.Errorf("compile search parameter %s.%s: %w", rt, code, err)

@@ -287,3 +287,26 @@ func TestDateRangeInZone(t *testing.T) {
 		t.Errorf("zone-less dateTime: %v", time.UnixMicro(lo).UTC())
 	}
 }
+
+// Parameters defined on Resource (_tag, _profile, _security, _source) are
+// evaluated on every type: "Resource.meta.tag" matches a Patient.
+func TestIndexerResourceLevelParams(t *testing.T) {
+	p := map[string]any{"resourceType": "Patient", "meta": map[string]any{
+		"tag":    []any{map[string]any{"system": "urn:t", "code": "vip"}},
+		"source": "urn:his:1",
+	}}
+	x, err := NewIndexer(nil).Index("Patient", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tag, source bool
+	for _, e := range x.Tokens {
+		tag = tag || e.Param == "_tag" && e.System == "urn:t" && e.Code == "vip"
+	}
+	for _, e := range x.URIs {
+		source = source || e.Param == "_source" && e.URI == "urn:his:1"
+	}
+	if !tag || !source {
+		t.Errorf("_tag indexed: %v, _source indexed: %v (%+v)", tag, source, x)
+	}
+}
