@@ -31,7 +31,8 @@ func sortKeys(sorts []store.Sort) ([]sortKey, error) {
 		sub := func(col, table string) func(b *builder) {
 			return func(b *builder) {
 				x := b.newAlias("o")
-				b.w("(SELECT " + agg + "(" + x + "." + col + ") FROM " + table + " " + x + " WHERE " + x + ".rid = r.rid AND " + x + ".param = ").arg(s.Param).w(")")
+				b.w("(SELECT " + agg + "(" + x + "." + col + ") FROM " + table + " " + x + " WHERE " + x + ".rid = r.rid AND ")
+				b.paramEq(x, s.Param).w(")")
 			}
 		}
 		switch {
@@ -182,7 +183,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	if q.Total != store.TotalNone || q.CountOnly {
 		b := newBuilder(r.D)
 		b.w("SELECT count(*) FROM resource r WHERE ")
-		if err := b.where("r", q.Types, q.Where); err != nil {
+		if err := b.where("r", q.Types, q.Where, true); err != nil {
 			return nil, err
 		}
 		if err := r.scalar(ctx, b, &res.Total); err != nil {
@@ -211,7 +212,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		b.w(" AS k" + strconv.Itoa(i))
 	}
 	b.w(" FROM resource r WHERE ")
-	if err := b.where("r", q.Types, q.Where); err != nil {
+	if err := b.where("r", q.Types, q.Where, true); err != nil {
 		return nil, err
 	}
 	b.w(") m")
