@@ -912,7 +912,8 @@ func testSearchErrors(t *testing.T, s store.Store) {
 		want error
 	}{
 		{"sort on a reference", store.Query{Sort: []store.Sort{{Param: "subject", Type: store.TypeReference}}}, store.ErrUnsupported},
-		{"unknown parameter type", store.Query{Where: where(store.Predicate{Param: "x", Type: "composite", String: "a"})}, store.ErrUnsupported},
+		{"unknown parameter type", store.Query{Where: where(store.Predicate{Param: "x", Type: "special", String: "a"})}, store.ErrUnsupported},
+		{"composite without components", store.Query{Where: where(store.Predicate{Param: "x", Type: store.TypeComposite})}, store.ErrInvalid},
 		{":not on a string", store.Query{Where: where(store.Predicate{Param: "name", Type: store.TypeString, String: "a", Not: true})}, store.ErrUnsupported},
 		{"unknown prefix", store.Query{Where: where(store.Predicate{Param: "d", Type: store.TypeDate, Prefix: "zz"})}, store.ErrUnsupported},
 		{"empty clause", store.Query{Where: []store.Clause{{}}}, store.ErrInvalid},

@@ -62,6 +62,21 @@ var indexTable = map[store.ParamType]string{
 	store.TypeNumber:    "idx_number",
 	store.TypeQuantity:  "idx_quantity",
 	store.TypeURI:       "idx_uri",
+	store.TypeComposite: "idx_composite",
+	store.TypeNear:      "idx_number", // "near:lat" and "near:lon" number entries
+}
+
+// tableParam is the index table and parameter name of a predicate's
+// entries.
+func tableParam(p *store.Predicate) (string, string, error) {
+	table, ok := indexTable[p.Type]
+	if !ok {
+		return "", "", fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
+	}
+	if p.Type == store.TypeNear {
+		return table, store.NearLat, nil
+	}
+	return table, p.Param, nil
 }
 
 // where writes the conditions that select current, non-deleted resources
@@ -179,6 +194,8 @@ func predScore(p *store.Predicate) int {
 		switch {
 		case p.TextSearch:
 			return 10
+		case p.CodeSet:
+			return 60
 		case p.Code != "":
 			return 70
 		}
@@ -192,7 +209,17 @@ func predScore(p *store.Predicate) int {
 		}
 		return 10
 	case store.TypeURI:
+		if p.Below {
+			return 45
+		}
 		return 65
+	case store.TypeComposite:
+		if len(p.Components) > 0 {
+			return max(predScore(&p.Components[0]), 40) + 5
+		}
+		return 0
+	case store.TypeNear:
+		return 60
 	case store.TypeQuantity:
 		return 40
 	case store.TypeDate, store.TypeNumber:
@@ -288,13 +315,13 @@ func (b *builder) predSet(p *store.Predicate) error {
 		b.w("SELECT " + x + ".rid FROM resource " + t + " JOIN idx_reference " + x + " ON " + x + ".target_id = " + t + ".id AND " + x + ".target_type = " + t + ".type WHERE " + x + ".param = ").arg(p.Param).w(" AND ")
 		return b.where(t, p.Chain.Types, p.Chain.Where, true)
 	}
-	table, ok := indexTable[p.Type]
-	if !ok {
-		return fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
+	table, param, err := tableParam(p)
+	if err != nil {
+		return err
 	}
 	x := b.newAlias("x")
-	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(p.Param)
-	return b.valueCond(x+".", p)
+	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(param)
+	return b.valueCond(x, p)
 }
 
 func hasTypes(h *store.Has) []string {
@@ -356,9 +383,9 @@ func (b *builder) filter(a string, p *store.Predicate) error {
 		}
 		return b.rangeCmp(a+".last_updated", a+".last_updated", p.Prefix, p.DateLow, p.DateHigh, dateDelta(p))
 	}
-	table, ok := indexTable[p.Type]
-	if !ok {
-		return fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
+	table, param, err := tableParam(p)
+	if err != nil {
+		return err
 	}
 	if p.Not && p.Missing == nil && p.Type != store.TypeToken {
 		return fmt.Errorf("%w: :not on a %s parameter", store.ErrUnsupported, p.Type)
@@ -368,9 +395,9 @@ func (b *builder) filter(a string, p *store.Predicate) error {
 	}
 	x := b.newAlias("x")
 	b.w("EXISTS (SELECT 1 FROM " + table + " " + x + " WHERE " + x + ".rid = " + a + ".rid AND ")
-	b.paramEq(x, p.Param)
+	b.paramEq(x, param)
 	if p.Missing == nil {
-		if err := b.valueCond(x+".", p); err != nil {
+		if err := b.valueCond(x, p); err != nil {
 			return err
 		}
 	}
@@ -378,9 +405,10 @@ func (b *builder) filter(a string, p *store.Predicate) error {
 	return nil
 }
 
-// valueCond writes " AND ..." comparing the index row columns (prefix c,
-// e.g. "x1.") with the predicate's value.
-func (b *builder) valueCond(c string, p *store.Predicate) error {
+// valueCond writes " AND ..." comparing the columns of index row x with
+// the predicate's value.
+func (b *builder) valueCond(x string, p *store.Predicate) error {
+	c := x + "."
 	switch p.Type {
 	case store.TypeString:
 		switch p.Match {
@@ -399,6 +427,11 @@ func (b *builder) valueCond(c string, p *store.Predicate) error {
 		if p.TextSearch {
 			v := likeEscape(strings.ToLower(p.String))
 			b.w(" AND (lower(" + c + "text) LIKE ").arg(v + "%").w(` ESCAPE '\' OR lower(` + c + "text) LIKE ").arg("% " + v + "%").w(` ESCAPE '\')`)
+			break
+		}
+		if p.CodeSet {
+			b.w(" AND ")
+			b.codings(c+"system", c+"code", p.Codings)
 			break
 		}
 		if p.Code != "" {
@@ -445,10 +478,148 @@ func (b *builder) valueCond(c string, p *store.Predicate) error {
 		b.w(" AND ")
 		return b.rangeCmp(lo, hi, p.Prefix, p.NumLow, p.NumHigh, numDelta(p))
 	case store.TypeURI:
-		b.w(" AND " + c + "uri = ").arg(p.URI)
+		if p.Below {
+			b.w(" AND " + c + "uri >= ").arg(p.URI).w(" AND " + c + "uri < ").arg(p.URI + "\U0010FFFF")
+		} else {
+			b.w(" AND " + c + "uri = ").arg(p.URI)
+		}
+	case store.TypeComposite:
+		if len(p.Components) == 0 || len(p.Components) > store.MaxComponents {
+			return fmt.Errorf("%w: composite %q with %d components", store.ErrInvalid, p.Param, len(p.Components))
+		}
+		for k := range p.Components {
+			if err := b.componentCond(c, k+1, &p.Components[k]); err != nil {
+				return err
+			}
+		}
+	case store.TypeNear:
+		return b.nearCond(x, p.Near)
 	default:
 		return fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
 	}
+	return nil
+}
+
+// codings writes "(system = ? AND code IN (...)) OR ..." grouped by system;
+// an empty list matches nothing.
+func (b *builder) codings(system, code string, cs []store.Coding) {
+	if len(cs) == 0 {
+		b.w("1 = 0")
+		return
+	}
+	var systems []string
+	bySystem := map[string][]string{}
+	for _, c := range cs {
+		if _, ok := bySystem[c.System]; !ok {
+			systems = append(systems, c.System)
+		}
+		bySystem[c.System] = append(bySystem[c.System], c.Code)
+	}
+	b.w("(")
+	for i, sys := range systems {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(" + system + " = ").arg(sys).w(" AND " + code + " IN ").in(bySystem[sys]).w(")")
+	}
+	b.w(")")
+}
+
+// componentCond writes the conditions of component k (1-based) of a
+// composite entry, held as store.CompositeEntry describes.
+func (b *builder) componentCond(c string, k int, p *store.Predicate) error {
+	n := strconv.Itoa(k)
+	sys, code, lo, hi := c+"system"+n, c+"code"+n, c+"low"+n, c+"high"+n
+	switch p.Type {
+	case store.TypeToken:
+		switch {
+		case p.CodeSet:
+			b.w(" AND ")
+			b.codings(sys, code, p.Codings)
+		default:
+			if p.Code != "" {
+				b.w(" AND " + code + " = ").arg(p.Code)
+			}
+			if !p.AnySystem {
+				b.w(" AND " + sys + " = ").arg(p.System)
+			}
+		}
+	case store.TypeURI:
+		b.w(" AND " + code + " = ").arg(p.URI)
+	case store.TypeString:
+		switch p.Match {
+		case store.StringExact:
+			b.w(" AND " + sys + " = ").arg(p.String)
+		case store.StringContains:
+			b.w(" AND " + code + " LIKE ").arg("%" + likeEscape(p.String) + "%").w(` ESCAPE '\'`)
+		default:
+			b.w(" AND " + code + " >= ").arg(p.String).w(" AND " + code + " < ").arg(p.String + "\U0010FFFF")
+		}
+	case store.TypeReference:
+		switch {
+		case p.URL != "":
+			b.w(" AND " + sys + " = '' AND " + code + " = ").arg(p.URL)
+		case p.TargetID != "":
+			b.w(" AND " + code + " = ").arg(p.TargetID)
+			if p.TargetType != "" {
+				b.w(" AND " + sys + " = ").arg(p.TargetType)
+			}
+		default:
+			return fmt.Errorf("%w: reference component without a target", store.ErrInvalid)
+		}
+	case store.TypeDate:
+		b.w(" AND ")
+		d, _ := dateDelta(p).(int64)
+		return b.rangeCmp(lo, hi, p.Prefix, float64(p.DateLow), float64(p.DateHigh), float64(d))
+	case store.TypeNumber, store.TypeQuantity:
+		if p.Type == store.TypeQuantity {
+			if p.System != "" {
+				b.w(" AND " + sys + " = ").arg(p.System)
+			}
+			if p.Code != "" {
+				b.w(" AND " + code + " = ").arg(p.Code)
+			}
+		}
+		b.w(" AND ")
+		return b.rangeCmp(lo, hi, p.Prefix, p.NumLow, p.NumHigh, numDelta(p))
+	default:
+		return fmt.Errorf("%w: a %s component", store.ErrUnsupported, p.Type)
+	}
+	return nil
+}
+
+// earthKm is the mean Earth radius (IUGG) used for near.
+const earthKm = 6371.0088
+
+// nearCond writes, for the latitude entry x of a Location, a bounding box
+// on the latitude (the index range), the longitude entry in the box, and
+// the great-circle (haversine) distance within n.Km.
+func (b *builder) nearCond(x string, n *store.Near) error {
+	if n == nil || n.Km < 0 || math.IsNaN(n.Km) {
+		return fmt.Errorf("%w: near without a point and distance", store.ErrInvalid)
+	}
+	dlat := n.Km / (earthKm * math.Pi / 180)
+	b.w(" AND " + x + ".low >= ").arg(n.Lat - dlat).w(" AND " + x + ".low <= ").arg(n.Lat + dlat)
+	o := b.newAlias("o")
+	b.w(" AND EXISTS (SELECT 1 FROM idx_number " + o + " WHERE " + o + ".rid = " + x + ".rid AND ")
+	b.paramEq(o, store.NearLon)
+	// The longitude box, where it is one interval (away from the poles
+	// and the antimeridian); the distance below decides anyway.
+	if cos := math.Cos((math.Abs(n.Lat) + dlat) * math.Pi / 180); cos > 0.01 {
+		dlon := dlat / cos
+		if lo, hi := n.Lon-dlon, n.Lon+dlon; lo >= -180 && hi <= 180 {
+			b.w(" AND " + o + ".low >= ").arg(lo).w(" AND " + o + ".low <= ").arg(hi)
+		}
+	}
+	least := "min"
+	if b.d == Postgres {
+		least = "least"
+	}
+	// 2 R asin(sqrt(sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2))) <= km
+	b.w(" AND 2 * " + strconv.FormatFloat(earthKm, 'f', -1, 64) + " * asin(sqrt(" + least + "(1.0, ")
+	b.w("power(sin(radians(" + x + ".low - ").arg(n.Lat).w(") / 2), 2) + cos(radians(").arg(n.Lat).w(")) * cos(radians(" + x + ".low)) * ")
+	b.w("power(sin(radians(" + o + ".low - ").arg(n.Lon).w(") / 2), 2)))) <= ").arg(n.Km)
+	b.w(")")
 	return nil
 }
 
