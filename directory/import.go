@@ -42,7 +42,8 @@ var rowKinds = map[string]string{
 }
 
 // RowError is one problem of one row. Row is the line number in the file
-// (the header is line 1); Column is "" for a problem of the whole row.
+// (counting comment lines, so an editor's line number); Column is "" for a
+// problem of the whole row.
 type RowError struct {
 	Row     int
 	Column  string
@@ -100,7 +101,7 @@ func (l storeLookup) Owner(ctx context.Context, typ, system, value string) (stri
 }
 
 // Plan is a checked file: one transaction Bundle that writes every row
-// (PUT Type/id, so importing the same file again changes nothing), and the
+// (PUT Type/id, so importing the same file again never duplicates), and the
 // line of each entry.
 type Plan struct {
 	Bundle map[string]any
@@ -148,20 +149,21 @@ func Parse(ctx context.Context, in io.Reader, lk Lookup) (*Plan, error) {
 	if err != nil {
 		return nil, Errors{{Row: 1, Message: "the header line is not CSV: " + err.Error()}}
 	}
+	hline, _ := cr.FieldPos(0)
 	var errs Errors
 	cols := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		switch {
 		case !slices.Contains(Columns, h):
-			errs = append(errs, RowError{Row: 1, Column: h, Message: "unknown column; the columns are " + strings.Join(Columns, ", ")})
+			errs = append(errs, RowError{Row: hline, Column: h, Message: "unknown column; the columns are " + strings.Join(Columns, ", ")})
 		case cols[h] > 0:
-			errs = append(errs, RowError{Row: 1, Column: h, Message: "the column appears twice"})
+			errs = append(errs, RowError{Row: hline, Column: h, Message: "the column appears twice"})
 		}
 		cols[h] = i + 1
 	}
 	if cols["kind"] == 0 || cols["id"] == 0 {
-		errs = append(errs, RowError{Row: 1, Message: "the header needs the columns kind and id"})
+		errs = append(errs, RowError{Row: hline, Message: "the header needs the columns kind and id"})
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -201,7 +203,7 @@ func Parse(ctx context.Context, in io.Reader, lk Lookup) (*Plan, error) {
 		rows = append(rows, r)
 	}
 	if len(rows) == 0 && len(errs) == 0 {
-		errs = append(errs, RowError{Row: 2, Message: "the file has no data rows"})
+		errs = append(errs, RowError{Row: hline + 1, Message: "the file has no data rows"})
 	}
 	c := &checker{ctx: ctx, lk: lk, cols: cols, byID: map[string]*row{}, codes: map[string]int{}, licences: map[string]int{}, errs: errs}
 	c.check(rows)
@@ -279,7 +281,7 @@ func (c *checker) check(rows []*row) {
 		used := kindColumns[r.kind]
 		for col := range c.cols {
 			if r.get(col) != "" && !slices.Contains(used, col) && col != "kind" && col != "id" {
-				c.fail(r, col, "a %s row does not use this column (its columns: %s)", r.kind, strings.Join(used, ", "))
+				c.fail(r, col, "%s %s row does not use this column (its columns: %s)", article(r.kind), r.kind, strings.Join(used, ", "))
 			}
 		}
 		switch r.kind {
@@ -357,7 +359,7 @@ func (c *checker) ref(r *row, col, typ string, kinds ...string) map[string]any {
 	}
 	if t := c.byID[typ+"/"+id]; t != nil {
 		if !slices.Contains(kinds, t.kind) {
-			c.fail(r, col, "%s/%s (row %d) is a %s; this column names a %s", typ, id, t.line, t.kind, strings.Join(kinds, " or "))
+			c.fail(r, col, "%s/%s (row %d) is %s %s; this column names %s %s", typ, id, t.line, article(t.kind), t.kind, article(kinds[0]), strings.Join(kinds, " or "))
 			return nil
 		}
 		return refTo(typ, id, t.get("name"))
@@ -372,7 +374,7 @@ func (c *checker) ref(r *row, col, typ string, kinds ...string) map[string]any {
 			return refTo(typ, id, "")
 		}
 	}
-	c.fail(r, col, "unknown %s %q: not a row of this file (as a %s) and not in the directory", typ, id, strings.Join(kinds, " or "))
+	c.fail(r, col, "unknown %s %q: not a row of this file (as %s %s) and not in the directory", typ, id, article(kinds[0]), strings.Join(kinds, " or "))
 	return nil
 }
 
@@ -833,4 +835,11 @@ func ValidUSCC(s string) bool {
 		}
 	}
 	return usccChars[(31-sum%31)%31] == s[17]
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
