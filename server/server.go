@@ -111,6 +111,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	if err := s.mountConsole(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
