@@ -98,7 +98,8 @@ func (s *Server) capabilityStatement() []byte {
 		if t == "Patient" {
 			ops = append(ops, map[string]any{
 				"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-				"documentation": "Patient/[id]/$everything with _since, _type and _count (paged); start and end are not supported yet.",
+				"documentation": "Patient/[id]/$everything and Patient/$everything (every patient) with _since (lastUpdated), _type, start and end " +
+					"(the date of care: each type's clinical date parameter, ge start and le end; types without one are not filtered) and _count (paged).",
 			})
 		}
 		for _, key := range sortedKeys(s.deps.Operations) {

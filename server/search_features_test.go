@@ -190,3 +190,65 @@ func TestSearchUnsupportedSpecials(t *testing.T) {
 		}
 	})
 }
+
+func TestEverythingDatesAndAllPatients(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		zhang, li, org := loadClinic(t, base)
+		// Observations of zhang: 2026-10-01 and 2026-11-01; of li: 2026-09-15.
+		every := func(q string) (matches, included []string) {
+			t.Helper()
+			r := do(t, "GET", base+"/"+q, "", "").wantStatus(t, 200)
+			return ids(r, "match"), ids(r, "include")
+		}
+		m, _ := every("Patient/" + zhang + "/$everything?start=2026-10-15")
+		if len(m) != 2 || m[0] != "Patient/"+zhang {
+			t.Errorf("start=2026-10-15: %v, want the patient and the November observation", m)
+		}
+		m, _ = every("Patient/" + zhang + "/$everything?start=2026-10&end=2026-10")
+		if len(m) != 2 {
+			t.Errorf("start=end=2026-10: %v", m)
+		}
+		m, _ = every("Patient/" + zhang + "/$everything?end=2026-09-30")
+		if len(m) != 1 {
+			t.Errorf("end=2026-09-30: %v, want the patient only", m)
+		}
+		m, _ = every("Patient/" + zhang + "/$everything?start=2026-01-01&end=2026-12-31")
+		if len(m) != 3 {
+			t.Errorf("start..end covering all: %v", m)
+		}
+		// Type level: every patient and everything in their compartments,
+		// paged without repeats.
+		m, inc := every("Patient/$everything")
+		if len(m) != 5 || !slices.Contains(m, "Patient/"+li) || !slices.Contains(m, "Patient/"+zhang) || len(inc) != 1 || inc[0] != "Organization/"+org {
+			t.Errorf("Patient/$everything: matches %v, included %v", m, inc)
+		}
+		seen := map[string]bool{}
+		next := base + "/Patient/$everything?_count=2"
+		for pages := 0; next != ""; pages++ {
+			if pages > 10 {
+				t.Fatal("too many pages")
+			}
+			r := do(t, "GET", next, "", "").wantStatus(t, 200)
+			for _, id := range ids(r, "match") {
+				if seen[id] {
+					t.Errorf("paging repeated %s", id)
+				}
+				seen[id] = true
+			}
+			next = ""
+			links, _ := r.json["link"].([]any)
+			for _, l := range links {
+				if lm := l.(map[string]any); lm["relation"] == "next" {
+					next = lm["url"].(string)
+				}
+			}
+		}
+		if len(seen) != 5 {
+			t.Errorf("paged Patient/$everything saw %d, want 5", len(seen))
+		}
+		m, _ = every("Patient/$everything?start=2026-10-15&_type=Observation")
+		if len(m) != 1 {
+			t.Errorf("Patient/$everything?start&_type: %v", m)
+		}
+	})
+}
