@@ -35,7 +35,6 @@ func cardNode(t *testing.T, db string) (string, *healthcard.Keyring) {
 	return hs.URL + "/fhir", kr
 }
 
-
 func institution(code, div, name string) string {
 	return `{"resourceType":"Organization","identifier":[{"system":"https://xietong.dev/fhir/sid/institution-code","value":"` + code + `"}],` +
 		`"name":"` + name + `","address":[{"extension":[{"url":"https://xietong.dev/fhir/StructureDefinition/address-division",` +

@@ -143,14 +143,18 @@ func main() {
 		wall := time.Since(start)
 		cpu := cpuTime() - cpu0
 		slices.Sort(ds)
-		q := func(f float64) string { return fmt.Sprintf("%.2f", float64(ds[int(f*float64(len(ds)-1))].Microseconds())/1000) }
+		q := func(f float64) string {
+			return fmt.Sprintf("%.2f", float64(ds[int(f*float64(len(ds)-1))].Microseconds())/1000)
+		}
 		fmt.Printf("%-40s clients %d  n %d (created %4d)  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  %.0f/s  cpu %.2f ms/call\n",
 			name, clients, len(ds), createdN, q(0.5), q(0.9), q(0.99), q(1), float64(len(ds))/wall.Seconds(), float64(cpu.Microseconds())/1000/float64(len(ds)))
 	}
 	dynamic := func(p pair) string {
 		return kr.Sign(healthcard.PlainText(cardID(p.pat), healthcard.TypeDynamic, time.Now().Add(time.Minute)))
 	}
-	static := func(p pair) string { return kr.Sign(healthcard.PlainText(cardID(p.pat), healthcard.TypeStatic, time.Time{})) }
+	static := func(p pair) string {
+		return kr.Sign(healthcard.PlainText(cardID(p.pat), healthcard.TypeStatic, time.Time{}))
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
