@@ -59,7 +59,7 @@ func (c *Console) handleInstitutions(w http.ResponseWriter, r *http.Request, v *
 	if d.Grade != "" && !slices.Contains(hospitalGrades, d.Grade) {
 		return "", badInput("dir.badfilter")
 	}
-	params := url.Values{"type": {csInstitutionKind + "|" + d.Kind}, "_count": {"500"}, "_sort": {"name"}}
+	params := url.Values{"type": {csInstitutionKind + "|" + d.Kind}, "_count": {"500"}}
 	if d.Grade != "" {
 		params.Add("type", csHospitalGrade+"|"+d.Grade)
 	}
@@ -91,6 +91,9 @@ func (c *Console) handleInstitutions(w http.ResponseWriter, r *http.Request, v *
 	for _, o := range rows {
 		d.Rows = append(d.Rows, institutionRowOf(o))
 	}
+	slices.SortFunc(d.Rows, func(a, b institutionRow) int {
+		return cmp.Or(strings.Compare(a.City, b.City), strings.Compare(a.District, b.District), strings.Compare(a.Name, b.Name))
+	})
 	return "institutions", nil
 }
 
@@ -241,7 +244,6 @@ func (c *Console) handleCooperations(w http.ResponseWriter, r *http.Request, v *
 		"type:not":    {csCooperationKind + "|regional-collaboration"},
 		"_revinclude": {"OrganizationAffiliation:primary-organization"},
 		"_count":      {"200"},
-		"_sort":       {"name"},
 	})
 	if err != nil {
 		return "", err
@@ -267,7 +269,9 @@ func (c *Console) handleCooperations(w http.ResponseWriter, r *http.Request, v *
 		active, _ := co["active"].(bool)
 		rows = append(rows, cooperationRow{ID: id, Name: str(co["name"]), Kind: firstCode(co["type"], csCooperationKind), Active: active, Members: members})
 	}
-	slices.SortStableFunc(rows, func(a, b cooperationRow) int { return strings.Compare(a.Kind, b.Kind) })
+	slices.SortFunc(rows, func(a, b cooperationRow) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name))
+	})
 	v.Data = rows
 	return "cooperations", nil
 }
@@ -360,6 +364,7 @@ type poolRow struct {
 func (c *Console) handlePools(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
 	v.Title, v.Section = "dir.pools", "directory"
 	groups, _, _, err := c.fhir.search(r.Context(), v.Principal, "Group", url.Values{"type": {"practitioner"}, "_count": {"200"}})
+	slices.SortFunc(groups, func(a, b obj) int { return strings.Compare(str(a["name"]), str(b["name"])) })
 	if err != nil {
 		return "", err
 	}
@@ -416,7 +421,7 @@ func (c *Console) handleServices(w http.ResponseWriter, r *http.Request, v *view
 	)
 	wg.Go(func() {
 		services, inc, _, e1 = c.fhir.search(ctx, v.Principal, "HealthcareService", url.Values{
-			"service-category": {csServiceKind + "|" + d.Kind}, "active": {"true"}, "_include": {"HealthcareService:location"}, "_count": {"500"},
+			"service-category": {csServiceKind + "|" + d.Kind}, "_include": {"HealthcareService:location"}, "_count": {"500"},
 		})
 	})
 	if d.From != "" {
@@ -438,6 +443,9 @@ func (c *Console) handleServices(w http.ResponseWriter, r *http.Request, v *view
 		lat0, lon0, haveOrigin = num(pos["latitude"]), num(pos["longitude"]), pos != nil
 	}
 	for _, s := range services {
+		if s["active"] == false {
+			continue
+		}
 		row := serviceRowOf(s)
 		if loc := inc["Location/"+refID(firstObject(s["location"]), "Location")]; loc != nil {
 			row.District, _ = addressDistrict(object(loc["address"]))

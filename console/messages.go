@@ -70,8 +70,6 @@ var catalogue = map[string]message{
 	"home.cooperations":  {"医联体、医共体、联盟与结对", "Consortia, alliances and pairings"},
 	"home.practitioners": {"卫生技术人员", "Practitioners"},
 	"home.patients":      {"居民（患者）", "Residents (patients)"},
-	"home.reports":       {"检验检查报告", "Lab and imaging reports"},
-	"home.imaging":       {"影像检查", "Imaging studies"},
 	"home.find":          {"查找患者", "Find a patient"},
 	"home.directory":     {"机构、医联体与联盟、医生与专家库、服务查找", "Institutions, consortia and alliances, practitioners and expert pools, the service finder"},
 	"home.commission":    {"参与机构、检查检验量与互认成效", "Participation, test volumes and recognition results"},
@@ -105,6 +103,7 @@ var catalogue = map[string]message{
 	"patient.truncated":    {"记录过多，仅显示最近的部分。", "Too many records: only part is shown."},
 	"patient.norecords":    {"没有记录。", "No records."},
 	"patient.performer":    {"出具：", "by"},
+	"patient.imaging":      {"%s · %d 个序列 / %d 幅图像", "%s · %d series / %d images"},
 
 	"obs.item":  {"项目", "Test"},
 	"obs.value": {"结果", "Result"},
@@ -213,6 +212,10 @@ var catalogue = map[string]message{
 	"commission.lab":           {"检验报告", "Lab reports"},
 	"commission.imaging":       {"影像报告", "Imaging reports"},
 	"commission.table":         {"数据表", "Data table"},
+	"commission.badmonth":      {"月份格式应为 YYYY-MM。", "The month must be YYYY-MM."},
+	"commission.activitynote":  {"按月统计各机构上报的检验与影像报告数量（逐月计数，数据量大时较慢）。", "Lab and imaging reports per month (counted month by month: slower on a large region)."},
+	"commission.to":            {"截至月份", "Up to"},
+	"commission.show":          {"显示", "Show"},
 
 	"error.title":    {"无法显示此页", "This page cannot be shown"},
 	"error.denied":   {"您当前的角色无权进行此访问（已记入审计日志）。", "Your role may not do this (the refusal is in the audit trail)."},

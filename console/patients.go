@@ -68,7 +68,6 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 		params.Set("identifier", sidEHC+"|"+value)
 	default:
 		params.Set("name", value)
-		params.Set("_sort", "name")
 	}
 	pats, _, total, err := c.fhir.search(r.Context(), v.Principal, "Patient", params)
 	if err != nil {
@@ -78,6 +77,11 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 	for _, p := range pats {
 		d.Results = append(d.Results, patientRowOf(p))
 	}
+	// Sorted here (a page of at most 50), not with _sort=name, which the
+	// store answers slowly on a large region.
+	slices.SortStableFunc(d.Results, func(a, b patientRow) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.BirthDate, b.BirthDate))
+	})
 	// A scanned code or an ID number names one person: go straight there.
 	if kind != "name" && len(d.Results) == 1 {
 		http.Redirect(w, r, "/patients/"+d.Results[0].ID, http.StatusSeeOther)
@@ -127,8 +131,13 @@ type timelineItem struct {
 
 type reportView struct {
 	ID, Title, Category, Performer, Issued, Conclusion string
-	Imaging                                            string // modality and series summary
+	Imaging                                            *imagingView
 	Results                                            []obsView
+}
+
+type imagingView struct {
+	Modality          string
+	Series, Instances int
 }
 
 type obsView struct {
@@ -258,8 +267,13 @@ func timeline(encounters, reports, observations, studies []obj, filter string) [
 			rv.Category = "imaging"
 			for _, ref := range list(dr["imagingStudy"]) {
 				if s := studyByID[refID(ref, "ImagingStudy")]; s != nil {
-					mod, _ := codingIn(s["modality"], "")
-					rv.Imaging = strings.TrimSpace(mod + " · " + strconv.Itoa(int(num(s["numberOfSeries"]))) + "/" + strconv.Itoa(int(num(s["numberOfInstances"]))))
+					var mods []string
+					for _, m := range list(s["modality"]) { // R4: a list of Coding
+						if code := str(object(m)["code"]); code != "" {
+							mods = append(mods, code)
+						}
+					}
+					rv.Imaging = &imagingView{Modality: strings.Join(mods, "/"), Series: int(num(s["numberOfSeries"])), Instances: int(num(s["numberOfInstances"]))}
 				}
 			}
 		}
@@ -308,8 +322,15 @@ func obsViewOf(o obj) obsView {
 	if t := str(rr["text"]); t != "" {
 		ov.Range = t
 	} else if rr != nil {
-		lo, hi := object(rr["low"]), object(rr["high"])
-		ov.Range = jsonText(lo["value"]) + "–" + jsonText(hi["value"])
+		lo, hi := jsonText(object(rr["low"])["value"]), jsonText(object(rr["high"])["value"])
+		switch {
+		case lo != "" && hi != "":
+			ov.Range = lo + "–" + hi
+		case hi != "":
+			ov.Range = "< " + hi
+		case lo != "":
+			ov.Range = "> " + lo
+		}
 	}
 	ov.Flag, _ = codingIn(o["interpretation"], "")
 	if ov.Flag == "N" || ov.Flag == "NEG" {
