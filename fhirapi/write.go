@@ -47,6 +47,8 @@ type result struct {
 	status  int
 	version *store.Version // written or found
 	note    string         // an informational message (Prefer: return=OperationOutcome)
+
+	alreadyGone bool // a delete found the resource deleted already
 }
 
 // newID returns a random UUID (version 4), a valid FHIR id.
@@ -95,7 +97,7 @@ func (s *Server) validate(o *op) error {
 // prepare does the CPU work of a create or update before any transaction
 // starts: checks, validation and index extraction. Reference rewriting in
 // transactions happens before it.
-func (s *Server) prepare(o *op) error {
+func (s *Server) prepare(ctx context.Context, o *op) error {
 	if o.resource == nil {
 		return nil
 	}
@@ -123,6 +125,9 @@ func (s *Server) prepare(o *op) error {
 		}
 	}
 	if err := s.validate(o); err != nil {
+		return err
+	}
+	if err := s.hookPrepare(ctx, o); err != nil {
 		return err
 	}
 	return s.reindex(o)
@@ -166,6 +171,26 @@ func formatInstant(t time.Time) string {
 
 // execWrite runs a prepared write inside tx.
 func (s *Server) execWrite(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
+	res, err := s.execWriteOnly(ctx, tx, o, now)
+	if err != nil || len(s.deps.Hooks) == 0 || res.version == nil {
+		return res, err
+	}
+	// A create that found its match (If-None-Exist) and a delete of
+	// something already gone wrote nothing.
+	if o.method == http.MethodPost && res.status == http.StatusOK {
+		return res, nil
+	}
+	if res.alreadyGone {
+		return res, nil
+	}
+	var body map[string]any
+	if !res.version.Deleted {
+		body = o.resource
+	}
+	return res, s.hookWritten(ctx, tx, res.version, body, now)
+}
+
+func (s *Server) execWriteOnly(ctx context.Context, tx store.Tx, o *op, now time.Time) (*result, error) {
 	switch o.method {
 	case http.MethodPost:
 		return s.execCreate(ctx, tx, o, now)
@@ -400,6 +425,10 @@ func (s *Server) execPatch(ctx context.Context, tx store.Tx, o *op, now time.Tim
 	if err := s.validate(o); err != nil {
 		return nil, err
 	}
+	if err := s.hookPrepare(ctx, o); err != nil {
+		return nil, err
+	}
+	o.body = nil
 	if err := s.reindex(o); err != nil {
 		return nil, err
 	}
@@ -429,7 +458,7 @@ func (s *Server) execDelete(ctx context.Context, tx store.Tx, o *op, now time.Ti
 		return &result{status: http.StatusNoContent, note: fmt.Sprintf("%s/%s does not exist; nothing was deleted.", o.typ, o.id)}, nil
 	}
 	if deleted {
-		return &result{status: http.StatusNoContent, version: cur, note: fmt.Sprintf("%s/%s was already deleted.", o.typ, o.id)}, nil
+		return &result{status: http.StatusNoContent, version: cur, alreadyGone: true, note: fmt.Sprintf("%s/%s was already deleted.", o.typ, o.id)}, nil
 	}
 	w := &store.Write{Type: o.typ, ID: o.id, VersionID: cur.VersionID + 1, LastUpdated: now, Method: http.MethodDelete, Delete: true}
 	if err := tx.Put(ctx, w); err != nil {
@@ -454,9 +483,22 @@ func (s *Server) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 			tx.Rollback()
 		}
 	}()
+	var ht *hookTx
+	if len(s.deps.Hooks) > 0 {
+		ht = &hookTx{Tx: tx}
+		tx = ht
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
 	committed = true
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if ht != nil && len(ht.written) > 0 {
+		for _, h := range s.deps.Hooks {
+			h.Committed(ctx, ht.written)
+		}
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/xietong/xietong/audit"
 	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
+	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
@@ -43,6 +44,11 @@ type Config struct {
 	// next); "" derives it from each request's Host header.
 	PublicURL string
 	Logger    *slog.Logger
+	// HealthCardKeyFile is the e-health card signing keys' file, created
+	// on first start ("": HealthCardKeysPath(DB)).
+	HealthCardKeyFile string
+	// HealthCardTTL is how long a dynamic health-card code is valid (0: 60 s).
+	HealthCardTTL time.Duration
 }
 
 // Server is a configured node.
@@ -53,6 +59,7 @@ type Server struct {
 	api   *fhirapi.Server
 	mux   *http.ServeMux
 	audit *audit.Writer // nil when the store keeps no audit log
+	cards *healthcard.Service
 }
 
 // New opens the store (applying pending migrations) and builds the node.
@@ -81,6 +88,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// Patients, which catches up with the store on each call.
 	matcher := empi.New(st, match.DefaultModel())
 	matcher.Base = cfg.PublicURL
+	if err := s.startEngines(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -93,9 +104,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Validator: newValidator(),
 		Guard:     guard,
 		Logger:    cfg.Logger,
-		Operations: map[string]fhirapi.OperationFunc{
+		Operations: s.withEngineOperations(map[string]fhirapi.OperationFunc{
 			"Patient/$match": matcher.Operation,
-		},
+		}),
 	})
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
@@ -115,6 +126,7 @@ func (s *Server) Store() store.Store { return s.store }
 
 // Close flushes the audit trail and releases the store.
 func (s *Server) Close() error {
+	s.cards.Close() // its last use records go through the API, before the audit trail closes
 	if s.audit != nil {
 		s.audit.Close()
 	}

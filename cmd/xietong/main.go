@@ -40,6 +40,8 @@ Usage:
                    Write the deterministic demo region as FHIR transaction Bundles.
   xietong bench ingest [--bundles DIR] [--concurrency N] [--db DSN]
                    Measure ingest speed against the storage floor.
+  xietong import directory [--db DSN] FILE.csv
+                   Check a directory CSV file and load it in one transaction.
 
 Run "xietong COMMAND --help" for the options of a command.
 `
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "fhirpath":
 		return runFHIRPath(args[1:], stdin, stdout, stderr)
+	case "import":
+		return runImport(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

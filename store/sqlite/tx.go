@@ -21,9 +21,9 @@ const (
 
 // bufferedTables are the tables whose rows a transaction buffers, in the
 // order they are flushed.
-var bufferedTables = []string{"resource_version", "resource", "idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+var bufferedTables = []string{"resource_version", "resource", "idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri", "idx_composite"}
 
-var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri", "idx_composite"}
 
 // A transaction's new rows (versions, current rows, index entries) are
 // buffered and inserted at Commit, or before the transaction reads (it
@@ -51,6 +51,7 @@ var indexColumns = map[string]string{
 	"idx_number":       "rid, param, value, low, high",
 	"idx_quantity":     "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
 	"idx_uri":          "rid, param, uri",
+	"idx_composite":    "rid, param, system1, code1, low1, high1, system2, code2, low2, high2, system3, code3, low3, high3",
 }
 
 // insertSQL is the INSERT of n rows into an index table.
@@ -331,6 +332,14 @@ func (t *tx) bufferIndex(rid int64, x *store.Index) {
 	add("idx_uri", len(x.URIs), func(p []any, i int) []any {
 		e := &x.URIs[i]
 		return append(p, e.Param, e.URI)
+	})
+	add("idx_composite", len(x.Composites), func(p []any, i int) []any {
+		e := &x.Composites[i]
+		p = append(p, e.Param)
+		for _, c := range e.Parts {
+			p = append(p, c.System, c.Code, c.Low, c.High)
+		}
+		return p
 	})
 }
 
