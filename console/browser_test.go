@@ -120,7 +120,11 @@ func chooseRole(base, role, org string) chromedp.Tasks {
 func TestBrowserClinicianFindsAPatientByOneCode(t *testing.T) {
 	ctx := newChrome(t)
 	base := node(t).URL
-	_, _, card, name := patient1(t)
+	// a card issued by the card service; the clinician pastes its QR text
+	issued := apiPost(t, "/Patient/demo-pat-000004/$issue-health-card", `{"resourceType":"Parameters"}`)
+	code := param(issued, "staticCode")
+	p4 := api(t, "/Patient/demo-pat-000004")
+	name := p4["name"].([]any)[0].(map[string]any)["text"].(string)
 	var heading, summary, role string
 	var events int
 	err := chromedp.Run(ctx,
@@ -134,9 +138,10 @@ func TestBrowserClinicianFindsAPatientByOneCode(t *testing.T) {
 		// paste the scanned e-health-card text into the workspace
 		chromedp.Navigate(base+"/patients"),
 		chromedp.WaitVisible(`#q`, chromedp.ByQuery),
-		chromedp.SendKeys(`#q`, "ehc://v1?code="+card+"&t=20261122", chromedp.ByQuery),
+		chromedp.SendKeys(`#q`, code, chromedp.ByQuery),
 		chromedp.Click(`#patient-search-submit`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#timeline`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#resolved`, chromedp.ByQuery),
 		chromedp.Text(`#patient-name`, &heading, chromedp.ByQuery),
 		chromedp.Text(`#patient-summary`, &summary, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll('#timeline li.event').length`, &events),

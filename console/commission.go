@@ -19,6 +19,8 @@ import (
 // user.
 
 type commissionData struct {
+	OneCode       *oneCodeData // nil when the node has no card service
+	CityNames     map[string]string
 	Participation []participationRow
 	PartTotal     participationRow
 	PartChart     template.HTML
@@ -43,6 +45,11 @@ func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *vi
 	for i, p := range d.Participation {
 		cities[i], inst[i], mem[i] = p.City, float64(p.Institutions), float64(p.Members)
 	}
+	if v.Caps.has("AuditEvent/$health-card-usage") {
+		if d.OneCode, err = c.oneCodeUse(r.Context(), v.Principal, v.Lang, d.CityNames); err != nil {
+			return "", err
+		}
+	}
 	d.PartChart = barChart("chart-participation", msg(v.Lang, "commission.participation"), cities,
 		[]series{{msg(v.Lang, "commission.institutions"), inst}, {msg(v.Lang, "commission.members"), mem}}, intFormat)
 	v.Data = d
@@ -52,7 +59,7 @@ func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *vi
 // participation counts the institutions by city, and those in at least
 // one active cooperation, from the directory.
 func (c *Console) participation(ctx context.Context, p access.Principal) (*commissionData, error) {
-	d := &commissionData{}
+	d := &commissionData{CityNames: map[string]string{}}
 	var (
 		orgs, affs []obj
 		e1, e2     error
@@ -78,7 +85,11 @@ func (c *Console) participation(ctx context.Context, p access.Principal) (*commi
 	}
 	byCity := map[string]*participationRow{}
 	for _, o := range orgs {
-		city := str(firstObject(o["address"])["city"])
+		addr := firstObject(o["address"])
+		city := str(addr["city"])
+		if _, div := addressDistrict(addr); div != "" {
+			d.CityNames[cityCode(div)] = city
+		}
 		row := byCity[city]
 		if row == nil {
 			row = &participationRow{City: city}
@@ -225,6 +236,30 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		rows = append(rows, []string{msg(v.Lang, "commission.month"), msg(v.Lang, "commission.lab"), msg(v.Lang, "commission.imaging")})
 		for _, m := range d.Months {
 			rows = append(rows, []string{m.Month, strconv.Itoa(m.Lab), strconv.Itoa(m.Imaging)})
+		}
+	case "onecode.csv":
+		if !v.Caps.has("AuditEvent/$health-card-usage") {
+			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
+		}
+		part, err := c.participation(r.Context(), v.Principal)
+		if err != nil {
+			return "", err
+		}
+		d, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames)
+		if err != nil {
+			return "", err
+		}
+		head := []string{msg(v.Lang, "commission.city")}
+		for _, ch := range d.Channels {
+			head = append(head, msg(v.Lang, "channel."+ch))
+		}
+		rows = append(rows, append(head, msg(v.Lang, "commission.total")))
+		for _, city := range d.Cities {
+			row := []string{city.Name}
+			for _, n := range city.ByChannel {
+				row = append(row, strconv.Itoa(n))
+			}
+			rows = append(rows, append(row, strconv.Itoa(city.Total)))
 		}
 	default:
 		return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}

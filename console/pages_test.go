@@ -63,8 +63,9 @@ func TestHomeCountsComeFromTheAPI(t *testing.T) {
 		"home.patients":      apiTotal(t, "/Patient?_summary=count"),
 		"home.practitioners": apiTotal(t, "/Practitioner?_summary=count"),
 	}
-	if want["home.patients"] != smallRegion.Patients {
-		t.Fatalf("region has %d patients, want %d", want["home.patients"], smallRegion.Patients)
+	// (a scanned card at a new institution adds that institution's record)
+	if want["home.patients"] < smallRegion.Patients {
+		t.Fatalf("region has %d patients, want at least %d", want["home.patients"], smallRegion.Patients)
 	}
 	for key, n := range want {
 		card := d.one(t, "#counts .count[data-key="+key+"] .value")

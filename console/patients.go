@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,18 +30,21 @@ type patientRow struct {
 }
 
 var (
-	idNumberRe = regexp.MustCompile(`^[0-9]{17}[0-9Xx]$`)
-	oneCodeRe  = regexp.MustCompile(`[0-9A-Fa-f]{64}`)
+	idNumberRe   = regexp.MustCompile(`^[0-9]{17}[0-9Xx]$`)
+	oneCodeRe    = regexp.MustCompile(`[0-9A-Fa-f]{64}`)
+	signedCodeRe = regexp.MustCompile(`[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}`)
 )
 
-// classify reads what was typed or scanned: a resident ID number, an
-// e-health-card code (the 64 hex characters anywhere in a scanned QR
-// text), or a name.
+// classify reads what was typed or scanned: a resident ID number, a signed
+// e-health-card code (the compact JWS of a QR code), a bare card id (the
+// 64 hex characters anywhere in the text), or a name.
 func classify(q string) (kind, value string) {
 	q = strings.TrimSpace(q)
 	switch {
 	case idNumberRe.MatchString(q):
 		return "idnumber", strings.ToUpper(q)
+	case signedCodeRe.MatchString(q):
+		return "signedcode", signedCodeRe.FindString(q)
 	case oneCodeRe.MatchString(q):
 		return "onecode", strings.ToUpper(oneCodeRe.FindString(q))
 	}
@@ -60,6 +64,9 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 	}
 	kind, value := classify(q)
 	d.Kind = kind
+	if kind == "signedcode" {
+		return c.resolveCard(w, r, v, value)
+	}
 	params := url.Values{"_count": {"50"}, "_elements": {"name,gender,birthDate,identifier,address,link"}, "_total": {"accurate"}}
 	switch kind {
 	case "idnumber":
@@ -107,6 +114,7 @@ func patientRowOf(p obj) patientRow {
 // --- one patient ---------------------------------------------------------
 
 type patientData struct {
+	ResolvedMRN  string
 	Patient      patientRow
 	Phone        string
 	Address      string
@@ -183,6 +191,9 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 			d.Records = append(d.Records, recordNumber{Institution: refDisplay(io["assigner"]), Value: str(io["value"])})
 		}
 	}
+	// Arriving from a scanned code: the record number at the user's
+	// institution (shown as given, it only labels the page).
+	d.ResolvedMRN = r.URL.Query().Get("mrn")
 	d.Filter = r.URL.Query().Get("show")
 	if d.Filter != "lab" && d.Filter != "imaging" {
 		d.Filter = "all"
@@ -350,4 +361,47 @@ func jsonText(v any) string {
 		return ""
 	}
 	return ""
+}
+
+// oneCodeChannel is the channel of a scan in the console: the doctor
+// workstation (healthcard.Channels).
+const oneCodeChannel = "0300"
+
+// resolveCard resolves a scanned e-health-card code at the user's
+// institution with the card service's Patient/$resolve-health-card: the
+// code is verified, the use recorded (channel doctor workstation, care
+// step consultation) and the institution's own record found or created;
+// the user goes on to the person's records.
+func (c *Console) resolveCard(w http.ResponseWriter, r *http.Request, v *view, code string) (string, error) {
+	if !v.Caps.has("Patient/$resolve-health-card") {
+		return "", &pageError{Status: http.StatusBadRequest, Key: "patients.nocards"}
+	}
+	if v.Principal.Organization == "" {
+		return "", &pageError{Status: http.StatusBadRequest, Key: "patients.needinstitution"}
+	}
+	params := obj{"resourceType": "Parameters", "parameter": []any{
+		obj{"name": "code", "valueString": code},
+		obj{"name": "institution", "valueString": "Organization/" + v.Principal.Organization},
+		obj{"name": "channel", "valueString": oneCodeChannel},
+		obj{"name": "careStep", "valueString": "consultation"},
+	}}
+	res, err := c.fhir.do(r.Context(), v.Principal, http.MethodPost, "/Patient/$resolve-health-card", nil, params)
+	if err != nil {
+		return "", err
+	}
+	var master, mrn string
+	for _, p := range list(res["parameter"]) {
+		po := object(p)
+		switch str(po["name"]) {
+		case "master":
+			master = refID(po["valueReference"], "Patient")
+		case "mrn":
+			mrn = str(object(po["valueIdentifier"])["value"])
+		}
+	}
+	if !search.ValidID(master) {
+		return "", fmt.Errorf("$resolve-health-card answered without a master patient")
+	}
+	http.Redirect(w, r, "/patients/"+master+"?"+url.Values{"mrn": {mrn}}.Encode(), http.StatusSeeOther)
+	return "", nil
 }
