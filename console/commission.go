@@ -19,19 +19,110 @@ import (
 // user.
 
 type commissionData struct {
+	OneCode       *oneCodeData // nil when the node has no card service
+	CityNames     map[string]string
 	Participation []participationRow
 	PartTotal     participationRow
-	Months        []monthRow
 	PartChart     template.HTML
-	ActivityChart template.HTML
 }
 
 type participationRow struct {
 	City         string
 	Institutions int
-	Members      int // institutions in at least one cooperation
+	Members      int // institutions in at least one active cooperation
 	Hospitals    int // general and TCM hospitals
 	Primary      int // community and township centres
+}
+
+func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	v.Title, v.Section = "commission.title", "commission"
+	d, err := c.participation(r.Context(), v.Principal)
+	if err != nil {
+		return "", err
+	}
+	cities := make([]string, len(d.Participation))
+	inst, mem := make([]float64, len(cities)), make([]float64, len(cities))
+	for i, p := range d.Participation {
+		cities[i], inst[i], mem[i] = p.City, float64(p.Institutions), float64(p.Members)
+	}
+	if v.Caps.has("AuditEvent/$health-card-usage") {
+		if d.OneCode, err = c.oneCodeUse(r.Context(), v.Principal, v.Lang, d.CityNames); err != nil {
+			return "", err
+		}
+	}
+	d.PartChart = barChart("chart-participation", msg(v.Lang, "commission.participation"), cities,
+		[]series{{msg(v.Lang, "commission.institutions"), inst}, {msg(v.Lang, "commission.members"), mem}}, intFormat)
+	v.Data = d
+	return "commission", nil
+}
+
+// participation counts the institutions by city, and those in at least
+// one active cooperation, from the directory.
+func (c *Console) participation(ctx context.Context, p access.Principal) (*commissionData, error) {
+	d := &commissionData{CityNames: map[string]string{}}
+	var (
+		orgs, affs []obj
+		e1, e2     error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() {
+		orgs, _, _, e1 = c.fhir.search(ctx, p, "Organization", url.Values{"type": {csInstitutionKind + "|"}, "_count": {"500"}, "_elements": {"address,type"}})
+	})
+	wg.Go(func() {
+		affs, _, _, e2 = c.fhir.search(ctx, p, "OrganizationAffiliation", url.Values{"_count": {"1000"}, "_elements": {"participatingOrganization,active"}})
+	})
+	wg.Wait()
+	for _, err := range []error{e1, e2} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	member := map[string]bool{}
+	for _, a := range affs {
+		if a["active"] != false {
+			member[refID(a["participatingOrganization"], "Organization")] = true
+		}
+	}
+	byCity := map[string]*participationRow{}
+	for _, o := range orgs {
+		addr := firstObject(o["address"])
+		city := str(addr["city"])
+		if _, div := addressDistrict(addr); div != "" {
+			d.CityNames[cityCode(div)] = city
+		}
+		row := byCity[city]
+		if row == nil {
+			row = &participationRow{City: city}
+			byCity[city] = row
+		}
+		row.Institutions++
+		if member[str(o["id"])] {
+			row.Members++
+		}
+		switch kind, _ := codingIn(o["type"], csInstitutionKind); kind {
+		case "general-hospital", "tcm-hospital":
+			row.Hospitals++
+		case "community-health-centre", "township-health-centre":
+			row.Primary++
+		}
+	}
+	for _, row := range byCity {
+		d.Participation = append(d.Participation, *row)
+		d.PartTotal.Institutions += row.Institutions
+		d.PartTotal.Members += row.Members
+		d.PartTotal.Hospitals += row.Hospitals
+		d.PartTotal.Primary += row.Primary
+	}
+	slices.SortFunc(d.Participation, func(a, b participationRow) int { return b.Institutions - a.Institutions })
+	return d, nil
+}
+
+// --- activity by month -------------------------------------------------------
+
+type activityData struct {
+	To     string // the last month shown, 2026-10
+	Months []monthRow
+	Chart  template.HTML
 }
 
 type monthRow struct {
@@ -43,61 +134,51 @@ type monthRow struct {
 // activityMonths is how many months the activity chart covers.
 const activityMonths = 18
 
-func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
-	v.Title, v.Section = "commission.title", "commission"
-	d, err := c.commissionData(r.Context(), v.Principal, time.Now())
+// handleActivity shows lab and imaging reports by month: 36 counts over
+// the results, which the store answers slowly on a large region, so it is
+// a page of its own and not part of the dashboard.
+func (c *Console) handleActivity(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	v.Title, v.Section = "commission.activity", "commission"
+	to, err := monthParam(r.URL.Query().Get("to"))
 	if err != nil {
 		return "", err
 	}
-	cities := make([]string, len(d.Participation))
-	inst, mem := make([]float64, len(cities)), make([]float64, len(cities))
-	for i, p := range d.Participation {
-		cities[i], inst[i], mem[i] = p.City, float64(p.Institutions), float64(p.Members)
+	d, err := c.activity(r.Context(), v.Principal, to)
+	if err != nil {
+		return "", err
 	}
-	d.PartChart = barChart("chart-participation", msg(v.Lang, "commission.participation"), cities,
-		[]series{{msg(v.Lang, "commission.institutions"), inst}, {msg(v.Lang, "commission.members"), mem}}, intFormat)
 	months := make([]string, len(d.Months))
 	lab, img := make([]float64, len(months)), make([]float64, len(months))
 	for i, m := range d.Months {
 		months[i], lab[i], img[i] = m.Month, float64(m.Lab), float64(m.Imaging)
 	}
-	d.ActivityChart = barChart("chart-activity", msg(v.Lang, "commission.activity"), months,
+	d.Chart = barChart("chart-activity", msg(v.Lang, "commission.activity"), months,
 		[]series{{msg(v.Lang, "commission.lab"), lab}, {msg(v.Lang, "commission.imaging"), img}}, intFormat)
 	v.Data = d
-	return "commission", nil
+	return "activity", nil
 }
 
-// commissionData reads the figures: participation from the directory,
-// activity by month from the results.
-func (c *Console) commissionData(ctx context.Context, p access.Principal, now time.Time) (*commissionData, error) {
-	d := &commissionData{}
-	var (
-		orgs, affs []obj
-		e1, e2     error
-		wg         sync.WaitGroup
-	)
-	wg.Go(func() {
-		orgs, _, _, e1 = c.fhir.search(ctx, p, "Organization", url.Values{"type": {csInstitutionKind + "|"}, "_count": {"500"}, "_elements": {"address,type"}})
-	})
-	wg.Go(func() {
-		affs, _, _, e2 = c.fhir.search(ctx, p, "OrganizationAffiliation", url.Values{"active": {"true"}, "_count": {"1000"}, "_elements": {"participatingOrganization"}})
-	})
-	// Activity: counts per month and kind, a few at a time, for the
-	// months up to the latest result (or now, when there is none).
-	latest, _, _, err := c.fhir.search(ctx, p, "DiagnosticReport", url.Values{"_sort": {"-date"}, "_count": {"1"}, "_elements": {"effectiveDateTime"}})
-	if err != nil {
-		return nil, err
+// monthParam reads ?to=YYYY-MM (default: this month).
+func monthParam(s string) (time.Time, error) {
+	if s == "" {
+		now := time.Now().In(chinaTime)
+		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, chinaTime), nil
 	}
-	if len(latest) > 0 {
-		if t := when(str(latest[0]["effectiveDateTime"])); !t.IsZero() {
-			now = t
-		}
+	t, err := time.ParseInLocation("2006-01", s, chinaTime)
+	if err != nil || t.Year() < 2000 || t.Year() > 2100 {
+		return time.Time{}, badInput("commission.badmonth")
 	}
-	now = now.In(chinaTime)
-	first := time.Date(now.Year(), now.Month()-activityMonths+1, 1, 0, 0, 0, 0, chinaTime)
-	d.Months = make([]monthRow, activityMonths)
+	return t, nil
+}
+
+// activity counts the lab and imaging reports of each month up to to, a
+// few counts at a time.
+func (c *Console) activity(ctx context.Context, p access.Principal, to time.Time) (*activityData, error) {
+	first := to.AddDate(0, -activityMonths+1, 0)
+	d := &activityData{To: to.Format("2006-01"), Months: make([]monthRow, activityMonths)}
 	errs := make([]error, 2*activityMonths)
 	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
 	for i := range activityMonths {
 		start := first.AddDate(0, i, 0)
 		d.Months[i].Month = start.Format("2006-01")
@@ -119,43 +200,11 @@ func (c *Console) commissionData(ctx context.Context, p access.Principal, now ti
 		}
 	}
 	wg.Wait()
-	for _, err := range append(errs, e1, e2) {
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
 	}
-	member := map[string]bool{}
-	for _, a := range affs {
-		member[refID(a["participatingOrganization"], "Organization")] = true
-	}
-	byCity := map[string]*participationRow{}
-	for _, o := range orgs {
-		city := str(firstObject(o["address"])["city"])
-		row := byCity[city]
-		if row == nil {
-			row = &participationRow{City: city}
-			byCity[city] = row
-		}
-		row.Institutions++
-		if member[str(o["id"])] {
-			row.Members++
-		}
-		switch kind, _ := codingIn(o["type"], csInstitutionKind); kind {
-		case "general-hospital", "tcm-hospital":
-			row.Hospitals++
-		case "community-health-centre", "township-health-centre":
-			row.Primary++
-		}
-	}
-	d.PartTotal.City = "∑"
-	for _, row := range byCity {
-		d.Participation = append(d.Participation, *row)
-		d.PartTotal.Institutions += row.Institutions
-		d.PartTotal.Members += row.Members
-		d.PartTotal.Hospitals += row.Hospitals
-		d.PartTotal.Primary += row.Primary
-	}
-	slices.SortFunc(d.Participation, func(a, b participationRow) int { return b.Institutions - a.Institutions })
 	return d, nil
 }
 
@@ -163,30 +212,66 @@ func (c *Console) commissionData(ctx context.Context, p access.Principal, now ti
 // which spreadsheet programs need to read Chinese correctly).
 func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
 	table := r.PathValue("table")
-	if table != "participation.csv" && table != "activity.csv" {
-		return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
-	}
-	d, err := c.commissionData(r.Context(), v.Principal, time.Now())
-	if err != nil {
-		return "", err
-	}
 	var rows [][]string
 	switch table {
 	case "participation.csv":
+		d, err := c.participation(r.Context(), v.Principal)
+		if err != nil {
+			return "", err
+		}
 		rows = append(rows, []string{msg(v.Lang, "commission.city"), msg(v.Lang, "commission.institutions"), msg(v.Lang, "commission.members"), msg(v.Lang, "commission.hospitals"), msg(v.Lang, "commission.primary")})
+		d.PartTotal.City = msg(v.Lang, "commission.total")
 		for _, p := range append(d.Participation, d.PartTotal) {
 			rows = append(rows, []string{p.City, strconv.Itoa(p.Institutions), strconv.Itoa(p.Members), strconv.Itoa(p.Hospitals), strconv.Itoa(p.Primary)})
 		}
 	case "activity.csv":
+		to, err := monthParam(r.URL.Query().Get("to"))
+		if err != nil {
+			return "", err
+		}
+		d, err := c.activity(r.Context(), v.Principal, to)
+		if err != nil {
+			return "", err
+		}
 		rows = append(rows, []string{msg(v.Lang, "commission.month"), msg(v.Lang, "commission.lab"), msg(v.Lang, "commission.imaging")})
 		for _, m := range d.Months {
 			rows = append(rows, []string{m.Month, strconv.Itoa(m.Lab), strconv.Itoa(m.Imaging)})
 		}
+	case "onecode.csv":
+		if !v.Caps.has("AuditEvent/$health-card-usage") {
+			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
+		}
+		part, err := c.participation(r.Context(), v.Principal)
+		if err != nil {
+			return "", err
+		}
+		d, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames)
+		if err != nil {
+			return "", err
+		}
+		head := []string{msg(v.Lang, "commission.city")}
+		for _, ch := range d.Channels {
+			head = append(head, msg(v.Lang, "channel."+ch))
+		}
+		rows = append(rows, append(head, msg(v.Lang, "commission.total")))
+		for _, city := range d.Cities {
+			row := []string{city.Name}
+			for _, n := range city.ByChannel {
+				row = append(row, strconv.Itoa(n))
+			}
+			rows = append(rows, append(row, strconv.Itoa(city.Total)))
+		}
+	default:
+		return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
 	}
+	writeCSV(w, table, rows)
+	return "", nil
+}
+
+func writeCSV(w http.ResponseWriter, name string, rows [][]string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+table+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Write([]byte("\uFEFF"))
 	cw := csv.NewWriter(w)
 	cw.WriteAll(rows)
-	return "", cw.Error()
 }

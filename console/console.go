@@ -103,6 +103,7 @@ func (c *Console) routes() {
 	h("GET /directory/pools", c.handlePools)
 	h("GET /directory/services", c.handleServices)
 	h("GET /commission", c.handleCommission)
+	h("GET /commission/activity", c.handleActivity)
 	h("GET /commission/{table}", c.handleCommissionCSV)
 }
 

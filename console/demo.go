@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -87,7 +88,7 @@ func (c *Console) handleRoleForm(w http.ResponseWriter, r *http.Request) {
 // cooperations) by area for a select.
 func (c *Console) institutionOptions(r *http.Request, p access.Principal) ([]option, error) {
 	orgs, _, _, err := c.fhir.search(r.Context(), p, "Organization", url.Values{
-		"type": {csInstitutionKind + "|"}, "_count": {"500"}, "_sort": {"name"}, "_elements": {"name,address,type"},
+		"type": {csInstitutionKind + "|"}, "_count": {"500"}, "_elements": {"name,address,type"},
 	})
 	if err != nil {
 		return nil, err
@@ -97,7 +98,10 @@ func (c *Console) institutionOptions(r *http.Request, p access.Principal) ([]opt
 		district, _ := addressDistrict(firstObject(o["address"]))
 		out = append(out, option{Value: str(o["id"]), Label: str(o["name"]), Group: district})
 	}
-	slices.SortStableFunc(out, func(a, b option) int { return strings.Compare(a.Group, b.Group) })
+	// Sorted here, not with _sort: the lists are small.
+	slices.SortFunc(out, func(a, b option) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Label, b.Label))
+	})
 	return out, nil
 }
 

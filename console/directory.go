@@ -2,7 +2,6 @@ package console
 
 import (
 	"cmp"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -59,7 +58,7 @@ func (c *Console) handleInstitutions(w http.ResponseWriter, r *http.Request, v *
 	if d.Grade != "" && !slices.Contains(hospitalGrades, d.Grade) {
 		return "", badInput("dir.badfilter")
 	}
-	params := url.Values{"type": {csInstitutionKind + "|" + d.Kind}, "_count": {"500"}, "_sort": {"name"}}
+	params := url.Values{"type": {csInstitutionKind + "|" + d.Kind}, "_count": {"500"}}
 	if d.Grade != "" {
 		params.Add("type", csHospitalGrade+"|"+d.Grade)
 	}
@@ -91,6 +90,9 @@ func (c *Console) handleInstitutions(w http.ResponseWriter, r *http.Request, v *
 	for _, o := range rows {
 		d.Rows = append(d.Rows, institutionRowOf(o))
 	}
+	slices.SortFunc(d.Rows, func(a, b institutionRow) int {
+		return cmp.Or(strings.Compare(a.City, b.City), strings.Compare(a.District, b.District), strings.Compare(a.Name, b.Name))
+	})
 	return "institutions", nil
 }
 
@@ -241,7 +243,6 @@ func (c *Console) handleCooperations(w http.ResponseWriter, r *http.Request, v *
 		"type:not":    {csCooperationKind + "|regional-collaboration"},
 		"_revinclude": {"OrganizationAffiliation:primary-organization"},
 		"_count":      {"200"},
-		"_sort":       {"name"},
 	})
 	if err != nil {
 		return "", err
@@ -267,7 +268,9 @@ func (c *Console) handleCooperations(w http.ResponseWriter, r *http.Request, v *
 		active, _ := co["active"].(bool)
 		rows = append(rows, cooperationRow{ID: id, Name: str(co["name"]), Kind: firstCode(co["type"], csCooperationKind), Active: active, Members: members})
 	}
-	slices.SortStableFunc(rows, func(a, b cooperationRow) int { return strings.Compare(a.Kind, b.Kind) })
+	slices.SortFunc(rows, func(a, b cooperationRow) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name))
+	})
 	v.Data = rows
 	return "cooperations", nil
 }
@@ -360,6 +363,7 @@ type poolRow struct {
 func (c *Console) handlePools(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
 	v.Title, v.Section = "dir.pools", "directory"
 	groups, _, _, err := c.fhir.search(r.Context(), v.Principal, "Group", url.Values{"type": {"practitioner"}, "_count": {"200"}})
+	slices.SortFunc(groups, func(a, b obj) int { return strings.Compare(str(a["name"]), str(b["name"])) })
 	if err != nil {
 		return "", err
 	}
@@ -408,59 +412,79 @@ func (c *Console) handleServices(w http.ResponseWriter, r *http.Request, v *view
 	}
 	ctx := r.Context()
 	var (
-		services   []obj
-		inc        map[string]obj
-		origin     []obj
-		e1, e2, e3 error
-		wg         sync.WaitGroup
+		origin []obj
+		e1, e2 error
+		wg     sync.WaitGroup
 	)
-	wg.Go(func() {
-		services, inc, _, e1 = c.fhir.search(ctx, v.Principal, "HealthcareService", url.Values{
-			"service-category": {csServiceKind + "|" + d.Kind}, "active": {"true"}, "_include": {"HealthcareService:location"}, "_count": {"500"},
-		})
-	})
 	if d.From != "" {
 		wg.Go(func() {
-			origin, _, _, e2 = c.fhir.search(ctx, v.Principal, "Location", url.Values{"organization": {"Organization/" + d.From}, "_count": {"1"}})
+			origin, _, _, e1 = c.fhir.search(ctx, v.Principal, "Location", url.Values{"organization": {"Organization/" + d.From}, "_count": {"1"}})
 		})
 	}
-	wg.Go(func() { d.Institutions, e3 = c.institutionOptions(r, v.Principal) })
+	wg.Go(func() { d.Institutions, e2 = c.institutionOptions(r, v.Principal) })
 	wg.Wait()
-	for _, err := range []error{e1, e2, e3} {
+	for _, err := range []error{e1, e2} {
 		if err != nil {
 			return "", err
 		}
 	}
-	var lat0, lon0 float64
-	haveOrigin := false
+	var pos obj
 	if len(origin) > 0 {
-		pos := object(origin[0]["position"])
-		lat0, lon0, haveOrigin = num(pos["latitude"]), num(pos["longitude"]), pos != nil
+		pos = object(origin[0]["position"])
+	}
+	var (
+		b   obj
+		err error
+	)
+	if pos != nil {
+		// Nearest first, by the directory's finder.
+		b, err = c.fhir.get(ctx, v.Principal, "/HealthcareService/$find", url.Values{
+			"lat": {jsonText(pos["latitude"])}, "lon": {jsonText(pos["longitude"])}, "type": {d.Kind},
+			"radius": {strconv.Itoa(finderRadiusKm)}, "count": {"100"},
+		})
+	} else {
+		// No place to measure from: every service of the kind.
+		b, err = c.fhir.get(ctx, v.Principal, "/HealthcareService", url.Values{
+			"service-category": {csServiceKind + "|" + d.Kind}, "_include": {"HealthcareService:location"}, "_count": {"500"},
+		})
+	}
+	if err != nil {
+		return "", err
+	}
+	services, inc := entries(b)
+	distance := map[string]float64{}
+	for _, e := range list(b["entry"]) {
+		eo := object(e)
+		for _, x := range list(object(eo["search"])["extension"]) {
+			if str(object(x)["url"]) == extLocationDistance {
+				distance[str(object(eo["resource"])["id"])] = num(object(object(x)["valueDistance"])["value"])
+			}
+		}
 	}
 	for _, s := range services {
+		if s["active"] == false {
+			continue
+		}
 		row := serviceRowOf(s)
+		if km, ok := distance[row.ID]; ok {
+			row.Distance = km
+		}
 		if loc := inc["Location/"+refID(firstObject(s["location"]), "Location")]; loc != nil {
 			row.District, _ = addressDistrict(object(loc["address"]))
-			if pos := object(loc["position"]); haveOrigin && pos != nil {
-				row.Distance = haversine(lat0, lon0, num(pos["latitude"]), num(pos["longitude"]))
-			}
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	slices.SortStableFunc(d.Rows, func(a, b serviceRow) int {
-		if a.Distance < 0 || b.Distance < 0 {
-			return cmp.Compare(b.Distance, a.Distance) // known distances first
-		}
-		return cmp.Compare(a.Distance, b.Distance)
-	})
+	if pos == nil {
+		slices.SortFunc(d.Rows, func(a, b serviceRow) int {
+			return cmp.Or(strings.Compare(a.District, b.District), strings.Compare(a.Name, b.Name))
+		})
+	}
 	return "services", nil
 }
 
-// haversine is the great-circle distance in km.
-func haversine(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371.0
-	rad := math.Pi / 180
-	dlat, dlon := (lat2-lat1)*rad, (lon2-lon1)*rad
-	a := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
-	return 2 * r * math.Asin(math.Sqrt(a))
-}
+// finderRadiusKm covers a city cluster: 通武廊 spans about 100 km.
+const finderRadiusKm = 200
+
+// extLocationDistance carries the distance of a near search on a
+// searchset entry (R4 location-distance).
+const extLocationDistance = "http://hl7.org/fhir/StructureDefinition/location-distance"

@@ -29,8 +29,6 @@ func (c *Console) handleHome(w http.ResponseWriter, r *http.Request, v *view) (s
 		{"home.cooperations", "Organization", url.Values{"type": {csCooperationKind + "|"}, "type:not": {csCooperationKind + "|regional-collaboration"}}, "/directory/cooperations"},
 		{"home.practitioners", "Practitioner", nil, "/directory/practitioners"},
 		{"home.patients", "Patient", nil, "/patients"},
-		{"home.reports", "DiagnosticReport", nil, ""},
-		{"home.imaging", "ImagingStudy", nil, ""},
 	}
 	out := make([]countCard, len(cards))
 	errs := make([]error, len(cards))

@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,18 +30,21 @@ type patientRow struct {
 }
 
 var (
-	idNumberRe = regexp.MustCompile(`^[0-9]{17}[0-9Xx]$`)
-	oneCodeRe  = regexp.MustCompile(`[0-9A-Fa-f]{64}`)
+	idNumberRe   = regexp.MustCompile(`^[0-9]{17}[0-9Xx]$`)
+	oneCodeRe    = regexp.MustCompile(`[0-9A-Fa-f]{64}`)
+	signedCodeRe = regexp.MustCompile(`[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}`)
 )
 
-// classify reads what was typed or scanned: a resident ID number, an
-// e-health-card code (the 64 hex characters anywhere in a scanned QR
-// text), or a name.
+// classify reads what was typed or scanned: a resident ID number, a signed
+// e-health-card code (the compact JWS of a QR code), a bare card id (the
+// 64 hex characters anywhere in the text), or a name.
 func classify(q string) (kind, value string) {
 	q = strings.TrimSpace(q)
 	switch {
 	case idNumberRe.MatchString(q):
 		return "idnumber", strings.ToUpper(q)
+	case signedCodeRe.MatchString(q):
+		return "signedcode", signedCodeRe.FindString(q)
 	case oneCodeRe.MatchString(q):
 		return "onecode", strings.ToUpper(oneCodeRe.FindString(q))
 	}
@@ -60,6 +64,9 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 	}
 	kind, value := classify(q)
 	d.Kind = kind
+	if kind == "signedcode" {
+		return c.resolveCard(w, r, v, value)
+	}
 	params := url.Values{"_count": {"50"}, "_elements": {"name,gender,birthDate,identifier,address,link"}, "_total": {"accurate"}}
 	switch kind {
 	case "idnumber":
@@ -68,7 +75,6 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 		params.Set("identifier", sidEHC+"|"+value)
 	default:
 		params.Set("name", value)
-		params.Set("_sort", "name")
 	}
 	pats, _, total, err := c.fhir.search(r.Context(), v.Principal, "Patient", params)
 	if err != nil {
@@ -78,6 +84,11 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 	for _, p := range pats {
 		d.Results = append(d.Results, patientRowOf(p))
 	}
+	// Sorted here (a page of at most 50), not with _sort=name, which the
+	// store answers slowly on a large region.
+	slices.SortStableFunc(d.Results, func(a, b patientRow) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.BirthDate, b.BirthDate))
+	})
 	// A scanned code or an ID number names one person: go straight there.
 	if kind != "name" && len(d.Results) == 1 {
 		http.Redirect(w, r, "/patients/"+d.Results[0].ID, http.StatusSeeOther)
@@ -103,6 +114,7 @@ func patientRowOf(p obj) patientRow {
 // --- one patient ---------------------------------------------------------
 
 type patientData struct {
+	ResolvedMRN  string
 	Patient      patientRow
 	Phone        string
 	Address      string
@@ -127,8 +139,13 @@ type timelineItem struct {
 
 type reportView struct {
 	ID, Title, Category, Performer, Issued, Conclusion string
-	Imaging                                            string // modality and series summary
+	Imaging                                            *imagingView
 	Results                                            []obsView
+}
+
+type imagingView struct {
+	Modality          string
+	Series, Instances int
 }
 
 type obsView struct {
@@ -174,6 +191,9 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 			d.Records = append(d.Records, recordNumber{Institution: refDisplay(io["assigner"]), Value: str(io["value"])})
 		}
 	}
+	// Arriving from a scanned code: the record number at the user's
+	// institution (shown as given, it only labels the page).
+	d.ResolvedMRN = r.URL.Query().Get("mrn")
 	d.Filter = r.URL.Query().Get("show")
 	if d.Filter != "lab" && d.Filter != "imaging" {
 		d.Filter = "all"
@@ -258,8 +278,13 @@ func timeline(encounters, reports, observations, studies []obj, filter string) [
 			rv.Category = "imaging"
 			for _, ref := range list(dr["imagingStudy"]) {
 				if s := studyByID[refID(ref, "ImagingStudy")]; s != nil {
-					mod, _ := codingIn(s["modality"], "")
-					rv.Imaging = strings.TrimSpace(mod + " · " + strconv.Itoa(int(num(s["numberOfSeries"]))) + "/" + strconv.Itoa(int(num(s["numberOfInstances"]))))
+					var mods []string
+					for _, m := range list(s["modality"]) { // R4: a list of Coding
+						if code := str(object(m)["code"]); code != "" {
+							mods = append(mods, code)
+						}
+					}
+					rv.Imaging = &imagingView{Modality: strings.Join(mods, "/"), Series: int(num(s["numberOfSeries"])), Instances: int(num(s["numberOfInstances"]))}
 				}
 			}
 		}
@@ -308,8 +333,15 @@ func obsViewOf(o obj) obsView {
 	if t := str(rr["text"]); t != "" {
 		ov.Range = t
 	} else if rr != nil {
-		lo, hi := object(rr["low"]), object(rr["high"])
-		ov.Range = jsonText(lo["value"]) + "–" + jsonText(hi["value"])
+		lo, hi := jsonText(object(rr["low"])["value"]), jsonText(object(rr["high"])["value"])
+		switch {
+		case lo != "" && hi != "":
+			ov.Range = lo + "–" + hi
+		case hi != "":
+			ov.Range = "< " + hi
+		case lo != "":
+			ov.Range = "> " + lo
+		}
 	}
 	ov.Flag, _ = codingIn(o["interpretation"], "")
 	if ov.Flag == "N" || ov.Flag == "NEG" {
@@ -329,4 +361,47 @@ func jsonText(v any) string {
 		return ""
 	}
 	return ""
+}
+
+// oneCodeChannel is the channel of a scan in the console: the doctor
+// workstation (healthcard.Channels).
+const oneCodeChannel = "0300"
+
+// resolveCard resolves a scanned e-health-card code at the user's
+// institution with the card service's Patient/$resolve-health-card: the
+// code is verified, the use recorded (channel doctor workstation, care
+// step consultation) and the institution's own record found or created;
+// the user goes on to the person's records.
+func (c *Console) resolveCard(w http.ResponseWriter, r *http.Request, v *view, code string) (string, error) {
+	if !v.Caps.has("Patient/$resolve-health-card") {
+		return "", &pageError{Status: http.StatusBadRequest, Key: "patients.nocards"}
+	}
+	if v.Principal.Organization == "" {
+		return "", &pageError{Status: http.StatusBadRequest, Key: "patients.needinstitution"}
+	}
+	params := obj{"resourceType": "Parameters", "parameter": []any{
+		obj{"name": "code", "valueString": code},
+		obj{"name": "institution", "valueString": "Organization/" + v.Principal.Organization},
+		obj{"name": "channel", "valueString": oneCodeChannel},
+		obj{"name": "careStep", "valueString": "consultation"},
+	}}
+	res, err := c.fhir.do(r.Context(), v.Principal, http.MethodPost, "/Patient/$resolve-health-card", nil, params)
+	if err != nil {
+		return "", err
+	}
+	var master, mrn string
+	for _, p := range list(res["parameter"]) {
+		po := object(p)
+		switch str(po["name"]) {
+		case "master":
+			master = refID(po["valueReference"], "Patient")
+		case "mrn":
+			mrn = str(object(po["valueIdentifier"])["value"])
+		}
+	}
+	if !search.ValidID(master) {
+		return "", fmt.Errorf("$resolve-health-card answered without a master patient")
+	}
+	http.Redirect(w, r, "/patients/"+master+"?"+url.Values{"mrn": {mrn}}.Encode(), http.StatusSeeOther)
+	return "", nil
 }

@@ -177,3 +177,36 @@ func json2(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
+
+// apiPost posts a FHIR body to the API as the demo administrator.
+func apiPost(t testing.TB, path, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(node(t).URL+"/fhir"+path, "application/fhir+json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	d := json.NewDecoder(resp.Body)
+	d.UseNumber()
+	if err := d.Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST /fhir%s: %d %v %v", path, resp.StatusCode, err, out)
+	}
+	return out
+}
+
+// param returns a named Parameters value.
+func param(p map[string]any, name string) string {
+	for _, x := range p["parameter"].([]any) {
+		po := x.(map[string]any)
+		if po["name"] == name {
+			for k, v := range po {
+				if strings.HasPrefix(k, "value") {
+					s, _ := v.(string)
+					return s
+				}
+			}
+		}
+	}
+	return ""
+}

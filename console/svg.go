@@ -39,9 +39,17 @@ func barChart(id, title string, labels []string, ss []series, format func(float6
 	fmt.Fprintf(&b, `<title id="%s-t">%s</title>`, esc(id), esc(title))
 	plotW, plotH := w-left-right, h-top-bottom
 	// grid lines and the value axis
-	for i := 0; i <= 4; i++ {
-		v := top2 * float64(i) / 4
-		y := top + plotH - plotH*float64(i)/4
+	// 4 or 5 steps so that tick values stay round
+	steps := 4
+	if lead := top2 / math.Pow(10, math.Floor(math.Log10(top2))); lead == 1 || lead == 5 {
+		steps = 5
+	}
+	if top2 < 10 {
+		steps = int(top2)
+	}
+	for i := 0; i <= steps; i++ {
+		v := top2 * float64(i) / float64(steps)
+		y := top + plotH - plotH*float64(i)/float64(steps)
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/>`, left, w-right, y, y)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis" text-anchor="end">%s</text>`, left-6, y+4, esc(format(v)))
 	}
@@ -49,7 +57,7 @@ func barChart(id, title string, labels []string, ss []series, format func(float6
 	if n > 0 && len(ss) > 0 {
 		groupW := plotW / float64(n)
 		barW := math.Max(1, groupW*0.8/float64(len(ss)))
-		every := max(1, n/12) // at most about twelve category labels
+		every := (n + 8) / 9 // at most nine category labels: they must not overlap
 		for i, label := range labels {
 			gx := left + groupW*float64(i) + groupW*0.1
 			for k, s := range ss {
