@@ -21,6 +21,7 @@ import (
 	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/identity/match"
+	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
 )
@@ -53,6 +54,7 @@ type Server struct {
 	api   *fhirapi.Server
 	mux   *http.ServeMux
 	audit *audit.Writer // nil when the store keeps no audit log
+	recog *recognition.Engine
 }
 
 // New opens the store (applying pending migrations) and builds the node.
@@ -81,6 +83,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// Patients, which catches up with the store on each call.
 	matcher := empi.New(st, match.DefaultModel())
 	matcher.Base = cfg.PublicURL
+	if s.recog, err = newRecognition(ctx, st, zone, s); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ops := map[string]fhirapi.OperationFunc{"Patient/$match": matcher.Operation}
+	recognitionOperations(s.recog, ops)
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -93,10 +101,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Validator: newValidator(),
 		Guard:     guard,
 		Logger:    cfg.Logger,
-		Operations: map[string]fhirapi.OperationFunc{
-			"Patient/$match": matcher.Operation,
-		},
+		Operations: ops,
+		Hooks:      []fhirapi.Hook{s.recog},
 	})
+	s.recog.Writer = apiWriter{s}
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
