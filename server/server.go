@@ -96,11 +96,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		QueryTimeout: cfg.QueryTimeout,
 		Zone:         zone,
 	}, fhirapi.Deps{
-		Store:     st,
-		Indexer:   newIndexer(zone),
-		Validator: newValidator(),
-		Guard:     guard,
-		Logger:    cfg.Logger,
+		Store:      st,
+		Indexer:    newIndexer(zone),
+		Validator:  newValidator(),
+		Guard:      guard,
+		Logger:     cfg.Logger,
 		Operations: ops,
 		Hooks:      []fhirapi.Hook{s.recog},
 	})
