@@ -55,6 +55,10 @@ type hookTx struct {
 	written []*store.Version
 }
 
+// Unwrap returns the store's transaction, so that a hook can find the
+// store's optional capabilities on it (store.EngineTx).
+func (t *hookTx) Unwrap() store.Tx { return t.Tx }
+
 func (s *Server) hookPrepare(ctx context.Context, o *op) error {
 	for _, h := range s.deps.Hooks {
 		if err := h.Prepare(ctx, o.typ, o.id, o.resource); err != nil {
