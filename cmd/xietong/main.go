@@ -42,6 +42,8 @@ Usage:
                    Measure ingest speed against the storage floor.
   xietong import directory [--db DSN] FILE.csv
                    Check a directory CSV file and load it in one transaction.
+  xietong health-card-keys list|rotate|retire KID [--db DSN]
+                   Manage the keys that sign e-health card codes.
 
 Run "xietong COMMAND --help" for the options of a command.
 `
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runFHIRPath(args[1:], stdin, stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "health-card-keys":
+		return runKeys(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
