@@ -125,7 +125,7 @@ func (s *Server) readResource(r *http.Request, o *op) error {
 // runSingle runs one write as its own transaction and writes the answer.
 func (s *Server) runSingle(w http.ResponseWriter, r *http.Request, o *op) error {
 	now := s.deps.Now().UTC().Truncate(1000)
-	if err := s.prepare(o); err != nil {
+	if err := s.prepare(r.Context(), o); err != nil {
 		return err
 	}
 	if err := s.premarshal(o, now); err != nil {

@@ -98,6 +98,9 @@ type Deps struct {
 	// calling them; they answer with FHIR JSON or return an error (an
 	// *outcome.Error for the client's mistakes).
 	Operations map[string]OperationFunc
+	// Hooks are the engines' steps on the write path (identity,
+	// recognition marking), run in order; see Hook.
+	Hooks []Hook
 }
 
 // OperationFunc serves one operation call; id is "" at type level.
@@ -259,5 +262,7 @@ func (s *Server) searchOptions(r *http.Request) search.Options {
 		DefaultCount: s.cfg.DefaultCount,
 		MaxCount:     s.cfg.MaxCount,
 		Zone:         s.cfg.Zone,
+		Terminology:  search.StoreTerminology{R: s.deps.Store},
+		Context:      r.Context(),
 	}
 }

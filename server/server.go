@@ -22,6 +22,7 @@ import (
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/identity/match"
+	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
 )
@@ -60,6 +61,7 @@ type Server struct {
 	mux   *http.ServeMux
 	audit *audit.Writer // nil when the store keeps no audit log
 	cards *healthcard.Service
+	recog *recognition.Engine
 }
 
 // New opens the store (applying pending migrations) and builds the node.
@@ -92,6 +94,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if s.recog, err = newRecognition(ctx, st, zone, s); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ops := s.withEngineOperations(map[string]fhirapi.OperationFunc{"Patient/$match": matcher.Operation})
+	recognitionOperations(s.recog, ops)
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -99,18 +107,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		QueryTimeout: cfg.QueryTimeout,
 		Zone:         zone,
 	}, fhirapi.Deps{
-		Store:     st,
-		Indexer:   newIndexer(zone),
-		Validator: newValidator(),
-		Guard:     guard,
-		Logger:    cfg.Logger,
-		Operations: s.withEngineOperations(map[string]fhirapi.OperationFunc{
-			"Patient/$match": matcher.Operation,
-		}),
+		Store:      st,
+		Indexer:    newIndexer(zone),
+		Validator:  newValidator(),
+		Guard:      guard,
+		Logger:     cfg.Logger,
+		Operations: ops,
+		Hooks:      []fhirapi.Hook{s.recog},
 	})
+	s.recog.Writer = apiWriter{s}
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	if err := s.mountConsole(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
