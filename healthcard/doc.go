@@ -77,7 +77,9 @@
 // 400 security; an expired dynamic code 400 expired; a revoked card 410
 // business-rule; a genuine code whose card no Patient holds 404 not-found;
 // an institution that is not in the directory 422 not-found, one without
-// an institution code or inactive 422 business-rule.
+// an institution code or inactive 422 business-rule. An institution, once
+// found, is reused for 30 s, so a directory change reaches resolving
+// within that time.
 //
 // # Uses
 //

@@ -34,7 +34,11 @@ func TestVerify(t *testing.T) {
 	}
 
 	parts := strings.Split(static, ".")
-	swap := func(i int, s string) string { p := append([]string(nil), parts...); p[i] = s; return strings.Join(p, ".") }
+	swap := func(i int, s string) string {
+		p := append([]string(nil), parts...)
+		p[i] = s
+		return strings.Join(p, ".")
+	}
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	other := NewMemoryKeyring()
 	// The same kid with another key's signature: a forgery.

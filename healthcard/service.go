@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xietong/xietong/access"
@@ -56,6 +57,9 @@ type Service struct {
 	keys *Keyring
 	cfg  Config
 	uses *recorder
+
+	instMu sync.Mutex
+	insts  map[string]cachedInstitution
 }
 
 // New builds a Service. Call Close when done.
@@ -79,7 +83,7 @@ func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{st: st, tx: tx, keys: keys, cfg: cfg}
+	s := &Service{st: st, tx: tx, keys: keys, cfg: cfg, insts: map[string]cachedInstitution{}}
 	s.uses = newRecorder(tx, cfg.FlushInterval, cfg.Logger)
 	return s
 }
@@ -356,9 +360,43 @@ func codeError(err error) error {
 	return outcome.Wrap(err, http.StatusBadRequest, "structure", "The health-card code cannot be read: %v.", err)
 }
 
-// institution finds the Organization an institution parameter names.
+// institutionTTL is how long a looked-up institution is reused: a
+// directory change (a new code, an institution made inactive) reaches
+// resolving within this time.
+const institutionTTL = 30 * time.Second
+
+type cachedInstitution struct {
+	org     obj
+	code    string
+	expires time.Time
+}
+
+// institution finds the Organization an institution parameter names,
+// through a small cache (institutions are few and change rarely; a
+// resolve should not search for its institution every time).
 func (s *Service) institution(ctx context.Context, ref string) (obj, string, error) {
 	ref = strings.TrimSpace(ref)
+	now := s.cfg.Now()
+	s.instMu.Lock()
+	c, ok := s.insts[ref]
+	s.instMu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.org, c.code, nil
+	}
+	org, code, err := s.lookupInstitution(ctx, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	s.instMu.Lock()
+	if len(s.insts) > 10000 {
+		clear(s.insts)
+	}
+	s.insts[ref] = cachedInstitution{org: org, code: code, expires: now.Add(institutionTTL)}
+	s.instMu.Unlock()
+	return org, code, nil
+}
+
+func (s *Service) lookupInstitution(ctx context.Context, ref string) (obj, string, error) {
 	var org obj
 	if id, ok := strings.CutPrefix(ref, "Organization/"); ok {
 		v, err := s.st.Read(ctx, "Organization", id)
@@ -446,6 +484,40 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 		return res, nil
 	}
 	mid := str(master["id"])
+	// The master's seealso links name its sources (decision 004): read
+	// them by id, the one this package would have created first, rather
+	// than search.
+	localID, _ := localIdentity(mid, instCode)
+	targets := linkTargets(master, "seealso")
+	if i := slices.Index(targets, localID); i > 0 {
+		targets[0], targets[i] = targets[i], targets[0]
+	}
+	for _, id := range targets {
+		v, err := s.st.Read(ctx, "Patient", id)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		p, err := decode(v)
+		if err != nil {
+			return nil, err
+		}
+		if mrn := identifierValue(p, res.MRNSystem); mrn != "" && slices.Contains(linkTargets(p, "refer"), mid) {
+			res.Local, res.MRN = id, mrn
+			return res, nil
+		}
+	}
+	// A source that links to the master without the master linking back
+	// (only possible for a record that is not a tagged master: the EMPI
+	// keeps both directions for those).
+	if isMaster(master) {
+		if err := s.createLocal(ctx, res, org, instCode); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	locals, err := search(ctx, s.st, "Patient", 1, refPred("link", "Patient", mid), tokenPred("identifier", res.MRNSystem, ""))
 	if err != nil {
 		return nil, err
@@ -467,10 +539,7 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, instCode string) error {
 	m := res.Master
 	mid := str(m["id"])
-	sum := sha256.Sum256([]byte(mid + "|" + instCode))
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	localID := "ehc-" + strings.ToLower(h[:40])
-	mrn := "HC" + h[:16]
+	localID, mrn := localIdentity(mid, instCode)
 	orgRef := obj{"reference": "Organization/" + str(org["id"])}
 	if n := str(org["name"]); n != "" {
 		orgRef["display"] = n
@@ -494,7 +563,9 @@ func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, ins
 			local[k] = v
 		}
 	}
-	m["link"] = append(list(m["link"]), obj{"other": obj{"reference": "Patient/" + localID}, "type": "seealso"})
+	if !slices.Contains(linkTargets(m, "seealso"), localID) {
+		m["link"] = append(list(m["link"]), obj{"other": obj{"reference": "Patient/" + localID}, "type": "seealso"})
+	}
 	if !isMaster(m) {
 		meta := object(m["meta"])
 		if meta == nil {
@@ -512,6 +583,15 @@ func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, ins
 	}
 	res.Local, res.MRN, res.Created = localID, mrn, true
 	return nil
+}
+
+// localIdentity is the id and MRN of the record this package creates for
+// a master at an institution: from the SHA-256 of both, so the same pair
+// always gets the same record.
+func localIdentity(master, instCode string) (id, mrn string) {
+	sum := sha256.Sum256([]byte(master + "|" + instCode))
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	return "ehc-" + strings.ToLower(h[:40]), "HC" + h[:16]
 }
 
 // principalRef is the acting principal, for use records.

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -34,7 +35,6 @@ func cardNode(t *testing.T, db string) (string, *healthcard.Keyring) {
 	}
 	return hs.URL + "/fhir", kr
 }
-
 
 func institution(code, div, name string) string {
 	return `{"resourceType":"Organization","identifier":[{"system":"https://xietong.dev/fhir/sid/institution-code","value":"` + code + `"}],` +
@@ -286,4 +286,53 @@ func raw(t *testing.T, url string) *response {
 		t.Fatalf("GET %s: %d %s", url, res.StatusCode, body)
 	}
 	return &response{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// Concurrent first visits of one patient at one institution create one
+// local record, and every call answers it.
+func TestHealthCardConcurrentFirstVisit(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			base, _ := cardNode(t, st.dsn(t))
+			do(t, "POST", base+"/Organization", fj, institution("120114001", "120114", "武清医院")).wantStatus(t, 201)
+			p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"赵敏"}]}`).wantStatus(t, 201).str("id")
+			static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+			const n = 6
+			locals := make(chan string, n)
+			for range n {
+				go func() {
+					req, _ := http.NewRequest("POST", base+"/Patient/$resolve-health-card", strings.NewReader(resolveBody(static, "120114001")))
+					req.Header.Set("Content-Type", fj)
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						locals <- "error: " + err.Error()
+						return
+					}
+					defer res.Body.Close()
+					body, _ := io.ReadAll(res.Body)
+					if res.StatusCode != 200 {
+						locals <- "status " + strconv.Itoa(res.StatusCode) + ": " + string(body)
+						return
+					}
+					r := &response{status: res.StatusCode, body: body}
+					json.Unmarshal(body, &r.json)
+					locals <- paramStr(r, "localPatient", "valueReference")
+				}()
+			}
+			first := <-locals
+			for range n - 1 {
+				if got := <-locals; got != first {
+					t.Fatalf("concurrent first visits answered %q and %q", first, got)
+				}
+			}
+			m := do(t, "GET", base+"/Patient/"+p, "", "").wantStatus(t, 200)
+			if m.str("link", 0, "other", "reference") != first || m.str("link", 1) != "" {
+				t.Fatalf("master links after concurrent visits: %s", m.body)
+			}
+			all := do(t, "GET", base+"/Patient?identifier=https://xietong.dev/fhir/sid/mrn/120114001|", "", "").wantStatus(t, 200)
+			if all.str("total") != "1" {
+				t.Fatalf("local records: %s", all.body)
+			}
+		})
+	}
 }

@@ -189,7 +189,9 @@ func predScore(p *store.Predicate) int {
 		case p.URL != "":
 			return 85
 		}
-		return 5
+		// A target type alone (any Patient): no index leads with it; the
+		// resources of the type, probed one by one, are cheaper.
+		return 0
 	case store.TypeToken:
 		switch {
 		case p.TextSearch:
