@@ -67,17 +67,16 @@ func (c *Console) usageGroups(ctx context.Context, p access.Principal, by string
 
 // oneCodeUse builds the table; cityNames names city (prefecture) codes.
 func (c *Console) oneCodeUse(ctx context.Context, p access.Principal, lang string, cityNames map[string]string) (*oneCodeData, error) {
-	groups, err := c.usageGroups(ctx, p, "city,channel")
-	if err != nil {
-		return nil, err
-	}
-	insts, err := c.usageGroups(ctx, p, "institution")
+	// One call: by institution too, to count the institutions taking part.
+	groups, err := c.usageGroups(ctx, p, "city,channel,institution")
 	if err != nil {
 		return nil, err
 	}
 	d := &oneCodeData{Channels: channels}
-	for _, g := range insts {
-		if g["institution"] != "" && g["institution"] != "(none)" {
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if i := g["institution"]; i != "" && i != "(none)" && !seen[i] {
+			seen[i] = true
 			d.Institutions++
 		}
 	}
