@@ -18,9 +18,7 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/audit"
-	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
-	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
 )
@@ -77,10 +75,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		recorder = s.audit
 	}
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
-	// The EMPI's Patient/$match answers from its own index of the store's
-	// Patients, which catches up with the store on each call.
-	matcher := empi.New(st, match.DefaultModel())
-	matcher.Base = cfg.PublicURL
+	// The EMPI links every Patient to its regional master on the write
+	// path and serves the identity operations (server/empi.go).
+	ident, err := newEMPI(ctx, cfg, st, guard, zone)
+	if err != nil {
+		if s.audit != nil {
+			s.audit.Close()
+		}
+		st.Close()
+		return nil, err
+	}
+	ops := empiOperations(ident)
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -88,14 +93,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		QueryTimeout: cfg.QueryTimeout,
 		Zone:         zone,
 	}, fhirapi.Deps{
-		Store:     st,
-		Indexer:   newIndexer(zone),
-		Validator: newValidator(),
-		Guard:     guard,
-		Logger:    cfg.Logger,
-		Operations: map[string]fhirapi.OperationFunc{
-			"Patient/$match": matcher.Operation,
-		},
+		Store:      st,
+		Indexer:    newIndexer(zone),
+		Validator:  newValidator(),
+		Guard:      guard,
+		Logger:     cfg.Logger,
+		Operations: ops,
+		Hooks:      []fhirapi.Hook{empiHook{ident}},
 	})
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
