@@ -18,10 +18,8 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/audit"
-	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/healthcard"
-	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
@@ -86,10 +84,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		recorder = s.audit
 	}
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
-	// The EMPI's Patient/$match answers from its own index of the store's
-	// Patients, which catches up with the store on each call.
-	matcher := empi.New(st, match.DefaultModel())
-	matcher.Base = cfg.PublicURL
+	// The EMPI links every Patient to its regional master on the write
+	// path and serves the identity operations (server/empi.go).
+	ident, err := newEMPI(ctx, cfg, st, guard, zone)
+	if err != nil {
+		if s.audit != nil {
+			s.audit.Close()
+		}
+		st.Close()
+		return nil, err
+	}
+	ops := empiOperations(ident)
 	if err := s.startEngines(); err != nil {
 		st.Close()
 		return nil, err
@@ -98,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	ops := s.withEngineOperations(map[string]fhirapi.OperationFunc{"Patient/$match": matcher.Operation})
+	ops = s.withEngineOperations(ops)
 	recognitionOperations(s.recog, ops)
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
@@ -113,7 +118,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Guard:      guard,
 		Logger:     cfg.Logger,
 		Operations: ops,
-		Hooks:      []fhirapi.Hook{s.recog},
+		// Identity first: recognition follows the master link it sets.
+		Hooks: []fhirapi.Hook{empiHook{ident}, s.recog},
 	})
 	s.recog.Writer = apiWriter{s}
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
