@@ -1,13 +1,19 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/xietong/xietong/server"
 )
 
 const fhirJSON = "application/fhir+json"
@@ -309,4 +315,28 @@ func TestRecognitionScenarios(t *testing.T) {
 		}
 		do(t, "POST", base+"/PlanDefinition/$recognition-import", "text/csv", "programme,x\n").wantStatus(t, 400)
 	})
+}
+
+// The shipped catalogue is written on first start, once.
+func TestRecognitionDefaultCatalogue(t *testing.T) {
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{DB: filepath.Join(t.TempDir(), "x.db"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for range 2 {
+		if err := srv.EnsureRecognitionCatalogue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	r := do(t, "GET", hs.URL+"/fhir/ActivityDefinition?_summary=count", "", "").wantStatus(t, 200)
+	if r.str("total") != "62" {
+		t.Errorf("%s ActivityDefinitions, want 62", r.str("total"))
+	}
+	if v := do(t, "GET", hs.URL+"/fhir/ActivityDefinition/recognition-jjj-lab-K", "", "").wantStatus(t, 200).str("meta", "versionId"); v != "1" {
+		t.Errorf("imported twice: version %s", v)
+	}
 }
