@@ -12,7 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/xietong/xietong/internal/sharedtest"
 	"github.com/xietong/xietong/server"
 )
 
@@ -340,3 +342,39 @@ func TestRecognitionDefaultCatalogue(t *testing.T) {
 		t.Errorf("imported twice: version %s", v)
 	}
 }
+
+// Synthea's results name no performer: their issuer is the Encounter's
+// serviceProvider. Once that institution joins a programme, its results
+// are re-marked and recognised.
+func TestRecognitionSynthea(t *testing.T) {
+	bundle := sharedtest.ReadFile(t, sharedtest.Path(t, "synthea", "r4", "Abdul_Koepp_e925b0f3-8006-43f6-aa31-94bd215e55e7.json"))
+	base := node(t, filepath.Join(t.TempDir(), "s.db"))
+	do(t, "POST", base, fhirJSON, string(bundle)).wantStatus(t, 200)
+	last := do(t, "GET", base+"/Observation?code=http://loinc.org|2093-3&_sort=-date&_count=1", "", "").wantStatus(t, 200)
+	obs := last.str("entry", 0, "resource", "id")
+	patient := strings.TrimPrefix(last.str("entry", 0, "resource", "subject", "reference"), "Patient/")
+	enc := do(t, "GET", base+"/"+last.str("entry", 0, "resource", "encounter", "reference"), "", "").wantStatus(t, 200)
+	org := strings.TrimPrefix(enc.str("serviceProvider", "reference"), "Organization/")
+	eff := last.str("entry", 0, "resource", "effectiveDateTime")
+	if obs == "" || patient == "" || org == "" || len(eff) < 10 {
+		t.Fatalf("Synthea data: obs %q patient %q org %q eff %q", obs, patient, org, eff)
+	}
+	cat := `{"programmes":[{"code":"s","name":"Synthea","items":[{"code":"TC","name":"总胆固醇","category":"biochemistry","codes":["http://loinc.org|2093-3"],"windowDays":30,"price":6,"eqa":false}]}],` +
+		`"members":[{"programme":"s","organization":"` + org + `","from":"1900-01-01T00:00:00Z"},{"programme":"s","organization":"rB","from":"1900-01-01T00:00:00Z"}]}`
+	do(t, "PUT", base+"/Organization/rB", fhirJSON, org2("rB")).wantStatus(t, 201)
+	do(t, "POST", base+"/PlanDefinition/$recognition-import", "application/json", cat).wantStatus(t, 200)
+	do(t, "POST", base+"/Observation/$recognition-remark", fhirJSON, "").wantStatus(t, 200)
+	if r := do(t, "GET", base+"/Observation/"+obs, "", "").wantStatus(t, 200); !strings.Contains(r.str("meta", "tag"), `"HR"`) {
+		t.Errorf("Synthea Observation not marked after the re-mark: %s", r.str("meta"))
+	}
+	effT, err := time.Parse(time.RFC3339, eff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := check(t, base, patient, "rB", effT.Add(48*time.Hour).Format(time.RFC3339), "TC")
+	if !r[0].recognisable || r[0].priors[0] != "Observation/"+obs {
+		t.Errorf("Synthea check: %+v", r[0])
+	}
+}
+
+func org2(id string) string { return org(id, id, "3A", "北京市") }
