@@ -140,7 +140,7 @@ func (e *Engine) Check(ctx context.Context, q CheckRequest) (*CheckResult, error
 		}
 		seen := map[string]bool{}
 		for _, row := range rows { // newest first
-			if seen[row.Ref] {
+			if seen[row.Ref] || row.Date.After(at) {
 				continue
 			}
 			var best *Prior

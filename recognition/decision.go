@@ -125,12 +125,6 @@ func (e *Engine) parseDecision(res map[string]any) (Decision, error) {
 	if d.Item == "" {
 		return bad("Task.input", "an input of type item (valueCoding in %s) naming the catalogue item is required.", csItem)
 	}
-	e.mu.RLock()
-	known := len(e.s.byCode[d.Item]) > 0
-	e.mu.RUnlock()
-	if !known {
-		return bad("Task.input", "the item %q is in no recognition catalogue.", d.Item)
-	}
 	switch codeIn(res["businessStatus"], csKind) {
 	case "accepted":
 		d.Accepted = true

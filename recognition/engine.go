@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xietong/xietong/fhir/outcome"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/search"
 	"github.com/xietong/xietong/store"
@@ -319,8 +320,16 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 		setMark(res, on)
 	case "Task":
 		if codeIn(res["code"], csKind) == "decision" {
-			_, err := e.parseDecision(res)
-			return err
+			d, err := e.parseDecision(res)
+			if err != nil {
+				return err
+			}
+			e.mu.RLock()
+			known := len(e.s.byCode[d.Item]) > 0
+			e.mu.RUnlock()
+			if !known {
+				return outcome.BadRequest("recognition decision: the item %q is in no recognition catalogue.", d.Item).At("Task.input")
+			}
 		}
 	}
 	return nil

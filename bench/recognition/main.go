@@ -17,17 +17,25 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/search"
+	"github.com/xietong/xietong/server"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
 	"github.com/xietong/xietong/store/sqlite"
@@ -47,6 +55,7 @@ var (
 	n         = flag.Int("n", 2000, "measured checks")
 	warm      = flag.Int("warm", 200, "warm-up checks")
 	nItems    = flag.Int("items", 3, "items per check")
+	viaHTTP   = flag.Bool("http", false, "call Patient/[id]/$recognition-check through a node's HTTP handler in-process (access check and audit included) instead of the Go API")
 )
 
 // now is the fixed "today" of the generated data and the checks.
@@ -293,8 +302,18 @@ func query(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler
+	if *viaHTTP {
+		srv, err := server.New(ctx, server.Config{DB: *dbFlag, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		handler = srv.Handler()
+	}
 	rng := rand.New(rand.NewPCG(42, 42))
 	var lat []time.Duration
+	var cpu0 time.Duration
 	found, reasons := 0, map[string]int{}
 	for i := range *warm + *n {
 		req := recognition.CheckRequest{Patient: patientID(rng.IntN(*patients)), Orderer: orgID(3 * rng.IntN(*orgs/3))}
@@ -306,13 +325,34 @@ func query(ctx context.Context) error {
 				req.Items = append(req.Items, "http://loinc.org|"+lc.code)
 			}
 		}
-		t := time.Now()
-		res, err := eng.Check(ctx, req)
-		d := time.Since(t)
-		if err != nil {
-			return fmt.Errorf("check %+v: %w", req, err)
+		var res *recognition.CheckResult
+		var d time.Duration
+		if handler != nil {
+			q := url.Values{"orderer": {"Organization/" + req.Orderer}, "item": req.Items, "date": {now.Format(time.RFC3339)}}
+			hr := httptest.NewRequest("GET", "/fhir/Patient/"+req.Patient+"/$recognition-check?"+q.Encode(), nil)
+			rec := httptest.NewRecorder()
+			t := time.Now()
+			handler.ServeHTTP(rec, hr)
+			d = time.Since(t)
+			if rec.Code != 200 {
+				return fmt.Errorf("check %s: %d %s", hr.URL, rec.Code, rec.Body)
+			}
+			res = &recognition.CheckResult{}
+			if i >= *warm {
+				found += strings.Count(rec.Body.String(), `"recognisable","valueBoolean":true`)
+			}
+		} else {
+			t := time.Now()
+			res, err = eng.Check(ctx, req)
+			d = time.Since(t)
+			if err != nil {
+				return fmt.Errorf("check %+v: %w", req, err)
+			}
 		}
 		if i < *warm {
+			if i == *warm-1 {
+				cpu0 = cpuTime()
+			}
 			continue
 		}
 		lat = append(lat, d)
@@ -325,9 +365,17 @@ func query(ctx context.Context) error {
 			}
 		}
 	}
+	cpu := cpuTime() - cpu0
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	fmt.Fprintf(os.Stdout, "checks %d (%d items each): p50 %s p90 %s p99 %s max %s; items with a recognisable result %d/%d; reasons %v\n",
-		len(lat), *nItems, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1], found, len(lat)**nItems, reasons)
+	fmt.Fprintf(os.Stdout, "checks %d (%d items each, http=%v): p50 %s p90 %s p99 %s max %s; process CPU %s per check; items with a recognisable result %d/%d; reasons %v\n",
+		len(lat), *nItems, *viaHTTP, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1], (cpu / time.Duration(len(lat))).Round(time.Microsecond), found, len(lat)**nItems, reasons)
 	return nil
+}
+
+// cpuTime is the process's user + system CPU time (all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
