@@ -341,7 +341,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 			return err
 		}
 		conditionalRefs = conditionalRefs || found
-		if err := s.prepareEntry(o); err != nil {
+		if err := s.prepareEntry(ctx, o); err != nil {
 			return err
 		}
 		if err := s.premarshal(o, now); err != nil {
@@ -446,11 +446,11 @@ type entryResult struct {
 }
 
 // prepareEntry validates and indexes an entry that carries a resource.
-func (s *Server) prepareEntry(o *op) error {
+func (s *Server) prepareEntry(ctx context.Context, o *op) error {
 	if o.method == http.MethodPatch {
 		return nil
 	}
-	return s.prepare(o)
+	return s.prepare(ctx, o)
 }
 
 // batch runs each entry on its own; one failing does not affect the others.
@@ -478,7 +478,7 @@ func (s *Server) batchEntry(ctx context.Context, r *http.Request, o *op) *entryR
 			return &entryResult{err: err}
 		}
 	}
-	if err := s.prepareEntry(o); err != nil {
+	if err := s.prepareEntry(ctx, o); err != nil {
 		return &entryResult{err: err}
 	}
 	now := s.deps.Now().UTC().Truncate(1000)

@@ -98,6 +98,9 @@ type Deps struct {
 	// calling them; they answer with FHIR JSON or return an error (an
 	// *outcome.Error for the client's mistakes).
 	Operations map[string]OperationFunc
+	// Hooks are the engines' steps on the write path (identity,
+	// recognition marking), run in order; see Hook.
+	Hooks []Hook
 }
 
 // OperationFunc serves one operation call; id is "" at type level.
