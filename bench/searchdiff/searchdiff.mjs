@@ -102,7 +102,13 @@ async function xietongAll(q) {
 	return out;
 }
 
+// The EMPI of the node adds a master Patient for every Patient it receives
+// (tagged patient-role|master); medplum has none, so Patient queries leave
+// them out on the Xietong side.
+const MASTER_FILTER = '_tag:not=https://xietong.dev/fhir/CodeSystem/patient-role|master';
+
 async function runXietong(q) {
+	if (/^Patient\?/.test(q) || q === 'Patient') q += (q.includes('?') ? '&' : '?') + MASTER_FILTER;
 	if (/(^|[?&])_summary=count/.test(q)) {
 		const res = await fetch(`${base}/${q}`, { headers: { Accept: 'application/fhir+json' } });
 		const body = await res.json();

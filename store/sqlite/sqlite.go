@@ -104,6 +104,11 @@ func dsn(path string, o Options, readOnly bool) (string, error) {
 	if readOnly {
 		q.Set("_query_only", "1")
 		q.Add("_pragma", "cache_size(-16384)")
+		// Searches touch pages all over a large file (a common code's
+		// 20,000 rows): memory-mapped reads take them from the OS page
+		// cache without a pread and a page-cache copy each, which was
+		// half of such a search's CPU time at a million resources.
+		q.Add("_pragma", "mmap_size(17179869184)")
 	} else {
 		q.Add("_pragma", "cache_size(-65536)")
 		// Statement journals (written for multi-row inserts into tables
