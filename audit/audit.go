@@ -44,8 +44,8 @@ type Writer struct {
 // Options tune a Writer; zero values take the defaults.
 type Options struct {
 	Buffer     int           // queued records before Record waits (default 65,536)
-	MaxBatch   int           // records per append (default 2,000)
-	FlushEvery time.Duration // longest a record waits to be appended (default 200 ms)
+	MaxBatch   int           // records per append (default 8,192)
+	FlushEvery time.Duration // longest a record waits to be appended, unless Sync is called (default 1 s)
 }
 
 // NewWriter starts a Writer appending to log.
@@ -54,10 +54,13 @@ func NewWriter(log store.AuditLog, logger *slog.Logger, o Options) *Writer {
 		o.Buffer = 1 << 16
 	}
 	if o.MaxBatch <= 0 {
-		o.MaxBatch = 2000
+		o.MaxBatch = 8192
 	}
 	if o.FlushEvery <= 0 {
-		o.FlushEvery = 200 * time.Millisecond
+		// The window a crash may lose read records from; longer windows
+		// amortise each append's commit over more records
+		// (docs/decisions/006-write-and-audit-durability.md).
+		o.FlushEvery = time.Second
 	}
 	w := &Writer{log: log, l: logger, ch: make(chan store.AuditRecord, o.Buffer), sync: make(chan chan error), done: make(chan struct{}), flush: o.FlushEvery, batch: o.MaxBatch}
 	go w.loop()

@@ -14,6 +14,7 @@ dur=${DURATION:-10s}
 conns=${CONNECTIONS:-32}
 go build -o "$tmp/xietong" ./cmd/xietong
 "$tmp/xietong" serve --addr 127.0.0.1:18080 --db "$db" --log-level warn &
+server=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.1; done
 "$tmp/xietong" bench ingest --url http://127.0.0.1:18080/fhir --bundles ../shared/synthea/r4 --limit 10 --floor=false | grep ingest:
 
@@ -27,6 +28,7 @@ done
 size=$((total / 100))
 echo "reading $n Observations by id, mean body $size bytes; wrk -t1 -c$conns -d$dur"
 "$tmp/xietong" bench bare --addr 127.0.0.1:18081 --size "$size" &
+barepid=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18081/ >/dev/null && break; sleep 0.1; done
 
 { echo "paths = {"; sed 's/.*/"\/fhir\/&",/' "$tmp/ids"; echo "}"; cat <<'LUA'
@@ -36,10 +38,25 @@ end
 LUA
 } > "$tmp/paths.lua"
 
-rps() { wrk -t1 -c"$conns" -d"$dur" --latency "$@" | tee -a "$tmp/wrk.log" | awk '/Requests\/sec/ {print $2}'; }
+# CPU time (user + system, in clock ticks) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# rps PID ARGS...: requests/s of a wrk run, and the CPU the server PID
+# spent per request in it (µs): on a machine shared with other work the
+# steadier figure.
+rps() {
+  local pid=$1; shift
+  local t0 out n
+  t0=$(ticks "$pid")
+  out=$(wrk -t1 -c"$conns" -d"$dur" --latency "$@" | tee -a "$tmp/wrk.log")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  sleep 1.5 # the audit trail of the last reads is appended within a second
+  awk -v r="$(awk '/Requests\/sec/ {print $2}' <<<"$out")" -v t="$(( $(ticks "$pid") - t0 ))" -v hz="$hz" -v n="$n" \
+    'BEGIN{printf "%.0f %.1f\n", r, 1e6*t/hz/n}'
+}
 for round in 1 2; do
-  bare=$(rps http://127.0.0.1:18081/fhir/Observation/x)
-  fhir=$(rps -s "$tmp/paths.lua" http://127.0.0.1:18080)
-  echo "round $round: bare handler $bare req/s, xietong read $fhir req/s, ratio $(awk -v a="$fhir" -v b="$bare" 'BEGIN{printf "%.1f%%", 100*a/b}')"
+  read -r bare bcpu < <(rps "$barepid" http://127.0.0.1:18081/fhir/Observation/x)
+  read -r fhir fcpu < <(rps "$server" -s "$tmp/paths.lua" http://127.0.0.1:18080)
+  echo "round $round: bare handler $bare req/s ($bcpu µs CPU/request), xietong read $fhir req/s ($fcpu µs CPU/request), ratio $(awk -v a="$fhir" -v b="$bare" 'BEGIN{printf "%.1f%%", 100*a/b}') (CPU per request: $(awk -v a="$fcpu" -v b="$bcpu" 'BEGIN{printf "%.1f%%", 100*b/a}') of the bare handler's throughput per core)"
 done
 grep -A4 "Latency Distribution" "$tmp/wrk.log" | tail -5

@@ -84,3 +84,43 @@ func BenchmarkAudit(b *testing.B) {
 	defer db.Close()
 	storetest.BenchmarkAudit(b, db)
 }
+
+// BenchmarkReadCancellable reads by id with a cancellable context, as an
+// HTTP request's is (BenchmarkRead uses context.Background, which
+// database/sql and the driver need not watch).
+func BenchmarkReadCancellable(b *testing.B) {
+	corpus := storetest.Synthea(b, benchN)
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range corpus {
+		if err := tx.Put(ctx, &store.Write{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: time.Now(), Method: "POST", Body: r.Body, Index: storetest.SyntheticIndex(r)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	c0 := storetest.CPUTime()
+	defer func() { b.ReportMetric(float64((storetest.CPUTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r := corpus[(i*7919)%len(corpus)]
+			i++
+			if _, err := db.Read(ctx, r.Type, r.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

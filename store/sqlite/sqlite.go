@@ -248,13 +248,24 @@ func (db *DB) Close() error {
 }
 
 // Read implements store.Reader on committed data.
+//
+// Point reads (a primary-key lookup, microseconds) run without the
+// caller's cancellation: for a cancellable context database/sql and the
+// driver each start a goroutine per query to watch it, which cost more
+// than the lookup. A context that has already ended is still refused.
 func (db *DB) Read(ctx context.Context, typ, id string) (*store.Version, error) {
-	return db.read.Read(ctx, typ, id)
+	if err := ctx.Err(); err != nil {
+		return nil, sqlstore.WrapErr(ctx, "read", err)
+	}
+	return db.read.Read(context.WithoutCancel(ctx), typ, id)
 }
 
-// VRead implements store.Reader on committed data.
+// VRead implements store.Reader on committed data, as Read does.
 func (db *DB) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
-	return db.read.VRead(ctx, typ, id, versionID)
+	if err := ctx.Err(); err != nil {
+		return nil, sqlstore.WrapErr(ctx, "vread", err)
+	}
+	return db.read.VRead(context.WithoutCancel(ctx), typ, id, versionID)
 }
 
 // History implements store.Reader on committed data.

@@ -179,6 +179,8 @@ func BenchmarkRead(b *testing.B, s store.Store, corpus []Resource) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	c0 := cpuTime()
+	defer func() { b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -274,6 +276,9 @@ func BenchmarkIngestVsFloor(b *testing.B, corpus []Resource, batch int,
 	b.ReportMetric(float64(cFloor.Microseconds())/total, "floor-cpu-µs/res")
 	b.ReportMetric(float64(cIngest.Microseconds())/total, "store-cpu-µs/res")
 }
+
+// CPUTime is this process's CPU time so far (user + system).
+func CPUTime() time.Duration { return cpuTime() }
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
