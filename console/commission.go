@@ -45,7 +45,7 @@ func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *vi
 	for i, p := range d.Participation {
 		cities[i], inst[i], mem[i] = p.City, float64(p.Institutions), float64(p.Members)
 	}
-	if v.Caps.has("AuditEvent/$health-card-usage") {
+	if v.Caps.Has("AuditEvent/$health-card-usage") {
 		if d.OneCode, err = c.oneCodeUse(r.Context(), v.Principal, v.Lang, d.CityNames); err != nil {
 			return "", err
 		}
@@ -238,7 +238,7 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 			rows = append(rows, []string{m.Month, strconv.Itoa(m.Lab), strconv.Itoa(m.Imaging)})
 		}
 	case "onecode.csv":
-		if !v.Caps.has("AuditEvent/$health-card-usage") {
+		if !v.Caps.Has("AuditEvent/$health-card-usage") {
 			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
 		}
 		part, err := c.participation(r.Context(), v.Principal)

@@ -61,7 +61,7 @@ type capabilities struct {
 	ops map[string]bool // "Patient/$match", "$recognition-check" ...
 }
 
-func (c capabilities) has(op string) bool { return c.ops[op] }
+func (c capabilities) Has(op string) bool { return c.ops[op] }
 
 // New parses the templates (once; a template that uses an unknown message
 // key or function fails here) and builds the console.
@@ -96,6 +96,8 @@ func (c *Console) routes() {
 	h("GET /{$}", c.handleHome)
 	h("GET /patients", c.handlePatients)
 	h("GET /patients/{id}", c.handlePatient)
+	h("GET /patients/{id}/card.svg", c.handleCardQR)
+	h("POST /patients/{id}/card", c.handleIssueCard)
 	h("GET /directory", c.handleInstitutions)
 	h("GET /directory/institutions/{id}", c.handleInstitution)
 	h("GET /directory/cooperations", c.handleCooperations)

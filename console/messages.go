@@ -230,6 +230,12 @@ var catalogue = map[string]message{
 	"channel.0401":    {"公众号", "Official account"},
 	"channel.0402":    {"小程序", "Mini-program"},
 
+	"card.show":  {"电子健康卡二维码", "E-health card QR code"},
+	"card.qr":    {"患者电子健康卡二维码（静态码）", "The patient's e-health card QR code (static)"},
+	"card.hint":  {"演示：用扫码枪或手机读出二维码文本，粘贴到“查找患者”即可按一码通识别。", "Demo: read the QR text with a scanner or a phone and paste it into Find a patient to resolve it."},
+	"card.none":  {"该患者还没有电子健康卡。", "This patient has no e-health card yet."},
+	"card.issue": {"发放电子健康卡", "Issue an e-health card"},
+
 	"error.title":    {"无法显示此页", "This page cannot be shown"},
 	"error.denied":   {"您当前的角色无权进行此访问（已记入审计日志）。", "Your role may not do this (the refusal is in the audit trail)."},
 	"error.notfound": {"没有找到。", "Not found."},

@@ -115,6 +115,7 @@ func patientRowOf(p obj) patientRow {
 
 type patientData struct {
 	ResolvedMRN  string
+	HasCard      bool
 	Patient      patientRow
 	Phone        string
 	Address      string
@@ -176,7 +177,7 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 			ids = append(ids, other)
 		}
 	}
-	d := &patientData{Patient: patientRowOf(p), Counts: map[string]int{}}
+	d := &patientData{Patient: patientRowOf(p), Counts: map[string]int{}, HasCard: hasActiveCard(p)}
 	v.Data = d
 	for _, t := range list(p["telecom"]) {
 		if str(object(t)["system"]) == "phone" {
@@ -373,7 +374,7 @@ const oneCodeChannel = "0300"
 // step consultation) and the institution's own record found or created;
 // the user goes on to the person's records.
 func (c *Console) resolveCard(w http.ResponseWriter, r *http.Request, v *view, code string) (string, error) {
-	if !v.Caps.has("Patient/$resolve-health-card") {
+	if !v.Caps.Has("Patient/$resolve-health-card") {
 		return "", &pageError{Status: http.StatusBadRequest, Key: "patients.nocards"}
 	}
 	if v.Principal.Organization == "" {
