@@ -19,7 +19,6 @@ import (
 // user.
 
 type commissionData struct {
-	OneCode       *oneCodeData // nil when the node has no card service
 	CityNames     map[string]string
 	Participation []participationRow
 	PartTotal     participationRow
@@ -44,11 +43,6 @@ func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *vi
 	inst, mem := make([]float64, len(cities)), make([]float64, len(cities))
 	for i, p := range d.Participation {
 		cities[i], inst[i], mem[i] = p.City, float64(p.Institutions), float64(p.Members)
-	}
-	if v.Caps.Has("AuditEvent/$health-card-usage") {
-		if d.OneCode, err = c.oneCodeUse(r.Context(), v.Principal, v.Lang, d.CityNames); err != nil {
-			return "", err
-		}
 	}
 	d.PartChart = barChart("chart-participation", msg(v.Lang, "commission.participation"), cities,
 		[]series{{msg(v.Lang, "commission.institutions"), inst}, {msg(v.Lang, "commission.members"), mem}}, intFormat)

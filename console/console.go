@@ -106,6 +106,7 @@ func (c *Console) routes() {
 	h("GET /directory/services", c.handleServices)
 	h("GET /commission", c.handleCommission)
 	h("GET /commission/activity", c.handleActivity)
+	h("GET /commission/onecode", c.handleOneCode)
 	h("GET /commission/{table}", c.handleCommissionCSV)
 }
 

@@ -121,6 +121,26 @@ func (c *Console) oneCodeUse(ctx context.Context, p access.Principal, lang strin
 	return d, nil
 }
 
+// handleOneCode shows one-code use by city and channel. It is a page of
+// its own: the card service counts its use records on each call, which
+// takes seconds on the full demo region (docs/BENCHMARKS.md, "Console").
+func (c *Console) handleOneCode(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	v.Title, v.Section = "onecode.title", "commission"
+	if !v.Caps.Has("AuditEvent/$health-card-usage") {
+		return "", &pageError{Status: http.StatusNotFound, Key: "patients.nocards"}
+	}
+	part, err := c.participation(r.Context(), v.Principal)
+	if err != nil {
+		return "", err
+	}
+	d, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames)
+	if err != nil {
+		return "", err
+	}
+	v.Data = d
+	return "onecode", nil
+}
+
 // cityCode is the prefecture code of a GB/T 2260 division (110112 →
 // 110100), as the card service records a use's city.
 func cityCode(division string) string {
