@@ -187,6 +187,17 @@ func (kr *Keyring) ActiveKeyID() string {
 	return kr.active
 }
 
+// KeyIDs are the kids of the ring, oldest first.
+func (kr *Keyring) KeyIDs() []string {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	var out []string
+	for _, k := range kr.sortedLocked() {
+		out = append(out, k.kid)
+	}
+	return out
+}
+
 // PublicKeys are the verifying keys by kid.
 func (kr *Keyring) PublicKeys() map[string]ed25519.PublicKey {
 	kr.mu.RLock()

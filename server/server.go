@@ -18,10 +18,9 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/audit"
-	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/healthcard"
-	"github.com/xietong/xietong/identity/match"
+	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
 )
@@ -60,6 +59,7 @@ type Server struct {
 	mux   *http.ServeMux
 	audit *audit.Writer // nil when the store keeps no audit log
 	cards *healthcard.Service
+	recog *recognition.Engine
 }
 
 // New opens the store (applying pending migrations) and builds the node.
@@ -84,14 +84,27 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		recorder = s.audit
 	}
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
-	// The EMPI's Patient/$match answers from its own index of the store's
-	// Patients, which catches up with the store on each call.
-	matcher := empi.New(st, match.DefaultModel())
-	matcher.Base = cfg.PublicURL
+	// The EMPI links every Patient to its regional master on the write
+	// path and serves the identity operations (server/empi.go).
+	ident, err := newEMPI(ctx, cfg, st, guard, zone)
+	if err != nil {
+		if s.audit != nil {
+			s.audit.Close()
+		}
+		st.Close()
+		return nil, err
+	}
+	ops := empiOperations(ident)
 	if err := s.startEngines(); err != nil {
 		st.Close()
 		return nil, err
 	}
+	if s.recog, err = newRecognition(ctx, st, zone, s); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ops = s.withEngineOperations(ops)
+	recognitionOperations(s.recog, ops)
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
 		PublicURL:    cfg.PublicURL,
@@ -99,15 +112,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		QueryTimeout: cfg.QueryTimeout,
 		Zone:         zone,
 	}, fhirapi.Deps{
-		Store:     st,
-		Indexer:   newIndexer(zone),
-		Validator: newValidator(),
-		Guard:     guard,
-		Logger:    cfg.Logger,
-		Operations: s.withEngineOperations(map[string]fhirapi.OperationFunc{
-			"Patient/$match": matcher.Operation,
-		}),
+		Store:      st,
+		Indexer:    newIndexer(zone),
+		Validator:  newValidator(),
+		Guard:      guard,
+		Logger:     cfg.Logger,
+		Operations: ops,
+		// Identity first: recognition follows the master link it sets.
+		Hooks: []fhirapi.Hook{empiHook{ident}, s.recog},
 	})
+	s.recog.Writer = apiWriter{s}
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)

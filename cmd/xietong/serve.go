@@ -83,6 +83,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}()
 		}
 	}
+	// The recognition catalogue ships with the binary: written on first start.
+	if err := srv.EnsureRecognitionCatalogue(ctx); err != nil {
+		log.Error("recognition catalogue", "err", err)
+		return 1
+	}
 	if err := srv.Run(ctx); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1

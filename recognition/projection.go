@@ -1,0 +1,269 @@
+package recognition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xietong/xietong/store"
+)
+
+// The projection table: one row per result and covered-code candidate (every
+// coding of an Observation's or DiagnosticReport's code), with what the
+// check needs and nothing else. It is written in the transaction of the
+// result's version (Hook.Written), so it is exactly as durable as the
+// result. Patients are the ids the result names (a source Patient or a
+// master); the check follows the EMPI's links at read time, so a merge
+// after the results were filed needs no rewrite here.
+//
+// eff is the result's date (effective[x], else issued) in Unix seconds;
+// issuer the Organization id ("" when unknown); marked whether the stored
+// version carries the HR tag.
+var migrations = map[string][]string{
+	"sqlite": {
+		`CREATE TABLE recognition_result (
+			patient TEXT NOT NULL,
+			code    TEXT NOT NULL,
+			eff     INTEGER NOT NULL,
+			rtype   TEXT NOT NULL,
+			rid     TEXT NOT NULL,
+			issuer  TEXT NOT NULL,
+			value   TEXT NOT NULL,
+			study   TEXT NOT NULL,
+			marked  INTEGER NOT NULL
+		);
+		CREATE INDEX recognition_result_patient ON recognition_result (patient, code, eff);
+		CREATE INDEX recognition_result_rid ON recognition_result (rid)`,
+	},
+	"postgres": {
+		`CREATE TABLE recognition_result (
+			patient TEXT NOT NULL,
+			code    TEXT NOT NULL,
+			eff     BIGINT NOT NULL,
+			rtype   TEXT NOT NULL,
+			rid     TEXT NOT NULL,
+			issuer  TEXT NOT NULL,
+			value   TEXT NOT NULL,
+			study   TEXT NOT NULL,
+			marked  INTEGER NOT NULL
+		);
+		CREATE INDEX recognition_result_patient ON recognition_result (patient, code, eff);
+		CREATE INDEX recognition_result_rid ON recognition_result (rid)`,
+	},
+}
+
+// SchemaVersion is the version of the engine's own tables.
+const SchemaVersion = 1
+
+// Migrate creates or upgrades the engine's tables in st (idempotent), in
+// one store transaction, recording the version in recognition_schema. It
+// refuses a database whose recognition schema is newer than this binary.
+func Migrate(ctx context.Context, st store.Store) error {
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	et, ok := tx.(store.EngineTx)
+	if !ok {
+		return errors.New("recognition: the store does not offer engine tables (store.EngineTx)")
+	}
+	if err := et.ExecSQL(ctx, `CREATE TABLE IF NOT EXISTS recognition_schema (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	rows, err := et.QuerySQL(ctx, `SELECT coalesce(max(version), 0) FROM recognition_schema`)
+	if err != nil {
+		return err
+	}
+	var have int
+	for rows.Next() {
+		if err := rows.Scan(&have); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	ms := migrations[et.Dialect()]
+	if have > len(ms) {
+		return fmt.Errorf("recognition: %w: tables at version %d, this binary knows %d", store.ErrSchema, have, len(ms))
+	}
+	for v := have + 1; v <= len(ms); v++ {
+		for _, stmt := range strings.Split(ms[v-1], ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if err := et.ExecSQL(ctx, stmt); err != nil {
+				return fmt.Errorf("recognition migration %d: %w", v, err)
+			}
+		}
+		if err := et.ExecSQL(ctx, `INSERT INTO recognition_schema (version) VALUES (?)`, v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// engineTx finds the store's engine capability behind the API's wrappers.
+func engineTx(r store.Reader) store.EngineTx {
+	for range 4 {
+		if et, ok := r.(store.EngineTx); ok {
+			return et
+		}
+		u, ok := r.(interface{ Unwrap() store.Tx })
+		if !ok {
+			return nil
+		}
+		r = u.Unwrap()
+	}
+	return nil
+}
+
+// result is what the projection keeps of one result version.
+type result struct {
+	patient string
+	codes   []string // "system|code"
+	eff     time.Time
+	typ, id string
+	issuer  string
+	value   string
+	study   string
+}
+
+var finalStatus = map[string]bool{"final": true, "amended": true, "corrected": true, "appended": true}
+
+// project reads a result resource. ok is false when it is not one the
+// check can use (no Patient subject, no date, no code, not final).
+// issuerFromEncounter, when non-nil, resolves an Encounter's
+// serviceProvider for results that name no performer.
+func (e *Engine) project(ctx context.Context, r store.Reader, typ, id string, res map[string]any) (result, bool, error) {
+	out := result{typ: typ, id: id}
+	if !finalStatus[str(res, "status")] {
+		return out, false, nil
+	}
+	out.patient = refID(res["subject"], "Patient")
+	if out.patient == "" {
+		return out, false, nil
+	}
+	eff := str(res, "effectiveDateTime")
+	if eff == "" {
+		eff = str(mapOf(res["effectivePeriod"]), "start")
+	}
+	if eff == "" {
+		eff = str(res, "issued")
+	}
+	t, ok := parseDate(eff, e.loc)
+	if !ok {
+		return out, false, nil
+	}
+	out.eff = t
+	for _, c := range codings(res["code"]) {
+		if c[0] != "" {
+			out.codes = append(out.codes, c[0]+"|"+c[1])
+		}
+	}
+	if len(out.codes) == 0 {
+		return out, false, nil
+	}
+	out.issuer = e.issuer(res)
+	if out.issuer == "" && r != nil {
+		if enc := refID(res["encounter"], "Encounter"); enc != "" {
+			v, err := r.Read(ctx, "Encounter", enc)
+			if err == nil {
+				if m, err := decode(v.Body); err == nil {
+					out.issuer = refID(m["serviceProvider"], "Organization")
+				}
+			} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrGone) {
+				return out, false, err
+			}
+		}
+	}
+	switch typ {
+	case "Observation":
+		out.value = observationValue(res)
+	case "DiagnosticReport":
+		out.value = str(res, "conclusion")
+		if is := list(res, "imagingStudy"); len(is) > 0 {
+			out.study = refID(is[0], "ImagingStudy")
+		}
+	}
+	if len(out.value) > 200 {
+		out.value = truncate(out.value, 200)
+	}
+	return out, true, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// issuer is the Organization named as performer (the first one).
+func (e *Engine) issuer(res map[string]any) string {
+	for _, p := range list(res, "performer") {
+		if id := refID(p, "Organization"); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+func observationValue(res map[string]any) string {
+	if q := mapOf(res["valueQuantity"]); q != nil {
+		v := fmt.Sprint(q["value"])
+		if u := str(q, "unit"); u != "" {
+			return v + " " + u
+		}
+		if u := str(q, "code"); u != "" {
+			return v + " " + u
+		}
+		return v
+	}
+	if s := str(res, "valueString"); s != "" {
+		return s
+	}
+	if cc := mapOf(res["valueCodeableConcept"]); cc != nil {
+		if t := str(cc, "text"); t != "" {
+			return t
+		}
+		for _, c := range list(cc, "coding") {
+			if d := str(mapOf(c), "display"); d != "" {
+				return d
+			}
+			return str(mapOf(c), "code")
+		}
+	}
+	for _, k := range []string{"valueBoolean", "valueInteger"} {
+		if v, ok := res[k]; ok {
+			return fmt.Sprint(v)
+		}
+	}
+	return ""
+}
+
+const insertRow = `INSERT INTO recognition_result (patient, code, eff, rtype, rid, issuer, value, study, marked) VALUES `
+
+func insertSQL(n int) string {
+	return insertRow + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+}
+
+func (e *Engine) writeRows(ctx context.Context, et store.EngineTx, r result, marked bool) error {
+	args := make([]any, 0, 9*len(r.codes))
+	m := 0
+	if marked {
+		m = 1
+	}
+	for _, c := range r.codes {
+		args = append(args, r.patient, c, r.eff.Unix(), r.typ, r.id, r.issuer, r.value, r.study, m)
+	}
+	return et.ExecSQL(ctx, insertSQL(len(r.codes)), args...)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,124 @@
+package recognition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/store"
+)
+
+// remarkBatch is the number of results re-marked per transaction.
+const remarkBatch = 500
+
+// Remark brings the HR mark of stored results in line with the current
+// qualifications (after an EQA failure, a membership that ended, a
+// catalogue change): it walks the projection (of one issuer when issuer is
+// not ""), and rewrites each result whose mark differs, with the mark
+// changed, through the Writer (in transactions of 500; each rewrite is a
+// new version, with If-Match semantics so a concurrent update wins). It
+// returns the number of results changed.
+//
+// The check never relies on the mark: it judges the qualifications at the
+// moment of ordering, so a mark that lags behind (between a qualification
+// change and the re-mark) never makes the check wrong.
+func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
+	if e.Writer == nil {
+		return 0, errors.New("recognition: no Writer configured")
+	}
+	q := `SELECT rtype, rid, code, eff, issuer, marked FROM recognition_result`
+	var args []any
+	if issuer != "" {
+		q += ` WHERE issuer = ?`
+		args = append(args, issuer)
+	}
+	rows, err := e.sql.QuerySQL(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	type res struct {
+		codes  []string
+		issuer string
+		eff    int64
+		marked bool
+	}
+	byRes := map[string]*res{}
+	for rows.Next() {
+		var typ, id, code, iss string
+		var eff int64
+		var marked int
+		if err := rows.Scan(&typ, &id, &code, &eff, &iss, &marked); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		k := typ + "/" + id
+		r := byRes[k]
+		if r == nil {
+			r = &res{issuer: iss, eff: eff, marked: marked == 1}
+			byRes[k] = r
+		}
+		r.codes = append(r.codes, code)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	today := e.localDay(e.now())
+	var change []string
+	var want []bool
+	e.mu.RLock()
+	for k, r := range byRes {
+		on := e.s.markFor(r.codes, r.issuer, e.localDay(time.Unix(r.eff, 0)), today)
+		if on != r.marked {
+			change, want = append(change, k), append(want, on)
+		}
+	}
+	e.mu.RUnlock()
+	done := 0
+	for i := 0; i < len(change); i += remarkBatch {
+		var batch []map[string]any
+		for j := i; j < min(i+remarkBatch, len(change)); j++ {
+			typ, id, _ := strings.Cut(change[j], "/")
+			v, err := e.st.Read(ctx, typ, id)
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+				continue
+			}
+			if err != nil {
+				return done, err
+			}
+			m, err := decode(v.Body)
+			if err != nil {
+				return done, err
+			}
+			setMark(m, want[j])
+			batch = append(batch, m)
+		}
+		if err := e.Writer.Write(ctx, batch); err != nil {
+			return done, err
+		}
+		done += len(batch)
+	}
+	return done, nil
+}
+
+// RemarkOperation serves POST [base]/Observation/$recognition-remark
+// (optional query parameter issuer: an Organization id) and answers with
+// an OperationOutcome saying how many results changed.
+func (e *Engine) RemarkOperation(w http.ResponseWriter, r *http.Request, id string) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return outcome.New(http.StatusMethodNotAllowed, "not-supported", "$recognition-remark is called with POST.")
+	}
+	issuer := strings.TrimPrefix(r.URL.Query().Get("issuer"), "Organization/")
+	if issuer != "" && !idRE.MatchString(issuer) {
+		return outcome.BadRequest("issuer %q is not an Organization id.", issuer).At("issuer")
+	}
+	n, err := e.Remark(r.Context(), issuer)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, operationOK(fmt.Sprintf("re-marked %d results", n)))
+}

@@ -1,0 +1,380 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xietong/xietong/internal/sharedtest"
+	"github.com/xietong/xietong/server"
+)
+
+const fhirJSON = "application/fhir+json"
+
+// recogCatalogue: three programmes (京津冀 lab with a 7-day window for K,
+// a city's own lab list with a 3-day window for K, the imaging list), the
+// memberships and EQA results of the scenario.
+const recogCatalogue = `{
+ "programmes": [
+  {"code": "jjj-lab", "name": "京津冀检验结果互认", "items": [
+    {"code": "K", "name": "钾", "nameEn": "Potassium", "category": "biochemistry", "codes": ["http://loinc.org|2823-3", "http://loinc.org|6298-4"], "windowDays": 7, "price": 5, "eqa": true},
+    {"code": "Glu", "name": "葡萄糖", "category": "biochemistry", "codes": ["http://loinc.org|2339-0"], "windowDays": 30, "price": 4, "eqa": true},
+    {"code": "ALT", "name": "丙氨酸氨基转移酶", "category": "biochemistry", "codes": ["http://loinc.org|1742-6"], "windowDays": 30, "price": 5, "eqa": false}]},
+  {"code": "lf-lab", "name": "廊坊市检验结果互认", "items": [
+    {"code": "K", "name": "钾", "category": "biochemistry", "codes": ["http://loinc.org|6298-4"], "windowDays": 3, "price": 6, "eqa": false}]},
+  {"code": "jjj-imaging", "name": "京津冀影像共享", "items": [
+    {"code": "CT-CHEST", "name": "胸部CT平扫", "category": "ct", "codes": ["http://loinc.org|24627-2"], "windowDays": 180, "price": 300, "minGrade": "2", "eqa": false}]}
+ ],
+ "members": [
+  {"programme": "jjj-lab", "organization": "rA", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "lf-lab", "organization": "rA", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "jjj-imaging", "organization": "rA", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "jjj-lab", "organization": "rB", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "jjj-imaging", "organization": "rB", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "jjj-lab", "organization": "rD", "from": "2025-01-01T00:00:00Z", "to": "2026-09-30T00:00:00Z"},
+  {"programme": "jjj-lab", "organization": "rE", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "jjj-imaging", "organization": "rG", "from": "2025-01-01T00:00:00Z"},
+  {"programme": "lf-lab", "organization": "rH", "from": "2025-01-01T00:00:00Z"}
+ ],
+ "eqa": [
+  {"organization": "rA", "item": "K", "year": 2026, "date": "2026-04-15T00:00:00Z", "passed": true},
+  {"organization": "rA", "item": "Glu", "year": 2026, "date": "2026-04-15T00:00:00Z", "passed": true},
+  {"organization": "rC", "item": "Glu", "year": 2026, "date": "2026-04-15T00:00:00Z", "passed": true},
+  {"organization": "rE", "item": "K", "year": 2026, "date": "2026-04-15T00:00:00Z", "passed": true}
+ ]
+}`
+
+func org(id, name, grade, city string) string {
+	return `{"resourceType":"Organization","id":"` + id + `","name":"` + name + `","type":[{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/hospital-grade","code":"` + grade + `"}]}],"address":[{"city":"` + city + `"}]}`
+}
+
+func obsJSON(id, patient, loinc, eff, performer, value string) string {
+	perf := ""
+	if performer != "" {
+		perf = `"performer":[{"reference":"Organization/` + performer + `"}],`
+	}
+	return `{"resourceType":"Observation","id":"` + id + `","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"` + loinc + `"}]},` +
+		`"subject":{"reference":"Patient/` + patient + `"},"effectiveDateTime":"` + eff + `",` + perf + `"valueQuantity":{"value":` + value + `,"unit":"mmol/L"}}`
+}
+
+// checkResult is one result part of a $recognition-check answer.
+type checkResult struct {
+	recognisable bool
+	priors       []string // references, newest first
+	daysLeft     []string
+	rejected     map[string]string // reference → reason
+	reasons      []string
+	imaging      []string
+}
+
+func parseCheck(t *testing.T, r *response) []checkResult {
+	t.Helper()
+	var out []checkResult
+	for _, p := range r.json["parameter"].([]any) {
+		cr := checkResult{rejected: map[string]string{}}
+		for _, part := range p.(map[string]any)["part"].([]any) {
+			pm := part.(map[string]any)
+			switch pm["name"] {
+			case "recognisable":
+				cr.recognisable = pm["valueBoolean"].(bool)
+			case "reason":
+				cr.reasons = append(cr.reasons, pm["valueCoding"].(map[string]any)["code"].(string))
+			case "prior", "rejected":
+				var ref, why, left, img string
+				for _, sp := range pm["part"].([]any) {
+					sm := sp.(map[string]any)
+					switch sm["name"] {
+					case "reference":
+						ref = sm["valueReference"].(map[string]any)["reference"].(string)
+					case "reason":
+						why = sm["valueCoding"].(map[string]any)["code"].(string)
+					case "daysLeft":
+						left = fmt.Sprint(sm["valueInteger"])
+					case "imagingStudy":
+						img = sm["valueReference"].(map[string]any)["reference"].(string)
+					}
+				}
+				if pm["name"] == "prior" {
+					cr.priors, cr.daysLeft = append(cr.priors, ref), append(cr.daysLeft, left)
+					if img != "" {
+						cr.imaging = append(cr.imaging, img)
+					}
+				} else {
+					cr.rejected[ref] = why
+				}
+			}
+		}
+		out = append(out, cr)
+	}
+	return out
+}
+
+func check(t *testing.T, base, patient, orderer, date string, items ...string) []checkResult {
+	t.Helper()
+	q := url.Values{"orderer": {"Organization/" + orderer}, "date": {date}, "item": items}
+	return parseCheck(t, do(t, "GET", base+"/Patient/"+patient+"/$recognition-check?"+q.Encode(), "", "").wantStatus(t, 200))
+}
+
+// The scenario suite of issue 6: every reason and every boundary, on both
+// stores, through the HTTP API.
+func TestRecognitionScenarios(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		for _, o := range [][4]string{{"rA", "甲医院", "3A", "北京市"}, {"rB", "乙医院", "3A", "天津市"}, {"rC", "丙医院", "2A", "廊坊市"},
+			{"rD", "丁医院", "2A", "廊坊市"}, {"rE", "戊医院", "2A", "北京市"}, {"rF", "己医院", "2A", "北京市"}, {"rG", "庚卫生院", "1A", "廊坊市"}, {"rH", "辛医院", "2A", "廊坊市"}} {
+			do(t, "PUT", base+"/Organization/"+o[0], fhirJSON, org(o[0], o[1], o[2], o[3])).wantStatus(t, 201)
+		}
+		do(t, "POST", base+"/PlanDefinition/$recognition-import", "application/json", recogCatalogue).wantStatus(t, 200)
+		do(t, "PUT", base+"/Patient/p1", fhirJSON, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:test:mrn","value":"M-1"}]}`).wantStatus(t, 201)
+		put := func(id, body string) { do(t, "PUT", base+"/Observation/"+id, fhirJSON, body).wantStatus(t, 201) }
+		put("k-a", obsJSON("k-a", "p1", "6298-4", "2026-10-25T09:00:00+08:00", "rA", "4.1"))
+		put("k-a-old", obsJSON("k-a-old", "p1", "2823-3", "2026-10-20T09:00:00+08:00", "rA", "4.4"))
+		put("glu-c", obsJSON("glu-c", "p1", "2339-0", "2026-10-25T09:00:00+08:00", "rC", "95"))
+		put("alt-d-in", obsJSON("alt-d-in", "p1", "1742-6", "2026-09-25T09:00:00+08:00", "rD", "21"))
+		put("alt-d-out", obsJSON("alt-d-out", "p1", "1742-6", "2026-10-05T09:00:00+08:00", "rD", "22"))
+		put("k-e", obsJSON("k-e", "p1", "6298-4", "2026-10-18T09:00:00+08:00", "rE", "3.9"))
+		put("k-x", obsJSON("k-x", "p1", "6298-4", "2026-10-26T09:00:00+08:00", "", "4.0")) // no issuer
+
+		// The mark: qualifying results carry HR in every read and search.
+		if r := do(t, "GET", base+"/Observation/k-a", "", "").wantStatus(t, 200); !strings.Contains(r.str("meta", "tag"), `"HR"`) {
+			t.Errorf("k-a is not marked: %s", r.body)
+		}
+		if r := do(t, "GET", base+"/Observation/glu-c", "", "").wantStatus(t, 200); strings.Contains(r.str("meta", "tag"), `"HR"`) {
+			t.Errorf("glu-c (issuer not in the programme) is marked")
+		}
+		s := do(t, "GET", base+"/Observation?_tag="+url.QueryEscape("https://xietong.dev/fhir/CodeSystem/recognition-mark|HR")+"&_count=50", "", "").wantStatus(t, 200)
+		var marked []string
+		for _, e := range s.json["entry"].([]any) {
+			marked = append(marked, e.(map[string]any)["resource"].(map[string]any)["id"].(string))
+		}
+		slices.Sort(marked)
+		if want := []string{"alt-d-in", "k-a", "k-a-old", "k-e"}; !slices.Equal(marked, want) {
+			t.Errorf("marked results %v, want %v", marked, want)
+		}
+
+		// The last day of the window (7 days: 10-25 → 11-01) and the day after.
+		r := check(t, base, "p1", "rB", "2026-11-01T10:00:00+08:00", "K")
+		if !r[0].recognisable || r[0].priors[0] != "Observation/k-a" || r[0].daysLeft[0] != "0" {
+			t.Errorf("last day of the window: %+v", r[0])
+		}
+		if r[0].rejected["Observation/k-x"] != "issuer-unknown" {
+			t.Errorf("a result without issuer: %+v", r[0].rejected)
+		}
+		r = check(t, base, "p1", "rB", "2026-11-02T08:00:00+08:00", "K")
+		if r[0].recognisable || r[0].rejected["Observation/k-a"] != "outside-window" || !slices.Contains(r[0].reasons, "outside-window") {
+			t.Errorf("day after the window: %+v", r[0])
+		}
+		// One item, several codes: 2823-3 and 6298-4 are both K; asking by
+		// either code or by the item finds both, newest first.
+		for _, item := range []string{"K", "http://loinc.org|2823-3", "6298-4"} {
+			r = check(t, base, "p1", "rB", "2026-10-26T12:00:00+08:00", item)
+			if len(r[0].priors) < 2 || r[0].priors[0] != "Observation/k-a" || !slices.Contains(r[0].priors, "Observation/k-a-old") {
+				t.Errorf("item %s: priors %v", item, r[0].priors)
+			}
+		}
+		// Two programmes, different windows: rH (Langfang's list only, K 3
+		// days) does not recognise the 5-day-old result rB (京津冀, 7) does.
+		r = check(t, base, "p1", "rH", "2026-10-30T10:00:00+08:00", "K")
+		if r[0].recognisable || r[0].rejected["Observation/k-a"] != "outside-window" {
+			t.Errorf("city programme window: %+v", r[0])
+		}
+		if r = check(t, base, "p1", "rB", "2026-10-30T10:00:00+08:00", "K"); !r[0].recognisable || r[0].daysLeft[0] != "2" {
+			t.Errorf("京津冀 window: %+v", r[0])
+		}
+		// Issuer not in the programme; an institution that left it (results
+		// of its membership count, results after it do not).
+		r = check(t, base, "p1", "rB", "2026-10-26T10:00:00+08:00", "Glu")
+		if r[0].recognisable || r[0].rejected["Observation/glu-c"] != "issuer-not-in-programme" {
+			t.Errorf("issuer not in the programme: %+v", r[0])
+		}
+		r = check(t, base, "p1", "rB", "2026-10-20T10:00:00+08:00", "ALT")
+		if !slices.Equal(r[0].priors, []string{"Observation/alt-d-in"}) || r[0].rejected["Observation/alt-d-out"] != "issuer-not-in-programme" {
+			t.Errorf("institution that left: %+v", r[0])
+		}
+		// A check dated before a result does not see it.
+		if r = check(t, base, "p1", "rB", "2026-09-24T10:00:00+08:00", "ALT"); !slices.Equal(r[0].reasons, []string{"no-prior-result"}) {
+			t.Errorf("before any result: %+v", r[0])
+		}
+		// Not in the catalogue; orderer in no programme.
+		r = check(t, base, "p1", "rF", "2026-10-26T10:00:00+08:00", "http://loinc.org|9999-9", "K")
+		if !slices.Equal(r[0].reasons, []string{"not-in-catalogue"}) || !slices.Equal(r[1].reasons, []string{"orderer-not-in-programme"}) {
+			t.Errorf("catalogue / orderer: %+v", r)
+		}
+
+		// EQA failure on 2026-10-20: the day before, rE's K result counts;
+		// from the failure date it does not; the re-mark drops its HR.
+		do(t, "PUT", base+"/Basic/eqa-fail", fhirJSON, `{"resourceType":"Basic","id":"eqa-fail","code":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition","code":"eqa-result"}]},`+
+			`"subject":{"reference":"Organization/rE"},"created":"2026-10-20","extension":[{"url":"https://xietong.dev/fhir/StructureDefinition/recognition-eqa","extension":[`+
+			`{"url":"item","valueCode":"K"},{"url":"year","valueInteger":2026},{"url":"outcome","valueCode":"fail"}]}]}`).wantStatus(t, 201)
+		if r = check(t, base, "p1", "rB", "2026-10-19T10:00:00+08:00", "K"); !slices.Contains(r[0].priors, "Observation/k-e") {
+			t.Errorf("the day before the EQA failure: %+v", r[0])
+		}
+		if r = check(t, base, "p1", "rB", "2026-10-20T10:00:00+08:00", "K"); slices.Contains(r[0].priors, "Observation/k-e") || r[0].rejected["Observation/k-e"] != "eqa-failed" {
+			t.Errorf("the EQA failure date: %+v", r[0])
+		}
+		if rr := do(t, "POST", base+"/Observation/$recognition-remark", fhirJSON, "").wantStatus(t, 200); !strings.Contains(string(rr.body), "re-marked 1 results") {
+			t.Errorf("remark: %s", rr.body)
+		}
+		if r := do(t, "GET", base+"/Observation/k-e", "", "").wantStatus(t, 200); strings.Contains(r.str("meta", "tag"), `"HR"`) {
+			t.Errorf("k-e still marked after the EQA failure and the re-mark: %s", r.body)
+		}
+
+		// A patient merged in the EMPI after the results were filed: the
+		// results of the source count for the master, and the other way.
+		do(t, "PUT", base+"/Patient/p2", fhirJSON, `{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:test:mrn","value":"M-2"}]}`).wantStatus(t, 201)
+		put("k-p2", obsJSON("k-p2", "p2", "6298-4", "2026-10-25T09:00:00+08:00", "rA", "4.3"))
+		do(t, "PUT", base+"/Patient/m1", fhirJSON, `{"resourceType":"Patient","id":"m1","meta":{"tag":[{"system":"https://xietong.dev/fhir/CodeSystem/patient-role","code":"master"}]},`+
+			`"identifier":[{"system":"urn:test:mrn","value":"M-2"}],"link":[{"other":{"reference":"Patient/p2"},"type":"seealso"}]}`).wantStatus(t, 201)
+		do(t, "PUT", base+"/Patient/p2", fhirJSON, `{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:test:mrn","value":"M-2"}],"link":[{"other":{"reference":"Patient/m1"},"type":"refer"}]}`).wantStatus(t, 200)
+		if r = check(t, base, "m1", "rB", "2026-10-26T10:00:00+08:00", "K"); !slices.Equal(r[0].priors, []string{"Observation/k-p2"}) {
+			t.Errorf("master after merge: %+v", r[0])
+		}
+		// Type level, by identifier (the master carries it too: the master wins).
+		tl := parseCheck(t, do(t, "POST", base+"/Patient/$recognition-check", fhirJSON, `{"resourceType":"Parameters","parameter":[`+
+			`{"name":"patient","valueIdentifier":{"system":"urn:test:mrn","value":"M-2"}},{"name":"orderer","valueReference":{"reference":"Organization/rB"}},`+
+			`{"name":"item","valueCoding":{"system":"http://loinc.org","code":"6298-4"}},{"name":"date","valueDateTime":"2026-10-26T10:00:00+08:00"}]}`).wantStatus(t, 200))
+		if !slices.Equal(tl[0].priors, []string{"Observation/k-p2"}) {
+			t.Errorf("type level by identifier: %+v", tl[0])
+		}
+
+		// Imaging: a CT report with its study, from a qualified hospital
+		// and from a township centre below the item's grade.
+		for _, dr := range [][3]string{{"ct-a", "rA", "2026-10-01"}, {"ct-g", "rG", "2026-10-10"}} {
+			do(t, "PUT", base+"/DiagnosticReport/"+dr[0], fhirJSON, `{"resourceType":"DiagnosticReport","id":"`+dr[0]+`","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"24627-2"}]},`+
+				`"subject":{"reference":"Patient/p1"},"effectiveDateTime":"`+dr[2]+`","performer":[{"reference":"Organization/`+dr[1]+`"}],"imagingStudy":[{"reference":"ImagingStudy/is-`+dr[0]+`"}],"conclusion":"双肺未见异常。"}`).wantStatus(t, 201)
+		}
+		r = check(t, base, "p1", "rB", "2026-10-26T10:00:00+08:00", "CT-CHEST")
+		if !slices.Equal(r[0].priors, []string{"DiagnosticReport/ct-a"}) || !slices.Equal(r[0].imaging, []string{"ImagingStudy/is-ct-a"}) || r[0].rejected["DiagnosticReport/ct-g"] != "issuer-grade" {
+			t.Errorf("imaging: %+v", r[0])
+		}
+
+		// A result whose issuer is only its Encounter's serviceProvider
+		// (Synthea's shape) is marked by a follow-up in the same transaction.
+		do(t, "PUT", base+"/Encounter/enc1", fhirJSON, `{"resourceType":"Encounter","id":"enc1","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/p1"},"serviceProvider":{"reference":"Organization/rA"}}`).wantStatus(t, 201)
+		do(t, "PUT", base+"/Observation/glu-enc", fhirJSON, `{"resourceType":"Observation","id":"glu-enc","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2339-0"}]},"subject":{"reference":"Patient/p1"},"encounter":{"reference":"Encounter/enc1"},"effectiveDateTime":"2026-10-25","valueQuantity":{"value":90}}`).wantStatus(t, 201)
+		if r := do(t, "GET", base+"/Observation/glu-enc", "", "").wantStatus(t, 200); !strings.Contains(r.str("meta", "tag"), `"HR"`) || r.str("meta", "versionId") != "2" {
+			t.Errorf("glu-enc: %s", r.body)
+		}
+
+		// Decisions: a re-test needs one of the nine reasons and free text.
+		task := func(status, extra string) string {
+			return `{"resourceType":"Task","status":"completed","intent":"order","code":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition","code":"decision"}]},` +
+				`"businessStatus":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition","code":"` + status + `"}]},"for":{"reference":"Patient/p1"},` +
+				`"requester":{"reference":"Organization/rB"},"authoredOn":"2026-10-26T10:00:00+08:00",` +
+				`"input":[{"type":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition","code":"item"}]},"valueCoding":{"system":"https://xietong.dev/fhir/CodeSystem/recognition-item","code":"K"}},` +
+				`{"type":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition","code":"programme"}]},"valueCoding":{"system":"https://xietong.dev/fhir/CodeSystem/recognition-programme","code":"jjj-lab"}}]` + extra + `}`
+		}
+		do(t, "POST", base+"/Task", fhirJSON, task("retest", "")).wantStatus(t, 400)
+		do(t, "POST", base+"/Task", fhirJSON, task("retest", `,"reasonCode":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition-retest-reason","code":"10"}],"text":"x"}`)).wantStatus(t, 400)
+		do(t, "POST", base+"/Task", fhirJSON, task("accepted", "")).wantStatus(t, 400)
+		do(t, "POST", base+"/Task", fhirJSON, task("retest", `,"reasonCode":{"coding":[{"system":"https://xietong.dev/fhir/CodeSystem/recognition-retest-reason","code":"3"}],"text":"术前复查"}`)).wantStatus(t, 201)
+		do(t, "POST", base+"/Task", fhirJSON, task("accepted", `,"focus":{"reference":"Observation/k-a"}`)).wantStatus(t, 201)
+		if s := do(t, "GET", base+"/Task?code=https://xietong.dev/fhir/CodeSystem/recognition|decision&business-status=https://xietong.dev/fhir/CodeSystem/recognition|accepted", "", "").wantStatus(t, 200); s.str("total") != "1" {
+			t.Errorf("decision search: %s", s.body)
+		}
+		// Statistics: CSV and MeasureReport.
+		hr, err := http.Get(base + "/MeasureReport/$recognition-stats?_format=csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		csv, _ := io.ReadAll(hr.Body)
+		hr.Body.Close()
+		if hr.StatusCode != 200 || !strings.HasPrefix(hr.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(csv), "2026-10,rB,天津市,K,1,1,0,0,1,0,0,0,0,0,0,1,1,5.00") {
+			t.Errorf("stats CSV: %d\n%s", hr.StatusCode, csv)
+		}
+		mr := do(t, "GET", base+"/MeasureReport/$recognition-stats?from=2026-10-01&to=2026-11-01", "", "").wantStatus(t, 200)
+		if mr.str("resourceType") != "MeasureReport" || !strings.Contains(string(mr.body), `"cost-saved"`) || mr.str("group", 1, "measureScore", "value") != "1" {
+			t.Errorf("stats MeasureReport: %s", mr.body)
+		}
+
+		// Bad input: clear 4xx OperationOutcomes.
+		for _, c := range []struct {
+			url    string
+			status int
+		}{
+			{"/Patient/p1/$recognition-check?orderer=Organization/nope&item=K", 400},
+			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=" + url.QueryEscape("http://loinc.org|"), 400},
+			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=" + url.QueryEscape("not a code"), 400},
+			{"/Patient/p1/$recognition-check?orderer=Organization/rB", 400},
+			{"/Patient/p1/$recognition-check?item=K", 400},
+			{"/Patient/nobody/$recognition-check?orderer=Organization/rB&item=K", 404},
+			{"/Patient/$recognition-check?orderer=Organization/rB&item=K&identifier=" + url.QueryEscape("urn:test:mrn|none"), 400},
+			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=K&date=yesterday", 400},
+			{"/MeasureReport/$recognition-stats?from=soon", 400},
+		} {
+			r := do(t, "GET", base+c.url, "", "")
+			if r.status != c.status || r.str("resourceType") != "OperationOutcome" {
+				t.Errorf("GET %s: %d %s, want %d OperationOutcome", c.url, r.status, r.body, c.status)
+			}
+		}
+		do(t, "POST", base+"/PlanDefinition/$recognition-import", "text/csv", "programme,x\n").wantStatus(t, 400)
+	})
+}
+
+// The shipped catalogue is written on first start, once.
+func TestRecognitionDefaultCatalogue(t *testing.T) {
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{DB: filepath.Join(t.TempDir(), "x.db"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for range 2 {
+		if err := srv.EnsureRecognitionCatalogue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	r := do(t, "GET", hs.URL+"/fhir/ActivityDefinition?_summary=count", "", "").wantStatus(t, 200)
+	if r.str("total") != "62" {
+		t.Errorf("%s ActivityDefinitions, want 62", r.str("total"))
+	}
+	if v := do(t, "GET", hs.URL+"/fhir/ActivityDefinition/recognition-jjj-lab-K", "", "").wantStatus(t, 200).str("meta", "versionId"); v != "1" {
+		t.Errorf("imported twice: version %s", v)
+	}
+}
+
+// Synthea's results name no performer: their issuer is the Encounter's
+// serviceProvider. Once that institution joins a programme, its results
+// are re-marked and recognised.
+func TestRecognitionSynthea(t *testing.T) {
+	bundle := sharedtest.ReadFile(t, sharedtest.Path(t, "synthea", "r4", "Abdul_Koepp_e925b0f3-8006-43f6-aa31-94bd215e55e7.json"))
+	base := node(t, filepath.Join(t.TempDir(), "s.db"))
+	do(t, "POST", base, fhirJSON, string(bundle)).wantStatus(t, 200)
+	last := do(t, "GET", base+"/Observation?code=http://loinc.org|2093-3&_sort=-date&_count=1", "", "").wantStatus(t, 200)
+	obs := last.str("entry", 0, "resource", "id")
+	patient := strings.TrimPrefix(last.str("entry", 0, "resource", "subject", "reference"), "Patient/")
+	enc := do(t, "GET", base+"/"+last.str("entry", 0, "resource", "encounter", "reference"), "", "").wantStatus(t, 200)
+	org := strings.TrimPrefix(enc.str("serviceProvider", "reference"), "Organization/")
+	eff := last.str("entry", 0, "resource", "effectiveDateTime")
+	if obs == "" || patient == "" || org == "" || len(eff) < 10 {
+		t.Fatalf("Synthea data: obs %q patient %q org %q eff %q", obs, patient, org, eff)
+	}
+	cat := `{"programmes":[{"code":"s","name":"Synthea","items":[{"code":"TC","name":"总胆固醇","category":"biochemistry","codes":["http://loinc.org|2093-3"],"windowDays":30,"price":6,"eqa":false}]}],` +
+		`"members":[{"programme":"s","organization":"` + org + `","from":"1900-01-01T00:00:00Z"},{"programme":"s","organization":"rB","from":"1900-01-01T00:00:00Z"}]}`
+	do(t, "PUT", base+"/Organization/rB", fhirJSON, org2("rB")).wantStatus(t, 201)
+	do(t, "POST", base+"/PlanDefinition/$recognition-import", "application/json", cat).wantStatus(t, 200)
+	do(t, "POST", base+"/Observation/$recognition-remark", fhirJSON, "").wantStatus(t, 200)
+	if r := do(t, "GET", base+"/Observation/"+obs, "", "").wantStatus(t, 200); !strings.Contains(r.str("meta", "tag"), `"HR"`) {
+		t.Errorf("Synthea Observation not marked after the re-mark: %s", r.str("meta"))
+	}
+	effT, err := time.Parse(time.RFC3339, eff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := check(t, base, patient, "rB", effT.Add(48*time.Hour).Format(time.RFC3339), "TC")
+	if !r[0].recognisable || r[0].priors[0] != "Observation/"+obs {
+		t.Errorf("Synthea check: %+v", r[0])
+	}
+}
+
+func org2(id string) string { return org(id, id, "3A", "北京市") }
