@@ -19,6 +19,7 @@ import (
 // user.
 
 type commissionData struct {
+	Recognition   *recognitionStats // nil when the node has no recognition engine
 	CityNames     map[string]string
 	Participation []participationRow
 	PartTotal     participationRow
@@ -38,6 +39,11 @@ func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *vi
 	d, err := c.participation(r.Context(), v.Principal)
 	if err != nil {
 		return "", err
+	}
+	if v.Caps.Has("MeasureReport/$recognition-stats") {
+		if d.Recognition, err = c.recognitionStats(r, v); err != nil {
+			return "", err
+		}
 	}
 	cities := make([]string, len(d.Participation))
 	inst, mem := make([]float64, len(cities)), make([]float64, len(cities))
@@ -231,6 +237,11 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		for _, m := range d.Months {
 			rows = append(rows, []string{m.Month, strconv.Itoa(m.Lab), strconv.Itoa(m.Imaging)})
 		}
+	case "recognition.csv":
+		if !v.Caps.Has("MeasureReport/$recognition-stats") {
+			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
+		}
+		return "", c.recognitionCSV(w, r, v)
 	case "onecode.csv":
 		if !v.Caps.Has("AuditEvent/$health-card-usage") {
 			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}

@@ -98,6 +98,8 @@ func (c *Console) routes() {
 	h("GET /patients/{id}", c.handlePatient)
 	h("GET /patients/{id}/card.svg", c.handleCardQR)
 	h("POST /patients/{id}/card", c.handleIssueCard)
+	h("GET /patients/{id}/check", c.handleCheck)
+	h("POST /patients/{id}/decision", c.handleDecision)
 	h("GET /directory", c.handleInstitutions)
 	h("GET /directory/institutions/{id}", c.handleInstitution)
 	h("GET /directory/cooperations", c.handleCooperations)

@@ -114,6 +114,8 @@ func patientRowOf(p obj) patientRow {
 // --- one patient ---------------------------------------------------------
 
 type patientData struct {
+	CheckItems   []checkItem // the recognition catalogue, for the check form
+	Decided      string      // accept or retest, after a recorded decision
 	ResolvedMRN  string
 	HasCard      bool
 	Patient      patientRow
@@ -195,6 +197,14 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 	// Arriving from a scanned code: the record number at the user's
 	// institution (shown as given, it only labels the page).
 	d.ResolvedMRN = r.URL.Query().Get("mrn")
+	if dec := r.URL.Query().Get("decided"); dec == "accept" || dec == "retest" {
+		d.Decided = dec
+	}
+	if v.Caps.Has("Patient/$recognition-check") && v.Principal.Organization != "" {
+		if d.CheckItems, err = c.recognitionItems(r, v); err != nil {
+			return "", err
+		}
+	}
 	d.Filter = r.URL.Query().Get("show")
 	if d.Filter != "lab" && d.Filter != "imaging" {
 		d.Filter = "all"

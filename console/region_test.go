@@ -64,6 +64,10 @@ func node(t testing.TB) *httptest.Server {
 		if region.err = region.srv.LoadDemo(context.Background(), smallRegion); region.err != nil {
 			return
 		}
+		// the recognition catalogue, as `serve` imports it at start
+		if region.err = region.srv.EnsureRecognitionCatalogue(context.Background()); region.err != nil {
+			return
+		}
 		region.ts = httptest.NewServer(region.srv.Handler())
 	})
 	if region.err != nil {
