@@ -180,6 +180,22 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 		}
 	}
 	d := &patientData{Patient: patientRowOf(p), Counts: map[string]int{}, HasCard: hasActiveCard(p)}
+	// A source record's card is on its master (the EMPI's golden record,
+	// link type refer), where the card service keeps it.
+	for _, l := range list(p["link"]) {
+		lo := object(l)
+		if str(lo["type"]) != "refer" {
+			continue
+		}
+		if mid := refID(lo["other"], "Patient"); mid != "" {
+			m, err := c.fhir.get(ctx, v.Principal, "/Patient/"+mid, url.Values{"_elements": {"identifier"}})
+			if err != nil {
+				return "", err
+			}
+			d.HasCard = hasActiveCard(m)
+		}
+		break
+	}
 	v.Data = d
 	for _, t := range list(p["telecom"]) {
 		if str(object(t)["system"]) == "phone" {
