@@ -106,6 +106,7 @@ func (c *Console) routes() {
 	h("GET /directory/practitioners", c.handlePractitioners)
 	h("GET /directory/pools", c.handlePools)
 	h("GET /directory/services", c.handleServices)
+	h("GET /recognition", c.handleCatalogue)
 	h("GET /commission", c.handleCommission)
 	h("GET /commission/activity", c.handleActivity)
 	h("GET /commission/onecode", c.handleOneCode)

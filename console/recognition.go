@@ -330,3 +330,64 @@ func (c *Console) recognitionCSV(w http.ResponseWriter, r *http.Request, v *view
 	w.Write(rec.body.Bytes())
 	return nil
 }
+
+// --- the catalogue (read for everyone) ---------------------------------------
+
+type catalogueRow struct {
+	Programme, Code, Name, Category, Specimen, MinGrade string
+	WindowDays                                          int
+	Price                                               float64
+	EQA                                                 bool
+}
+
+const extRecItem = "https://xietong.dev/fhir/StructureDefinition/recognition-item"
+
+// handleCatalogue lists the recognition programmes' items with their
+// windows, prices and qualification rules (ActivityDefinitions).
+func (c *Console) handleCatalogue(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	v.Title, v.Section = "catalogue.title", "catalogue"
+	defs, _, _, err := c.fhir.search(r.Context(), v.Principal, "ActivityDefinition", url.Values{"_count": {"1000"}})
+	if err != nil {
+		return "", err
+	}
+	var rows []catalogueRow
+	for _, d := range defs {
+		code, _ := codingIn(d["code"], csRecItem)
+		if code == "" {
+			continue
+		}
+		row := catalogueRow{Code: code, Name: str(d["title"]), Category: firstCode(d["topic"], "")}
+		for _, uc := range list(d["useContext"]) {
+			row.Programme, _ = codingIn(object(uc)["valueCodeableConcept"], csRecProg)
+		}
+		for _, e := range list(d["extension"]) {
+			if str(object(e)["url"]) != extRecItem {
+				continue
+			}
+			for _, x := range list(object(e)["extension"]) {
+				xo := object(x)
+				switch str(xo["url"]) {
+				case "windowDays":
+					row.WindowDays = int(num(xo["valueInteger"]))
+				case "price":
+					row.Price = num(object(xo["valueMoney"])["value"])
+				case "eqa":
+					row.EQA = xo["valueBoolean"] == true
+				case "specimen":
+					row.Specimen = str(xo["valueString"])
+				case "minGrade":
+					row.MinGrade = str(xo["valueString"])
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	slices.SortFunc(rows, func(a, b catalogueRow) int {
+		if a.Programme != b.Programme {
+			return strings.Compare(a.Programme, b.Programme)
+		}
+		return strings.Compare(a.Code, b.Code)
+	})
+	v.Data = rows
+	return "catalogue", nil
+}

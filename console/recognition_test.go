@@ -69,3 +69,20 @@ func TestRecognitionCheckAndDecision(t *testing.T) {
 		t.Errorf("check without an institution: %d", status)
 	}
 }
+
+func TestRecognitionCatalogue(t *testing.T) {
+	b := newBrowser(t).as("viewer", "")
+	d := b.page("/recognition")
+	rows := d.all("#catalogue tbody tr")
+	if want := apiTotal(t, "/ActivityDefinition?_summary=count"); len(rows) != want || want == 0 {
+		t.Fatalf("catalogue shows %d items, the API has %d", len(rows), want)
+	}
+	found := false
+	for _, r := range rows {
+		f := strings.Fields(text(r))
+		found = found || (len(f) > 4 && f[1] == "K" && f[2] == "钾" && f[4] == "7")
+	}
+	if !found {
+		t.Error("potassium (K, 7-day window) not in the catalogue page")
+	}
+}
