@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +126,7 @@ func TestBrowserClinicianFindsAPatientByOneCode(t *testing.T) {
 	code := param(issued, "staticCode")
 	p4 := api(t, "/Patient/demo-pat-000004")
 	name := p4["name"].([]any)[0].(map[string]any)["text"].(string)
-	var heading, summary, role string
+	var heading, summary, role, retestBefore, retestAfter, checkResult string
 	var events int
 	err := chromedp.Run(ctx,
 		// a first visit goes to the role page
@@ -134,6 +135,9 @@ func TestBrowserClinicianFindsAPatientByOneCode(t *testing.T) {
 		shot(t, "01-role"),
 		chooseRole(base, "clinician", "demo-org-110112001"),
 		chromedp.Text(`#current-role`, &role, chromedp.ByQuery),
+		chromedp.Navigate(base+"/commission"),
+		chromedp.WaitVisible(`#recog-retest`, chromedp.ByQuery),
+		chromedp.Text(`#recog-retest`, &retestBefore, chromedp.ByQuery),
 		shot(t, "02-home"),
 		// paste the scanned e-health-card text into the workspace
 		chromedp.Navigate(base+"/patients"),
@@ -146,6 +150,21 @@ func TestBrowserClinicianFindsAPatientByOneCode(t *testing.T) {
 		chromedp.Text(`#patient-summary`, &summary, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll('#timeline li.event').length`, &events),
 		shot(t, "03-patient-timeline"),
+		// the recognition check before ordering, and the decision
+		chromedp.SetValue(`#check-item`, "AFP", chromedp.ByQuery),
+		chromedp.Click(`#check-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#decision-form`, chromedp.ByQuery),
+		chromedp.Text(`#check-result`, &checkResult, chromedp.ByQuery),
+		shot(t, "04-recognition-check"),
+		chromedp.Click(`#decide-retest`, chromedp.ByQuery),
+		chromedp.SetValue(`#retest-reason`, "6", chromedp.ByQuery),
+		chromedp.SendKeys(`#retest-note`, "患者要求复查", chromedp.ByQuery),
+		chromedp.Click(`#decision-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#decided`, chromedp.ByQuery),
+		chromedp.Navigate(base+"/commission"),
+		chromedp.WaitVisible(`#recog-retest`, chromedp.ByQuery),
+		chromedp.Text(`#recog-retest`, &retestAfter, chromedp.ByQuery),
+		shot(t, "05-commission-after-decision"),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +178,14 @@ func TestBrowserClinicianFindsAPatientByOneCode(t *testing.T) {
 	if events == 0 || !strings.Contains(summary, "家机构") {
 		t.Errorf("timeline: %d events, summary %q", events, summary)
 	}
+	if checkResult == "" {
+		t.Error("no check result shown")
+	}
+	nb, _ := strconv.Atoi(strings.ReplaceAll(retestBefore, ",", ""))
+	na, _ := strconv.Atoi(strings.ReplaceAll(retestAfter, ",", ""))
+	if na != nb+1 {
+		t.Errorf("re-tests on the dashboard: %q before, %q after recording one", retestBefore, retestAfter)
+	}
 }
 
 func TestBrowserCommissionDashboardOnDesktopAndPhone(t *testing.T) {
@@ -170,20 +197,20 @@ func TestBrowserCommissionDashboardOnDesktopAndPhone(t *testing.T) {
 		chooseRole(base, "commission", ""),
 		chromedp.Navigate(base+"/commission"),
 		chromedp.WaitVisible(`#chart-participation`, chromedp.ByQuery),
-		shot(t, "04-commission-1366x768"),
+		shot(t, "06-commission-1366x768"),
 		chromedp.Click(`#activity-link`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#chart-activity`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll('#chart-activity rect').length`, &bars),
-		shot(t, "05-activity-1366x768"),
+		shot(t, "07-activity-1366x768"),
 		// a phone: nothing may be wider than the screen
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
 		chromedp.Navigate(base+"/commission/activity?lang=en"),
 		chromedp.WaitVisible(`#chart-activity`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow),
-		shot(t, "06-activity-phone-en"),
+		shot(t, "08-activity-phone-en"),
 		chromedp.Navigate(base+"/directory"),
 		chromedp.WaitVisible(`#institutions`, chromedp.ByQuery),
-		shot(t, "07-directory-phone-en"),
+		shot(t, "09-directory-phone-en"),
 	)
 	if err != nil {
 		t.Fatal(err)

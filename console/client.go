@@ -40,6 +40,15 @@ func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.
 // do sends one request and decodes the JSON answer into a tree (nil for an
 // empty body).
 func (c *client) do(ctx context.Context, p access.Principal, method, path string, q url.Values, body any) (obj, error) {
+	rec, err := c.raw(ctx, p, method, path, q, body)
+	if err != nil {
+		return nil, err
+	}
+	return rec.decode(method, path)
+}
+
+// raw sends one request and returns the answer as it is (for images).
+func (c *client) raw(ctx context.Context, p access.Principal, method, path string, q url.Values, body any) (*recorder, error) {
 	target := c.base + path
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -63,10 +72,15 @@ func (c *client) do(ctx context.Context, p access.Principal, method, path string
 	}
 	rec := &recorder{header: http.Header{}}
 	c.api.ServeHTTP(rec, req)
-	status := rec.status
-	if status == 0 {
-		status = http.StatusOK
+	if rec.status == 0 {
+		rec.status = http.StatusOK
 	}
+	return rec, nil
+}
+
+// decode reads a JSON answer; a status of 300 or more is an *apiError.
+func (rec *recorder) decode(method, path string) (obj, error) {
+	status := rec.status
 	var res obj
 	if rec.body.Len() > 0 && strings.Contains(rec.header.Get("Content-Type"), "json") {
 		d := json.NewDecoder(&rec.body)

@@ -19,7 +19,7 @@ import (
 // user.
 
 type commissionData struct {
-	OneCode       *oneCodeData // nil when the node has no card service
+	Recognition   *recognitionStats // nil when the node has no recognition engine
 	CityNames     map[string]string
 	Participation []participationRow
 	PartTotal     participationRow
@@ -40,15 +40,15 @@ func (c *Console) handleCommission(w http.ResponseWriter, r *http.Request, v *vi
 	if err != nil {
 		return "", err
 	}
+	if v.Caps.Has("MeasureReport/$recognition-stats") {
+		if d.Recognition, err = c.recognitionStats(r, v); err != nil {
+			return "", err
+		}
+	}
 	cities := make([]string, len(d.Participation))
 	inst, mem := make([]float64, len(cities)), make([]float64, len(cities))
 	for i, p := range d.Participation {
 		cities[i], inst[i], mem[i] = p.City, float64(p.Institutions), float64(p.Members)
-	}
-	if v.Caps.has("AuditEvent/$health-card-usage") {
-		if d.OneCode, err = c.oneCodeUse(r.Context(), v.Principal, v.Lang, d.CityNames); err != nil {
-			return "", err
-		}
 	}
 	d.PartChart = barChart("chart-participation", msg(v.Lang, "commission.participation"), cities,
 		[]series{{msg(v.Lang, "commission.institutions"), inst}, {msg(v.Lang, "commission.members"), mem}}, intFormat)
@@ -237,8 +237,13 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		for _, m := range d.Months {
 			rows = append(rows, []string{m.Month, strconv.Itoa(m.Lab), strconv.Itoa(m.Imaging)})
 		}
+	case "recognition.csv":
+		if !v.Caps.Has("MeasureReport/$recognition-stats") {
+			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
+		}
+		return "", c.recognitionCSV(w, r, v)
 	case "onecode.csv":
-		if !v.Caps.has("AuditEvent/$health-card-usage") {
+		if !v.Caps.Has("AuditEvent/$health-card-usage") {
 			return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
 		}
 		part, err := c.participation(r.Context(), v.Principal)

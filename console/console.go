@@ -61,7 +61,7 @@ type capabilities struct {
 	ops map[string]bool // "Patient/$match", "$recognition-check" ...
 }
 
-func (c capabilities) has(op string) bool { return c.ops[op] }
+func (c capabilities) Has(op string) bool { return c.ops[op] }
 
 // New parses the templates (once; a template that uses an unknown message
 // key or function fails here) and builds the console.
@@ -96,14 +96,20 @@ func (c *Console) routes() {
 	h("GET /{$}", c.handleHome)
 	h("GET /patients", c.handlePatients)
 	h("GET /patients/{id}", c.handlePatient)
+	h("GET /patients/{id}/card.svg", c.handleCardQR)
+	h("POST /patients/{id}/card", c.handleIssueCard)
+	h("GET /patients/{id}/check", c.handleCheck)
+	h("POST /patients/{id}/decision", c.handleDecision)
 	h("GET /directory", c.handleInstitutions)
 	h("GET /directory/institutions/{id}", c.handleInstitution)
 	h("GET /directory/cooperations", c.handleCooperations)
 	h("GET /directory/practitioners", c.handlePractitioners)
 	h("GET /directory/pools", c.handlePools)
 	h("GET /directory/services", c.handleServices)
+	h("GET /recognition", c.handleCatalogue)
 	h("GET /commission", c.handleCommission)
 	h("GET /commission/activity", c.handleActivity)
+	h("GET /commission/onecode", c.handleOneCode)
 	h("GET /commission/{table}", c.handleCommissionCSV)
 }
 

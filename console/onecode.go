@@ -2,13 +2,16 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"html/template"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/search"
 )
 
 // One-code use on the commission dashboard: the e-health card service's
@@ -118,6 +121,26 @@ func (c *Console) oneCodeUse(ctx context.Context, p access.Principal, lang strin
 	return d, nil
 }
 
+// handleOneCode shows one-code use by city and channel. It is a page of
+// its own: the card service counts its use records on each call, which
+// takes seconds on the full demo region (docs/BENCHMARKS.md, "Console").
+func (c *Console) handleOneCode(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	v.Title, v.Section = "onecode.title", "commission"
+	if !v.Caps.Has("AuditEvent/$health-card-usage") {
+		return "", &pageError{Status: http.StatusNotFound, Key: "patients.nocards"}
+	}
+	part, err := c.participation(r.Context(), v.Principal)
+	if err != nil {
+		return "", err
+	}
+	d, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames)
+	if err != nil {
+		return "", err
+	}
+	v.Data = d
+	return "onecode", nil
+}
+
 // cityCode is the prefecture code of a GB/T 2260 division (110112 →
 // 110100), as the card service records a use's city.
 func cityCode(division string) string {
@@ -125,4 +148,57 @@ func cityCode(division string) string {
 		return ""
 	}
 	return division[:4] + "00"
+}
+
+// hasActiveCard reports whether a Patient carries an e-health card id that
+// has not ended (the card service's notion of an active card).
+func hasActiveCard(p obj) bool {
+	for _, x := range list(p["identifier"]) {
+		id := object(x)
+		if str(id["system"]) == sidEHC && len(str(id["value"])) == 64 && str(object(id["period"])["end"]) == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// handleCardQR shows the patient's card as the card service draws it
+// (Patient/$health-card-qr, static code, SVG): for trying the scan in the
+// demo, and for printing a card.
+func (c *Console) handleCardQR(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	id := r.PathValue("id")
+	if !search.ValidID(id) || !v.Caps.Has("Patient/$health-card-qr") {
+		return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
+	}
+	rec, err := c.fhir.raw(r.Context(), v.Principal, http.MethodGet, "/Patient/"+id+"/$health-card-qr", url.Values{"code": {"static"}, "format": {"svg"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	if rec.status != http.StatusOK || !strings.HasPrefix(rec.header.Get("Content-Type"), "image/svg+xml") {
+		_, err := rec.decode(http.MethodGet, "$health-card-qr")
+		if err == nil {
+			err = fmt.Errorf("$health-card-qr answered %d %s", rec.status, rec.header.Get("Content-Type"))
+		}
+		return "", err
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Write(rec.body.Bytes())
+	return "", nil
+}
+
+// handleIssueCard issues an e-health card to the patient
+// (Patient/$issue-health-card) and goes back to the patient.
+func (c *Console) handleIssueCard(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+	id := r.PathValue("id")
+	if !search.ValidID(id) || !v.Caps.Has("Patient/$issue-health-card") {
+		return "", &pageError{Status: http.StatusNotFound, Key: "error.notfound"}
+	}
+	if _, err := c.fhir.do(r.Context(), v.Principal, http.MethodPost, "/Patient/"+id+"/$issue-health-card", nil, obj{"resourceType": "Parameters"}); err != nil {
+		return "", err
+	}
+	http.Redirect(w, r, "/patients/"+id, http.StatusSeeOther)
+	return "", nil
 }

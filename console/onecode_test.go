@@ -13,7 +13,7 @@ import (
 // workstation in the city of 北京市 (a clinician at 北京运河医院 scans there).
 func onecodeUses(t *testing.T, b *browser) int {
 	t.Helper()
-	d := b.page("/commission")
+	d := b.page("/commission/onecode")
 	for _, tr := range d.all("#onecode tbody tr") {
 		f := strings.Fields(text(tr))
 		if len(f) == 7 && f[0] == "北京市" {
@@ -75,5 +75,28 @@ func TestScannedCardResolvesAndIsCounted(t *testing.T) {
 	_, csv, _ := commission.get("/commission/onecode.csv")
 	if !strings.Contains(csv, "北京市,") || !strings.HasPrefix(csv, "\uFEFF城市,窗口,自助机,医生工作站") {
 		t.Errorf("onecode.csv: %.300s", csv)
+	}
+}
+
+func TestPatientCard(t *testing.T) {
+	b := newBrowser(t).as("clinician", "demo-org-110112001")
+	// The demo's card ids are on the source records; the card service
+	// keeps cards on the master, so a demo patient is offered a card.
+	const id = "demo-pat-000005"
+	d := b.page("/patients/" + id)
+	if len(d.all("#card img.qr")) == 0 {
+		d.one(t, "form#issue-card")
+		if resp := b.post("/patients/"+id+"/card", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("issue card: %d", resp.StatusCode)
+		}
+		d = b.page("/patients/" + id)
+	}
+	if len(d.all("form#issue-card")) != 0 {
+		t.Error("the issue form is still offered after issuing")
+	}
+	src, _ := attr(d.one(t, "#card img.qr"), "src")
+	status, body, resp := b.get(src)
+	if status != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(body, "<svg") {
+		t.Fatalf("card QR: %d %s %.300s", status, resp.Header.Get("Content-Type"), body)
 	}
 }

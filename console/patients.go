@@ -114,7 +114,10 @@ func patientRowOf(p obj) patientRow {
 // --- one patient ---------------------------------------------------------
 
 type patientData struct {
+	CheckItems   []checkItem // the recognition catalogue, for the check form
+	Decided      string      // accept or retest, after a recorded decision
 	ResolvedMRN  string
+	HasCard      bool
 	Patient      patientRow
 	Phone        string
 	Address      string
@@ -176,7 +179,23 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 			ids = append(ids, other)
 		}
 	}
-	d := &patientData{Patient: patientRowOf(p), Counts: map[string]int{}}
+	d := &patientData{Patient: patientRowOf(p), Counts: map[string]int{}, HasCard: hasActiveCard(p)}
+	// A source record's card is on its master (the EMPI's golden record,
+	// link type refer), where the card service keeps it.
+	for _, l := range list(p["link"]) {
+		lo := object(l)
+		if str(lo["type"]) != "refer" {
+			continue
+		}
+		if mid := refID(lo["other"], "Patient"); mid != "" {
+			m, err := c.fhir.get(ctx, v.Principal, "/Patient/"+mid, url.Values{"_elements": {"identifier"}})
+			if err != nil {
+				return "", err
+			}
+			d.HasCard = hasActiveCard(m)
+		}
+		break
+	}
 	v.Data = d
 	for _, t := range list(p["telecom"]) {
 		if str(object(t)["system"]) == "phone" {
@@ -194,6 +213,14 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 	// Arriving from a scanned code: the record number at the user's
 	// institution (shown as given, it only labels the page).
 	d.ResolvedMRN = r.URL.Query().Get("mrn")
+	if dec := r.URL.Query().Get("decided"); dec == "accept" || dec == "retest" {
+		d.Decided = dec
+	}
+	if v.Caps.Has("Patient/$recognition-check") && v.Principal.Organization != "" {
+		if d.CheckItems, err = c.recognitionItems(r, v); err != nil {
+			return "", err
+		}
+	}
 	d.Filter = r.URL.Query().Get("show")
 	if d.Filter != "lab" && d.Filter != "imaging" {
 		d.Filter = "all"
@@ -373,7 +400,7 @@ const oneCodeChannel = "0300"
 // step consultation) and the institution's own record found or created;
 // the user goes on to the person's records.
 func (c *Console) resolveCard(w http.ResponseWriter, r *http.Request, v *view, code string) (string, error) {
-	if !v.Caps.has("Patient/$resolve-health-card") {
+	if !v.Caps.Has("Patient/$resolve-health-card") {
 		return "", &pageError{Status: http.StatusBadRequest, Key: "patients.nocards"}
 	}
 	if v.Principal.Organization == "" {
