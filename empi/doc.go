@@ -72,7 +72,7 @@
 // conflicts, and fhirapi retries the single write. Review Tasks are
 // written there too. Committed then applies every Patient version to the
 // index. A node's index is rebuilt at start from every current Patient
-// (store search in pages). Config.SyncEvery makes it also catch up with
+// (a keyset scan of the Patient history). Config.SyncEvery makes it also catch up with
 // the Patient history written by others (a second node on PostgreSQL).
 //
 // # The golden record

@@ -187,23 +187,37 @@ func (e *Engine) Masters() int {
 }
 
 // loadPage is the page size of the start-up read.
-const loadPage = 2000
+const loadPage = 5000
 
-// Load reads every current Patient of the store (in pages) and builds the
-// index: masters with their state, sources with their master.
+// Load reads every current Patient of the store and builds the index:
+// masters with their state, sources with their master. It reads the
+// Patient history newest first (a keyset scan on the version number, so
+// each page costs the same however far in it is; a search's pages over
+// all Patients did not) and keeps each Patient's newest version.
 func (e *Engine) Load(ctx context.Context) error {
-	q := &store.Query{Types: []string{"Patient"}, Count: loadPage, Total: store.TotalNone}
+	q := store.HistoryQuery{Type: "Patient", Count: loadPage}
 	var srcs []loaded
 	newest := time.Time{}
+	done := map[string]struct{}{}
 	for {
-		res, err := e.st.Search(ctx, q)
+		page, err := e.st.History(ctx, q)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
 		if err != nil {
 			return fmt.Errorf("empi: read Patients: %w", err)
 		}
 		e.mu.Lock()
-		for _, v := range res.Matches {
+		for _, v := range page.Versions {
+			if _, seen := done[v.ID]; seen {
+				continue // an older version
+			}
+			done[v.ID] = struct{}{}
 			if v.LastUpdated.After(newest) {
 				newest = v.LastUpdated
+			}
+			if v.Deleted || v.Body == nil {
+				continue
 			}
 			body, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
 			if err != nil {
@@ -217,10 +231,10 @@ func (e *Engine) Load(ctx context.Context) error {
 			}
 		}
 		e.mu.Unlock()
-		if res.NextCursor == "" || len(res.Matches) == 0 {
+		if page.NextCursor == "" || len(page.Versions) == 0 {
 			break
 		}
-		q.Cursor = res.NextCursor
+		q.Cursor = page.NextCursor
 		// Sources are applied in batches once their masters may be
 		// known; a source seen before its master is applied at the end.
 		if len(srcs) >= 50000 {
@@ -235,13 +249,13 @@ func (e *Engine) Load(ctx context.Context) error {
 	return nil
 }
 
-// applySources applies sources whose master is known (all of them when
-// final) and returns the rest.
 type loaded struct {
 	v    *store.Version
 	body map[string]any
 }
 
+// applySources applies sources whose master is known (all of them when
+// final) and returns the rest.
 func (e *Engine) applySources(srcs []loaded, final bool) []loaded {
 	e.mu.Lock()
 	defer e.mu.Unlock()
