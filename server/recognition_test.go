@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/internal/sharedtest"
+	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/server"
 )
 
@@ -378,3 +379,38 @@ func TestRecognitionSynthea(t *testing.T) {
 }
 
 func org2(id string) string { return org(id, id, "3A", "北京市") }
+
+// The Go API the console uses: the catalogue, memberships and recording a
+// decision (checked like a POSTed Task).
+func TestRecognitionGoAPI(t *testing.T) {
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Config{DB: filepath.Join(t.TempDir(), "x.db"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cat, err := recognition.ParseCatalogue([]byte(recogCatalogue), "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.ImportCatalogue(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	eng := srv.Recognition()
+	ps := eng.Programmes()
+	if len(ps) != 3 || ps[0].Code != "jjj-imaging" || len(ps[1].Items) != 3 || len(eng.Members("rA")) != 3 {
+		t.Fatalf("programmes %+v", ps)
+	}
+	d := recognition.Decision{Patient: "p1", Orderer: "rB", Item: "K", Programme: "jjj-lab", Date: time.Date(2026, 10, 26, 10, 0, 0, 0, time.UTC)}
+	if _, err := eng.Record(ctx, d); err == nil || !strings.Contains(err.Error(), "nine official reasons") {
+		t.Errorf("a re-test without a reason: %v", err)
+	}
+	d.Reason, d.Note = "6", "患者要求复查"
+	if _, err := eng.Record(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	rows := eng.Stats(recognition.StatsQuery{})
+	if len(rows) != 1 || rows[0].Retests[5] != 1 || rows[0].Eligible != 0 {
+		t.Errorf("stats %+v", rows)
+	}
+}
