@@ -30,6 +30,8 @@ func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
 	if e.Writer == nil {
 		return 0, errors.New("recognition: no Writer configured")
 	}
+	e.remarkMu.Lock()
+	defer e.remarkMu.Unlock()
 	q := `SELECT rtype, rid, code, eff, issuer, marked FROM recognition_result`
 	var args []any
 	if issuer != "" {

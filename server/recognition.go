@@ -19,7 +19,7 @@ import (
 // own table): its Hook marks results and keeps its projection in every
 // write transaction, its operations join the API.
 func newRecognition(ctx context.Context, st store.Store, zone *time.Location, s *Server) (*recognition.Engine, error) {
-	eng, err := recognition.New(ctx, st, recognition.Options{Zone: zone, Logger: s.log})
+	eng, err := recognition.New(ctx, st, recognition.Options{Zone: zone, Logger: s.log, AutoRemark: true})
 	if err != nil {
 		return nil, fmt.Errorf("recognition: %w", err)
 	}
@@ -44,10 +44,15 @@ func (w apiWriter) Write(ctx context.Context, resources []map[string]any) error 
 	}
 	entries := make([]any, 0, len(resources))
 	for _, r := range resources {
-		entries = append(entries, map[string]any{
-			"resource": r,
-			"request":  map[string]any{"method": "PUT", "url": fmt.Sprintf("%s/%s", r["resourceType"], r["id"])},
-		})
+		req := map[string]any{"method": "PUT", "url": fmt.Sprintf("%s/%s", r["resourceType"], r["id"])}
+		// A resource read from the store (re-marking) is written only if
+		// nobody changed it since: a concurrent update wins.
+		if meta, _ := r["meta"].(map[string]any); meta != nil {
+			if v, _ := meta["versionId"].(string); v != "" {
+				req["ifMatch"] = `W/"` + v + `"`
+			}
+		}
+		entries = append(entries, map[string]any{"resource": r, "request": req})
 	}
 	body, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 	if err != nil {
