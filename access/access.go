@@ -109,6 +109,25 @@ func (g *Guard) Check(ctx context.Context, r Request) error {
 	return err
 }
 
+// Syncer is a Recorder that can make the records it was handed durable
+// on demand (audit.Writer).
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Sync makes every decision recorded so far durable, when the Recorder can
+// (a Syncer); otherwise it returns nil. Writes call it before they begin,
+// so that the record of a write is never less durable than the write.
+func (g *Guard) Sync(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	if s, ok := g.Recorder.(Syncer); ok {
+		return s.Sync(ctx)
+	}
+	return nil
+}
+
 type principalKey struct{}
 
 // WithPrincipal returns a context carrying the acting principal.

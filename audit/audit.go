@@ -8,6 +8,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,10 +23,18 @@ import (
 // When the buffer is full, Record waits: an access is never let through
 // without its record being queued (back-pressure, not loss). A decision is
 // durable once its batch is appended; Close flushes what is queued.
+//
+// The durability contract (docs/decisions/006-write-and-audit-durability.md):
+// the record of a read is durable within FlushEvery of the read (a crash
+// may lose the records of the last FlushEvery; a graceful shutdown loses
+// none); the record of a write is durable before the write is: the write
+// path calls Sync, which appends every record queued so far, before it
+// begins its transaction.
 type Writer struct {
 	log   store.AuditLog
 	l     *slog.Logger
 	ch    chan store.AuditRecord
+	sync  chan chan error
 	done  chan struct{}
 	once  sync.Once
 	flush time.Duration
@@ -50,7 +59,7 @@ func NewWriter(log store.AuditLog, logger *slog.Logger, o Options) *Writer {
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = 200 * time.Millisecond
 	}
-	w := &Writer{log: log, l: logger, ch: make(chan store.AuditRecord, o.Buffer), done: make(chan struct{}), flush: o.FlushEvery, batch: o.MaxBatch}
+	w := &Writer{log: log, l: logger, ch: make(chan store.AuditRecord, o.Buffer), sync: make(chan chan error), done: make(chan struct{}), flush: o.FlushEvery, batch: o.MaxBatch}
 	go w.loop()
 	return w
 }
@@ -67,15 +76,37 @@ func (w *Writer) Record(e access.Event) {
 	}
 }
 
+// Sync returns once every record handed to Record before the call is
+// durable, or with the error that kept them from being stored. Concurrent
+// calls share appends.
+func (w *Writer) Sync(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.sync <- reply:
+	case <-w.done:
+		return errors.New("audit: writer closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (w *Writer) loop() {
 	defer close(w.done)
 	buf := make([]store.AuditRecord, 0, w.batch)
 	tick := time.NewTicker(w.flush)
 	defer tick.Stop()
+	var lastErr error // the last append that failed for good
 	write := func() {
 		if len(buf) == 0 {
 			return
 		}
+		lastErr = nil
 		// Retry a failing append (the database may be briefly busy) rather
 		// than drop the trail; log each failure.
 		for attempt := 1; ; attempt++ {
@@ -88,6 +119,7 @@ func (w *Writer) loop() {
 			w.l.Error("audit append failed; retrying", "records", len(buf), "attempt", attempt, "err", err)
 			if attempt >= 5 {
 				w.l.Error("audit records could not be stored", "records", len(buf))
+				lastErr = err
 				break
 			}
 			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
@@ -107,6 +139,31 @@ func (w *Writer) loop() {
 			}
 		case <-tick.C:
 			write()
+		case reply := <-w.sync:
+			// Everything Recorded before Sync was called is in the
+			// channel's buffer or in buf already.
+			replies := []chan error{reply}
+		drain:
+			for {
+				select {
+				case rec, ok := <-w.ch:
+					if !ok {
+						break drain
+					}
+					buf = append(buf, rec)
+					if len(buf) >= w.batch {
+						write()
+					}
+				case r := <-w.sync:
+					replies = append(replies, r)
+				default:
+					break drain
+				}
+			}
+			write()
+			for _, r := range replies {
+				r <- lastErr
+			}
 		}
 	}
 }

@@ -65,3 +65,31 @@ func TestEvent(t *testing.T) {
 		t.Errorf("event = %v", ev)
 	}
 }
+
+// Sync appends every record handed over before it, without waiting for
+// FlushEvery, and reports an append that failed for good.
+func TestSyncMakesRecordedDecisionsDurable(t *testing.T) {
+	log := &memLog{}
+	w := NewWriter(log, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{MaxBatch: 100, FlushEvery: time.Hour})
+	defer w.Close()
+	g := &access.Guard{Policy: access.DemoPolicy{}, Recorder: w, Default: access.Principal{Subject: "a", Role: "admin"}}
+	for i := 0; i < 7; i++ {
+		g.Check(context.Background(), access.Request{Action: access.Create, ResourceType: "Patient"})
+	}
+	if err := g.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if records, _ := log.count(); records != 7 {
+		t.Fatalf("after Sync %d records are durable, want 7", records)
+	}
+	if err := g.Sync(context.Background()); err != nil { // nothing queued
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	log.fail = 5
+	log.mu.Unlock()
+	w.Record(access.Event{Time: time.Now(), Allowed: true, Request: access.Request{Action: access.Update, ResourceType: "Patient", ID: "p"}})
+	if err := w.Sync(context.Background()); err == nil {
+		t.Fatal("Sync reported success though the append failed")
+	}
+}

@@ -135,11 +135,18 @@
 //
 // # Left for later issues
 //
-// TODO(e-health card, one code): issuance records of the e-health cards
-// (the card registry and its resource shape are not decided) and one-code
-// uses (time, city code, institution code, channel 0100–0402, care step).
-// Patients already carry the card id; generate the records from each
-// patient's episodes once the shape exists.
+// One-code uses: every encounter of the last three months (since
+// 2026-08-01) opens with the patient's e-health card scanned at the
+// institution, recorded as the card service (package healthcard) records
+// a resolve: an AuditEvent demo-use-<patient>-<nn> of type health-card,
+// subtype resolve, with the institution, its city code, a channel (counter
+// 30%, kiosk 20%, doctor workstation 25%, official-account app 15%,
+// mini-program 10%, chosen by a hash of the encounter id) and the care
+// step registration (carduse.go). $health-card-usage counts them.
+//
+// TODO(e-health card): issuance records of the cards (the card service
+// issues random card ids with signed codes; the demo patients carry a
+// derived card id without issue records).
 //
 // TODO(recognition): recognition decisions (accepted prior result, or a
 // re-test with one of the nine reasons of 国卫医发〔2022〕6号) for the

@@ -35,6 +35,7 @@ func ExampleGenerate() {
 	}
 	// Output:
 	// 12 bundles
+	// AuditEvent 94
 	// DiagnosticReport 686
 	// Encounter 573
 	// Group 4

@@ -113,6 +113,9 @@ func (g *region) results(p *patient, ep *episode, r *rand.Rand, add func(obj)) {
 	if it := ep.imaging; it != nil {
 		g.imaging(p, ep, it, base, subject, encRef, doc, r, add)
 	}
+	if !ep.start.Before(cardUseSince) {
+		add(g.cardUse(p, ep, encID))
+	}
 }
 
 func observation(p *patient, it *labItem, id string, subject, enc func() obj, lab *institution, drawn, issued time.Time, r *rand.Rand) obj {

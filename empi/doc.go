@@ -1,20 +1,102 @@
-// Package empi is the regional master patient index (issue 5) as the
-// server sees it. This first slice answers Patient/$match (FHIR R4
-// Patient-match, IHE PDQm ITI-119) from an in-memory identity/match.Index
-// of the store's current Patients; linking Patients to master records,
-// the review queue and PIXm come later (docs/decisions/004).
+// Package empi is the regional master patient index (EMPI, issue 5) as
+// the server runs it: the identity stage of the write path, which links
+// every Patient an institution writes to a regional master Patient; the
+// in-memory identity/match index those decisions and Patient/$match use;
+// and the identity operations (Patient/$match, Patient/$ihe-pix,
+// Patient/[id]/$link and $unlink, Patient/$merge, Task/[id]/$decide).
+// Decisions: docs/decisions/004 and 010.
 //
-// # Index
+// It depends on store, search (to find a master's sources inside a
+// transaction), access, fhir/* and identity/*; it must not depend on
+// fhirapi or server (server/empi.go adapts the Engine to fhirapi.Hook).
 //
-// A Matcher keeps every current Patient of the store in a match.Index,
-// each Patient its own master (so that $match answers Patients, not
-// persons). Before each answer it catches up with the store under one
-// mutex: the first call reads the whole Patient history, later calls the
-// history since the newest lastUpdated seen, less Settle (one minute),
-// because the API stamps lastUpdated before the transaction commits.
-// Versions already applied are skipped by versionId; a deletion removes
-// the Patient. A version that commits more than Settle after its stamp
-// would be missed until the Patient is written again.
+// # Masters and sources
+//
+// A master is a Patient tagged patient-role|master, owned by the EMPI:
+// clients cannot write or delete one (422). It has a link seealso to each
+// source (an institution's Patient), each with the extension
+// empi-link-basis saying why (id-number, probabilistic, new, asserted,
+// manual), and the extension empi-not-linked for each source a person
+// decided is not this person. Each source has a link refer to its master,
+// written into the resource by Prepare on every write (institutions
+// overwrite their records; their own links of other kinds, and refer links
+// to non-masters, are kept). A master left without sources (merged,
+// emptied by moves or unlinks) is retired: active false and, when its
+// records went to one other master, link replaced-by that master.
+//
+// # Linking (Prepare, under one mutex)
+//
+//   - Resident ID numbers (system resident-id or urn:oid:2.16.156.10011.1.1)
+//     that fail GB 11643 (check character, impossible or future date,
+//     length, characters, province) reject the write with a 422; a legacy
+//     15-digit number is upgraded, the old form kept with use old. A valid
+//     number that contradicts birthDate or gender is kept but links nothing
+//     by itself (identity/match: inconsistent).
+//   - A refer link to a live master other than the current one (the
+//     one-code service creating an institution's record, or an
+//     institution's own knowledge) is trusted, unless that master holds a
+//     different valid ID number or a person decided against it.
+//   - A new source: the best candidate master that is a Link (the same
+//     valid ID number, or a score at or above AutoLink with identifying
+//     evidence) takes it; otherwise it gets a new master, and when some
+//     candidates score between Review and AutoLink, a review Task
+//     (task-kind|identity-review, focus the source, for its new master,
+//     one input per candidate with its score and grade). Own master rather
+//     than no link: every source always has exactly one master, so that
+//     searches and PIXm never miss a record; a reviewer's link then moves
+//     it.
+//   - A known source (rewritten) is matched again without its old self:
+//     it stays while its master's other records still link with it, or
+//     still score in the review band, or the link was manual; it moves to
+//     another master when that one is a Link and its own is not; it splits
+//     off to a new master when it no longer reaches the review threshold
+//     against its master's other records or holds a different valid ID
+//     number. A source alone on its master joins another master that is a
+//     Link (the old master is retired).
+//   - Masters that a person decided are not this source (empi-not-linked)
+//     and retired masters are never candidates.
+//
+// The decision is registered in the index at once (pending), so that a
+// second institution writing the same person a moment later, before the
+// first write commits, finds it and gets the same master: two concurrent
+// writes of one person never make two masters. A pending decision whose
+// write never commits is dropped after two minutes.
+//
+// # Follow-ups (Written, in the write's transaction)
+//
+// The master a source refers to, and the one it left, are recomputed from
+// their sources as read inside the transaction (a search on Patient.link)
+// and written in the same transaction, conditional on the version read (or
+// on being absent), so a crash never leaves a source without its master or
+// a master without its link; a concurrent change of the same master
+// conflicts, and fhirapi retries the single write. Review Tasks are
+// written there too. Committed then applies every Patient version to the
+// index. A node's index is rebuilt at start from every current Patient
+// (store search in pages). Config.SyncEvery makes it also catch up with
+// the Patient history written by others (a second node on PostgreSQL).
+//
+// # The golden record
+//
+// A master's demographics are computed from its sources, ranked: sources
+// with a valid resident ID number consistent with their record first, then
+// the most recently updated, then by id. name, gender, birthDate, address,
+// maritalStatus and communication come from the first ranked source that
+// has them; gender and birthDate from the first source's valid ID number
+// when it has one; deceased from the first that says so; telecom is the
+// union. Identifiers are not copied: conditional creates and updates by
+// identifier (If-None-Exist, PUT Patient?identifier=) must keep finding the
+// institution's one record. A master is found by any of its sources'
+// identifiers with the chained search Patient?link:Patient.identifier=s|v
+// (and a source's master with _include=Patient:link); PIXm gives all the
+// identifiers at once.
+//
+// # Manual operations
+//
+// $link, $unlink, $merge and $decide run in one transaction each, retried
+// on conflicts. Besides the operation's own access check, each write is
+// checked (and so audited) as an update or create by the acting principal
+// with the operation's name. Manual links are sticky: automatic matching
+// does not move them, unless a different valid ID number appears.
 //
 // # From Patient to match.Record
 //
@@ -60,9 +142,8 @@
 // certain [0.9,1]), so that ordering by score orders by grade first; it
 // is a rank, not a calibrated probability.
 //
-// onlyCertainMatches returns only certain matches, and none when the
-// certain matches are not all one person (two of them would not link
-// with each other): R4 says the server should not answer with several
-// potential matches under the flag, while several Patients of one person
-// in several institutions are one answer in a regional index.
+// $match answers master Patients (one per person), graded by the master's
+// best-scoring source. onlyCertainMatches returns only certain matches,
+// and none when two masters are certain (R4: the server should not answer
+// with several potential matches under the flag).
 package empi

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
@@ -44,17 +45,26 @@ type Request struct {
 
 // Match is one answer of $match.
 type Match struct {
-	ID    string  // the Patient's id
+	ID    string  // the master Patient's id
 	Grade string  // certain, probable or possible
 	Score float64 // in [0,1]
 	// Candidate is the index's answer: levels, rule and log2 score.
 	Candidate match.Candidate
 }
 
-// Match returns the Patients that may be the person of the query Patient,
-// best first, after catching up with the store. See Operation for the
-// semantics of onlyCertain and count (count <= 0: DefaultCount).
-func (m *Matcher) Match(ctx context.Context, q Request) ([]Match, error) {
+// Settle is how far back a catch-up (Sync) re-reads the Patient history
+// before the newest version it has seen: the API stamps a version's
+// lastUpdated before its transaction commits, so a version committed after
+// a newer-stamped one can appear behind it.
+const Settle = time.Minute
+
+// Match returns the master Patients that may be the person of the query
+// Patient, best first. See MatchOperation for the semantics of
+// onlyCertain and count (count <= 0: DefaultCount).
+func (e *Engine) Match(ctx context.Context, q Request) ([]Match, error) {
+	if err := e.maybeSync(ctx); err != nil {
+		return nil, err
+	}
 	count := q.Count
 	if count <= 0 {
 		count = DefaultCount
@@ -62,20 +72,21 @@ func (m *Matcher) Match(ctx context.Context, q Request) ([]Match, error) {
 	count = min(count, MaxCount)
 	rec := Record(q.Patient)
 	rec.Source = ""
-
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.syncLocked(ctx); err != nil {
-		return nil, err
-	}
+	cands := e.ix.Match(rec, 0)
+	e.mu.Lock()
 	var out []Match
-	for _, c := range m.ix.Match(rec, 0) {
-		g := m.grade(c)
+	for _, c := range cands {
+		id := e.byMID[c.Master]
+		if m := e.masters[id]; m == nil || m.retired || m.version == 0 {
+			continue // retired, or not committed yet
+		}
+		g := e.grade(c)
 		if g == GradeCertainlyNot || (q.OnlyCertainMatches && g != GradeCertain) {
 			continue
 		}
-		out = append(out, Match{ID: c.Source, Grade: g, Score: m.probability(c, g), Candidate: c})
+		out = append(out, Match{ID: id, Grade: g, Score: e.probability(c, g), Candidate: c})
 	}
+	e.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b Match) int {
 		if a.Score != b.Score {
 			if a.Score > b.Score {
@@ -85,9 +96,10 @@ func (m *Matcher) Match(ctx context.Context, q Request) ([]Match, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	if q.OnlyCertainMatches && !m.onePerson(out) {
-		// Certain matches that are not all one person are no certain
-		// answer: the specification wants none rather than several.
+	if q.OnlyCertainMatches && len(out) > 1 {
+		// Two certain masters are two persons that would both link: no
+		// certain answer, and the specification wants none rather than
+		// several.
 		return nil, nil
 	}
 	if len(out) > count {
@@ -96,30 +108,12 @@ func (m *Matcher) Match(ctx context.Context, q Request) ([]Match, error) {
 	return out, nil
 }
 
-// onePerson reports whether the certain matches' records would all link
-// with each other (so that they are one person's records in several
-// institutions, not several persons).
-func (m *Matcher) onePerson(ms []Match) bool {
-	for i := range ms {
-		for j := i + 1; j < len(ms); j++ {
-			c := m.model.Compare(m.records[ms[i].ID], m.records[ms[j].ID])
-			if c.Rule == match.RuleDifferentID {
-				return false
-			}
-			if c.Rule != match.RuleSameID && !(c.Score >= m.model.AutoLink && c.Identifying) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // grade maps a candidate to a match grade: a Link (the same valid ID
 // number, or a score at or above AutoLink with identifying evidence) is
 // certain; a Review probable; a score of at least zero (the evidence
 // favours a match over a non-match) possible; a different valid ID
 // number, or a negative score, certainly-not.
-func (m *Matcher) grade(c match.Candidate) string {
+func (e *Engine) grade(c match.Candidate) string {
 	switch {
 	case c.Rule == match.RuleDifferentID:
 		return GradeCertainlyNot
@@ -138,8 +132,8 @@ func (m *Matcher) grade(c match.Candidate) string {
 // possible [0, 0.5), probable [0.5, 0.9), certain [0.9, 1]. Within a
 // band the score moves linearly between the band's thresholds (certain:
 // from AutoLink, approaching 1 as 2^-(score-AutoLink) vanishes).
-func (m *Matcher) probability(c match.Candidate, grade string) float64 {
-	lo, hi := m.model.Review, m.model.AutoLink
+func (e *Engine) probability(c match.Candidate, grade string) float64 {
+	lo, hi := e.model.Review, e.model.AutoLink
 	var p float64
 	switch grade {
 	case GradeCertain:
@@ -164,7 +158,7 @@ func (m *Matcher) probability(c match.Candidate, grade string) float64 {
 	return math.Round(p*1000) / 1000
 }
 
-// Operation serves POST [base]/Patient/$match (FHIR R4 Patient-match,
+// MatchOperation serves POST [base]/Patient/$match (FHIR R4 Patient-match,
 // IHE PDQm ITI-119). The body is a Parameters resource with resource (a
 // Patient), onlyCertainMatches (boolean) and count (positive integer), or
 // a bare Patient. The answer is a searchset Bundle of the matching
@@ -178,7 +172,7 @@ func (m *Matcher) probability(c match.Candidate, grade string) float64 {
 // that is not a positive valueInteger or an onlyCertainMatches that is
 // not a valueBoolean is 400; a body over 1 MiB is 413; GET is 405.
 // Parameters other than these three are ignored.
-func (m *Matcher) Operation(w http.ResponseWriter, r *http.Request, id string) error {
+func (e *Engine) MatchOperation(w http.ResponseWriter, r *http.Request, id string) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		return outcome.New(http.StatusMethodNotAllowed, "not-supported", "Patient/$match is invoked with POST and a Parameters or Patient body.")
@@ -190,17 +184,17 @@ func (m *Matcher) Operation(w http.ResponseWriter, r *http.Request, id string) e
 	if err != nil {
 		return err
 	}
-	ms, err := m.Match(r.Context(), q)
+	ms, err := e.Match(r.Context(), q)
 	if err != nil {
 		return err
 	}
-	base := strings.TrimRight(m.Base, "/")
+	base := strings.TrimRight(e.cfg.Base, "/")
 	if base == "" {
 		base = requestBase(r)
 	}
 	entries := make([]any, 0, len(ms))
 	for _, x := range ms {
-		v, err := m.st.Read(r.Context(), "Patient", x.ID)
+		v, err := e.st.Read(r.Context(), "Patient", x.ID)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
 			continue // deleted since the index saw it
 		}
@@ -336,4 +330,8 @@ func requestBase(r *http.Request) string {
 		path = path[:i]
 	}
 	return scheme + "://" + r.Host + path
+}
+
+func jsonNumber(f float64) json.Number {
+	return json.Number(strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/xietong/xietong/fhir/model"
+	"github.com/xietong/xietong/search"
 )
 
 // Version is the server's software version, set at build time.
@@ -51,10 +52,21 @@ func (s *Server) capabilityStatement() []byte {
 		sort.Strings(codes)
 		for _, c := range codes {
 			sp := sps[c]
-			if !supportedSearchTypes[sp.Type] || c == "_text" || c == "_content" || c == "_query" || c == "_list" {
+			if c == "_text" || c == "_content" || c == "_query" || c == "_list" {
 				continue
 			}
-			params = append(params, map[string]any{"name": c, "definition": sp.URL, "type": sp.Type})
+			param := map[string]any{"name": c, "definition": sp.URL, "type": sp.Type}
+			switch {
+			case supportedSearchTypes[sp.Type]:
+			case sp.Type == "composite" && search.ComponentTypes(sp) != nil:
+				param["documentation"] = "Composite: one value per component, separated by $; all components must match the same element."
+			case sp.Type == "special" && c == "near" && t == "Location":
+				param["documentation"] = "latitude|longitude|distance|unit (WGS84 degrees; unit km, mi or m, km when omitted; " +
+					"10 km when the distance is omitted): Locations whose position is within that great-circle distance. Not sorted by distance."
+			default:
+				continue
+			}
+			params = append(params, param)
 		}
 		includes := []any{"*"}
 		for _, c := range codes {
@@ -86,7 +98,8 @@ func (s *Server) capabilityStatement() []byte {
 		if t == "Patient" {
 			ops = append(ops, map[string]any{
 				"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-				"documentation": "Patient/[id]/$everything with _since, _type and _count (paged); start and end are not supported yet.",
+				"documentation": "Patient/[id]/$everything and Patient/$everything (every patient) with _since (lastUpdated), _type, start and end " +
+					"(the date of care: each type's clinical date parameter, ge start and le end; types without one are not filtered) and _count (paged).",
 			})
 		}
 		for _, key := range sortedKeys(s.deps.Operations) {
@@ -111,7 +124,11 @@ func (s *Server) capabilityStatement() []byte {
 		"implementation": map[string]any{
 			"description": "Xietong (协同) regional health collaboration platform: FHIR R4 server. " +
 				"Search: chaining to any depth (with type modifiers), _has (nested), _include and _revinclude (with :iterate), " +
-				"_sort, _count with cursor paging, _total, _summary, _elements; modifiers :missing, :exact, :contains, :not, :text, :identifier (references), :of-type (identifiers) and reference type modifiers. " +
+				"_sort, _count with cursor paging, _total, _summary, _elements; modifiers :missing, :exact, :contains, :not, :text, :identifier (references), :of-type (identifiers) and reference type modifiers; " +
+				":below and :above on uri parameters; :in and :not-in (ValueSets held in this server: compose include/exclude of concepts, of whole CodeSystems held here, " +
+				"is-a/descendent-of/is-not-a/= filters on concept, and imported value sets) and :below and :above on tokens (the hierarchy of CodeSystems held here); " +
+				"composite parameters ($-separated values) and near on Location. Not supported: _text, _content, _filter, _query, _list, _contained " +
+				"(400 under Prefer: handling=strict, ignored with a warning otherwise). " +
 				"Compartment search for the Patient, Encounter, RelatedPerson, Practitioner and Device compartments.",
 		},
 		"fhirVersion": "4.0.1",

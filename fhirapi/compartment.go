@@ -85,17 +85,27 @@ func (s *Server) handleTypeOperation(w http.ResponseWriter, r *http.Request, typ
 		return fn(w, r, "")
 	}
 	if typ == "Patient" && op == "$everything" {
-		return outcome.NotSupported("Patient/$everything over all patients is not supported; call Patient/[id]/$everything for one patient.")
+		return s.everything(w, r, "")
 	}
 	return outcome.NotSupported("The operation %s on %s is not supported by this server; see [base]/metadata for the operations it offers.", op, typ)
 }
 
-// everything: GET [base]/Patient/[id]/$everything with _since, _type,
-// start, end and _count. The answer is a searchset: the patient, every
-// resource of its compartment, and the resources those refer to that are
-// outside it (practitioners, organisations, locations, medications ...).
-// Pages run through the compartment's types in a fixed order; the cursor
-// remembers the type and the store's cursor within it.
+// everything: GET [base]/Patient/[id]/$everything, and GET
+// [base]/Patient/$everything (id "") for every patient, with _since,
+// _type, start, end and _count. The answer is a searchset: the patient (or
+// every patient), every resource of its compartment (of any patient's),
+// and the resources those refer to that are outside it (practitioners,
+// organisations, locations, medications ...). Pages run through the
+// compartment's types in a fixed order; the cursor remembers the type and
+// the store's cursor within it.
+//
+// start and end select by the date of care (R4 Patient-everything), not
+// of the record: a resource of a type with a clinical date parameter
+// (everythingDateParam) is returned when that date is on or after start
+// and on or before end, as date=ge{start}&date=le{end} would find it;
+// resources of types without one (the Patient, RelatedPerson, Coverage
+// ...) are returned whatever the range. _since is the record's
+// lastUpdated.
 func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) error {
 	if err := checkFormat(r); err != nil {
 		return err
@@ -104,8 +114,10 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 	if err := s.deps.Guard.Check(ctx, access.Request{Action: access.Operation, Operation: "$everything", ResourceType: "Patient", ID: id, Source: r.RemoteAddr}); err != nil {
 		return err
 	}
-	if _, err := s.deps.Store.Read(ctx, "Patient", id); err != nil {
-		return readError(err, nil, "Patient", id, 0)
+	if id != "" {
+		if _, err := s.deps.Store.Read(ctx, "Patient", id); err != nil {
+			return readError(err, nil, "Patient", id, 0)
+		}
 	}
 	q := r.URL.Query()
 	count := s.cfg.DefaultCount
@@ -137,11 +149,21 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 		}
 		types = want
 	}
+	var care []store.Predicate // date predicates of start and end (Param filled per type)
 	for _, k := range []string{"start", "end"} {
-		if q.Get(k) != "" {
-			return outcome.New(http.StatusBadRequest, "not-supported",
-				"$everything: the %s parameter (dates of care) is not supported yet; _since, _type and _count are.", k).At(k)
+		v := q.Get(k)
+		if v == "" {
+			continue
 		}
+		lo, hi, err := search.DateRange(v, s.cfg.Zone)
+		if err != nil {
+			return outcome.BadRequest("%s: %v", k, err).At(k)
+		}
+		prefix := store.PrefixGe
+		if k == "end" {
+			prefix = store.PrefixLe
+		}
+		care = append(care, store.Predicate{Type: store.TypeDate, Prefix: prefix, DateLow: lo, DateHigh: hi})
 	}
 	typeIdx, storeCursor, err := decodeEverythingCursor(q.Get("_cursor"), len(types))
 	if err != nil {
@@ -153,9 +175,21 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 	next := ""
 	for typeIdx < len(types) && len(matches) < count {
 		typ := types[typeIdx]
-		clause, _ := compartmentClause("Patient", id, typ)
+		where := append([]store.Clause(nil), extra...)
+		if id != "" {
+			clause, _ := compartmentClause("Patient", id, typ)
+			where = append(where, clause)
+		} else if typ != "Patient" {
+			where = append(where, anyPatientClause(typ))
+		}
+		if dp := everythingDateParam(typ); dp != "" {
+			for _, p := range care {
+				p.Param = dp
+				where = append(where, store.Clause{p})
+			}
+		}
 		sq := &store.Query{
-			Types: []string{typ}, Where: append([]store.Clause{clause}, extra...),
+			Types: []string{typ}, Where: where,
 			Count: count - len(matches), Cursor: storeCursor, Total: store.TotalNone,
 		}
 		res, err := s.deps.Store.Search(sctx, sq)
@@ -182,6 +216,9 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 	self := cloneValues(q)
 	self.Del("_cursor")
 	path := base + "/Patient/" + id + "/$everything"
+	if id == "" {
+		path = base + "/Patient/$everything"
+	}
 	links := [][2]string{{"self", path + "?" + self.Encode()}}
 	if next != "" {
 		n := cloneValues(self)
@@ -197,6 +234,43 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 	}
 	writeJSON(w, r, http.StatusOK, bw.finish())
 	return nil
+}
+
+// anyPatientClause puts a resource of type typ in some patient's
+// compartment: any of the compartment's parameters pointing at a Patient.
+func anyPatientClause(typ string) store.Clause {
+	var c store.Clause
+	for _, p := range model.Compartment("Patient", typ) {
+		if p != "{def}" {
+			c = append(c, store.Predicate{Param: p, Type: store.TypeReference, TargetType: "Patient"})
+		}
+	}
+	return c
+}
+
+// everythingDates names the clinical date parameter of the types whose
+// parameter is not called "date" (R4's clinical-date covers Observation,
+// Encounter, Procedure and the others that have one).
+var everythingDates = map[string]string{
+	"Condition": "onset-date", "MedicationRequest": "authoredon", "MedicationAdministration": "effective-time",
+	"MedicationDispense": "whenhandedover", "MedicationStatement": "effective", "Claim": "created",
+	"ExplanationOfBenefit": "created", "ServiceRequest": "authored", "ImagingStudy": "started",
+	"Specimen": "collected", "Communication": "sent", "CommunicationRequest": "authored",
+	"DeviceRequest": "authored-on", "NutritionOrder": "datetime", "QuestionnaireResponse": "authored",
+	"Goal": "start-date", "Coverage": "", "Account": "period", "ChargeItem": "entered-date",
+}
+
+// everythingDateParam is the clinical date parameter of typ for start and
+// end, or "" when it has none.
+func everythingDateParam(typ string) string {
+	code, ok := everythingDates[typ]
+	if !ok {
+		code = "date"
+	}
+	if sp := model.SearchParams(typ)[code]; code != "" && sp != nil && sp.Type == "date" {
+		return code
+	}
+	return ""
 }
 
 // everythingOrder lists Patient first, then every other type of the

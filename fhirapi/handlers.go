@@ -132,11 +132,21 @@ func (s *Server) runSingle(w http.ResponseWriter, r *http.Request, o *op) error 
 		return err
 	}
 	var res *result
-	err := s.inTx(r.Context(), func(tx store.Tx) error {
-		var err error
-		res, err = s.execWrite(r.Context(), tx, o, now)
-		return err
-	})
+	var err error
+	// A conflict can come from a hook's follow-up (two institutions
+	// registering one person at once on PostgreSQL both update the master);
+	// the write itself is repeatable, so it is retried a few times before
+	// the client sees a 409.
+	for attempt := 0; ; attempt++ {
+		err = s.inTx(r.Context(), func(tx store.Tx) error {
+			var err error
+			res, err = s.execWrite(r.Context(), tx, o, now)
+			return err
+		})
+		if !errors.Is(err, store.ErrConflict) || len(s.deps.Hooks) == 0 || attempt == 4 || r.Context().Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) && o.newID {
 			return outcome.Conflict("Another request created %s/%s at the same time; retry.", o.typ, o.id)

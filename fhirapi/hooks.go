@@ -47,6 +47,11 @@ type Hook interface {
 type Followup struct {
 	Resource  map[string]any
 	IfVersion int64
+	// Create makes the write fail with a conflict when the resource exists
+	// (and is not deleted): the hook read it as absent inside the
+	// transaction and computed it from scratch, so a concurrent creator
+	// must not be overwritten.
+	Create bool
 }
 
 // hookTx records the versions a transaction wrote, for Hook.Committed.
@@ -113,6 +118,9 @@ func (s *Server) writeFollowup(ctx context.Context, tx store.Tx, f Followup, now
 		vid = cur.VersionID + 1
 	}
 	if f.IfVersion != 0 && (cur == nil || deleted || cur.VersionID != f.IfVersion) {
+		return store.ErrConflict
+	}
+	if f.Create && cur != nil && !deleted {
 		return store.ErrConflict
 	}
 	res, err := s.put(ctx, tx, o, vid, now, http.StatusOK)

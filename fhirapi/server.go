@@ -262,5 +262,7 @@ func (s *Server) searchOptions(r *http.Request) search.Options {
 		DefaultCount: s.cfg.DefaultCount,
 		MaxCount:     s.cfg.MaxCount,
 		Zone:         s.cfg.Zone,
+		Terminology:  search.StoreTerminology{R: s.deps.Store},
+		Context:      r.Context(),
 	}
 }

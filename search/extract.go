@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,8 @@ type compiledParam struct {
 	code string
 	typ  store.ParamType
 	expr *fhirpath.Expression
+	// components of a composite parameter, evaluated on each value of expr.
+	components []compiledParam
 }
 
 // Special parameters answered by the store from the resource row, or not
@@ -60,6 +63,16 @@ func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, 
 		vals, err := cp.expr.Evaluate(res, nil)
 		if err != nil {
 			return out, fmt.Errorf("search parameter %s (%s): %w", cp.code, cp.expr, err)
+		}
+		switch cp.typ {
+		case store.TypeComposite:
+			if err := addComposites(&out, cp, res, vals, ix.zone); err != nil {
+				return out, err
+			}
+			continue
+		case store.TypeNear:
+			addPosition(&out, vals)
+			continue
 		}
 		for _, v := range vals {
 			addEntries(&out, cp, v, ix.zone)
@@ -99,9 +112,12 @@ func compilePlan(rt string) *plan {
 		typ := store.ParamType(sp.Type)
 		switch typ {
 		case store.TypeString, store.TypeToken, store.TypeReference, store.TypeDate,
-			store.TypeNumber, store.TypeQuantity, store.TypeURI:
+			store.TypeNumber, store.TypeQuantity, store.TypeURI, store.TypeComposite:
 		default:
-			continue // composite and special parameters are not index entries
+			if !isNear(rt, sp) {
+				continue // other special parameters are not index entries
+			}
+			typ = store.TypeNear
 		}
 		if notIndexed[code] {
 			continue
@@ -115,9 +131,161 @@ func compilePlan(rt string) *plan {
 			p.err = fmt.Errorf("compile search parameter %s.%s: %w", rt, code, err)
 			return p
 		}
-		p.params = append(p.params, compiledParam{code: code, typ: typ, expr: compiled})
+		cp := compiledParam{code: code, typ: typ, expr: compiled}
+		if typ == store.TypeComposite {
+			types := ComponentTypes(sp)
+			if types == nil {
+				continue // a composite this server cannot index (none in R4)
+			}
+			for i, c := range sp.Components {
+				ce, err := fhirpath.Compile(c.Expression)
+				if err != nil {
+					p.err = fmt.Errorf("compile component %d of search parameter %s.%s: %w", i+1, rt, code, err)
+					return p
+				}
+				cp.components = append(cp.components, compiledParam{typ: types[i], expr: ce})
+			}
+		}
+		p.params = append(p.params, cp)
 	}
 	return p
+}
+
+// isNear reports whether sp is Location's near, the one special parameter
+// indexed (as the position's latitude and longitude).
+func isNear(rt string, sp *model.SearchParam) bool {
+	return rt == "Location" && sp.Code == "near" && sp.Type == "special"
+}
+
+// ComponentTypes returns the parameter types of a composite's components,
+// or nil when they cannot be indexed. The types come from the components'
+// definitions, except for DocumentReference's relationship, whose R4
+// definition names the two components' definitions the wrong way round
+// (relatesto, a reference, over "code"; relation, a token, over "target"):
+// its components are taken by their expressions, a token then a reference.
+func ComponentTypes(sp *model.SearchParam) []store.ParamType {
+	if len(sp.Components) == 0 || len(sp.Components) > store.MaxComponents {
+		return nil
+	}
+	if sp.URL == "http://hl7.org/fhir/SearchParameter/DocumentReference-relationship" {
+		return []store.ParamType{store.TypeToken, store.TypeReference}
+	}
+	out := make([]store.ParamType, len(sp.Components))
+	for i, c := range sp.Components {
+		def := model.SearchParamByURL(c.Definition)
+		if def == nil {
+			return nil
+		}
+		switch t := store.ParamType(def.Type); t {
+		case store.TypeString, store.TypeToken, store.TypeReference, store.TypeDate,
+			store.TypeNumber, store.TypeQuantity, store.TypeURI:
+			out[i] = t
+		default:
+			return nil
+		}
+	}
+	return out
+}
+
+// maxCompositeRows bounds the entries one composite value yields (the
+// product of its components' values: codings times codings).
+const maxCompositeRows = 64
+
+// addComposites indexes each value of a composite's expression: the
+// components evaluated on that value, every combination of their entries.
+func addComposites(x *store.Index, cp *compiledParam, res map[string]any, vals fhirpath.Collection, zone *time.Location) error {
+	for _, v := range vals {
+		rows := [][]store.CompositePart{nil}
+		for i := range cp.components {
+			c := &cp.components[i]
+			cv, err := c.expr.Evaluate(v, &fhirpath.EvalOptions{Resource: res})
+			if err != nil {
+				return fmt.Errorf("search parameter %s component %d (%s): %w", cp.code, i+1, c.expr, err)
+			}
+			var parts []store.CompositePart
+			for _, one := range cv {
+				var tmp store.Index
+				addEntries(&tmp, c, one, zone)
+				parts = append(parts, compositeParts(&tmp)...)
+			}
+			var next [][]store.CompositePart
+			for _, r := range rows {
+				for _, p := range parts {
+					if len(next) < maxCompositeRows {
+						next = append(next, append(append([]store.CompositePart(nil), r...), p))
+					}
+				}
+			}
+			rows = next
+		}
+		for _, r := range rows {
+			e := store.CompositeEntry{Param: cp.code}
+			copy(e.Parts[:], r)
+			x.Composites = append(x.Composites, e)
+		}
+	}
+	return nil
+}
+
+// compositeParts converts a component's entries (made under the empty
+// parameter name) into composite parts, as store.CompositeEntry holds them.
+func compositeParts(x *store.Index) []store.CompositePart {
+	var out []store.CompositePart
+	for _, e := range x.Tokens {
+		if e.Param == "" && e.Code != "" {
+			out = append(out, store.CompositePart{System: e.System, Code: e.Code})
+		}
+	}
+	for _, e := range x.Strings {
+		out = append(out, store.CompositePart{System: e.Exact, Code: e.Norm})
+	}
+	for _, e := range x.References {
+		if e.TargetID != "" {
+			out = append(out, store.CompositePart{System: e.TargetType, Code: e.TargetID})
+		} else {
+			out = append(out, store.CompositePart{Code: e.URL})
+		}
+	}
+	for _, e := range x.Dates {
+		out = append(out, store.CompositePart{Low: float64(e.Low), High: float64(e.High)})
+	}
+	for _, e := range x.Numbers {
+		out = append(out, store.CompositePart{Low: e.Low, High: e.High})
+	}
+	for _, e := range x.Quantities {
+		out = append(out, store.CompositePart{System: e.System, Code: e.Code, Low: e.Low, High: e.High})
+	}
+	for _, e := range x.URIs {
+		out = append(out, store.CompositePart{Code: e.URI})
+	}
+	return out
+}
+
+// addPosition indexes Location.position as two number entries.
+func addPosition(x *store.Index, vals fhirpath.Collection) {
+	for _, v := range vals {
+		n, ok := v.Interface().(map[string]any)
+		if !ok {
+			continue
+		}
+		lat, ok1 := floatOf(n["latitude"])
+		lon, ok2 := floatOf(n["longitude"])
+		if !ok1 || !ok2 || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+			continue
+		}
+		x.Numbers = append(x.Numbers,
+			store.NumberEntry{Param: store.NearLat, Value: lat, Low: lat, High: lat},
+			store.NumberEntry{Param: store.NearLon, Value: lon, Low: lon, High: lon})
+	}
+}
+
+func floatOf(v any) (float64, bool) {
+	s, ok := numberText(v)
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
 // addEntries converts one value of a parameter's expression into entries.

@@ -1,6 +1,8 @@
 package search
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -37,6 +39,10 @@ type Options struct {
 	// Zone is the time zone of dates written without one (nil: UTC); it
 	// must be the zone the Indexer uses.
 	Zone *time.Location
+	// Terminology and Context answer :in, :not-in, and :below and :above
+	// on tokens; without Terminology those modifiers are not supported.
+	Terminology Terminology
+	Context     context.Context
 }
 
 // Parse turns the parameters of a search on resourceType ("" for a
@@ -130,10 +136,16 @@ func Parse(resourceType string, params url.Values, opts Options) (*Request, erro
 			incs, err = parseIncludes(key, values)
 			q.RevInclude = append(q.RevInclude, incs...)
 		case "_contained", "_containedType", "_query", "_filter", "_list", "_text", "_content":
+			// Not supported (CapabilityStatement lists what is): rejected
+			// under strict handling, ignored (and reported) under lenient.
 			err = unsupported(key, "is not supported")
+			if !opts.Strict {
+				req.Ignored = append(req.Ignored, err.Error())
+				continue
+			}
 		default:
 			var clauses []store.Clause
-			clauses, err = parseParam(q.Types, key, values, opts.Zone)
+			clauses, err = parseParam(q.Types, key, values, &opts)
 			if err == nil {
 				q.Where = append(q.Where, clauses...)
 			} else if isUnknown(err) && !opts.Strict {
@@ -238,19 +250,19 @@ func lookupParam(types []string, code string) *model.SearchParam {
 // clause per repetition: repeated parameters are ANDed). The name may be a
 // chain (subject:Patient.organization.name) or a reverse chain
 // (_has:Observation:patient:code).
-func parseParam(types []string, key string, values []string, zone *time.Location) ([]store.Clause, error) {
-	return parseParamDepth(types, key, key, values, 0, zone)
+func parseParam(types []string, key string, values []string, opts *Options) ([]store.Clause, error) {
+	return parseParamDepth(types, key, key, values, 0, opts)
 }
 
 // maxChainDepth bounds chains and _has nesting.
 const maxChainDepth = 4
 
-func parseParamDepth(types []string, fullKey, key string, values []string, depth int, zone *time.Location) ([]store.Clause, error) {
+func parseParamDepth(types []string, fullKey, key string, values []string, depth int, opts *Options) ([]store.Clause, error) {
 	if depth > maxChainDepth {
 		return nil, outcome.BadRequest("%s: chains and _has may nest at most %d levels.", fullKey, maxChainDepth).At(fullKey)
 	}
 	if strings.HasPrefix(key, "_has:") {
-		return parseHas(types, fullKey, key, values, depth, zone)
+		return parseHas(types, fullKey, key, values, depth, opts)
 	}
 	name, chain, _ := strings.Cut(key, ".")
 	name, modifier, _ := strings.Cut(name, ":")
@@ -259,17 +271,17 @@ func parseParamDepth(types []string, fullKey, key string, values []string, depth
 		return nil, unknownParamError{outcome.BadRequest("Unknown search parameter %q for %s. Check the spelling, or the CapabilityStatement at [base]/metadata for the parameters supported.", name, orAll(strings.Join(types, ","))).At(fullKey)}
 	}
 	if chain != "" {
-		return parseChain(types, fullKey, sp, name, modifier, chain, values, depth, zone)
+		return parseChain(types, fullKey, sp, name, modifier, chain, values, depth, opts)
 	}
 	var clauses []store.Clause
 	for _, v := range values {
 		var clause store.Clause
 		for _, one := range splitOr(v) {
-			p, err := parsePredicate(sp, fullKey, name, modifier, one, zone)
+			ps, err := parsePredicates(sp, fullKey, name, modifier, one, opts)
 			if err != nil {
 				return nil, err
 			}
-			clause = append(clause, p)
+			clause = append(clause, ps...)
 		}
 		if len(clause) > 0 {
 			clauses = append(clauses, clause)
@@ -280,7 +292,7 @@ func parseParamDepth(types []string, fullKey, key string, values []string, depth
 
 // parseChain parses name[:Type].rest: the referenced resources of the
 // given (or any allowed) target types must match rest.
-func parseChain(types []string, fullKey string, sp *model.SearchParam, name, modifier, rest string, values []string, depth int, zone *time.Location) ([]store.Clause, error) {
+func parseChain(types []string, fullKey string, sp *model.SearchParam, name, modifier, rest string, values []string, depth int, opts *Options) ([]store.Clause, error) {
 	if sp.Type != "reference" {
 		return nil, outcome.BadRequest("%s: only reference parameters can be chained; %s is a %s parameter.", fullKey, name, sp.Type).At(fullKey)
 	}
@@ -305,7 +317,7 @@ func parseChain(types []string, fullKey string, sp *model.SearchParam, name, mod
 	}
 	// Parse the rest against each known target type that agrees on the
 	// parameter's type; a type disagreeing is a bad request.
-	inner, err := parseParamDepth(known, fullKey, rest, values, depth+1, zone)
+	inner, err := parseParamDepth(known, fullKey, rest, values, depth+1, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +330,7 @@ func parseChain(types []string, fullKey string, sp *model.SearchParam, name, mod
 
 // parseHas parses _has:Type:param:rest: resources of Type whose reference
 // parameter param points at the searched resource must match rest.
-func parseHas(types []string, fullKey, key string, values []string, depth int, zone *time.Location) ([]store.Clause, error) {
+func parseHas(types []string, fullKey, key string, values []string, depth int, opts *Options) ([]store.Clause, error) {
 	parts := strings.SplitN(key, ":", 4)
 	if len(parts) != 4 || parts[1] == "" || parts[2] == "" || parts[3] == "" {
 		return nil, outcome.BadRequest("%s: _has takes the form _has:Type:reference-parameter:search-parameter=value.", fullKey).At(fullKey)
@@ -340,7 +352,7 @@ func parseHas(types []string, fullKey, key string, values []string, depth int, z
 			return nil, outcome.BadRequest("%s: %s.%s cannot refer to %s.", fullKey, typ, ref, strings.Join(types, ", ")).At(fullKey)
 		}
 	}
-	inner, err := parseParamDepth([]string{typ}, fullKey, rest, values, depth+1, zone)
+	inner, err := parseParamDepth([]string{typ}, fullKey, rest, values, depth+1, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -451,8 +463,64 @@ func unescape(s string) string {
 	return b.String()
 }
 
-func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zone *time.Location) (store.Predicate, error) {
+// parsePredicates parses one value (of a comma-separated list) into the
+// predicates it stands for: one, except for :above on a uri (one per
+// parent of the value).
+func parsePredicates(sp *model.SearchParam, key, name, modifier, value string, opts *Options) ([]store.Predicate, error) {
+	if sp.Type == "uri" && modifier == "above" {
+		if value == "" {
+			return nil, outcome.BadRequest("%s: a value is required", key).At(key)
+		}
+		var out []store.Predicate
+		for _, u := range uriParents(unescape(value)) {
+			out = append(out, store.Predicate{Param: name, Type: store.TypeURI, URI: u})
+		}
+		return out, nil
+	}
+	p, err := parsePredicate(sp, key, name, modifier, value, opts)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Predicate{p}, nil
+}
+
+// uriParents lists u and every prefix of it that ends at a path segment
+// (with and without the slash), down to the authority: the uris :above
+// matches (http://hl7.org/fhir/R4/search.html#uri: "the search parameter
+// will match on any resource whose uri is a parent of the supplied
+// value").
+func uriParents(u string) []string {
+	out := []string{u}
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 {
+		start = i + 3
+		if j := strings.IndexByte(u[start:], '/'); j >= 0 {
+			start += j
+		} else {
+			return out
+		}
+	} else if i := strings.IndexByte(u, ':'); i >= 0 {
+		start = i + 1 // urn:oid:1.2.3 has no path to walk
+		return out
+	}
+	for i := len(u) - 1; i >= start; i-- {
+		if u[i] == '/' {
+			if p := u[:i+1]; p != u && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+			if p := u[:i]; p != u && p != "" && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, opts *Options) (store.Predicate, error) {
 	p := store.Predicate{Param: name, Type: store.ParamType(sp.Type)}
+	if sp.Type == "special" && sp.Code == "near" && slices.Contains(sp.Base, "Location") {
+		p.Type = store.TypeNear
+	}
 	bad := func(format string, args ...any) (store.Predicate, error) {
 		return p, outcome.BadRequest(key+": "+format, args...).At(key)
 	}
@@ -509,6 +577,10 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zo
 			}
 		case "text":
 			p.TextSearch, p.String = true, NormalizeString(unescape(value))
+		case "in", "not-in", "below", "above":
+			if err := codeSet(&p, key, modifier, value, opts); err != nil {
+				return p, err
+			}
 		case "of-type":
 			// system|code|value of an Identifier's type and value.
 			parts := splitUnescaped(value, '|')
@@ -568,7 +640,7 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zo
 			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a date parameter)", modifier))
 		}
 		prefix, rest := splitPrefix(value)
-		lo, hi, err := DateRange(rest, zone)
+		lo, hi, err := DateRange(rest, opts.Zone)
 		if err != nil {
 			return bad("%v", err)
 		}
@@ -607,14 +679,157 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, zo
 			p.AnySystem = true
 		}
 	case store.TypeURI:
-		if modifier != "" {
+		switch modifier {
+		case "":
+		case "below":
+			p.Below = true
+		default:
 			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a uri parameter)", modifier))
 		}
 		p.URI = unescape(value)
+	case store.TypeComposite:
+		if modifier != "" {
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on a composite parameter)", modifier))
+		}
+		types := ComponentTypes(sp)
+		if types == nil {
+			return p, unsupported(key, "(this composite parameter)")
+		}
+		parts := splitUnescaped(value, '$')
+		if len(parts) != len(types) {
+			return bad("a value of %s has %d parts separated by $ (one per component), not %d", name, len(types), len(parts))
+		}
+		for i, part := range parts {
+			csp := &model.SearchParam{Code: name, Type: string(types[i])}
+			c, err := parsePredicate(csp, key, name, "", part, opts)
+			if err != nil {
+				return p, err
+			}
+			if c.Type == store.TypeToken && c.Not {
+				return bad("component %d: :not does not apply inside a composite", i+1)
+			}
+			p.Components = append(p.Components, c)
+		}
+	case store.TypeNear:
+		if modifier != "" {
+			return p, unsupported(key, fmt.Sprintf("(modifier :%s on near)", modifier))
+		}
+		n, err := parseNear(unescape(value))
+		if err != nil {
+			return bad("%v", err)
+		}
+		p.Near = n
 	default:
 		return p, unsupported(key, fmt.Sprintf("(a %s parameter)", sp.Type))
 	}
 	return p, nil
+}
+
+// DefaultNearKm is the distance near uses when the value gives none
+// (R4 leaves it to the server).
+const DefaultNearKm = 10.0
+
+// parseNear parses latitude|longitude[|distance[|unit]]: WGS84 degrees,
+// the distance in km (the default unit), mi or m.
+func parseNear(v string) (*store.Near, error) {
+	parts := strings.Split(v, "|")
+	if len(parts) < 2 || len(parts) > 4 {
+		return nil, fmt.Errorf("near takes latitude|longitude|distance|unit, for example 31.2304|121.4737|5|km")
+	}
+	num := func(s, what string, lo, hi float64) (float64, error) {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || f < lo || f > hi {
+			return 0, fmt.Errorf("near: the %s %q is not a number from %g to %g", what, s, lo, hi)
+		}
+		return f, nil
+	}
+	lat, err := num(parts[0], "latitude", -90, 90)
+	if err != nil {
+		return nil, err
+	}
+	lon, err := num(parts[1], "longitude", -180, 180)
+	if err != nil {
+		return nil, err
+	}
+	n := &store.Near{Lat: lat, Lon: lon, Km: DefaultNearKm}
+	if len(parts) >= 3 && parts[2] != "" {
+		d, err := num(parts[2], "distance", 0, 40075)
+		if err != nil {
+			return nil, err
+		}
+		unit := "km"
+		if len(parts) == 4 && parts[3] != "" {
+			unit = parts[3]
+		}
+		switch unit {
+		case "km", "kilometers", "kilometres":
+			n.Km = d
+		case "mi", "[mi_i]", "mi_i", "miles":
+			n.Km = d * 1.609344
+		case "m":
+			n.Km = d / 1000
+		default:
+			return nil, fmt.Errorf("near: the unit %q is not km, mi or m", unit)
+		}
+	}
+	return n, nil
+}
+
+// codeSet fills a token predicate with the codes a :in, :not-in, :below
+// or :above stands for, from the code systems and value sets held in the
+// server.
+func codeSet(p *store.Predicate, key, modifier, value string, opts *Options) error {
+	if opts.Terminology == nil {
+		return unsupported(key, fmt.Sprintf("(modifier :%s without a terminology)", modifier))
+	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	notHeld := func(what string) error {
+		return outcome.New(400, "not-supported", "%s: %s is not held in this server; :%s works with the CodeSystem and ValueSet resources stored here.", key, what, modifier).At(key)
+	}
+	p.CodeSet = true
+	switch modifier {
+	case "in", "not-in":
+		url := unescape(value)
+		p.Not = modifier == "not-in"
+		cs, err := opts.Terminology.Expand(ctx, url)
+		switch {
+		case errors.Is(err, ErrNotHeld):
+			return notHeld("the value set " + url)
+		case err != nil:
+			var oe *outcome.Error
+			if errors.As(err, &oe) {
+				return err
+			}
+			if errors.Is(err, store.ErrTimeout) || ctx.Err() != nil {
+				return err
+			}
+			return outcome.New(400, "not-supported", "%s: cannot expand %s: %v", key, url, err).At(key)
+		}
+		p.Codings = cs
+	default:
+		sys, code, hasBar := cutUnescaped(value, '|')
+		if !hasBar || sys == "" || code == "" {
+			return outcome.BadRequest("%s: :%s takes system|code", key, modifier).At(key)
+		}
+		system := unescape(sys)
+		codes, err := opts.Terminology.Hierarchy(ctx, system, unescape(code), modifier == "below")
+		switch {
+		case errors.Is(err, ErrNotHeld):
+			return notHeld("the code system " + system)
+		case err != nil:
+			return err
+		}
+		if len(codes) > MaxExpansion {
+			return outcome.New(400, "too-costly", "%s: %s|%s stands for more than %d codes.", key, system, code, MaxExpansion).At(key)
+		}
+		for _, c := range codes {
+			p.Codings = append(p.Codings, store.Coding{System: system, Code: c})
+		}
+	}
+	return nil
 }
 
 // numberBounds is the range a number search value stands for. Equality

@@ -86,6 +86,29 @@ func FuzzSearchQuery(f *testing.F) {
 	})
 }
 
+// FuzzSearchModifiers sends arbitrary query strings to the searches with
+// composites, near and terminology modifiers (Observation, Location,
+// Condition, ValueSet).
+func FuzzSearchModifiers(f *testing.F) {
+	types := []string{"Observation", "Location", "Condition", "ValueSet"}
+	for i, seed := range []string{
+		"component-code-value-quantity=8480-6$gt140", "near=39.9|116.6|5|mi", "code:in=http://x/vs", "url:above=http://a/b/c",
+		"combo-code-value-quantity=a$1|b|c,d$lt2", "near=91|0", "code:below=s|c&code:not-in=v", "url:below=%00",
+		"code-value-concept=a$b|c$d", "near:missing=true", "code:above=|", "_content=x",
+	} {
+		f.Add(uint8(i), seed)
+	}
+	h := fuzzNode(f)
+	f.Fuzz(func(t *testing.T, which uint8, query string) {
+		path := "/fhir/" + types[int(which)%len(types)]
+		req := httptest.NewRequest("GET", path, nil)
+		req.URL.RawQuery = query
+		rec := httptest.NewRecorder()
+		withDeadline(t, query, func() { h.ServeHTTP(rec, req) })
+		checkAnswer(t, rec, "GET "+path+"?"+query)
+	})
+}
+
 // withDeadline fails the fuzz case when one request takes more than ten
 // seconds: a hang is a bug as much as a crash.
 func withDeadline(t *testing.T, input string, fn func()) {

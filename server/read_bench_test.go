@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,7 +28,7 @@ func BenchmarkRead(b *testing.B) {
 	h := srv.Handler()
 	var ids []string
 	for i := 0; i < 200; i++ {
-		req := httptest.NewRequest("POST", "/fhir/Patient", strings.NewReader(strings.Replace(patient, "110101199003077777", fmt.Sprintf("11010119900307%04d", i), 1)))
+		req := httptest.NewRequest("POST", "/fhir/Patient", strings.NewReader(strings.Replace(patient, "110101199003077774", residentID(i), 1)))
 		req.Header.Set("Content-Type", fj)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -55,8 +55,10 @@ func TestSearchAdvanced(t *testing.T) {
 			{"Observation?date=ge2026-10-01&date=lt2026-11", "1"},
 			{"Observation?code:not=718-7", "1"},
 			{"Patient?organization=Organization/" + org, "1"},
-			{"Patient?gender:missing=false", "2"},
-			{"Patient?_id:not=" + zhang, "1"},
+			// Each patient has its regional master Patient (the EMPI).
+			{"Patient?gender:missing=false", "4"},
+			{"Patient?gender:missing=false&_tag:not=https://xietong.dev/fhir/CodeSystem/patient-role|master", "2"},
+			{"Patient?_id:not=" + zhang, "3"},
 			{"Patient/" + zhang + "/Observation", "2"},
 			{"Patient/" + zhang + "/Observation?code=2339-0", "0"},
 			{"Patient/" + li + "/Observation", "1"},
@@ -80,11 +82,11 @@ func TestSearchAdvanced(t *testing.T) {
 		if got := r.str("entry", 0, "resource", "effectiveDateTime"); got != "2026-11-01" {
 			t.Errorf("_sort=-date first = %s", got)
 		}
-		// $everything: the patient, its observations, and the organisation
-		// they refer to.
+		// $everything: the patient, its master (whose link names it), its
+		// observations, and the organisation they refer to.
 		r = do(t, "GET", base+"/Patient/"+zhang+"/$everything", "", "").wantStatus(t, 200)
 		m, inc := ids(r, "match"), ids(r, "include")
-		if len(m) != 3 || m[0] != "Patient/"+zhang || len(inc) != 1 || inc[0] != "Organization/"+org {
+		if len(m) != 4 || m[0] != "Patient/"+zhang || len(inc) != 1 || inc[0] != "Organization/"+org {
 			t.Errorf("$everything: matches %v, included %v", m, inc)
 		}
 		// Paged $everything visits everything once.
@@ -106,13 +108,12 @@ func TestSearchAdvanced(t *testing.T) {
 				}
 			}
 		}
-		if len(seen) != 3 {
-			t.Errorf("paged $everything saw %d resources, want 3", len(seen))
+		if len(seen) != 4 {
+			t.Errorf("paged $everything saw %d resources, want 4", len(seen))
 		}
 		do(t, "GET", base+"/Patient/nope/$everything", "", "").wantStatus(t, 404)
-		do(t, "GET", base+"/Patient/"+zhang+"/$everything?start=2026", "", "").wantStatus(t, 400)
+		do(t, "GET", base+"/Patient/"+zhang+"/$everything?start=2026-13", "", "").wantStatus(t, 400)
 		do(t, "GET", base+"/Patient/"+zhang+"/Organization", "", "").wantStatus(t, 400)
-		do(t, "GET", base+"/Patient/$everything", "", "").wantStatus(t, 400)
 		do(t, "POST", base+"/Patient/$match", fj, `{}`).wantStatus(t, 400) // no resource to match
 	})
 }

@@ -18,9 +18,8 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/audit"
-	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
-	"github.com/xietong/xietong/identity/match"
+	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/open"
@@ -44,6 +43,11 @@ type Config struct {
 	// next); "" derives it from each request's Host header.
 	PublicURL string
 	Logger    *slog.Logger
+	// HealthCardKeyFile is the e-health card signing keys' file, created
+	// on first start ("": HealthCardKeysPath(DB)).
+	HealthCardKeyFile string
+	// HealthCardTTL is how long a dynamic health-card code is valid (0: 60 s).
+	HealthCardTTL time.Duration
 }
 
 // Server is a configured node.
@@ -54,6 +58,7 @@ type Server struct {
 	api   *fhirapi.Server
 	mux   *http.ServeMux
 	audit *audit.Writer // nil when the store keeps no audit log
+	cards *healthcard.Service
 	recog *recognition.Engine
 }
 
@@ -79,15 +84,26 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		recorder = s.audit
 	}
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
-	// The EMPI's Patient/$match answers from its own index of the store's
-	// Patients, which catches up with the store on each call.
-	matcher := empi.New(st, match.DefaultModel())
-	matcher.Base = cfg.PublicURL
+	// The EMPI links every Patient to its regional master on the write
+	// path and serves the identity operations (server/empi.go).
+	ident, err := newEMPI(ctx, cfg, st, guard, zone)
+	if err != nil {
+		if s.audit != nil {
+			s.audit.Close()
+		}
+		st.Close()
+		return nil, err
+	}
+	ops := empiOperations(ident)
+	if err := s.startEngines(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if s.recog, err = newRecognition(ctx, st, zone, s); err != nil {
 		st.Close()
 		return nil, err
 	}
-	ops := map[string]fhirapi.OperationFunc{"Patient/$match": matcher.Operation}
+	ops = s.withEngineOperations(ops)
 	recognitionOperations(s.recog, ops)
 	s.api = fhirapi.New(fhirapi.Config{
 		Base:         "/fhir",
@@ -102,12 +118,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Guard:      guard,
 		Logger:     cfg.Logger,
 		Operations: ops,
-		Hooks:      []fhirapi.Hook{s.recog},
+		// Identity first: recognition follows the master link it sets.
+		Hooks: []fhirapi.Hook{empiHook{ident}, s.recog},
 	})
 	s.recog.Writer = apiWriter{s}
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	if err := s.mountConsole(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -120,6 +141,7 @@ func (s *Server) Store() store.Store { return s.store }
 // Close flushes the audit trail and releases the store.
 func (s *Server) Close() error {
 	s.recog.Close() // its background re-marking writes through the API
+	s.cards.Close() // its last use records go through the API, before the audit trail closes
 	if s.audit != nil {
 		s.audit.Close()
 	}

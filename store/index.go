@@ -13,12 +13,13 @@ type Index struct {
 	Numbers    []NumberEntry
 	Quantities []QuantityEntry
 	URIs       []URIEntry
+	Composites []CompositeEntry
 }
 
 // Len is the number of entries.
 func (x *Index) Len() int {
 	return len(x.Strings) + len(x.Tokens) + len(x.References) + len(x.Dates) +
-		len(x.Numbers) + len(x.Quantities) + len(x.URIs)
+		len(x.Numbers) + len(x.Quantities) + len(x.URIs) + len(x.Composites)
 }
 
 // StringEntry indexes a string parameter. Norm is the value folded for the
@@ -86,3 +87,37 @@ type URIEntry struct {
 	Param string
 	URI   string
 }
+
+// CompositeEntry indexes one value of a composite parameter: its
+// components (at most MaxComponents) taken from the same element
+// (Observation code with value, one component's code with its value).
+// A component is stored in the form of its type: token and uri as System
+// and Code (a uri in Code), string as Code (normalised) and System (as
+// written), reference as System (target type, "" for a URL) and Code
+// (target id or URL), and date, number and quantity as the closed range
+// Low..High (dates in Unix microseconds) with a quantity's unit system
+// and code in System and Code.
+type CompositeEntry struct {
+	Param string
+	Parts [MaxComponents]CompositePart
+}
+
+// CompositePart is one component of a CompositeEntry.
+type CompositePart struct {
+	System string
+	Code   string
+	Low    float64
+	High   float64
+}
+
+// MaxComponents is the most components an R4 composite parameter has
+// (MolecularSequence's coordinates have three).
+const MaxComponents = 3
+
+// NearLat and NearLon are the parameters of the two number entries (Low =
+// High = the value, in degrees) that index a Location's position for the
+// near parameter (TypeNear).
+const (
+	NearLat = "near:lat"
+	NearLon = "near:lon"
+)

@@ -54,6 +54,11 @@ const (
 	TypeNumber    ParamType = "number"
 	TypeQuantity  ParamType = "quantity"
 	TypeURI       ParamType = "uri"
+	// TypeComposite: Components hold one predicate per component, all of
+	// which one composite entry (CompositeEntry) must match.
+	TypeComposite ParamType = "composite"
+	// TypeNear is Location's near: Near holds the point and distance.
+	TypeNear ParamType = "near"
 )
 
 // Special parameter codes answered from the resource itself rather than
@@ -135,6 +140,11 @@ type Predicate struct {
 	AnySystem  bool
 	Code       string
 	TextSearch bool
+	// CodeSet, when set, makes a token predicate match any of Codings
+	// instead of System/Code (an expanded :in, :below or :above; an empty
+	// Codings then matches nothing, and with Not everything).
+	CodeSet bool
+	Codings []Coding
 
 	// Reference: a local target (TargetType may be empty to mean any type,
 	// or a type modifier like subject:Patient), or an absolute URL.
@@ -153,8 +163,18 @@ type Predicate struct {
 	NumHigh   float64
 	Canonical bool
 
-	// URI: exact match.
-	URI string
+	// URI: exact match, or with Below the indexed uri starts with URI
+	// (:below). (:above is an OR of exact matches on URI's parents.)
+	URI   string
+	Below bool
+
+	// Composite: one predicate per component, in the definition's order
+	// (their Param is unused); a resource matches when one of its
+	// composite entries matches all of them.
+	Components []Predicate
+
+	// Near: the resource's position lies within Near.Km of the point.
+	Near *Near
 
 	// Chain, when set, makes this a chained predicate: Param is a reference
 	// parameter and the referenced resource (of one of Chain.Types) must
@@ -164,6 +184,18 @@ type Predicate struct {
 	// whose reference parameter Has.Param points at this one matches
 	// Has.Where. Param and Type are then unused.
 	Has *Has
+}
+
+// Coding is a system and code.
+type Coding struct {
+	System string
+	Code   string
+}
+
+// Near is a point and a distance: WGS84 degrees and kilometres.
+type Near struct {
+	Lat, Lon float64
+	Km       float64
 }
 
 // Chain is the target side of a chained search.

@@ -18,8 +18,9 @@ import (
 )
 
 // explainQuery is the SQL the store runs for one query kind, written out
-// by hand after store/internal/sqlstore/build.go (the count query: the
-// WHERE clause is the same in the page query). ? placeholders.
+// by hand after store/internal/sqlstore/build.go (the page query carries
+// the total as a window count; the count query is what _summary=count
+// runs). ? placeholders.
 type explainQuery struct {
 	Name, SQL string
 	Args      []any
@@ -39,22 +40,22 @@ func explainQueries(s *sample, r *rand.Rand) []explainQuery {
 	fam := search.NormalizeString(b.Family)
 	common := strings.SplitN(s.commonCodes[0], "|", 2)
 	page := func(where string) string {
-		return "SELECT v.vid, m.rid FROM (SELECT m.* FROM (SELECT r.rid AS rid FROM resource r WHERE " + where +
+		return "SELECT v.vid, m.rid, m.total FROM (SELECT m.* FROM (SELECT r.rid AS rid, count(*) OVER () AS total FROM resource r WHERE " + where +
 			") m ORDER BY m.rid LIMIT 51) m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid ORDER BY m.rid"
 	}
 	aWhere := "r.deleted = 0 AND +r.type = 'Observation'" +
-		" AND (r.rid IN (SELECT x1.rid FROM idx_reference x1 WHERE x1.param = 'patient' AND x1.target_id = ? AND x1.target_type = 'Patient'))" +
-		" AND (r.rid IN (SELECT x2.rid FROM idx_token x2 WHERE x2.param = 'code' AND x2.code = ? AND x2.system = ?))" +
-		" AND (r.rid IN (SELECT x3.rid FROM idx_date x3 WHERE x3.param = 'date' AND (x3.high > ? OR (x3.low >= ? AND x3.high <= ?))))" +
-		" AND (r.rid IN (SELECT x4.rid FROM idx_date x4 WHERE x4.param = 'date' AND (x4.low < ? OR (x4.low >= ? AND x4.high <= ?))))"
-	aArgs := []any{id, o.Code, o.System, geHi, geLo, geHi, leLo, leLo, leHi}
-	bWhere := "r.deleted = 0 AND +r.type = 'Observation' AND (r.rid IN (SELECT x1.rid FROM idx_token x1 WHERE x1.param = 'code' AND x1.code = ? AND x1.system = ?))"
+		" AND (EXISTS (SELECT 1 FROM idx_token x1 WHERE x1.rid = r.rid AND +x1.param = 'code' AND x1.code = ? AND x1.system = ?))" +
+		" AND (EXISTS (SELECT 1 FROM idx_date x2 WHERE x2.rid = r.rid AND +x2.param = 'date' AND (x2.high > ? OR (x2.low >= ? AND x2.high <= ?))))" +
+		" AND (EXISTS (SELECT 1 FROM idx_date x3 WHERE x3.rid = r.rid AND +x3.param = 'date' AND (x3.low < ? OR (x3.low >= ? AND x3.high <= ?))))" +
+		" AND r.rid IN (SELECT x4.rid FROM idx_reference x4 WHERE x4.target_id = ? AND x4.target_type = 'Patient' AND x4.param = 'patient')"
+	aArgs := []any{o.Code, o.System, geHi, geLo, geHi, leLo, leLo, leHi, id}
+	bWhere := "r.deleted = 0 AND +r.type = 'Observation' AND r.rid IN (SELECT x1.rid FROM idx_token x1 WHERE x1.param = 'code' AND x1.code = ? AND x1.system = ?)"
 	bArgs := []any{common[1], common[0]}
-	cWhere := "r.deleted = 0 AND +r.type = 'Observation' AND (r.rid IN (SELECT x1.rid FROM idx_reference x1 JOIN resource t2 ON t2.type = x1.target_type AND t2.id = x1.target_id" +
-		" WHERE x1.param = 'subject' AND t2.deleted = 0 AND +t2.type = 'Patient' AND (t2.rid IN (SELECT x3.rid FROM idx_string x3 WHERE x3.param = 'name' AND x3.norm >= ? AND x3.norm < ?))))"
+	cWhere := "r.deleted = 0 AND +r.type = 'Observation' AND r.rid IN (SELECT x1.rid FROM resource t2 JOIN idx_reference x1 ON x1.target_id = t2.id AND x1.target_type = t2.type" +
+		" WHERE x1.param = 'subject' AND t2.deleted = 0 AND +t2.type = 'Patient' AND t2.rid IN (SELECT x3.rid FROM idx_string x3 WHERE x3.param = 'name' AND x3.norm >= ? AND x3.norm < ?))"
 	cArgs := []any{fam, fam + "\U0010FFFF"}
-	dWhere := "r.deleted = 0 AND r.type = 'Patient' AND (EXISTS (SELECT 1 FROM idx_reference x1 JOIN resource s2 ON s2.rid = x1.rid WHERE x1.target_type = r.type AND x1.target_id = r.id AND x1.param = 'patient'" +
-		" AND s2.deleted = 0 AND +s2.type = 'Observation' AND (s2.rid IN (SELECT x3.rid FROM idx_token x3 WHERE x3.param = 'code' AND x3.code = ? AND x3.system = ?))))"
+	dWhere := "r.deleted = 0 AND +r.type = 'Patient' AND r.rid IN (SELECT t3.rid FROM resource s2 JOIN idx_reference x1 ON x1.rid = s2.rid JOIN resource t3 ON t3.type = x1.target_type AND t3.id = x1.target_id" +
+		" WHERE x1.param = 'patient' AND s2.deleted = 0 AND +s2.type = 'Observation' AND s2.rid IN (SELECT x4.rid FROM idx_token x4 WHERE x4.param = 'code' AND x4.code = ? AND x4.system = ?))"
 	dArgs := []any{o.Code, o.System}
 	fWhere := "r.deleted = 0 AND r.type = 'Observation'"
 	count := func(w string) string { return "SELECT count(*) FROM resource r WHERE " + w }
@@ -117,6 +118,9 @@ func explain(ctx context.Context, dsn string, src []*srcBundle, seed uint64, onl
 			text = strings.ReplaceAll(sb.String(), "+r.type", "r.type")
 			text = strings.ReplaceAll(text, "+t2.type", "t2.type")
 			text = strings.ReplaceAll(text, "+s2.type", "s2.type")
+			for _, x := range []string{"x1", "x2", "x3"} {
+				text = strings.ReplaceAll(text, "+"+x+".param", x+".param")
+			}
 		}
 		fmt.Printf("== %s\n%s\nargs %v\n", q.Name, text, q.Args)
 		var lats []time.Duration

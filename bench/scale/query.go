@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/xietong/xietong/server"
@@ -29,6 +30,7 @@ type kind struct {
 type result struct {
 	Kind       kind
 	Lat        []time.Duration
+	CPU        []time.Duration // the process's CPU time per request
 	Matches    int // summed entries with search.mode=match
 	Included   int
 	Totals     int // summed totals, when reported
@@ -36,12 +38,15 @@ type result struct {
 	FirstError string
 }
 
-func (r *result) pct(p float64) time.Duration {
-	if len(r.Lat) == 0 {
+func (r *result) pct(p float64) time.Duration { return pctOf(r.Lat, p) }
+
+// pctOf is the p-th percentile (nearest rank) of sorted durations.
+func pctOf(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
 		return 0
 	}
-	i := int(float64(len(r.Lat))*p/100+0.999999) - 1
-	return r.Lat[min(max(i, 0), len(r.Lat)-1)]
+	i := int(float64(len(d))*p/100+0.999999) - 1
+	return d[min(max(i, 0), len(d)-1)]
 }
 
 // sample is what the query phase draws parameters from: the patients
@@ -126,12 +131,31 @@ type bundleOut struct {
 
 // do runs one request against h and returns its latency.
 func do(h http.Handler, path string) (time.Duration, *httptest.ResponseRecorder) {
+	lat, _, rec := doCPU(h, path)
+	return lat, rec
+}
+
+// doCPU also returns the CPU time the process spent during the request
+// (user + system, all threads): on a machine shared with other work the
+// wall time includes waiting for a core, the CPU time does not. With
+// SQLite in-process it is the query's cost; with PostgreSQL the server's
+// work is in another process and not counted.
+func doCPU(h http.Handler, path string) (time.Duration, time.Duration, *httptest.ResponseRecorder) {
 	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/fhir/"+path, nil)
 	req.Header.Set("Accept", "application/fhir+json")
 	rec := httptest.NewRecorder()
+	c0 := cpuTime()
 	t0 := time.Now()
 	h.ServeHTTP(rec, req)
-	return time.Since(t0), rec
+	return time.Since(t0), cpuTime() - c0, rec
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func loadavg() string {
@@ -195,7 +219,7 @@ func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm i
 				return out, ctx.Err()
 			}
 			path := k.Make(r)
-			lat, rec := do(h, path)
+			lat, cpu, rec := doCPU(h, path)
 			if rec.Code != 200 {
 				res.Failures++
 				if res.FirstError == "" {
@@ -204,6 +228,7 @@ func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm i
 				continue
 			}
 			res.Lat = append(res.Lat, lat)
+			res.CPU = append(res.CPU, cpu)
 			var b bundleOut
 			if err := json.Unmarshal(rec.Body.Bytes(), &b); err == nil {
 				for _, e := range b.Entry {
@@ -219,8 +244,9 @@ func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm i
 			}
 		}
 		sort.Slice(res.Lat, func(i, j int) bool { return res.Lat[i] < res.Lat[j] })
-		fmt.Printf("%-3s p50 %8s  p99 %8s  n=%d fail=%d  matches/req %.1f included/req %.1f total/req %.0f  (load %s)  %s\n",
-			k.Name, ms(res.pct(50)), ms(res.pct(99)), len(res.Lat), res.Failures,
+		sort.Slice(res.CPU, func(i, j int) bool { return res.CPU[i] < res.CPU[j] })
+		fmt.Printf("%-3s p50 %8s  p99 %8s  cpu p50 %8s p99 %8s  n=%d fail=%d  matches/req %.1f included/req %.1f total/req %.0f  (load %s)  %s\n",
+			k.Name, ms(res.pct(50)), ms(res.pct(99)), ms(pctOf(res.CPU, 50)), ms(pctOf(res.CPU, 99)), len(res.Lat), res.Failures,
 			per(res.Matches, len(res.Lat)), per(res.Included, len(res.Lat)), per(res.Totals, len(res.Lat)), loadavg(), k.Label)
 		if res.FirstError != "" {
 			fmt.Printf("    first failure: %s\n", res.FirstError)

@@ -88,7 +88,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		pprof.StartCPUProfile(f)
 	}
+	cpu0 := ingest.ProcessCPU()
 	res := ingest.Post(ctx, client, base, bundles, *conc)
+	cpu := ingest.ProcessCPU() - cpu0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -98,6 +100,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "ingest: %d resources in %d transactions in %.2fs = %.0f resources/s (concurrency %d; transaction p50 %s, p99 %s)\n",
 		res.Resources, res.Bundles, res.Elapsed.Seconds(), res.PerSecond(), *conc,
 		res.Percentile(50).Round(time.Millisecond), res.Percentile(99).Round(time.Millisecond))
+	if res.Resources > 0 {
+		fmt.Fprintf(stdout, "cpu:    %.0f µs of process CPU per resource (server and clients), %.2f cores busy on average\n",
+			float64(cpu.Microseconds())/float64(res.Resources), cpu.Seconds()/res.Elapsed.Seconds())
+	}
 	if *url == "" && *floor {
 		fl, err := measureFloor(ctx, dsn, bundles)
 		if err != nil {

@@ -38,8 +38,12 @@ Usage:
                    Evaluate a FHIRPath expression and print the result.
   xietong demo generate --out DIR [--patients N] [--seed N]
                    Write the deterministic demo region as FHIR transaction Bundles.
+  xietong import directory [--db DSN] FILE.csv
+                   Check a directory CSV file and load it in one transaction.
   xietong import catalogue [--db DSN] FILE | --default
                    Import a recognition catalogue (JSON, or CSV by extension).
+  xietong health-card-keys list|rotate|retire KID [--db DSN]
+                   Manage the keys that sign e-health card codes.
   xietong bench ingest [--bundles DIR] [--concurrency N] [--db DSN]
                    Measure ingest speed against the storage floor.
 
@@ -62,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "health-card-keys":
+		return runKeys(ctx, args[1:], stdout, stderr)
 	case "fhirpath":
 		return runFHIRPath(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":

@@ -42,6 +42,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logLevel := fs.String("log-level", envOr("XIETONG_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	timeZone := fs.String("timezone", envOr("XIETONG_TIMEZONE", server.DefaultTimeZone), "local time zone for dates written without one: an IANA name or an offset like +08:00 (env XIETONG_TIMEZONE)")
 	publicURL := fs.String("public-url", envOr("XIETONG_PUBLIC_URL", ""), "absolute FHIR base URL for links, e.g. https://region.example/fhir (env XIETONG_PUBLIC_URL; default: from each request's Host)")
+	healthCardKeys := fs.String("health-card-keys", envOr("XIETONG_HEALTH_CARD_KEYS", ""), "e-health card signing key file, created on first start (env XIETONG_HEALTH_CARD_KEYS; default next to a SQLite database, else in the user's config folder; nodes of one region share it)")
+	healthCardTTL := fs.Duration("health-card-ttl", 60*time.Second, "validity of a dynamic e-health card code")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -49,6 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv, err := server.New(ctx, server.Config{
 		Addr: *addr, DB: *db, Demo: *demoMode, MaxBodyBytes: *maxBody, QueryTimeout: *queryTimeout, Logger: log,
 		TimeZone: *timeZone, PublicURL: *publicURL,
+		HealthCardKeyFile: *healthCardKeys, HealthCardTTL: *healthCardTTL,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)

@@ -35,7 +35,10 @@ d AS (INSERT INTO idx_date (rid, param, low, high) SELECT r.rid, u.* FROM r, unn
 n AS (INSERT INTO idx_number (rid, param, value, low, high) SELECT r.rid, u.* FROM r, unnest($22::text[], $23::float8[], $24::float8[], $25::float8[]) u),
 q AS (INSERT INTO idx_quantity (rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high)
       SELECT r.rid, u.* FROM r, unnest($26::text[], $27::text[], $28::text[], $29::float8[], $30::float8[], $31::text[], $32::float8[], $33::float8[]) u),
-i AS (INSERT INTO idx_uri (rid, param, uri) SELECT r.rid, u.* FROM r, unnest($34::text[], $35::text[]) u)
+i AS (INSERT INTO idx_uri (rid, param, uri) SELECT r.rid, u.* FROM r, unnest($34::text[], $35::text[]) u),
+c AS (INSERT INTO idx_composite (rid, param, system1, code1, low1, high1, system2, code2, low2, high2, system3, code3, low3, high3)
+      SELECT r.rid, u.* FROM r, unnest($36::text[], $37::text[], $38::text[], $39::float8[], $40::float8[], $41::text[], $42::text[], $43::float8[], $44::float8[],
+      $45::text[], $46::text[], $47::float8[], $48::float8[]) u)
 SELECT rid FROM r`
 
 	sqlCreate = `WITH v AS (
@@ -61,7 +64,8 @@ x3 AS (DELETE FROM idx_reference WHERE rid IN (SELECT rid FROM r)),
 x4 AS (DELETE FROM idx_date WHERE rid IN (SELECT rid FROM r)),
 x5 AS (DELETE FROM idx_number WHERE rid IN (SELECT rid FROM r)),
 x6 AS (DELETE FROM idx_quantity WHERE rid IN (SELECT rid FROM r)),
-x7 AS (DELETE FROM idx_uri WHERE rid IN (SELECT rid FROM r))` + indexCTEs
+x7 AS (DELETE FROM idx_uri WHERE rid IN (SELECT rid FROM r)),
+x8 AS (DELETE FROM idx_composite WHERE rid IN (SELECT rid FROM r))` + indexCTEs
 )
 
 // Begin implements store.Store.
@@ -205,8 +209,23 @@ func indexArgs(args []any, x *store.Index) []any {
 	for i, e := range x.URIs {
 		up[i], uu[i] = e.Param, e.URI
 	}
+	n = len(x.Composites)
+	cp := make([]string, n)
+	var cs, cc [store.MaxComponents][]string
+	var cl, ch [store.MaxComponents][]float64
+	for k := 0; k < store.MaxComponents; k++ {
+		cs[k], cc[k], cl[k], ch[k] = make([]string, n), make([]string, n), make([]float64, n), make([]float64, n)
+	}
+	for i := range x.Composites {
+		e := &x.Composites[i]
+		cp[i] = e.Param
+		for k, part := range e.Parts {
+			cs[k][i], cc[k][i], cl[k][i], ch[k][i] = part.System, part.Code, part.Low, part.High
+		}
+	}
 	return append(args, sp, sn, se, tp, ts, tc, tt, rp, rt, ri, ru, dp, dl, dh, np, nv, nl, nh,
-		qp, qs, qc, ql, qh, qcc, qcl, qch, up, uu)
+		qp, qs, qc, ql, qh, qcc, qcl, qch, up, uu,
+		cp, cs[0], cc[0], cl[0], ch[0], cs[1], cc[1], cl[1], ch[1], cs[2], cc[2], cl[2], ch[2])
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/xietong/xietong/store"
@@ -22,18 +21,31 @@ func appendAuditSQL(n int) string {
 	return "INSERT OR ROLLBACK INTO audit_log (" + sqlstore.AuditColumns + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-// AppendAudit implements store.AuditLog: one write transaction on the
-// writer connection (queued behind resource writes like any other), so the
-// records are durable (synchronous=FULL) when it returns.
+// AppendAudit implements store.AuditLog: a write transaction like any
+// other (it joins the group commit), so the records are durable
+// (synchronous=FULL) when it returns.
 func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	sqltx, err := db.writer.BeginTx(ctx, nil)
+	st, err := db.Begin(ctx)
 	if err != nil {
 		return sqlstore.WrapErr(ctx, "append audit", err)
 	}
-	defer sqltx.Rollback()
+	t := st.(*tx)
+	if err := t.appendAudit(recs); err != nil {
+		t.Rollback()
+		return sqlstore.WrapErr(ctx, "append audit", err)
+	}
+	if err := t.Commit(); err != nil {
+		return sqlstore.WrapErr(ctx, "append audit", err)
+	}
+	return nil
+}
+
+func (t *tx) appendAudit(recs []store.AuditRecord) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	args := make([]any, 0, auditChunks[0]*sqlstore.AuditWidth)
 	for len(recs) > 0 {
 		c := auditChunks[len(auditChunks)-1]
@@ -47,21 +59,10 @@ func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 		for i := range recs[:c] {
 			args = sqlstore.AuditArgs(args, &recs[i])
 		}
-		q := appendAuditSQL(c)
-		base, err := db.wstmts.get(ctx, q)
-		if err != nil {
-			return sqlstore.WrapErr(ctx, "append audit", err)
-		}
-		if base == nil {
-			return fmt.Errorf("append audit: statement %d not prepared", c)
-		}
-		if _, err := sqltx.StmtContext(ctx, base).ExecContext(ctx, args...); err != nil {
-			return sqlstore.WrapErr(ctx, "append audit", err)
+		if _, err := t.exec(appendAuditSQL(c), args...); err != nil {
+			return err
 		}
 		recs = recs[c:]
-	}
-	if err := sqltx.Commit(); err != nil {
-		return sqlstore.WrapErr(ctx, "append audit: commit", err)
 	}
 	return nil
 }

@@ -49,6 +49,6 @@ func (t *tx) QuerySQL(ctx context.Context, query string, args ...any) (store.Row
 func (t *tx) ExecSQL(ctx context.Context, query string, args ...any) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, err := t.exec(ctx, query, args...)
+	_, err := t.exec(query, args...)
 	return sqlstore.WrapErr(ctx, "engine exec", err)
 }

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xietong/xietong/store"
@@ -59,7 +60,18 @@ type DB struct {
 	read   sqlstore.Reader
 
 	mu  sync.Mutex
-	txs map[*tx]struct{} // open write transactions, rolled back by Close
+	txs map[*tx]struct{} // open write transactions
+
+	// Group commit (tx.go): the writer token (one value, handed on in
+	// arrival order), the open shared transaction, and the committer.
+	token         chan struct{}
+	gmu           sync.Mutex
+	g             *group
+	kick          chan struct{}
+	closed        chan struct{}
+	committerDone chan struct{}
+	closeOnce     sync.Once
+	commits       atomic.Int64 // shared COMMITs issued (tests)
 
 	ckpt     *sql.DB       // one connection that checkpoints the WAL
 	ckptStop chan struct{} // closed by Close
@@ -148,7 +160,10 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, writer: writer, reader: reader, rstmts: newStmtCache(reader), wstmts: newStmtCache(writer), txs: map[*tx]struct{}{}}
+	db := &DB{path: path, writer: writer, reader: reader, rstmts: newStmtCache(reader), wstmts: newStmtCache(writer), txs: map[*tx]struct{}{},
+		token: make(chan struct{}, 1), kick: make(chan struct{}, 1), closed: make(chan struct{}), committerDone: make(chan struct{})}
+	db.token <- struct{}{}
+	go db.committer()
 	db.read = sqlstore.Reader{Q: sqlQuerier{db: reader, stmts: db.rstmts}, D: sqlstore.SQLite}
 	if err := db.checkSchema(ctx, o.Migrate); err != nil {
 		db.Close()
@@ -201,14 +216,19 @@ func (db *DB) startCheckpointer(path string, o Options) error {
 	return nil
 }
 
-// Close implements store.Store: open transactions are rolled back first.
+// Close implements store.Store: open transactions are rolled back first
+// (the shared SQLite transaction with them: its members' Commit fails).
 func (db *DB) Close() error {
-	db.mu.Lock()
-	txs := db.txs
-	db.txs = map[*tx]struct{}{}
-	db.mu.Unlock()
-	for t := range txs {
-		t.tx.Rollback() // database/sql waits for the tx's in-flight statement
+	db.closeOnce.Do(func() { close(db.closed) })
+	<-db.committerDone
+	db.gmu.Lock()
+	g := db.g
+	db.g = nil
+	db.gmu.Unlock()
+	if g != nil {
+		g.tx.Rollback() // database/sql waits for the tx's in-flight statement
+		g.err = errClosed
+		close(g.done)
 	}
 	var cerr error
 	if db.ckpt != nil {

@@ -21,9 +21,9 @@ const (
 
 // bufferedTables are the tables whose rows a transaction buffers, in the
 // order they are flushed.
-var bufferedTables = []string{"resource_version", "resource", "idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+var bufferedTables = []string{"resource_version", "resource", "idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri", "idx_composite"}
 
-var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"}
+var indexTables = []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri", "idx_composite"}
 
 // A transaction's new rows (versions, current rows, index entries) are
 // buffered and inserted at Commit, or before the transaction reads (it
@@ -51,6 +51,7 @@ var indexColumns = map[string]string{
 	"idx_number":       "rid, param, value, low, high",
 	"idx_quantity":     "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
 	"idx_uri":          "rid, param, uri",
+	"idx_composite":    "rid, param, system1, code1, low1, high1, system2, code2, low2, high2, system3, code3, low3, high3",
 }
 
 // insertSQL is the INSERT of n rows into an index table.
@@ -94,28 +95,150 @@ func (db *DB) prepareWriter(ctx context.Context) error {
 	return nil
 }
 
-// Begin implements store.Store. Write transactions queue for the single
-// writer connection (BEGIN IMMEDIATE), so they never fail with SQLITE_BUSY
-// against each other; ctx bounds the wait.
+// Begin implements store.Store. Write transactions queue for the writer
+// (the token, handed on in arrival order), so they never fail with
+// SQLITE_BUSY against each other; ctx bounds the wait.
+//
+// Group commit (docs/decisions/006-write-and-audit-durability.md): the
+// transactions of this process run one after the other inside one SQLite
+// transaction (BEGIN IMMEDIATE ... COMMIT) that stays open while others
+// are queued. Commit inserts the transaction's rows, hands the writer on
+// and waits until the shared COMMIT (one fsync for the whole group) has
+// returned: only then is the transaction acknowledged, and a failed
+// shared COMMIT fails every member. A member that rolls back undoes only
+// its own rows: it buffers them until Commit, and if it must write
+// earlier (an update, a read of its own writes) it opens a SAVEPOINT
+// first and rolls back to it.
 func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
-	sqltx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
+	if err := db.acquire(ctx); err != nil {
 		return nil, sqlstore.WrapErr(ctx, "begin", err)
 	}
-	t := &tx{db: db, tx: sqltx, stmts: map[string]*sql.Stmt{},
-		pending: map[string][]any{}, rows: map[string]int{}, created: map[string]current{}}
-	t.Reader = sqlstore.Reader{Q: flushingQuerier{t: t, q: sqlQuerier{tx: sqltx, stmts: db.wstmts}}, D: sqlstore.SQLite}
+	g, err := db.openGroup()
+	if err != nil {
+		db.release()
+		return nil, sqlstore.WrapErr(ctx, "begin", err)
+	}
+	t := &tx{db: db, g: g, pending: map[string][]any{}, rows: map[string]int{}, created: map[string]current{}}
+	t.Reader = sqlstore.Reader{Q: flushingQuerier{t: t, q: sqlQuerier{tx: g.tx, stmts: db.wstmts}}, D: sqlstore.SQLite}
 	db.mu.Lock()
 	db.txs[t] = struct{}{}
 	db.mu.Unlock()
 	return t, nil
 }
 
+// acquire takes the writer token, in arrival order.
+func (db *DB) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-db.token:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.closed:
+		return errClosed
+	}
+}
+
+// release hands the writer token to the next in line.
+func (db *DB) release() { db.token <- struct{}{} }
+
+var errClosed = errors.New("sqlite: database closed")
+
+// group is one SQLite transaction shared by the write transactions that
+// ran in it. Only the holder of the writer token touches it.
+type group struct {
+	tx      *sql.Tx
+	stmts   map[string]*sql.Stmt // the writer's prepared statements bound to tx
+	members int                  // transactions waiting for the COMMIT
+	err     error                // set before done is closed
+	done    chan struct{}
+}
+
+// openGroup returns the open group, starting one if none is open. The
+// caller holds the token.
+func (db *DB) openGroup() (*group, error) {
+	db.gmu.Lock()
+	defer db.gmu.Unlock()
+	if db.g != nil {
+		return db.g, nil
+	}
+	// Not the caller's context: the SQLite transaction outlives it, and
+	// database/sql rolls a transaction back when its context ends.
+	sqltx, err := db.writer.BeginTx(context.Background(), nil)
+	if err != nil {
+		return nil, err
+	}
+	db.g = &group{tx: sqltx, stmts: map[string]*sql.Stmt{}, done: make(chan struct{})}
+	return db.g, nil
+}
+
+// endGroup commits (or, with a cause, rolls back) the open group and
+// tells its members. The caller holds the token.
+func (db *DB) endGroup(cause error) {
+	db.gmu.Lock()
+	g := db.g
+	db.g = nil
+	db.gmu.Unlock()
+	if g == nil {
+		return
+	}
+	err := cause
+	if err == nil && g.members == 0 {
+		// Nothing was committed in it: members that rolled back undid
+		// their rows already.
+		err = g.tx.Rollback()
+		if errors.Is(err, sql.ErrTxDone) {
+			err = nil
+		}
+	} else if err == nil {
+		db.commits.Add(1)
+		err = g.tx.Commit()
+		if err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	} else {
+		g.tx.Rollback()
+		err = fmt.Errorf("commit: the shared write transaction failed: %w", err)
+	}
+	g.err = err
+	close(g.done)
+}
+
+// committer ends a group when asked (kick), after the transactions that
+// were already queued for the writer have joined it: the token is handed
+// on in arrival order, so they get it first.
+func (db *DB) committer() {
+	defer close(db.committerDone)
+	for {
+		select {
+		case <-db.kick:
+		case <-db.closed:
+			return
+		}
+		select {
+		case <-db.token:
+		case <-db.closed:
+			return
+		}
+		db.endGroup(nil)
+		db.release()
+	}
+}
+
+// wake asks the committer to end the open group.
+func (db *DB) wake() {
+	select {
+	case db.kick <- struct{}{}:
+	default: // already asked
+	}
+}
+
 type tx struct {
 	sqlstore.Reader
-	db    *DB
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt // the writer's prepared statements bound to this tx
+	db *DB
+	g  *group // the shared SQLite transaction this one runs in
 
 	// Rows not yet inserted, per table, as flat argument lists, and the
 	// resources they belong to (type + "/" + id: rid and version).
@@ -123,11 +246,14 @@ type tx struct {
 	rows    map[string]int
 	created map[string]current
 	// The last vid and rid used: this transaction assigns them itself (it
-	// holds the only write lock from BEGIN IMMEDIATE), so a new version
-	// and its current row need not be inserted before the next Put.
+	// holds the only write lock), so a new version and its current row
+	// need not be inserted before the next Put.
 	lastVid, lastRid int64
 	haveIDs          bool
-	err              error // a failed flush: nothing more can be written
+	savepoint        bool  // a SAVEPOINT was opened before this transaction first wrote to SQLite
+	wrote            bool  // rows of this transaction are in the SQLite transaction
+	done             bool  // committed or rolled back: the token is released
+	err              error // a failed write: nothing more can be written
 
 	// mu serialises the transaction's methods: the buffers are not safe
 	// for concurrent use (database/sql's Tx is, and callers may rely on it).
@@ -145,7 +271,7 @@ type flushingQuerier struct {
 
 func (f flushingQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
 	f.t.mu.Lock()
-	err := f.t.flush(ctx)
+	err := f.t.flushEarly()
 	f.t.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -156,7 +282,7 @@ func (f flushingQuerier) Query(ctx context.Context, query string, args ...any) (
 var _ store.Tx = (*tx)(nil)
 
 func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st, ok := t.stmts[q]; ok {
+	if st, ok := t.g.stmts[q]; ok {
 		return st, nil
 	}
 	base, err := t.db.wstmts.get(ctx, q)
@@ -165,20 +291,69 @@ func (t *tx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	var st *sql.Stmt
 	if base != nil {
-		st = t.tx.StmtContext(ctx, base)
-	} else if st, err = t.tx.PrepareContext(ctx, q); err != nil {
+		st = t.g.tx.StmtContext(ctx, base)
+	} else if st, err = t.g.tx.PrepareContext(ctx, q); err != nil {
 		return nil, err
 	}
-	t.stmts[q] = st
+	t.g.stmts[q] = st
 	return st, nil
 }
 
-func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+// exec runs a statement that writes. It does not take the caller's
+// context: SQLite answers an interrupted INSERT, UPDATE or DELETE by
+// rolling back the whole transaction, which here is shared. A failure
+// fails the transaction: if it opened a savepoint the group survives,
+// otherwise the group is rolled back at Commit or Rollback.
+func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	ctx := context.Background()
 	st, err := t.stmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	t.wrote = true
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		t.err = fmt.Errorf("%w (the transaction must be rolled back)", err)
+	}
+	return res, err
+}
+
+// beginWriting opens this transaction's savepoint before it first writes
+// to SQLite ahead of Commit, so that a Rollback can undo its rows alone.
+func (t *tx) beginWriting() error {
+	if t.savepoint {
+		return nil
+	}
+	if _, err := t.g.tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
+		t.err = err
+		return err
+	}
+	t.savepoint = true
+	return nil
+}
+
+// flushEarly inserts the pending rows before Commit (for a read of the
+// transaction's own writes), inside the savepoint.
+func (t *tx) flushEarly() error {
+	if t.err != nil {
+		return t.err
+	}
+	if !t.hasPending() {
+		return nil
+	}
+	if err := t.beginWriting(); err != nil {
+		return err
+	}
+	return t.flush()
+}
+
+func (t *tx) hasPending() bool {
+	for _, n := range t.rows {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Put implements store.Tx.
@@ -208,6 +383,9 @@ func checkWrite(w *store.Write) error {
 func (t *tx) put(ctx context.Context, w *store.Write) error {
 	if t.err != nil {
 		return t.err
+	}
+	if t.done {
+		return fmt.Errorf("put: %w: the transaction has ended", store.ErrInvalid)
 	}
 	if !t.haveIDs {
 		st, err := t.stmt(ctx, sqlMaxIDs)
@@ -250,10 +428,13 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	if exists {
 		// An update: the pending rows (this resource's among them) go in
 		// first, so the current row and the old entries are in place.
-		if err := t.flush(ctx); err != nil {
+		if err := t.beginWriting(); err != nil {
 			return err
 		}
-		res, err := t.exec(ctx, sqlUpdateCurrent, w.VersionID, vid, lu, deleted, cur.rid, cur.version)
+		if err := t.flush(); err != nil {
+			return err
+		}
+		res, err := t.exec(sqlUpdateCurrent, w.VersionID, vid, lu, deleted, cur.rid, cur.version)
 		if err != nil {
 			return err
 		}
@@ -261,7 +442,7 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 			return fmt.Errorf("put %s/%s: %w", w.Type, w.ID, store.ErrConflict)
 		}
 		for _, table := range indexTables {
-			if _, err := t.exec(ctx, deleteIndexSQL(table), cur.rid); err != nil {
+			if _, err := t.exec(deleteIndexSQL(table), cur.rid); err != nil {
 				return err
 			}
 		}
@@ -332,10 +513,18 @@ func (t *tx) bufferIndex(rid int64, x *store.Index) {
 		e := &x.URIs[i]
 		return append(p, e.Param, e.URI)
 	})
+	add("idx_composite", len(x.Composites), func(p []any, i int) []any {
+		e := &x.Composites[i]
+		p = append(p, e.Param)
+		for _, c := range e.Parts {
+			p = append(p, c.System, c.Code, c.Low, c.High)
+		}
+		return p
+	})
 }
 
-// flush inserts the pending index rows.
-func (t *tx) flush(ctx context.Context) error {
+// flush inserts the pending rows.
+func (t *tx) flush() error {
 	if t.err != nil {
 		return t.err
 	}
@@ -347,10 +536,9 @@ func (t *tx) flush(ctx context.Context) error {
 		width := len(p) / n
 		for _, c := range chunks {
 			for n >= c {
-				if _, err := t.exec(ctx, insertSQL(table, c), p[:c*width]...); err != nil {
-					// Some rows are in, some not: the transaction can
-					// only be rolled back now.
-					t.err = fmt.Errorf("%w (the transaction must be rolled back)", err)
+				// Some rows may be in, some not: exec marks the
+				// transaction failed.
+				if _, err := t.exec(insertSQL(table, c), p[:c*width]...); err != nil {
 					return t.err
 				}
 				p, n = p[c*width:], n-c
@@ -363,29 +551,85 @@ func (t *tx) flush(ctx context.Context) error {
 	return nil
 }
 
-// Commit implements store.Tx. Only when it returns nil is the write durable.
+// Commit implements store.Tx. Only when it returns nil is the write
+// durable: it waits for the COMMIT of the group it ran in.
 func (t *tx) Commit() error {
-	defer t.forget()
 	t.mu.Lock()
-	err := t.flush(context.Background())
-	t.mu.Unlock()
+	if t.done {
+		t.mu.Unlock()
+		return fmt.Errorf("commit: %w", sql.ErrTxDone)
+	}
+	err := t.flush()
+	if err == nil && t.savepoint {
+		if _, err = t.g.tx.ExecContext(context.Background(), "RELEASE member"); err != nil {
+			t.err = err
+		}
+	}
 	if err != nil {
-		t.tx.Rollback()
+		t.end(err)
+		t.mu.Unlock()
 		return fmt.Errorf("commit: %w", err)
 	}
-	if err := t.tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	g := t.g
+	g.members++
+	t.done = true
+	t.mu.Unlock()
+	t.forget()
+	t.db.release()
+	t.db.wake()
+	<-g.done
+	return g.err
 }
 
 // Rollback implements store.Tx; after Commit it is a no-op.
 func (t *tx) Rollback() error {
-	defer t.forget()
-	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return fmt.Errorf("rollback: %w", err)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nil
 	}
-	return nil
+	return t.end(nil)
+}
+
+// end rolls the transaction back and releases the writer: its rows are
+// discarded from the buffers and, if it wrote any, rolled back to its
+// savepoint; a transaction that wrote without one (a failed insert at
+// Commit), or whose savepoint cannot be restored, takes the whole group
+// with it. The caller holds t.mu.
+func (t *tx) end(cause error) error {
+	t.done = true
+	for table := range t.pending {
+		t.pending[table] = nil
+		t.rows[table] = 0
+	}
+	var err error
+	switch {
+	case !t.wrote:
+	case t.savepoint:
+		bg := context.Background()
+		if _, err = t.g.tx.ExecContext(bg, "ROLLBACK TO member"); err == nil {
+			_, err = t.g.tx.ExecContext(bg, "RELEASE member")
+		}
+	default:
+		err = cause
+		if err == nil {
+			err = t.err
+		}
+		if err == nil {
+			err = errors.New("rows written without a savepoint")
+		}
+	}
+	if err != nil {
+		t.db.endGroup(err)
+		err = fmt.Errorf("rollback: %w", err)
+	} else if t.g.members == 0 {
+		// The group is empty: end it now rather than hold the database's
+		// write lock while no one uses it.
+		t.db.endGroup(nil)
+	}
+	t.forget()
+	t.db.release()
+	return err
 }
 
 func (t *tx) forget() {

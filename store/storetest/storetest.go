@@ -679,6 +679,39 @@ func testSearch(t *testing.T, s store.Store) {
 		{"has nested in chain", obsT, where(store.Predicate{Param: "subject", Type: store.TypeReference, Chain: &store.Chain{
 			Types: []string{"Patient"}, Where: where(store.Predicate{Has: &store.Has{Type: "Observation", Param: "subject",
 				Where: where(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "999"})}})}}), []string{"o1", "o3"}},
+
+		// One clause drives (the reference), the others are probes of its
+		// rows: every kind of predicate as a probe.
+		{"driven: reference, token, dates", obsT, where(subject("Patient", "p1", ""), store.Predicate{Param: "code", Type: store.TypeToken, System: loinc, Code: "1234-5"},
+			date("date", store.PrefixGe, us(2024, 1, 1, 0, 0), us(2024, 1, 2, 0, 0)-1), date("date", store.PrefixLe, us(2024, 12, 31, 0, 0), us(2025, 1, 1, 0, 0)-1)), []string{"o1"}},
+		{"driven: reference and :not", obsT, where(subject("Patient", "p1", ""), not(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"})), []string{"o3"}},
+		{"driven: token and :missing", obsT, where(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"},
+			missing(store.Predicate{Param: "value-quantity", Type: store.TypeQuantity}, true)), []string{"o5"}},
+		{"driven: token and :missing=false", obsT, where(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"},
+			missing(store.Predicate{Param: "date", Type: store.TypeDate}, false)), []string{"o1", "o2"}},
+		{"driven: token and chain probe", obsT, where(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"},
+			store.Predicate{Param: "subject", Type: store.TypeReference, Chain: &store.Chain{Types: []string{"Patient"}, Where: where(gender("", "male", true))}}), []string{"o1", "o5"}},
+		{"driven: token and _has probe", pats, where(gender("", "male", true),
+			store.Predicate{Has: &store.Has{Type: "Observation", Param: "subject", Where: where(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "999"})}}), []string{"p1"}},
+		{"driven: _has probe with a nested filter", pats, where(gender("", "male", true),
+			store.Predicate{Has: &store.Has{Type: "Observation", Param: "subject", Where: where(
+				store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"},
+				date("date", store.PrefixGe, us(2024, 3, 1, 0, 0), us(2024, 3, 2, 0, 0)-1))}}), []string{"p1"}},
+		{"driven: chain probe with _id inside", obsT, where(store.Predicate{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "1234-5"},
+			store.Predicate{Param: "subject", Type: store.TypeReference, Chain: &store.Chain{Types: []string{"Patient"}, Where: where(store.Predicate{Param: store.ParamID, Type: store.TypeToken, Code: "p3"})}}), []string{"o5"}},
+		{"_id and a token", pats, where(store.Predicate{Param: store.ParamID, Type: store.TypeToken, Code: "p1"}, gender("", "male", true)), []string{"p1"}},
+		{"OR of reference and _id (a compartment)", pats, []store.Clause{{
+			{Param: "link", Type: store.TypeReference, TargetType: "Patient", TargetID: "p2"},
+			{Param: store.ParamID, Type: store.TypeToken, Code: "p2"},
+		}}, []string{"p2"}},
+		{"OR of two references to one target", obsT, []store.Clause{{
+			subject("Patient", "p1", ""),
+			{Param: "performer", Type: store.TypeReference, TargetType: "Patient", TargetID: "p1"},
+		}}, []string{"o1", "o3"}},
+		{"OR of token and date drives", obsT, []store.Clause{{
+			{Param: "code", Type: store.TypeToken, AnySystem: true, Code: "999"},
+			date("date", store.PrefixEq, us(2024, 3, 15, 0, 0), us(2024, 3, 16, 0, 0)-1),
+		}}, []string{"o2", "o3"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -879,7 +912,8 @@ func testSearchErrors(t *testing.T, s store.Store) {
 		want error
 	}{
 		{"sort on a reference", store.Query{Sort: []store.Sort{{Param: "subject", Type: store.TypeReference}}}, store.ErrUnsupported},
-		{"unknown parameter type", store.Query{Where: where(store.Predicate{Param: "x", Type: "composite", String: "a"})}, store.ErrUnsupported},
+		{"unknown parameter type", store.Query{Where: where(store.Predicate{Param: "x", Type: "special", String: "a"})}, store.ErrUnsupported},
+		{"composite without components", store.Query{Where: where(store.Predicate{Param: "x", Type: store.TypeComposite})}, store.ErrInvalid},
 		{":not on a string", store.Query{Where: where(store.Predicate{Param: "name", Type: store.TypeString, String: "a", Not: true})}, store.ErrUnsupported},
 		{"unknown prefix", store.Query{Where: where(store.Predicate{Param: "d", Type: store.TypeDate, Prefix: "zz"})}, store.ErrUnsupported},
 		{"empty clause", store.Query{Where: []store.Clause{{}}}, store.ErrInvalid},

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,19 +62,46 @@ var indexTable = map[store.ParamType]string{
 	store.TypeNumber:    "idx_number",
 	store.TypeQuantity:  "idx_quantity",
 	store.TypeURI:       "idx_uri",
+	store.TypeComposite: "idx_composite",
+	store.TypeNear:      "idx_number", // "near:lat" and "near:lon" number entries
+}
+
+// tableParam is the index table and parameter name of a predicate's
+// entries.
+func tableParam(p *store.Predicate) (string, string, error) {
+	table, ok := indexTable[p.Type]
+	if !ok {
+		return "", "", fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
+	}
+	if p.Type == store.TypeNear {
+		return table, store.NearLat, nil
+	}
+	return table, p.Param, nil
 }
 
 // where writes the conditions that select current, non-deleted resources
 // of the given types (alias a is the resource table) matching every clause.
-func (b *builder) where(a string, types []string, clauses []store.Clause) error {
+//
+// When free, a is not yet bound and the search may be driven: the clause
+// judged most selective (driver) becomes "a.rid IN (set of row ids)" and
+// every other clause a filter correlated on a's row (EXISTS ... x.rid =
+// a.rid). Uncorrelated "rid IN" lists for every clause made SQLite
+// materialise whole parameters (every date of every resource) to filter a
+// patient's handful of rows; a correlated probe costs an index lookup per
+// driving row instead. When not free, a is bound by the enclosing join
+// (a chain's target, a _has source) and every clause is a filter.
+func (b *builder) where(a string, types []string, clauses []store.Clause, free bool) error {
+	d := -1
+	if free {
+		d = driver(clauses)
+	}
 	b.w(a + ".deleted = 0")
-	// Without statistics SQLite's planner prefers walking every resource
-	// of the type and probing the index subquery for each; when a clause
-	// can drive the search from an index instead, the unary + takes the
+	// SQLite without statistics prefers walking every resource of the
+	// type and probing each; when a clause drives, the unary + takes the
 	// type column out of the index choice (PostgreSQL plans from its
 	// statistics and has no unary + for text).
 	typ := " AND " + a + ".type"
-	if b.d == SQLite && drives(clauses) {
+	if b.d == SQLite && d >= 0 {
 		typ = " AND +" + a + ".type"
 	}
 	if len(types) == 1 {
@@ -81,16 +109,24 @@ func (b *builder) where(a string, types []string, clauses []store.Clause) error 
 	} else if len(types) > 1 {
 		b.w(typ + " IN ").in(types)
 	}
-	for _, c := range clauses {
+	for i, c := range clauses {
 		if len(c) == 0 {
 			return fmt.Errorf("%w: empty clause", store.ErrInvalid)
 		}
+		if i == d {
+			b.w(" AND " + a + ".rid IN (")
+			if err := b.set(c, types); err != nil {
+				return err
+			}
+			b.w(")")
+			continue
+		}
 		b.w(" AND (")
-		for i := range c {
-			if i > 0 {
+		for j := range c {
+			if j > 0 {
 				b.w(" OR ")
 			}
-			if err := b.pred(a, &c[i]); err != nil {
+			if err := b.filter(a, &c[j]); err != nil {
 				return err
 			}
 		}
@@ -99,32 +135,237 @@ func (b *builder) where(a string, types []string, clauses []store.Clause) error 
 	return nil
 }
 
-// drives reports whether some clause selects resources from an index
-// table alone: every predicate in it is a positive value match.
-func drives(clauses []store.Clause) bool {
-	for _, c := range clauses {
-		ok := len(c) > 0
-		for i := range c {
-			p := &c[i]
-			if p.Has != nil || p.Not || p.Missing != nil || p.Param == store.ParamID || p.Param == store.ParamLastUpdated {
-				ok = false
-				break
-			}
+// driver picks the clause to drive a search from: the one with the best
+// score (a disjunction scores as its weakest predicate), or -1 when no
+// clause can drive or an _id clause should (the (type, id) key answers it).
+func driver(clauses []store.Clause) int {
+	best, bestScore := -1, 0
+	for i, c := range clauses {
+		s := clauseScore(c)
+		if s < 0 {
+			return -1
 		}
-		if ok {
-			return true
+		if s > bestScore {
+			best, bestScore = i, s
 		}
 	}
-	return false
+	return best
 }
 
-// pred writes one predicate as a boolean expression over resource alias a.
-func (b *builder) pred(a string, p *store.Predicate) error {
+// clauseScore rates how few rows a clause's set is likely to hold, without
+// statistics: 0 when it cannot drive, -1 for an _id match.
+func clauseScore(c store.Clause) int {
+	score := math.MaxInt
+	ids := len(c) > 0
+	for i := range c {
+		p := &c[i]
+		if p.Param == store.ParamID && p.Has == nil && p.Chain == nil && !p.Not && p.Missing == nil {
+			score = min(score, 100) // set writes it as a (type, id) lookup
+			continue
+		}
+		ids = false
+		score = min(score, predScore(p))
+	}
+	if ids {
+		return -1
+	}
+	return score
+}
+
+func predScore(p *store.Predicate) int {
 	switch {
 	case p.Has != nil:
-		return b.has(a, p.Has)
+		return max(innerScore(p.Has.Where)-2, 5)
 	case p.Chain != nil:
-		return b.chain(a, p)
+		return max(innerScore(p.Chain.Where)-1, 5)
+	case p.Not || p.Missing != nil || p.Param == store.ParamID || p.Param == store.ParamLastUpdated:
+		return 0
+	}
+	switch p.Type {
+	case store.TypeReference:
+		switch {
+		case p.TargetID != "":
+			return 90
+		case p.URL != "":
+			return 85
+		}
+		// A target type alone (any Patient): no index leads with it; the
+		// resources of the type, probed one by one, are cheaper.
+		return 0
+	case store.TypeToken:
+		switch {
+		case p.TextSearch:
+			return 10
+		case p.CodeSet:
+			return 60
+		case p.Code != "":
+			return 70
+		}
+		return 20
+	case store.TypeString:
+		switch p.Match {
+		case store.StringExact:
+			return 65
+		case store.StringStartsWith:
+			return 50
+		}
+		return 10
+	case store.TypeURI:
+		if p.Below {
+			return 45
+		}
+		return 65
+	case store.TypeComposite:
+		if len(p.Components) > 0 {
+			return max(predScore(&p.Components[0]), 40) + 5
+		}
+		return 0
+	case store.TypeNear:
+		return 60
+	case store.TypeQuantity:
+		return 40
+	case store.TypeDate, store.TypeNumber:
+		return 30
+	}
+	return 0
+}
+
+// innerScore is the score of the best clause of a nested search.
+func innerScore(clauses []store.Clause) int {
+	best := 0
+	for _, c := range clauses {
+		s := clauseScore(c)
+		if s < 0 {
+			return 95
+		}
+		best = max(best, s)
+	}
+	return best
+}
+
+// set writes a subquery selecting the row ids of the resources that match
+// any predicate of a driving clause. Reference predicates on the same
+// target are one index lookup (param IN ...): a compartment clause is an
+// OR of several; other predicates are united.
+func (b *builder) set(c store.Clause, types []string) error {
+	done := make([]bool, len(c))
+	first := true
+	for i := range c {
+		if done[i] {
+			continue
+		}
+		if !first {
+			b.w(" UNION ")
+		}
+		first = false
+		p := &c[i]
+		if p.Chain == nil && p.Has == nil && p.Type == store.TypeReference && p.TargetID != "" && p.Missing == nil {
+			params := []string{p.Param}
+			for j := i + 1; j < len(c); j++ {
+				q := &c[j]
+				if !done[j] && q.Chain == nil && q.Has == nil && q.Type == store.TypeReference && q.Missing == nil &&
+					q.TargetID == p.TargetID && q.TargetType == p.TargetType && q.URL == "" {
+					done[j] = true
+					if !slices.Contains(params, q.Param) {
+						params = append(params, q.Param)
+					}
+				}
+			}
+			x := b.newAlias("x")
+			b.w("SELECT " + x + ".rid FROM idx_reference " + x + " WHERE " + x + ".target_id = ").arg(p.TargetID)
+			if p.TargetType != "" {
+				b.w(" AND " + x + ".target_type = ").arg(p.TargetType)
+			}
+			if len(params) == 1 {
+				b.w(" AND " + x + ".param = ").arg(params[0])
+			} else {
+				b.w(" AND " + x + ".param IN ").in(params)
+			}
+			continue
+		}
+		if p.Param == store.ParamID {
+			// An _id beside other predicates (a compartment's own resource).
+			t := b.newAlias("t")
+			b.w("SELECT " + t + ".rid FROM resource " + t + " WHERE " + t + ".id = ").arg(p.Code)
+			if len(types) == 1 {
+				b.w(" AND " + t + ".type = ").arg(types[0])
+			} else if len(types) > 1 {
+				b.w(" AND " + t + ".type IN ").in(types)
+			}
+			continue
+		}
+		if err := b.predSet(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// predSet writes a subquery selecting the row ids of the resources one
+// positive predicate matches (any type; the caller restricts the type).
+func (b *builder) predSet(p *store.Predicate) error {
+	switch {
+	case p.Has != nil:
+		// Driven from the inner side: the matching sources, the references
+		// they hold, the resources those point at.
+		x, s, t := b.newAlias("x"), b.newAlias("s"), b.newAlias("t")
+		b.w("SELECT " + t + ".rid FROM resource " + s + " JOIN idx_reference " + x + " ON " + x + ".rid = " + s + ".rid JOIN resource " + t +
+			" ON " + t + ".type = " + x + ".target_type AND " + t + ".id = " + x + ".target_id WHERE " + x + ".param = ").arg(p.Has.Param).w(" AND ")
+		return b.where(s, hasTypes(p.Has), p.Has.Where, true)
+	case p.Chain != nil:
+		x, t := b.newAlias("x"), b.newAlias("t")
+		b.w("SELECT " + x + ".rid FROM resource " + t + " JOIN idx_reference " + x + " ON " + x + ".target_id = " + t + ".id AND " + x + ".target_type = " + t + ".type WHERE " + x + ".param = ").arg(p.Param).w(" AND ")
+		return b.where(t, p.Chain.Types, p.Chain.Where, true)
+	}
+	table, param, err := tableParam(p)
+	if err != nil {
+		return err
+	}
+	x := b.newAlias("x")
+	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(param)
+	return b.valueCond(x, p)
+}
+
+func hasTypes(h *store.Has) []string {
+	if h.Type == "" {
+		return nil
+	}
+	return []string{h.Type}
+}
+
+// paramEq writes "x.param = ?" for a probe correlated on x.rid. On SQLite
+// the unary + keeps the planner on the (rid, param) index: given param
+// alone it prefers an index leading with param, i.e. every entry of that
+// parameter.
+func (b *builder) paramEq(x, param string) *builder {
+	if b.d == SQLite {
+		b.w("+")
+	}
+	return b.w(x + ".param = ").arg(param)
+}
+
+// filter writes one predicate as a boolean expression over the bound row a.
+func (b *builder) filter(a string, p *store.Predicate) error {
+	switch {
+	case p.Has != nil:
+		x, s := b.newAlias("x"), b.newAlias("s")
+		b.w("EXISTS (SELECT 1 FROM idx_reference " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid WHERE " +
+			x + ".target_id = " + a + ".id AND " + x + ".target_type = " + a + ".type AND " + x + ".param = ").arg(p.Has.Param).w(" AND ")
+		if err := b.where(s, hasTypes(p.Has), p.Has.Where, false); err != nil {
+			return err
+		}
+		b.w(")")
+		return nil
+	case p.Chain != nil:
+		x, t := b.newAlias("x"), b.newAlias("t")
+		b.w("EXISTS (SELECT 1 FROM idx_reference " + x + " JOIN resource " + t + " ON " + t + ".type = " + x + ".target_type AND " +
+			t + ".id = " + x + ".target_id WHERE " + x + ".rid = " + a + ".rid AND ")
+		b.paramEq(x, p.Param).w(" AND ")
+		if err := b.where(t, p.Chain.Types, p.Chain.Where, false); err != nil {
+			return err
+		}
+		b.w(")")
+		return nil
 	}
 	switch p.Param {
 	case store.ParamID:
@@ -144,29 +385,31 @@ func (b *builder) pred(a string, p *store.Predicate) error {
 		}
 		return b.rangeCmp(a+".last_updated", a+".last_updated", p.Prefix, p.DateLow, p.DateHigh, dateDelta(p))
 	}
-	table, ok := indexTable[p.Type]
-	if !ok {
-		return fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
+	table, param, err := tableParam(p)
+	if err != nil {
+		return err
+	}
+	if p.Not && p.Missing == nil && p.Type != store.TypeToken {
+		return fmt.Errorf("%w: :not on a %s parameter", store.ErrUnsupported, p.Type)
+	}
+	if p.Not || p.Missing != nil && *p.Missing {
+		b.w("NOT ")
 	}
 	x := b.newAlias("x")
-	if p.Missing != nil {
-		if *p.Missing {
-			b.w(a + ".rid NOT IN ")
-		} else {
-			b.w(a + ".rid IN ")
+	b.w("EXISTS (SELECT 1 FROM " + table + " " + x + " WHERE " + x + ".rid = " + a + ".rid AND ")
+	b.paramEq(x, param)
+	if p.Missing == nil {
+		if err := b.valueCond(x, p); err != nil {
+			return err
 		}
-		b.w("(SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(p.Param).w(")")
-		return nil
 	}
-	if p.Not {
-		if p.Type != store.TypeToken {
-			return fmt.Errorf("%w: :not on a %s parameter", store.ErrUnsupported, p.Type)
-		}
-		b.w(a + ".rid NOT IN ")
-	} else {
-		b.w(a + ".rid IN ")
-	}
-	b.w("(SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(p.Param)
+	b.w(")")
+	return nil
+}
+
+// valueCond writes " AND ..." comparing the columns of index row x with
+// the predicate's value.
+func (b *builder) valueCond(x string, p *store.Predicate) error {
 	c := x + "."
 	switch p.Type {
 	case store.TypeString:
@@ -186,6 +429,11 @@ func (b *builder) pred(a string, p *store.Predicate) error {
 		if p.TextSearch {
 			v := likeEscape(strings.ToLower(p.String))
 			b.w(" AND (lower(" + c + "text) LIKE ").arg(v + "%").w(` ESCAPE '\' OR lower(` + c + "text) LIKE ").arg("% " + v + "%").w(` ESCAPE '\')`)
+			break
+		}
+		if p.CodeSet {
+			b.w(" AND ")
+			b.codings(c+"system", c+"code", p.Codings)
 			break
 		}
 		if p.Code != "" {
@@ -210,14 +458,10 @@ func (b *builder) pred(a string, p *store.Predicate) error {
 		}
 	case store.TypeDate:
 		b.w(" AND ")
-		if err := b.rangeCmp(c+"low", c+"high", p.Prefix, p.DateLow, p.DateHigh, dateDelta(p)); err != nil {
-			return err
-		}
+		return b.rangeCmp(c+"low", c+"high", p.Prefix, p.DateLow, p.DateHigh, dateDelta(p))
 	case store.TypeNumber:
 		b.w(" AND ")
-		if err := b.rangeCmp(c+"low", c+"high", p.Prefix, p.NumLow, p.NumHigh, numDelta(p)); err != nil {
-			return err
-		}
+		return b.rangeCmp(c+"low", c+"high", p.Prefix, p.NumLow, p.NumHigh, numDelta(p))
 	case store.TypeQuantity:
 		lo, hi := c+"low", c+"high"
 		if p.Canonical {
@@ -234,12 +478,149 @@ func (b *builder) pred(a string, p *store.Predicate) error {
 			}
 		}
 		b.w(" AND ")
-		if err := b.rangeCmp(lo, hi, p.Prefix, p.NumLow, p.NumHigh, numDelta(p)); err != nil {
-			return err
+		return b.rangeCmp(lo, hi, p.Prefix, p.NumLow, p.NumHigh, numDelta(p))
+	case store.TypeURI:
+		if p.Below {
+			b.w(" AND " + c + "uri >= ").arg(p.URI).w(" AND " + c + "uri < ").arg(p.URI + "\U0010FFFF")
+		} else {
+			b.w(" AND " + c + "uri = ").arg(p.URI)
+		}
+	case store.TypeComposite:
+		if len(p.Components) == 0 || len(p.Components) > store.MaxComponents {
+			return fmt.Errorf("%w: composite %q with %d components", store.ErrInvalid, p.Param, len(p.Components))
+		}
+		for k := range p.Components {
+			if err := b.componentCond(c, k+1, &p.Components[k]); err != nil {
+				return err
+			}
+		}
+	case store.TypeNear:
+		return b.nearCond(x, p.Near)
+	default:
+		return fmt.Errorf("%w: parameter %q has unknown type %q", store.ErrUnsupported, p.Param, p.Type)
+	}
+	return nil
+}
+
+// codings writes "(system = ? AND code IN (...)) OR ..." grouped by system;
+// an empty list matches nothing.
+func (b *builder) codings(system, code string, cs []store.Coding) {
+	if len(cs) == 0 {
+		b.w("1 = 0")
+		return
+	}
+	var systems []string
+	bySystem := map[string][]string{}
+	for _, c := range cs {
+		if _, ok := bySystem[c.System]; !ok {
+			systems = append(systems, c.System)
+		}
+		bySystem[c.System] = append(bySystem[c.System], c.Code)
+	}
+	b.w("(")
+	for i, sys := range systems {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(" + system + " = ").arg(sys).w(" AND " + code + " IN ").in(bySystem[sys]).w(")")
+	}
+	b.w(")")
+}
+
+// componentCond writes the conditions of component k (1-based) of a
+// composite entry, held as store.CompositeEntry describes.
+func (b *builder) componentCond(c string, k int, p *store.Predicate) error {
+	n := strconv.Itoa(k)
+	sys, code, lo, hi := c+"system"+n, c+"code"+n, c+"low"+n, c+"high"+n
+	switch p.Type {
+	case store.TypeToken:
+		switch {
+		case p.CodeSet:
+			b.w(" AND ")
+			b.codings(sys, code, p.Codings)
+		default:
+			if p.Code != "" {
+				b.w(" AND " + code + " = ").arg(p.Code)
+			}
+			if !p.AnySystem {
+				b.w(" AND " + sys + " = ").arg(p.System)
+			}
 		}
 	case store.TypeURI:
-		b.w(" AND " + c + "uri = ").arg(p.URI)
+		b.w(" AND " + code + " = ").arg(p.URI)
+	case store.TypeString:
+		switch p.Match {
+		case store.StringExact:
+			b.w(" AND " + sys + " = ").arg(p.String)
+		case store.StringContains:
+			b.w(" AND " + code + " LIKE ").arg("%" + likeEscape(p.String) + "%").w(` ESCAPE '\'`)
+		default:
+			b.w(" AND " + code + " >= ").arg(p.String).w(" AND " + code + " < ").arg(p.String + "\U0010FFFF")
+		}
+	case store.TypeReference:
+		switch {
+		case p.URL != "":
+			b.w(" AND " + sys + " = '' AND " + code + " = ").arg(p.URL)
+		case p.TargetID != "":
+			b.w(" AND " + code + " = ").arg(p.TargetID)
+			if p.TargetType != "" {
+				b.w(" AND " + sys + " = ").arg(p.TargetType)
+			}
+		default:
+			return fmt.Errorf("%w: reference component without a target", store.ErrInvalid)
+		}
+	case store.TypeDate:
+		b.w(" AND ")
+		d, _ := dateDelta(p).(int64)
+		return b.rangeCmp(lo, hi, p.Prefix, float64(p.DateLow), float64(p.DateHigh), float64(d))
+	case store.TypeNumber, store.TypeQuantity:
+		if p.Type == store.TypeQuantity {
+			if p.System != "" {
+				b.w(" AND " + sys + " = ").arg(p.System)
+			}
+			if p.Code != "" {
+				b.w(" AND " + code + " = ").arg(p.Code)
+			}
+		}
+		b.w(" AND ")
+		return b.rangeCmp(lo, hi, p.Prefix, p.NumLow, p.NumHigh, numDelta(p))
+	default:
+		return fmt.Errorf("%w: a %s component", store.ErrUnsupported, p.Type)
 	}
+	return nil
+}
+
+// earthKm is the mean Earth radius (IUGG) used for near.
+const earthKm = 6371.0088
+
+// nearCond writes, for the latitude entry x of a Location, a bounding box
+// on the latitude (the index range), the longitude entry in the box, and
+// the great-circle (haversine) distance within n.Km.
+func (b *builder) nearCond(x string, n *store.Near) error {
+	if n == nil || n.Km < 0 || math.IsNaN(n.Km) {
+		return fmt.Errorf("%w: near without a point and distance", store.ErrInvalid)
+	}
+	dlat := n.Km / (earthKm * math.Pi / 180)
+	b.w(" AND " + x + ".low >= ").arg(n.Lat - dlat).w(" AND " + x + ".low <= ").arg(n.Lat + dlat)
+	o := b.newAlias("o")
+	b.w(" AND EXISTS (SELECT 1 FROM idx_number " + o + " WHERE " + o + ".rid = " + x + ".rid AND ")
+	b.paramEq(o, store.NearLon)
+	// The longitude box, where it is one interval (away from the poles
+	// and the antimeridian); the distance below decides anyway.
+	if cos := math.Cos((math.Abs(n.Lat) + dlat) * math.Pi / 180); cos > 0.01 {
+		dlon := dlat / cos
+		if lo, hi := n.Lon-dlon, n.Lon+dlon; lo >= -180 && hi <= 180 {
+			b.w(" AND " + o + ".low >= ").arg(lo).w(" AND " + o + ".low <= ").arg(hi)
+		}
+	}
+	least := "min"
+	if b.d == Postgres {
+		least = "least"
+	}
+	// 2 R asin(sqrt(sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2))) <= km
+	b.w(" AND 2 * " + strconv.FormatFloat(earthKm, 'f', -1, 64) + " * asin(sqrt(" + least + "(1.0, ")
+	b.w("power(sin(radians(" + x + ".low - ").arg(n.Lat).w(") / 2), 2) + cos(radians(").arg(n.Lat).w(")) * cos(radians(" + x + ".low)) * ")
+	b.w("power(sin(radians(" + o + ".low - ").arg(n.Lon).w(") / 2), 2)))) <= ").arg(n.Km)
 	b.w(")")
 	return nil
 }
@@ -314,34 +695,4 @@ func boolSQL(v bool) string {
 
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// chain: the reference parameter p.Param points at a current resource of
-// one of p.Chain.Types that matches p.Chain.Where.
-func (b *builder) chain(a string, p *store.Predicate) error {
-	x, t := b.newAlias("x"), b.newAlias("t")
-	b.w(a + ".rid IN (SELECT " + x + ".rid FROM idx_reference " + x + " JOIN resource " + t +
-		" ON " + t + ".type = " + x + ".target_type AND " + t + ".id = " + x + ".target_id WHERE " + x + ".param = ").arg(p.Param).w(" AND ")
-	if err := b.where(t, p.Chain.Types, p.Chain.Where); err != nil {
-		return err
-	}
-	b.w(")")
-	return nil
-}
-
-// has: some current resource of h.Type whose reference parameter h.Param
-// points at a matches h.Where.
-func (b *builder) has(a string, h *store.Has) error {
-	x, s := b.newAlias("x"), b.newAlias("s")
-	b.w("EXISTS (SELECT 1 FROM idx_reference " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid WHERE " +
-		x + ".target_type = " + a + ".type AND " + x + ".target_id = " + a + ".id AND " + x + ".param = ").arg(h.Param).w(" AND ")
-	var types []string
-	if h.Type != "" {
-		types = []string{h.Type}
-	}
-	if err := b.where(s, types, h.Where); err != nil {
-		return err
-	}
-	b.w(")")
-	return nil
 }

@@ -46,7 +46,13 @@ func (r Reader) includes(ctx context.Context, q *store.Query, matches []int64) (
 			}
 			b.w(")")
 			if inc.SourceType != "" {
-				b.w(" AND s.type = ").arg(inc.SourceType)
+				// Unary + on SQLite: without statistics it would otherwise
+				// walk every resource of the source type (see where).
+				if r.D == SQLite {
+					b.w(" AND +s.type = ").arg(inc.SourceType)
+				} else {
+					b.w(" AND s.type = ").arg(inc.SourceType)
+				}
 			}
 			if inc.Param != "" && inc.Param != "*" {
 				b.w(" AND x.param = ").arg(inc.Param)

@@ -31,7 +31,8 @@ func sortKeys(sorts []store.Sort) ([]sortKey, error) {
 		sub := func(col, table string) func(b *builder) {
 			return func(b *builder) {
 				x := b.newAlias("o")
-				b.w("(SELECT " + agg + "(" + x + "." + col + ") FROM " + table + " " + x + " WHERE " + x + ".rid = r.rid AND " + x + ".param = ").arg(s.Param).w(")")
+				b.w("(SELECT " + agg + "(" + x + "." + col + ") FROM " + table + " " + x + " WHERE " + x + ".rid = r.rid AND ")
+				b.paramEq(x, s.Param).w(")")
 			}
 		}
 		switch {
@@ -179,30 +180,42 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		cur = &c
 	}
 	res := &store.SearchResult{Total: -1}
-	if q.Total != store.TotalNone || q.CountOnly {
+	countSQL := func() error {
 		b := newBuilder(r.D)
 		b.w("SELECT count(*) FROM resource r WHERE ")
-		if err := b.where("r", q.Types, q.Where); err != nil {
-			return nil, err
+		if err := b.where("r", q.Types, q.Where, true); err != nil {
+			return err
 		}
 		if err := r.scalar(ctx, b, &res.Total); err != nil {
-			return nil, WrapErr(ctx, "search count", err)
+			return WrapErr(ctx, "search count", err)
 		}
+		return nil
 	}
 	if q.CountOnly {
+		if err := countSQL(); err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	count := q.Count
 	if count <= 0 {
 		count = DefaultCount
 	}
+	// The total comes with the page, as a window count over all matches
+	// (computed where the matches are ordered anyway), so a search is
+	// evaluated once rather than once to count and once for the page.
+	withTotal := q.Total != store.TotalNone
 
-	// Innermost: matching row ids with their sort keys; middle: keyset,
-	// order and page; outer: fetch the bodies of that page only.
+	// Innermost: matching row ids with their sort keys (and the total);
+	// middle: keyset, order and page; outer: fetch the bodies of that page
+	// only.
 	b := newBuilder(r.D)
 	b.w("SELECT " + versionCols + ", m.rid")
 	for i := range keys {
 		b.w(", m.k" + strconv.Itoa(i))
+	}
+	if withTotal {
+		b.w(", m.total")
 	}
 	b.w(" FROM (SELECT m.* FROM (SELECT r.rid AS rid")
 	for i, k := range keys {
@@ -210,8 +223,11 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		k.expr(b)
 		b.w(" AS k" + strconv.Itoa(i))
 	}
+	if withTotal {
+		b.w(", count(*) OVER () AS total")
+	}
 	b.w(" FROM resource r WHERE ")
-	if err := b.where("r", q.Types, q.Where); err != nil {
+	if err := b.where("r", q.Types, q.Where, true); err != nil {
 		return nil, err
 	}
 	b.w(") m")
@@ -240,10 +256,14 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 			break
 		}
 		var rid int64
+		var total int64
 		kv := make([]any, len(keys))
 		dest := []any{&rid}
 		for i := range keys {
 			dest = append(dest, &kv[i])
+		}
+		if withTotal {
+			dest = append(dest, &total)
 		}
 		v, err := scanVersion(rows, dest...)
 		if err != nil {
@@ -251,6 +271,9 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		}
 		for i, k := range keys {
 			kv[i] = normKey(kv[i], k.kind)
+		}
+		if withTotal {
+			res.Total = int(total)
 		}
 		res.Matches = append(res.Matches, v)
 		rids = append(rids, rid)
@@ -260,6 +283,13 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		return nil, WrapErr(ctx, "search", err)
 	}
 	rows.Close()
+	if withTotal && len(res.Matches) == 0 {
+		// An empty page (nothing matches, or a page past the end) has no
+		// row to carry the total.
+		if err := countSQL(); err != nil {
+			return nil, err
+		}
+	}
 	if len(q.Include) > 0 || len(q.RevInclude) > 0 {
 		if res.Included, err = r.includes(ctx, q, rids); err != nil {
 			return nil, err

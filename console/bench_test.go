@@ -1,0 +1,75 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/xietong/xietong/server"
+)
+
+// BenchmarkPages measures the server time of each main page: the console
+// handler with its in-process API calls, without the network. On the full
+// demo region:
+//
+//	go run ./cmd/xietong serve --demo --db /tmp/demo.db   # once; stop it when "demo region loaded"
+//	XIETONG_CONSOLE_BENCH_DB=/tmp/demo.db go test ./console -run '^$' -bench Pages -benchtime 20x
+//
+// Without XIETONG_CONSOLE_BENCH_DB it runs on the tests' small region.
+// /commission/activity is left out: its 36 counts over all results take
+// seconds on the full region (docs/BENCHMARKS.md, "Console").
+// The database is opened read-write (the audit trail grows), so point it
+// at a scratch copy.
+func BenchmarkPages(b *testing.B) {
+	var h http.Handler
+	if dsn := os.Getenv("XIETONG_CONSOLE_BENCH_DB"); dsn != "" {
+		srv, err := server.New(context.Background(), server.Config{DB: dsn, Demo: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		h = srv.Handler()
+	} else {
+		node(b)
+		h = region.srv.Handler()
+	}
+	cookie := &http.Cookie{Name: "xt_demo", Value: url.Values{"role": {"admin"}, "org": {"demo-org-110112001"}, "name": {"北京运河医院"}}.Encode()}
+	// The first patient's ID number, for the look-up by ID.
+	req := httptest.NewRequest("GET", "/fhir/Patient/demo-pat-000001", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		b.Fatalf("no demo patient: %d", rec.Code)
+	}
+	pages := []struct{ name, path string }{
+		{"home", "/"},
+		{"patients-by-name", "/patients?q=" + url.QueryEscape("王")},
+		{"patient-timeline", "/patients/demo-pat-000001"},
+		{"directory", "/directory"},
+		{"directory-filtered", "/directory?kind=general-hospital&city=" + url.QueryEscape("廊坊市")},
+		{"institution", "/directory/institutions/demo-org-110112001"},
+		{"cooperations", "/directory/cooperations"},
+		{"practitioners", "/directory/practitioners"},
+		{"pools", "/directory/pools"},
+		{"service-finder", "/directory/services?kind=tcm-clinic"},
+		{"commission", "/commission"},
+	}
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				req := httptest.NewRequest("GET", p.path, nil)
+				req.AddCookie(cookie)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("GET %s: %d %.300s", p.path, rec.Code, rec.Body.String())
+				}
+			}
+		})
+	}
+}

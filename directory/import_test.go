@@ -1,0 +1,146 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// fakeLookup knows a few resources "already in the store".
+type fakeLookup map[string]string // "Type/id" → "", or "Type|system|value" → owner id
+
+func (f fakeLookup) Exists(_ context.Context, typ, id string) (bool, error) {
+	_, ok := f[typ+"/"+id]
+	return ok, nil
+}
+
+func (f fakeLookup) Owner(_ context.Context, typ, system, value string) (string, error) {
+	return f[typ+"|"+system+"|"+value], nil
+}
+
+func TestParseSample(t *testing.T) {
+	f, err := os.Open("testdata/directory.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	plan, err := Parse(context.Background(), f, fakeLookup{})
+	if err != nil {
+		t.Fatalf("sample file: %v", err)
+	}
+	want := map[string]int{"institution": 6, "location": 6, "department": 2, "service": 8, "cooperation": 2, "member": 6, "practitioner": 3, "role": 5}
+	for k, n := range want {
+		if plan.Counts[k] != n {
+			t.Errorf("%d %s rows, want %d", plan.Counts[k], k, n)
+		}
+	}
+	entries := plan.Bundle["entry"].([]any)
+	if len(entries) != 38 || len(plan.Rows) != 38 || plan.Rows[0] != 3 {
+		t.Fatalf("%d entries, rows %v", len(entries), plan.Rows)
+	}
+	first := entries[0].(map[string]any)
+	if first["request"].(map[string]any)["url"] != "Organization/cd-jinjiang-1" {
+		t.Fatalf("first entry %v", first["request"])
+	}
+	org := first["resource"].(map[string]any)
+	if org["identifier"].([]any)[0].(map[string]any)["value"] != "510104001" || len(org["type"].([]any)) != 3 {
+		t.Fatalf("institution %v", org)
+	}
+	if got := plan.RowOfEntry("Bundle.entry[1]: something"); got != 4 {
+		t.Errorf("RowOfEntry = %d, want 4", got)
+	}
+}
+
+// Every problem of every row is reported with its line and column.
+func TestParseErrors(t *testing.T) {
+	const header = "kind,id,name,code,uscc,division,type,grade,parent,organization,practitioner,location,role,specialty,licence,gender,birth_date,title,start,end,lat,lon,address,phone\n"
+	good := "institution,h1,甲医院,510104001,12510104450000008X,510104,general-hospital,3A,,,,,,,,,,,,,,,,\n"
+	file := header + good +
+		"institution,h2,乙医院,51010400,12510104450000008Y,510104,hospital,4A,,,,,,,,,,,,,,,,\n" + // line 3: code, uscc, type, grade
+		"institution,h1,丙医院,510104001,12510104450000008X,990104,general-hospital,,,,,,,,,,,,,,,,,\n" + // 4: duplicate id, division, duplicate code
+		"location,l1,甲院区,,,510104,,,,h1,,,,,,,,,,,91,104.1,,\n" + // 5: lat
+		"location,l2,乙院区,,,510104,,,,nowhere,,,,,,,,,,,30.1,104.1,,\n" + // 6: unknown institution
+		"service,s1,甲门诊,,,,tcm-clinic,,,h1,,l9,,,,,,,,,,,,\n" + // 7: unknown location
+		"member,m1,,,,,,,,h1,,,boss,,,,,,2025-13-01,,,,,\n" + // 8: parent missing, role, start date
+		"practitioner,p1,张三,,,,,,,,,,,,12345,martian,2099-01-01,,,,,,,\n" + // 9: licence, gender, birth date
+		"role,r1,,,,,,,,h1,p1,,,,,,,,2025-01-01,2024-01-01,,,,\n" + // 10: end before start
+		"spaceship,x1,,,,,,,,,,,,,,,,,,,,,,\n" + // 11: kind
+		"department,d1,心内科,3.4,,,,,h1,,,,,,,,,,,,,,,\n" + // 12: code
+		"cooperation,c1,联盟,,,,specialty-alliance,,,,,,,,,,,,,,,,,\n" + // 13: start required
+		"member,m2,,,,,,,,c1,,,lead,,,,,,2025-01-01,,,,,\n" + // 14: parent required; organization c1 is a cooperation
+		"institution,h3,丁医院,510104003,12510104450000008X,510104,general-hospital,,,,,,,,,,,,,,30.1,,,\n" + // 15: lat on an institution
+		"institution,h4,戊医院,510104004,12510104450000008X,510104,cdc,,,,,,,,,,,,,,,,,\n" + // 16: code owned in store
+		"a,b,c\n" // 17: field count
+	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{"Organization|" + SystemInstitutionCode + "|510104004": "other-org"})
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	want := []struct {
+		row int
+		col string
+	}{
+		{3, "code"}, {3, "uscc"}, {3, "type"}, {3, "grade"},
+		{4, "id"}, {4, "division"},
+		{5, "lat"}, {6, "organization"}, {7, "location"},
+		{8, "parent"}, {8, "role"}, {8, "start"},
+		{9, "licence"}, {9, "gender"}, {9, "birth_date"},
+		{10, "end"}, {11, "kind"}, {12, "code"}, {13, "start"},
+		{14, "parent"}, {14, "organization"}, {15, "lat"}, {16, "code"}, {17, ""},
+	}
+	has := func(row int, col string) bool {
+		for _, e := range errs {
+			if e.Row == row && e.Column == col {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range want {
+		if !has(w.row, w.col) {
+			t.Errorf("no error for row %d column %q", w.row, w.col)
+		}
+	}
+	for _, e := range errs {
+		if e.Row == 2 {
+			t.Errorf("the good row got an error: %s", e)
+		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Log(errs.Error())
+	}
+}
+
+func TestParseHeader(t *testing.T) {
+	for name, file := range map[string]string{
+		"empty":          "",
+		"unknown column": "kind,id,colour\n",
+		"no kind":        "id,name\n",
+		"twice":          "kind,id,id\n",
+		"no rows":        "kind,id,name\n",
+	} {
+		if _, err := Parse(context.Background(), strings.NewReader(file), nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestUSCC(t *testing.T) {
+	if !ValidUSCC("12510104450000008X") || ValidUSCC("12510104450000008Y") || ValidUSCC("1251010445000000I8") {
+		t.Fatal("ValidUSCC")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	data, _ := os.ReadFile("testdata/directory.csv")
+	f.Add(string(data))
+	f.Add("kind,id\ninstitution,x\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		plan, err := Parse(context.Background(), strings.NewReader(s), fakeLookup{})
+		if err == nil && len(plan.Rows) == 0 {
+			t.Fatal("a plan without rows")
+		}
+	})
+}

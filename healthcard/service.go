@@ -1,0 +1,607 @@
+package healthcard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/store"
+)
+
+// Transactor applies a FHIR transaction Bundle through the node's write
+// path (validation, indexing, authorisation, audit) and returns the
+// response Bundle. An *outcome.Error reports a rejected Bundle; a
+// version conflict on an entry with ifMatch wraps store.ErrConflict or
+// has status 409/412.
+type Transactor interface {
+	Transaction(ctx context.Context, bundle map[string]any) (map[string]any, error)
+}
+
+// Config tunes a Service.
+type Config struct {
+	// DynamicTTL is how long a dynamic code is valid (default 60 s).
+	DynamicTTL time.Duration
+	// Zone is the time zone of the months in usage counts (default
+	// Asia/Shanghai, or UTC if the zone database is missing).
+	Zone *time.Location
+	// FlushInterval bounds how long a use record waits in memory before it
+	// is written (default 200 ms); see Service.
+	FlushInterval time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+// Service issues, revokes and resolves e-health cards over a store, and
+// records and counts their uses.
+//
+// Reads go straight to the store; writes (cards, local links, use
+// records) go through the Transactor, so they are validated, indexed and
+// audited like any client's write. Use records are written in batches by
+// one goroutine (at most FlushInterval after the use, or when 500 wait):
+// a resolve does not wait for a disk write, at the price that a crash can
+// lose the uses of the last FlushInterval. Close writes what is pending.
+type Service struct {
+	st   store.Reader
+	tx   Transactor
+	keys *Keyring
+	cfg  Config
+	uses *recorder
+
+	instMu sync.Mutex
+	insts  map[string]cachedInstitution
+}
+
+// New builds a Service. Call Close when done.
+func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) *Service {
+	if cfg.DynamicTTL <= 0 {
+		cfg.DynamicTTL = 60 * time.Second
+	}
+	if cfg.Zone == nil {
+		if z, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+			cfg.Zone = z
+		} else {
+			cfg.Zone = time.UTC
+		}
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 200 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{st: st, tx: tx, keys: keys, cfg: cfg, insts: map[string]cachedInstitution{}}
+	s.uses = newRecorder(tx, cfg.FlushInterval, cfg.Logger)
+	return s
+}
+
+// Keys is the service's keyring.
+func (s *Service) Keys() *Keyring { return s.keys }
+
+// Flush writes the pending use records and waits for them.
+func (s *Service) Flush() { s.uses.flush() }
+
+// Close writes the pending use records and stops the writer.
+func (s *Service) Close() { s.uses.close() }
+
+// Card is an issued card with fresh codes.
+type Card struct {
+	CardID      string
+	Patient     string // the master Patient's id
+	Status      string // active or revoked
+	Issued      time.Time
+	Revoked     time.Time // zero while active
+	Static      string    // the signed static code
+	Dynamic     string    // a signed dynamic code
+	DynamicText string    // its plain text
+	ValidUntil  time.Time // of the dynamic code
+	KeyID       string
+}
+
+// master returns the master Patient of the Patient id: the target of its
+// refer link, else itself (no EMPI link yet: its own master).
+func (s *Service) master(ctx context.Context, id string) (obj, error) {
+	p, err := s.readPatient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if t := linkTargets(p, "refer"); len(t) > 0 {
+		return s.readPatient(ctx, t[0])
+	}
+	return p, nil
+}
+
+func (s *Service) readPatient(ctx context.Context, id string) (obj, error) {
+	v, err := s.st.Read(ctx, "Patient", id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, outcome.NotFound("Patient/%s does not exist.", id)
+	case errors.Is(err, store.ErrGone):
+		return nil, outcome.Gone("Patient/%s has been deleted.", id)
+	case err != nil:
+		return nil, err
+	}
+	return decode(v)
+}
+
+// activeCard is the index of the master's active card identifier, or -1.
+func activeCard(p obj) int {
+	for i, x := range list(p["identifier"]) {
+		id := object(x)
+		if str(id["system"]) == SystemCardID && ValidCardID(str(id["value"])) && str(object(id["period"])["end"]) == "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// NewCardID is a random card id: 64 upper-case hexadecimal characters
+// (256 random bits), the length provincial platforms use.
+func NewCardID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// Issue gives the master Patient of patientID an e-health card, or
+// returns its active one, with a static and a fresh dynamic code. The card
+// is an identifier of the master Patient (system SystemCardID, period.start
+// the issue time).
+func (s *Service) Issue(ctx context.Context, patientID string) (*Card, error) {
+	for attempt := 0; ; attempt++ {
+		m, err := s.master(ctx, patientID)
+		if err != nil {
+			return nil, err
+		}
+		now := s.cfg.Now().UTC().Truncate(time.Second)
+		if i := activeCard(m); i >= 0 {
+			id := object(list(m["identifier"])[i])
+			issued, _ := time.Parse(time.RFC3339, str(object(id["period"])["start"]))
+			c := s.codes(str(id["value"]), str(m["id"]), issued)
+			s.record(ctx, use{event: "issue", card: c.CardID, master: c.Patient})
+			return c, nil
+		}
+		cardID := NewCardID()
+		ids := append(list(m["identifier"]), obj{
+			"use":    "official",
+			"type":   obj{"text": "电子健康卡"},
+			"system": SystemCardID,
+			"value":  cardID,
+			"period": obj{"start": now.Format(time.RFC3339)},
+		})
+		m["identifier"] = ids
+		err = s.put(ctx, m)
+		if isConflict(err) && attempt < 3 {
+			continue // the master changed meanwhile: read it again
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := s.codes(cardID, str(m["id"]), now)
+		s.record(ctx, use{event: "issue", card: cardID, master: c.Patient})
+		return c, nil
+	}
+}
+
+// Codes signs fresh codes for an active card of the master of patientID
+// without recording a use (for showing a QR code again).
+func (s *Service) Codes(ctx context.Context, patientID string) (*Card, error) {
+	m, err := s.master(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	i := activeCard(m)
+	if i < 0 {
+		return nil, outcome.NotFound("Patient/%s has no active e-health card; issue one with $issue-health-card.", str(m["id"]))
+	}
+	id := object(list(m["identifier"])[i])
+	issued, _ := time.Parse(time.RFC3339, str(object(id["period"])["start"]))
+	return s.codes(str(id["value"]), str(m["id"]), issued), nil
+}
+
+func (s *Service) codes(cardID, master string, issued time.Time) *Card {
+	until := s.cfg.Now().Add(s.cfg.DynamicTTL).Truncate(time.Second)
+	dyn := PlainText(cardID, TypeDynamic, until)
+	return &Card{
+		CardID: cardID, Patient: master, Status: "active", Issued: issued,
+		Static:      s.keys.sign(PlainText(cardID, TypeStatic, time.Time{})),
+		Dynamic:     s.keys.sign(dyn),
+		DynamicText: dyn, ValidUntil: until, KeyID: s.keys.ActiveKeyID(),
+	}
+}
+
+// Revoke ends the master's active card: its identifier gets period.end
+// and use "old", and from then on its codes are refused when resolved.
+func (s *Service) Revoke(ctx context.Context, patientID, reason string) (*Card, error) {
+	for attempt := 0; ; attempt++ {
+		m, err := s.master(ctx, patientID)
+		if err != nil {
+			return nil, err
+		}
+		i := activeCard(m)
+		if i < 0 {
+			return nil, outcome.NotFound("Patient/%s has no active e-health card to revoke.", str(m["id"]))
+		}
+		now := s.cfg.Now().UTC().Truncate(time.Second)
+		id := object(list(m["identifier"])[i])
+		period := object(id["period"])
+		if period == nil {
+			period = obj{}
+		}
+		period["end"] = now.Format(time.RFC3339)
+		id["period"] = period
+		id["use"] = "old"
+		err = s.put(ctx, m)
+		if isConflict(err) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		issued, _ := time.Parse(time.RFC3339, str(period["start"]))
+		s.record(ctx, use{event: "revoke", card: str(id["value"]), master: str(m["id"]), reason: reason})
+		return &Card{CardID: str(id["value"]), Patient: str(m["id"]), Status: "revoked", Issued: issued, Revoked: now}, nil
+	}
+}
+
+// put writes one resource with PUT and If-Match on its current version.
+func (s *Service) put(ctx context.Context, res obj) error {
+	typ, id := str(res["resourceType"]), str(res["id"])
+	entry := obj{
+		"resource": res,
+		"request":  obj{"method": "PUT", "url": typ + "/" + id, "ifMatch": fmt.Sprintf(`W/"%d"`, versionOf(res))},
+	}
+	_, err := s.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": []any{entry}})
+	return err
+}
+
+func isConflict(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return true
+	}
+	if oe := outcome.As(err); oe != nil {
+		return oe.Status == http.StatusConflict || oe.Status == http.StatusPreconditionFailed
+	}
+	return false
+}
+
+// ResolveRequest is what an institution submits.
+type ResolveRequest struct {
+	Code string // the scanned token
+	// Institution is "Organization/<id>" or an institution code.
+	Institution string
+	Channel     string // optional: a key of Channels
+	CareStep    string // optional: a key of CareSteps
+}
+
+// Resolution is the answer to a resolve.
+type Resolution struct {
+	Code        Code
+	Master      obj    // the master Patient
+	Local       string // the id of the institution's own Patient record
+	MRN         string // its medical record number there
+	MRNSystem   string
+	Created     bool // the local record was created by this call
+	Institution obj  // the Organization
+	City        string
+}
+
+// Resolve verifies a scanned code and answers the master Patient and the
+// institution's own record number, creating the institution's record
+// (a Patient with its MRN and link refer → master, and the master's link
+// seealso → it) when the patient is new there. The errors are
+// *outcome.Error values a client can act on (see doc.go).
+func (s *Service) Resolve(ctx context.Context, req ResolveRequest) (*Resolution, error) {
+	if strings.TrimSpace(req.Code) == "" {
+		return nil, outcome.New(http.StatusBadRequest, "required", "The parameter code (the scanned health-card code) is required.")
+	}
+	if strings.TrimSpace(req.Institution) == "" {
+		return nil, outcome.New(http.StatusBadRequest, "required", "The parameter institution (an Organization reference or an institution code) is required.")
+	}
+	if req.Channel != "" && Channels[req.Channel] == "" {
+		return nil, outcome.New(http.StatusBadRequest, "code-invalid", "Unknown channel %q: use 0100 (counter), 0200 (self-service kiosk), 0300 (doctor workstation), 0401 (official-account app) or 0402 (mini-program).", req.Channel)
+	}
+	if req.CareStep != "" && CareSteps[req.CareStep] == "" {
+		keys := make([]string, 0, len(CareSteps))
+		for k := range CareSteps {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return nil, outcome.New(http.StatusBadRequest, "code-invalid", "Unknown care step %q: use one of %s.", req.CareStep, strings.Join(keys, ", "))
+	}
+	code, err := Verify(req.Code, s.keys.PublicKeys(), s.cfg.Now())
+	if err != nil {
+		return nil, codeError(err)
+	}
+	org, instCode, err := s.institution(ctx, req.Institution)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		res, err := s.resolveOnce(ctx, code, org, instCode)
+		if isConflict(err) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.City = CityCode(divisionOf(org))
+		s.record(ctx, use{event: "resolve", card: code.CardID, codeType: code.Type, master: str(res.Master["id"]), local: res.Local,
+			org: org, instCode: instCode, city: res.City, channel: req.Channel, careStep: req.CareStep})
+		return res, nil
+	}
+}
+
+func codeError(err error) error {
+	switch {
+	case errors.Is(err, ErrExpired):
+		return outcome.Wrap(err, http.StatusBadRequest, "expired", "The health-card code has expired: %v.", err)
+	case errors.Is(err, ErrBadSignature), errors.Is(err, ErrUnknownKey):
+		return outcome.Wrap(err, http.StatusBadRequest, "security", "The health-card code is not genuine: %v.", err)
+	}
+	return outcome.Wrap(err, http.StatusBadRequest, "structure", "The health-card code cannot be read: %v.", err)
+}
+
+// institutionTTL is how long a looked-up institution is reused: a
+// directory change (a new code, an institution made inactive) reaches
+// resolving within this time.
+const institutionTTL = 30 * time.Second
+
+type cachedInstitution struct {
+	org     obj
+	code    string
+	expires time.Time
+}
+
+// institution finds the Organization an institution parameter names,
+// through a small cache (institutions are few and change rarely; a
+// resolve should not search for its institution every time).
+func (s *Service) institution(ctx context.Context, ref string) (obj, string, error) {
+	ref = strings.TrimSpace(ref)
+	now := s.cfg.Now()
+	s.instMu.Lock()
+	c, ok := s.insts[ref]
+	s.instMu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.org, c.code, nil
+	}
+	org, code, err := s.lookupInstitution(ctx, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	s.instMu.Lock()
+	if len(s.insts) > 10000 {
+		clear(s.insts)
+	}
+	s.insts[ref] = cachedInstitution{org: org, code: code, expires: now.Add(institutionTTL)}
+	s.instMu.Unlock()
+	return org, code, nil
+}
+
+func (s *Service) lookupInstitution(ctx context.Context, ref string) (obj, string, error) {
+	var org obj
+	if id, ok := strings.CutPrefix(ref, "Organization/"); ok {
+		v, err := s.st.Read(ctx, "Organization", id)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+			return nil, "", outcome.New(http.StatusUnprocessableEntity, "not-found", "The institution %s is not in the directory.", ref)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if org, err = decode(v); err != nil {
+			return nil, "", err
+		}
+	} else {
+		if strings.Contains(ref, "/") {
+			return nil, "", outcome.BadRequest("The institution %q is neither Organization/<id> nor an institution code.", ref)
+		}
+		orgs, err := search(ctx, s.st, "Organization", 2, tokenPred("identifier", SystemInstitutionCode, ref))
+		if err != nil {
+			return nil, "", err
+		}
+		switch len(orgs) {
+		case 0:
+			return nil, "", outcome.New(http.StatusUnprocessableEntity, "not-found", "No institution with the institution code %q is in the directory.", ref)
+		case 2:
+			return nil, "", outcome.New(http.StatusUnprocessableEntity, "multiple-matches", "Several Organizations carry the institution code %q; name one as Organization/<id>.", ref)
+		}
+		org = orgs[0]
+	}
+	code := identifierValue(org, SystemInstitutionCode)
+	if code == "" {
+		return nil, "", outcome.New(http.StatusUnprocessableEntity, "business-rule", "Organization/%s has no institution code (identifier system %s), so it has no medical record numbers to link.", str(org["id"]), SystemInstitutionCode)
+	}
+	if org["active"] == false {
+		return nil, "", outcome.New(http.StatusUnprocessableEntity, "business-rule", "Organization/%s is not active.", str(org["id"]))
+	}
+	return org, code, nil
+}
+
+func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode string) (*Resolution, error) {
+	holders, err := search(ctx, s.st, "Patient", 10, tokenPred("identifier", SystemCardID, code.CardID))
+	if err != nil {
+		return nil, err
+	}
+	if len(holders) == 0 {
+		return nil, outcome.New(http.StatusNotFound, "not-found", "No patient holds the e-health card %s…: it was never issued here or its patient was deleted.", code.CardID[:8])
+	}
+	for _, h := range holders {
+		for _, x := range list(h["identifier"]) {
+			id := object(x)
+			if str(id["system"]) == SystemCardID && str(id["value"]) == code.CardID && str(object(id["period"])["end"]) != "" {
+				return nil, outcome.New(http.StatusGone, "business-rule", "The e-health card %s… was revoked on %s; its codes are refused. Ask the resident for the new card.", code.CardID[:8], str(object(id["period"])["end"]))
+			}
+		}
+	}
+	// The card's holder: a master, else a record with no master link, else
+	// the master a source record points to.
+	var master obj
+	for _, h := range holders {
+		if isMaster(h) {
+			master = h
+			break
+		}
+	}
+	if master == nil {
+		h := holders[0]
+		for _, x := range holders {
+			if len(linkTargets(x, "refer")) == 0 {
+				h = x
+				break
+			}
+		}
+		if t := linkTargets(h, "refer"); len(t) > 0 {
+			if master, err = s.readPatient(ctx, t[0]); err != nil {
+				return nil, err
+			}
+		} else {
+			master = h
+		}
+	}
+	res := &Resolution{Code: code, Master: master, Institution: org, MRNSystem: SystemMRNPrefix + instCode}
+	// The master itself may carry the institution's number (a record
+	// that is its own master).
+	if mrn := identifierValue(master, res.MRNSystem); mrn != "" {
+		res.Local, res.MRN = str(master["id"]), mrn
+		return res, nil
+	}
+	mid := str(master["id"])
+	// The master's seealso links name its sources (decision 004): read
+	// them by id, the one this package would have created first, rather
+	// than search.
+	localID, _ := localIdentity(mid, instCode)
+	targets := linkTargets(master, "seealso")
+	if i := slices.Index(targets, localID); i > 0 {
+		targets[0], targets[i] = targets[i], targets[0]
+	}
+	for _, id := range targets {
+		v, err := s.st.Read(ctx, "Patient", id)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		p, err := decode(v)
+		if err != nil {
+			return nil, err
+		}
+		if mrn := identifierValue(p, res.MRNSystem); mrn != "" && slices.Contains(linkTargets(p, "refer"), mid) {
+			res.Local, res.MRN = id, mrn
+			return res, nil
+		}
+	}
+	// A source that links to the master without the master linking back
+	// (only possible for a record that is not a tagged master: the EMPI
+	// keeps both directions for those).
+	if isMaster(master) {
+		if err := s.createLocal(ctx, res, org, instCode); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	locals, err := search(ctx, s.st, "Patient", 1, refPred("link", "Patient", mid), tokenPred("identifier", res.MRNSystem, ""))
+	if err != nil {
+		return nil, err
+	}
+	if len(locals) > 0 {
+		res.Local, res.MRN = str(locals[0]["id"]), identifierValue(locals[0], res.MRNSystem)
+		return res, nil
+	}
+	if err := s.createLocal(ctx, res, org, instCode); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// createLocal writes the institution's record of a patient new to it and
+// the master's seealso link in one transaction. Its id and MRN derive
+// from the master and the institution, so two concurrent first visits
+// write the same record (and the If-Match on the master lets one win).
+func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, instCode string) error {
+	m := res.Master
+	mid := str(m["id"])
+	localID, mrn := localIdentity(mid, instCode)
+	orgRef := obj{"reference": "Organization/" + str(org["id"])}
+	if n := str(org["name"]); n != "" {
+		orgRef["display"] = n
+	}
+	local := obj{
+		"resourceType": "Patient",
+		"id":           localID,
+		"identifier": []any{obj{
+			"use":      "usual",
+			"type":     obj{"coding": []any{obj{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}}, "text": "病案号"},
+			"system":   res.MRNSystem,
+			"value":    mrn,
+			"assigner": orgRef,
+		}},
+		"active":               true,
+		"managingOrganization": orgRef,
+		"link":                 []any{obj{"other": obj{"reference": "Patient/" + mid}, "type": "refer"}},
+	}
+	for _, k := range []string{"name", "gender", "birthDate", "telecom", "address"} {
+		if v, ok := m[k]; ok {
+			local[k] = v
+		}
+	}
+	entries := []any{obj{"resource": local, "request": obj{"method": "PUT", "url": "Patient/" + localID}}}
+	if !isMaster(m) {
+		// No EMPI keeps this node's masters: the patient becomes one here,
+		// with its seealso link. Where the EMPI runs, a master is tagged
+		// already and the EMPI adds the link from the record's refer link
+		// in the same transaction (decision 010).
+		if !slices.Contains(linkTargets(m, "seealso"), localID) {
+			m["link"] = append(list(m["link"]), obj{"other": obj{"reference": "Patient/" + localID}, "type": "seealso"})
+		}
+		meta := object(m["meta"])
+		if meta == nil {
+			meta = obj{}
+			m["meta"] = meta
+		}
+		meta["tag"] = append(list(meta["tag"]), obj{"system": SystemPatientRole, "code": "master", "display": "master patient"})
+		entries = append(entries, obj{"resource": m, "request": obj{"method": "PUT", "url": "Patient/" + mid, "ifMatch": fmt.Sprintf(`W/"%d"`, versionOf(m))}})
+	}
+	b := obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}
+	if _, err := s.tx.Transaction(ctx, b); err != nil {
+		return err
+	}
+	res.Local, res.MRN, res.Created = localID, mrn, true
+	return nil
+}
+
+// localIdentity is the id and MRN of the record this package creates for
+// a master at an institution: from the SHA-256 of both, so the same pair
+// always gets the same record.
+func localIdentity(master, instCode string) (id, mrn string) {
+	sum := sha256.Sum256([]byte(master + "|" + instCode))
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	return "ehc-" + strings.ToLower(h[:40]), "HC" + h[:16]
+}
+
+// principalRef is the acting principal, for use records.
+func principalRef(ctx context.Context) (string, string) {
+	p, ok := access.PrincipalFrom(ctx)
+	if !ok {
+		return "", ""
+	}
+	return p.Subject, p.Organization
+}

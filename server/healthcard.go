@@ -1,0 +1,123 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/directory"
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhirapi"
+	"github.com/xietong/xietong/healthcard"
+)
+
+// HealthCardKeysPath is where the health-card keys of a node live when
+// Config.HealthCardKeyFile is empty: next to a SQLite database file, else
+// (PostgreSQL, in-memory SQLite) in the user's configuration folder. Every
+// node of one region must share the file (configure the same path).
+func HealthCardKeysPath(db string) string {
+	if db != "" && !strings.Contains(db, "://") && !strings.Contains(db, ":memory:") && !strings.HasPrefix(db, "file:") {
+		return db + ".health-card-keys.json"
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = "."
+	}
+	return filepath.Join(dir, "xietong", "health-card-keys.json")
+}
+
+// startEngines builds the e-health card service (loading or creating its
+// keys) and publishes its keys. Its writes go through s.api (set later in
+// New), so they are validated, indexed and audited like any client's.
+func (s *Server) startEngines() error {
+	path := s.cfg.HealthCardKeyFile
+	if path == "" {
+		path = HealthCardKeysPath(s.cfg.DB)
+	}
+	keys, err := healthcard.LoadKeyring(path)
+	if err != nil {
+		return err
+	}
+	zone, err := LoadZone(s.cfg.TimeZone)
+	if err != nil {
+		return err
+	}
+	s.cards = healthcard.New(s.store, apiTransactor{s}, keys, healthcard.Config{
+		DynamicTTL: s.cfg.HealthCardTTL, Zone: zone, Logger: s.log,
+	})
+	s.mux.Handle("GET /.well-known/health-card-keys", s.cards.KeysHandler())
+	return nil
+}
+
+// withEngineOperations adds the operations of the e-health card service
+// and the directory finder to ops (for fhirapi.Deps.Operations).
+func (s *Server) withEngineOperations(ops map[string]fhirapi.OperationFunc) map[string]fhirapi.OperationFunc {
+	finder := directory.NewFinder(s.store)
+	finder.Base = s.cfg.PublicURL
+	for k, fn := range map[string]fhirapi.OperationFunc{
+		"Patient/{id}/$issue-health-card":  s.cards.IssueOperation,
+		"Patient/{id}/$revoke-health-card": s.cards.RevokeOperation,
+		"Patient/{id}/$health-card-qr":     s.cards.QROperation,
+		"Patient/$resolve-health-card":     s.cards.ResolveOperation,
+		"AuditEvent/$health-card-usage":    s.cards.UsageOperation,
+		"HealthcareService/$find":          finder.Operation,
+	} {
+		ops[k] = fn
+	}
+	return ops
+}
+
+// HealthCards is the node's e-health card service (tools and tests).
+func (s *Server) HealthCards() *healthcard.Service { return s.cards }
+
+// apiTransactor applies engine Bundles through the node's own FHIR API as
+// the system principal.
+type apiTransactor struct{ s *Server }
+
+func (t apiTransactor) Transaction(ctx context.Context, bundle map[string]any) (map[string]any, error) {
+	return t.s.Transaction(ctx, bundle)
+}
+
+// Transaction posts a transaction or batch Bundle to the node's FHIR API
+// as the system principal (so it is validated, indexed, authorised and
+// audited) and returns the response Bundle; a rejected Bundle is the API's
+// *outcome.Error.
+func (s *Server) Transaction(ctx context.Context, bundle map[string]any) (map[string]any, error) {
+	body, err := json.Marshal(bundle)
+	if err != nil {
+		return nil, err
+	}
+	sys := access.WithPrincipal(ctx, access.Principal{Subject: "engine", Role: "system"})
+	req := httptest.NewRequestWithContext(sys, http.MethodPost, "/fhir", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Prefer", "return=minimal")
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	var res map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil {
+		return nil, fmt.Errorf("transaction answered %d with a body that is not JSON", rec.Code)
+	}
+	if rec.Code == http.StatusOK {
+		return res, nil
+	}
+	oe := &outcome.Error{Status: rec.Code}
+	issues, _ := res["issue"].([]any)
+	for _, x := range issues {
+		is, _ := x.(map[string]any)
+		sev, _ := is["severity"].(string)
+		code, _ := is["code"].(string)
+		diag, _ := is["diagnostics"].(string)
+		oe.Issues = append(oe.Issues, outcome.Issue{Severity: sev, Code: code, Diagnostics: diag})
+	}
+	if len(oe.Issues) == 0 {
+		oe.Issues = []outcome.Issue{{Severity: "error", Code: "exception", Diagnostics: fmt.Sprintf("transaction failed with status %d", rec.Code)}}
+	}
+	return nil, oe
+}
