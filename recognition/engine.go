@@ -49,6 +49,10 @@ type Engine struct {
 	now    func() time.Time
 	log    *slog.Logger
 	Writer Writer // set by the server before the operations that write are used
+	// ResolveCode, when set (the server wires the e-health-card service),
+	// turns a scanned one-code presented at the orderer into the master
+	// Patient's id, for the type-level check's code parameter.
+	ResolveCode func(ctx context.Context, code, orderer string) (string, error)
 
 	mu       sync.RWMutex
 	s        *state

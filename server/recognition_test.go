@@ -445,3 +445,25 @@ func waitMark(t *testing.T, base, id string, want bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The type-level check takes a scanned e-health-card code: the card
+// service resolves it at the orderer to the master, whose records' results
+// count.
+func TestRecognitionOneCode(t *testing.T) {
+	base, _ := cardNode(t, filepath.Join(t.TempDir(), "c.db"))
+	orgID := do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201).str("id")
+	cat := `{"programmes":[{"code":"p","name":"P","items":[{"code":"K","name":"钾","category":"biochemistry","codes":["http://loinc.org|6298-4"],"windowDays":7,"price":5,"eqa":false}]}],` +
+		`"members":[{"programme":"p","organization":"` + orgID + `","from":"2020-01-01T00:00:00Z"}]}`
+	do(t, "POST", base+"/PlanDefinition/$recognition-import", "application/json", cat).wantStatus(t, 200)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"王芳"}],"gender":"female","birthDate":"1980-02-03"}`).wantStatus(t, 201).str("id")
+	eff := time.Now().Add(-48 * time.Hour).Format(time.RFC3339)
+	do(t, "PUT", base+"/Observation/k1", fhirJSON, obsJSON("k1", p, "6298-4", eff, orgID, "4.2")).wantStatus(t, 201)
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	r := parseCheck(t, do(t, "POST", base+"/Patient/$recognition-check", fhirJSON, `{"resourceType":"Parameters","parameter":[`+
+		`{"name":"code","valueString":"`+static+`"},{"name":"orderer","valueReference":{"reference":"Organization/`+orgID+`"}},{"name":"item","valueCode":"K"}]}`).wantStatus(t, 200))
+	if !r[0].recognisable || !slices.Equal(r[0].priors, []string{"Observation/k1"}) {
+		t.Errorf("one-code check: %+v", r[0])
+	}
+	do(t, "POST", base+"/Patient/$recognition-check", fhirJSON, `{"resourceType":"Parameters","parameter":[`+
+		`{"name":"code","valueString":"not-a-code"},{"name":"orderer","valueReference":{"reference":"Organization/`+orgID+`"}},{"name":"item","valueCode":"K"}]}`).wantStatus(t, 400)
+}
