@@ -33,6 +33,10 @@ type Options struct {
 	// Now is the clock (nil: time.Now); tests set it.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// AutoRemark re-marks stored results in the background (through the
+	// Writer) when memberships, EQA results or the catalogue change;
+	// without it, Observation/$recognition-remark does it on request.
+	AutoRemark bool
 }
 
 // Engine is the recognition engine. It is a fhirapi.Hook (add it to
@@ -45,9 +49,15 @@ type Engine struct {
 	now    func() time.Time
 	log    *slog.Logger
 	Writer Writer // set by the server before the operations that write are used
+	// ResolveCode, when set (the server wires the e-health-card service),
+	// turns a scanned one-code presented at the orderer into the master
+	// Patient's id, for the type-level check's code parameter.
+	ResolveCode func(ctx context.Context, code, orderer string) (string, error)
 
-	mu sync.RWMutex
-	s  *state
+	mu       sync.RWMutex
+	s        *state
+	auto     *remarker
+	remarkMu sync.Mutex // one Remark at a time
 }
 
 var _ fhirapi.Hook = (*Engine)(nil)
@@ -75,6 +85,9 @@ func New(ctx context.Context, st store.Store, o Options) (*Engine, error) {
 	e := &Engine{st: st, sql: es, loc: o.Zone, now: o.Now, log: o.Logger, s: newState()}
 	if err := e.Reload(ctx); err != nil {
 		return nil, err
+	}
+	if o.AutoRemark {
+		e.startRemarker()
 	}
 	return e, nil
 }
@@ -460,6 +473,7 @@ func cloneTop(m map[string]any) map[string]any {
 // institution and decision changes update the in-memory state.
 func (e *Engine) Committed(ctx context.Context, versions []*store.Version) {
 	var touched bool
+	remark := map[string]bool{}
 	for _, v := range versions {
 		switch v.Type {
 		case "PlanDefinition", "ActivityDefinition", "OrganizationAffiliation", "Basic", "Organization", "Task":
@@ -474,13 +488,39 @@ func (e *Engine) Committed(ctx context.Context, versions []*store.Version) {
 			}
 		}
 		e.mu.Lock()
+		k := v.Type + "/" + v.ID
+		switch v.Type {
+		case "ActivityDefinition":
+			remark[""] = true
+		case "OrganizationAffiliation":
+			if old, ok := e.s.rawMember[k]; ok {
+				remark[old.Organization] = true
+			}
+			if id := refID(m["participatingOrganization"], "Organization"); id != "" {
+				remark[id] = true
+			}
+		case "Basic":
+			if old, ok := e.s.rawEQA[k]; ok {
+				remark[old.Organization] = true
+			}
+			if m != nil && codeIn(m["code"], csKind) == "eqa-result" {
+				remark[refID(m["subject"], "Organization")] = true
+			}
+		case "Organization":
+			// A new grade matters only to an institution in a programme.
+			if len(e.s.members[v.ID]) > 0 && (m == nil || parseOrg(m).Grade != e.s.orgs[v.ID].Grade) {
+				remark[v.ID] = true
+			}
+		}
 		e.apply(e.s, v.Type, v.ID, m)
 		e.mu.Unlock()
 		touched = true
 	}
+
 	if touched {
 		e.mu.Lock()
 		e.s.rebuild()
 		e.mu.Unlock()
+		e.queueRemark(remark)
 	}
 }

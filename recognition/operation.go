@@ -139,7 +139,9 @@ func (p param) code() string {
 // valueCode or valueString: an item code or a covered code), date
 // (optional valueDateTime: the moment of ordering), and at type level the
 // patient: patient (valueReference, or valueIdentifier) or identifier
-// (valueString system|value). The output is a Parameters with one result
+// (valueString system|value) or code (valueString: a scanned e-health-card
+// code, resolved by the card service at the orderer). The output is a
+// Parameters with one result
 // part per item (see Parameters).
 //
 // Errors: 400 for a missing or unknown orderer, no item, a malformed
@@ -155,7 +157,7 @@ func (e *Engine) CheckOperation(w http.ResponseWriter, r *http.Request, id strin
 		return err
 	}
 	q := CheckRequest{Patient: id}
-	var ident string
+	var ident, scanned string
 	for _, p := range ps {
 		switch p.name {
 		case "orderer":
@@ -179,6 +181,11 @@ func (e *Engine) CheckOperation(w http.ResponseWriter, r *http.Request, id strin
 				return outcome.BadRequest("date %q is not a FHIR dateTime.", s).At("date")
 			}
 			q.At = t
+		case "code":
+			if id != "" {
+				return outcome.BadRequest("the patient is the instance of the call; do not also send code.").At("code")
+			}
+			scanned = p.code()
 		case "patient", "identifier":
 			if id != "" {
 				return outcome.BadRequest("the patient is the instance of the call; do not also send %s.", p.name).At(p.name)
@@ -197,6 +204,16 @@ func (e *Engine) CheckOperation(w http.ResponseWriter, r *http.Request, id strin
 	}
 	if q.Orderer == "" {
 		return outcome.BadRequest("$recognition-check needs orderer: the ordering Organization.").At("orderer")
+	}
+	if q.Patient == "" && scanned != "" {
+		if e.ResolveCode == nil {
+			return outcome.NotSupported("this node resolves no e-health-card codes; send patient or identifier.").At("code")
+		}
+		pid, err := e.ResolveCode(r.Context(), scanned, q.Orderer)
+		if err != nil {
+			return err
+		}
+		q.Patient = pid
 	}
 	if q.Patient == "" {
 		if ident == "" {

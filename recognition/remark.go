@@ -30,23 +30,42 @@ func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
 	if e.Writer == nil {
 		return 0, errors.New("recognition: no Writer configured")
 	}
+	e.remarkMu.Lock()
+	defer e.remarkMu.Unlock()
 	q := `SELECT rtype, rid, code, eff, issuer, marked FROM recognition_result`
 	var args []any
 	if issuer != "" {
 		q += ` WHERE issuer = ?`
 		args = append(args, issuer)
 	}
+	// Rows come grouped by resource (the rid index), so only the results
+	// whose mark must change are kept in memory, whatever the table's size.
+	q += ` ORDER BY rid, rtype`
 	rows, err := e.sql.QuerySQL(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
-	type res struct {
+	today := e.localDay(e.now())
+	var change []string
+	var want []bool
+	var cur struct {
+		key    string
 		codes  []string
 		issuer string
 		eff    int64
 		marked bool
 	}
-	byRes := map[string]*res{}
+	flush := func() {
+		if cur.key == "" {
+			return
+		}
+		e.mu.RLock()
+		on := e.s.markFor(cur.codes, cur.issuer, e.localDay(time.Unix(cur.eff, 0)), today)
+		e.mu.RUnlock()
+		if on != cur.marked {
+			change, want = append(change, cur.key), append(want, on)
+		}
+	}
 	for rows.Next() {
 		var typ, id, code, iss string
 		var eff int64
@@ -55,28 +74,16 @@ func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
 			rows.Close()
 			return 0, err
 		}
-		k := typ + "/" + id
-		r := byRes[k]
-		if r == nil {
-			r = &res{issuer: iss, eff: eff, marked: marked == 1}
-			byRes[k] = r
+		if k := typ + "/" + id; k != cur.key {
+			flush()
+			cur.key, cur.codes, cur.issuer, cur.eff, cur.marked = k, cur.codes[:0], iss, eff, marked == 1
 		}
-		r.codes = append(r.codes, code)
+		cur.codes = append(cur.codes, code)
 	}
+	flush()
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
-	today := e.localDay(e.now())
-	var change []string
-	var want []bool
-	e.mu.RLock()
-	for k, r := range byRes {
-		on := e.s.markFor(r.codes, r.issuer, e.localDay(time.Unix(r.eff, 0)), today)
-		if on != r.marked {
-			change, want = append(change, k), append(want, on)
-		}
-	}
-	e.mu.RUnlock()
 	done := 0
 	for i := 0; i < len(change); i += remarkBatch {
 		var batch []map[string]any

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/fhirapi"
+	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 )
@@ -19,9 +20,12 @@ import (
 // own table): its Hook marks results and keeps its projection in every
 // write transaction, its operations join the API.
 func newRecognition(ctx context.Context, st store.Store, zone *time.Location, s *Server) (*recognition.Engine, error) {
-	eng, err := recognition.New(ctx, st, recognition.Options{Zone: zone, Logger: s.log})
+	eng, err := recognition.New(ctx, st, recognition.Options{Zone: zone, Logger: s.log, AutoRemark: true})
 	if err != nil {
 		return nil, fmt.Errorf("recognition: %w", err)
+	}
+	if s.cards != nil {
+		eng.ResolveCode = s.resolveCode
 	}
 	return eng, nil
 }
@@ -44,10 +48,15 @@ func (w apiWriter) Write(ctx context.Context, resources []map[string]any) error 
 	}
 	entries := make([]any, 0, len(resources))
 	for _, r := range resources {
-		entries = append(entries, map[string]any{
-			"resource": r,
-			"request":  map[string]any{"method": "PUT", "url": fmt.Sprintf("%s/%s", r["resourceType"], r["id"])},
-		})
+		req := map[string]any{"method": "PUT", "url": fmt.Sprintf("%s/%s", r["resourceType"], r["id"])}
+		// A resource read from the store (re-marking) is written only if
+		// nobody changed it since: a concurrent update wins.
+		if meta, _ := r["meta"].(map[string]any); meta != nil {
+			if v, _ := meta["versionId"].(string); v != "" {
+				req["ifMatch"] = `W/"` + v + `"`
+			}
+		}
+		entries = append(entries, map[string]any{"resource": r, "request": req})
 	}
 	body, err := json.Marshal(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 	if err != nil {
@@ -79,4 +88,19 @@ func (s *Server) EnsureRecognitionCatalogue(ctx context.Context) error {
 // ImportCatalogue writes a catalogue file's resources through the API.
 func (s *Server) ImportCatalogue(ctx context.Context, c *recognition.Catalogue) (int, error) {
 	return s.recog.Import(ctx, c)
+}
+
+// resolveCode resolves a one-code scanned at the orderer's doctor
+// workstation (channel 0300, care step examination) to the master Patient.
+// The card service records the use, as for any scan.
+func (s *Server) resolveCode(ctx context.Context, code, orderer string) (string, error) {
+	res, err := s.cards.Resolve(ctx, healthcard.ResolveRequest{Code: code, Institution: "Organization/" + orderer, Channel: "0300", CareStep: "examination"})
+	if err != nil {
+		return "", err
+	}
+	id, _ := res.Master["id"].(string)
+	if id == "" {
+		return "", fmt.Errorf("recognition: the card service resolved %q to no master", code)
+	}
+	return id, nil
 }

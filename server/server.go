@@ -140,6 +140,7 @@ func (s *Server) Store() store.Store { return s.store }
 
 // Close flushes the audit trail and releases the store.
 func (s *Server) Close() error {
+	s.recog.Close() // its background re-marking writes through the API
 	s.cards.Close() // its last use records go through the API, before the audit trail closes
 	if s.audit != nil {
 		s.audit.Close()
