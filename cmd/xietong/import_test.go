@@ -51,7 +51,17 @@ func TestRunHealthCardKeys(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "new active key") || strings.Count(out, "\n  ") != 2 {
 		t.Fatalf("rotate: %d %s", code, out)
 	}
-	first := strings.Fields(strings.Split(out, "\n")[2])[0]
+	// The key that is not active any more (the listing's order is the
+	// key ids', which are random).
+	first := ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "  ") && !strings.Contains(line, "(active)") {
+			first = strings.Fields(line)[0]
+		}
+	}
+	if first == "" {
+		t.Fatalf("rotate listed no retired key: %s", out)
+	}
 	if code, out := run("retire", first); code != 0 || strings.Contains(out, first+"\n") && strings.Count(out, "\n  ") != 1 {
 		t.Fatalf("retire: %d %s", code, out)
 	}
