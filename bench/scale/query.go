@@ -31,7 +31,7 @@ type result struct {
 	Kind       kind
 	Lat        []time.Duration
 	CPU        []time.Duration // the process's CPU time per request
-	Matches    int // summed entries with search.mode=match
+	Matches    int             // summed entries with search.mode=match
 	Included   int
 	Totals     int // summed totals, when reported
 	Failures   int
