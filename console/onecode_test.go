@@ -37,7 +37,15 @@ func TestScannedCardResolvesAndIsCounted(t *testing.T) {
 	// what a scanner types: the QR text, here inside a line of noise
 	status, body, resp := clinician.get("/patients?q=" + url.QueryEscape(" "+code+"\n"))
 	loc := resp.Header.Get("Location")
-	if status != http.StatusSeeOther || !strings.HasPrefix(loc, "/patients/demo-pat-000003?mrn=") {
+	// The card belongs to the EMPI's master of the record; the console
+	// opens the master's view.
+	var master string
+	for _, x := range issued["parameter"].([]any) {
+		if po := x.(map[string]any); po["name"] == "patient" {
+			master = strings.TrimPrefix(po["valueReference"].(map[string]any)["reference"].(string), "Patient/")
+		}
+	}
+	if status != http.StatusSeeOther || master == "" || !strings.HasPrefix(loc, "/patients/"+master+"?mrn=") {
 		t.Fatalf("scan: %d → %q\n%.1500s", status, loc, body)
 	}
 	d := clinician.page(loc)

@@ -38,6 +38,11 @@ func (e *Engine) Written(ctx context.Context, tx store.Reader, v *store.Version,
 			return nil, err
 		}
 	}
+	if res != nil && IsMaster(res) {
+		// An engine's own data on a master (Prepare lets only the system
+		// principal write masters): nothing to relink.
+		return nil, nil
+	}
 	if prev != nil && IsMaster(prev) {
 		// Prepare rejects writes of masters; a delete does not pass there.
 		return nil, outcome.Unprocessable("Patient/%s is a master record maintained by the EMPI; it cannot be deleted. Merge it into another master with Patient/$merge.", v.ID)
@@ -318,6 +323,28 @@ func golden(id string, prev map[string]any, vs []*store.Version, sources []map[s
 		})
 	}
 	m["link"] = links
+	// Identifiers the master holds itself (written by the platform's
+	// engines, such as e-health card ids) carry over; the sources'
+	// identifiers stay on the sources.
+	if prev != nil {
+		fromSources := map[string]bool{}
+		for _, r := range rs {
+			for _, x := range list(r.body["identifier"]) {
+				id := obj(x)
+				fromSources[str(id["system"])+"|"+str(id["value"])] = true
+			}
+		}
+		var own []any
+		for _, x := range list(prev["identifier"]) {
+			id := obj(x)
+			if !fromSources[str(id["system"])+"|"+str(id["value"])] {
+				own = append(own, clone(id))
+			}
+		}
+		if len(own) > 0 {
+			m["identifier"] = own
+		}
+	}
 	return m
 }
 

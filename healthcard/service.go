@@ -563,21 +563,24 @@ func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, ins
 			local[k] = v
 		}
 	}
-	if !slices.Contains(linkTargets(m, "seealso"), localID) {
-		m["link"] = append(list(m["link"]), obj{"other": obj{"reference": "Patient/" + localID}, "type": "seealso"})
-	}
+	entries := []any{obj{"resource": local, "request": obj{"method": "PUT", "url": "Patient/" + localID}}}
 	if !isMaster(m) {
+		// No EMPI keeps this node's masters: the patient becomes one here,
+		// with its seealso link. Where the EMPI runs, a master is tagged
+		// already and the EMPI adds the link from the record's refer link
+		// in the same transaction (decision 010).
+		if !slices.Contains(linkTargets(m, "seealso"), localID) {
+			m["link"] = append(list(m["link"]), obj{"other": obj{"reference": "Patient/" + localID}, "type": "seealso"})
+		}
 		meta := object(m["meta"])
 		if meta == nil {
 			meta = obj{}
 			m["meta"] = meta
 		}
 		meta["tag"] = append(list(meta["tag"]), obj{"system": SystemPatientRole, "code": "master", "display": "master patient"})
+		entries = append(entries, obj{"resource": m, "request": obj{"method": "PUT", "url": "Patient/" + mid, "ifMatch": fmt.Sprintf(`W/"%d"`, versionOf(m))}})
 	}
-	b := obj{"resourceType": "Bundle", "type": "transaction", "entry": []any{
-		obj{"resource": local, "request": obj{"method": "PUT", "url": "Patient/" + localID}},
-		obj{"resource": m, "request": obj{"method": "PUT", "url": "Patient/" + mid, "ifMatch": fmt.Sprintf(`W/"%d"`, versionOf(m))}},
-	}}
+	b := obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}
 	if _, err := s.tx.Transaction(ctx, b); err != nil {
 		return err
 	}

@@ -231,13 +231,27 @@ func TestRecognitionScenarios(t *testing.T) {
 		// results of the source count for the master, and the other way.
 		do(t, "PUT", base+"/Patient/p2", fhirJSON, `{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:test:mrn","value":"M-2"}]}`).wantStatus(t, 201)
 		put("k-p2", obsJSON("k-p2", "p2", "6298-4", "2026-10-25T09:00:00+08:00", "rA", "4.3"))
-		do(t, "PUT", base+"/Patient/m1", fhirJSON, `{"resourceType":"Patient","id":"m1","meta":{"tag":[{"system":"https://xietong.dev/fhir/CodeSystem/patient-role","code":"master"}]},`+
-			`"identifier":[{"system":"urn:test:mrn","value":"M-2"}],"link":[{"other":{"reference":"Patient/p2"},"type":"seealso"}]}`).wantStatus(t, 201)
-		do(t, "PUT", base+"/Patient/p2", fhirJSON, `{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:test:mrn","value":"M-2"}],"link":[{"other":{"reference":"Patient/m1"},"type":"refer"}]}`).wantStatus(t, 200)
-		if r = check(t, base, "m1", "rB", "2026-10-26T10:00:00+08:00", "K"); !slices.Equal(r[0].priors, []string{"Observation/k-p2"}) {
+		// p3 is another institution's record of the same person, without
+		// results; a person merges p2's master into p3's in the EMPI.
+		do(t, "PUT", base+"/Patient/p3", fhirJSON, `{"resourceType":"Patient","id":"p3","identifier":[{"system":"urn:test:mrn2","value":"X-3"}]}`).wantStatus(t, 201)
+		do(t, "POST", base+"/Patient/$merge", fhirJSON, `{"resourceType":"Parameters","parameter":[`+
+			`{"name":"source-patient","valueReference":{"reference":"Patient/p2"}},{"name":"target-patient","valueReference":{"reference":"Patient/p3"}}]}`).wantStatus(t, 200)
+		m1 := ""
+		for _, l := range do(t, "GET", base+"/Patient/p3", "", "").wantStatus(t, 200).json["link"].([]any) {
+			if lk := l.(map[string]any); lk["type"] == "refer" {
+				m1 = strings.TrimPrefix(lk["other"].(map[string]any)["reference"].(string), "Patient/")
+			}
+		}
+		if m1 == "" {
+			t.Fatal("p3 has no master")
+		}
+		if r = check(t, base, m1, "rB", "2026-10-26T10:00:00+08:00", "K"); !slices.Equal(r[0].priors, []string{"Observation/k-p2"}) {
 			t.Errorf("master after merge: %+v", r[0])
 		}
-		// Type level, by identifier (the master carries it too: the master wins).
+		if r = check(t, base, "p3", "rB", "2026-10-26T10:00:00+08:00", "K"); !slices.Equal(r[0].priors, []string{"Observation/k-p2"}) {
+			t.Errorf("the other record of the merged person: %+v", r[0])
+		}
+		// Type level, by the identifier of the record that had the result.
 		tl := parseCheck(t, do(t, "POST", base+"/Patient/$recognition-check", fhirJSON, `{"resourceType":"Parameters","parameter":[`+
 			`{"name":"patient","valueIdentifier":{"system":"urn:test:mrn","value":"M-2"}},{"name":"orderer","valueReference":{"reference":"Organization/rB"}},`+
 			`{"name":"item","valueCoding":{"system":"http://loinc.org","code":"6298-4"}},{"name":"date","valueDateTime":"2026-10-26T10:00:00+08:00"}]}`).wantStatus(t, 200))
