@@ -63,6 +63,24 @@ func (c *Console) reviewPersonOf(r *http.Request, v *view, ref string) reviewPer
 	}
 	p.Name, p.Gender, p.BirthDate = humanName(res["name"]), str(res["gender"]), str(res["birthDate"])
 	p.IDNumber = identifier(res, sidResident)
+	// A master (golden record) may carry no number of its own: its
+	// sources (seealso links) do; the first that has one is shown.
+	for i, l := range list(res["link"]) {
+		if p.IDNumber != "" || i >= 5 {
+			break
+		}
+		lo := object(l)
+		if str(lo["type"]) != "seealso" {
+			continue
+		}
+		sid := refID(lo["other"], "Patient")
+		if !search.ValidID(sid) {
+			continue
+		}
+		if src, err := c.fhir.get(r.Context(), v.Principal, "/Patient/"+sid, url.Values{"_elements": {"identifier"}}); err == nil {
+			p.IDNumber = identifier(src, sidResident)
+		}
+	}
 	for _, t := range list(res["telecom"]) {
 		if str(object(t)["system"]) == "phone" {
 			p.Phone = str(object(t)["value"])

@@ -61,6 +61,9 @@ func TestIdentityReviewQueue(t *testing.T) {
 	if got := text(c); !strings.Contains(got, "司马志远") || !strings.Contains(got, "1961-04-19") {
 		t.Errorf("candidate row %q", got)
 	}
+	if got, want := text(d.one(t, sec+" tr.candidate[data-patient="+cand+"] td.idnumber")), id[:6]+"********"+id[14:]; got != want {
+		t.Errorf("candidate ID number %q, want %q (from the master's source record)", got, want)
+	}
 	if got := text(d.one(t, sec+" tr.candidate[data-patient="+cand+"] td.score")); got == "" || strings.HasPrefix(got, "0.0") {
 		t.Errorf("candidate score %q", got)
 	}
