@@ -58,6 +58,7 @@ func BenchmarkPages(b *testing.B) {
 		{"pools", "/directory/pools"},
 		{"service-finder", "/directory/services?kind=tcm-clinic"},
 		{"commission", "/commission"},
+		{"review", "/review"},
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {

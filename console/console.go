@@ -107,6 +107,8 @@ func (c *Console) routes() {
 	h("GET /directory/pools", c.handlePools)
 	h("GET /directory/services", c.handleServices)
 	h("GET /recognition", c.handleCatalogue)
+	h("GET /review", c.handleReview)
+	h("POST /review/{id}/decide", c.handleReviewDecide)
 	h("GET /commission", c.handleCommission)
 	h("GET /commission/activity", c.handleActivity)
 	h("GET /commission/onecode", c.handleOneCode)
@@ -148,8 +150,10 @@ func (v *view) Can(what string) bool {
 		return role == "clinician" || role == "admin" || role == "cdc"
 	case "commission":
 		return role == "commission" || role == "admin" || role == "viewer"
-	case "edit-catalogue", "review":
+	case "edit-catalogue":
 		return role == "admin"
+	case "review":
+		return role == "admin" || role == "clinician"
 	case "decide":
 		return role == "clinician"
 	}

@@ -145,7 +145,7 @@ func (c *Console) handleInstitution(w http.ResponseWriter, r *http.Request, v *v
 	calls := []*call{
 		{typ: "Organization", q: url.Values{"partof": {"Organization/" + id}, "_count": {"200"}, "_elements": {"name"}}},
 		{typ: "HealthcareService", q: url.Values{"organization": {"Organization/" + id}, "_count": {"200"}}},
-		{typ: "OrganizationAffiliation", q: url.Values{"participating-organization": {"Organization/" + id}, "_count": {"200"}}},
+		{typ: "OrganizationAffiliation", q: url.Values{"participating-organization": {"Organization/" + id}, "role": {csAffiliationRole + "|"}, "_count": {"200"}}},
 		{typ: "PractitionerRole", q: url.Values{"organization": {"Organization/" + id}, "_count": {"100"}, "_include": {"PractitionerRole:practitioner"}, "_total": {"accurate"}}},
 	}
 	var wg sync.WaitGroup

@@ -64,7 +64,8 @@ func TestCatalogueIsComplete(t *testing.T) {
 		"registration.": {"primary", "regional"},
 		"affrole.":      {"lead", "member", "supporting", "supported"}, "category.": {"lab", "imaging"},
 		"gender.": {"male", "female", "other", "unknown"}, "channel.": channels,
-		"patients.kind.": {"idnumber", "onecode", "name", "signedcode"},
+		"patients.kind.":  {"idnumber", "onecode", "name", "signedcode"},
+		"review.decided.": {"link", "distinct"}, "review.grade.": {"certain", "probable", "possible", "certainly-not"},
 	} {
 		for _, c := range codes {
 			if _, ok := catalogue[prefix+c]; !ok {

@@ -215,11 +215,11 @@ func TestCooperationsAndPools(t *testing.T) {
 	b := newBrowser(t).as("viewer", "")
 	d := b.page("/directory/cooperations")
 	coops := d.all("#cooperations section.coop")
-	if want := apiTotal(t, "/OrganizationAffiliation?_summary=count"); want == 0 || len(coops) == 0 {
+	if want := apiTotal(t, "/OrganizationAffiliation?role=https://xietong.dev/fhir/CodeSystem/affiliation-role|&_summary=count"); want == 0 || len(coops) == 0 {
 		t.Fatal("no cooperations")
 	}
 	members := len(d.all("#cooperations ul.members li"))
-	if want := apiTotal(t, "/OrganizationAffiliation?_summary=count"); members != want {
+	if want := apiTotal(t, "/OrganizationAffiliation?role=https://xietong.dev/fhir/CodeSystem/affiliation-role|&_summary=count"); members != want {
 		t.Errorf("%d members shown, %d affiliations in the API", members, want)
 	}
 	for _, c := range coops {

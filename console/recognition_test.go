@@ -86,3 +86,17 @@ func TestRecognitionCatalogue(t *testing.T) {
 		t.Error("potassium (K, 7-day window) not in the catalogue page")
 	}
 }
+
+// The demo region's programme memberships and EQA passes qualify its
+// hospitals and lab, so their results carry the HR mark once the
+// catalogue is in (the remark normally runs in the background; it is
+// asked for here so the test does not wait).
+func TestDemoResultsCarryTheRecognitionMark(t *testing.T) {
+	node(t)
+	apiPost(t, "/Observation/$recognition-remark", `{"resourceType":"Parameters"}`)
+	marked := apiTotal(t, "/Observation?_tag=https://xietong.dev/fhir/CodeSystem/recognition-mark|HR&_summary=count")
+	all := apiTotal(t, "/Observation?_summary=count")
+	if marked == 0 || marked >= all {
+		t.Errorf("%d of %d demo results carry the HR mark; want some, not all", marked, all)
+	}
+}

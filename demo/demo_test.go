@@ -149,7 +149,7 @@ func TestBundles(t *testing.T) {
 		}
 		names[demo.BundleFileName(i+1, b)] = true
 	}
-	for _, want := range []string{"0001-directory-0001.json", "0003-practitioners-0001.json", "0004-patients-0001.json", "0005-results-0001.json"} {
+	for _, want := range []string{"0001-directory-0001.json", "0004-practitioners-0001.json", "0005-patients-0001.json", "0006-results-0001.json"} {
 		if !names[want] {
 			t.Errorf("no bundle file %s among %v", want, names)
 		}
@@ -677,4 +677,49 @@ func BenchmarkMarshalBundle(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The recognition programmes' members are the hospitals of grade 2 and
+// above and the independent lab, each with a passed EQA for the lab items
+// of the demo in demo today's year and the year before.
+func TestRecognitionMemberships(t *testing.T) {
+	g := smallRegion(t)
+	orgs := map[string]obj{}
+	for _, o := range g.byType["Organization"] {
+		orgs["Organization/"+o["id"].(string)] = o
+	}
+	members := map[string]map[string]bool{} // programme → organization
+	for _, a := range g.byType["OrganizationAffiliation"] {
+		for _, p := range codeIn(a, "code", "https://xietong.dev/fhir/CodeSystem/recognition-programme") {
+			org := a["participatingOrganization"].(obj)["reference"].(string)
+			o := orgs[org]
+			kind := codeIn(o, "type", "https://xietong.dev/fhir/CodeSystem/institution-kind")
+			grade := codeIn(o, "type", "https://xietong.dev/fhir/CodeSystem/hospital-grade")
+			if !(len(kind) == 1 && kind[0] == "independent-lab" && p == "jjj-lab") && (len(grade) == 0 || grade[0] < "2") {
+				t.Errorf("%s (%v %v) is a member of %s", org, kind, grade, p)
+			}
+			if members[p] == nil {
+				members[p] = map[string]bool{}
+			}
+			members[p][org] = true
+		}
+	}
+	if len(members["jjj-lab"]) < 5 || len(members["jjj-imaging"]) < 5 || len(members["jjj-lab"]) != len(members["jjj-imaging"])+1 {
+		t.Errorf("programme members: %d lab, %d imaging", len(members["jjj-lab"]), len(members["jjj-imaging"]))
+	}
+	passes := map[string]int{}
+	for _, b := range g.byType["Basic"] {
+		if len(codeIn(b, "code", "https://xietong.dev/fhir/CodeSystem/recognition")) != 1 {
+			t.Errorf("Basic/%s is not an EQA result", b["id"])
+		}
+		passes[b["subject"].(obj)["reference"].(string)]++
+	}
+	for org := range members["jjj-lab"] {
+		if passes[org] != 2*26 {
+			t.Errorf("%s has %d EQA passes, want 52", org, passes[org])
+		}
+	}
+	if len(passes) != len(members["jjj-lab"]) {
+		t.Errorf("EQA results for %d institutions, %d lab members", len(passes), len(members["jjj-lab"]))
+	}
 }

@@ -148,11 +148,19 @@
 // issues random card ids with signed codes; the demo patients carry a
 // derived card id without issue records).
 //
+// Recognition qualifications (recognition.go): the hospitals of grade 2
+// and above are members of the 京津冀 lab and imaging programmes, the
+// independent lab of the lab programme (OrganizationAffiliation
+// demo-rp-<programme>-<institution>, coded with the programme; tertiary
+// hospitals since 2023-01-01, secondary ones since a year before demo
+// today), and every lab member passed the EQA (室间质评) of each catalogue
+// item the results use in 2025 and 2026 (Basic demo-eqa-<institution>-
+// <year>-<item>). With the catalogue in, the recognition engine marks
+// their results HR (decision 011).
+//
 // TODO(recognition): recognition decisions (accepted prior result, or a
 // re-test with one of the nine reasons of 国卫医发〔2022〕6号) for the
-// repeats the results contain, and the "HR" marking of recognised items,
-// once the recognition catalogue and its decision resource exist. The
-// repeats are already there to be judged.
+// repeats the results contain. The repeats are already there to be judged.
 //
 // TODO(referrals, notifications): referrals and consultations between the
 // cooperating institutions and infectious-disease reports are not

@@ -34,8 +34,9 @@ func ExampleGenerate() {
 		fmt.Println(t, counts[t])
 	}
 	// Output:
-	// 12 bundles
+	// 13 bundles
 	// AuditEvent 94
+	// Basic 832
 	// DiagnosticReport 686
 	// Encounter 573
 	// Group 4
@@ -44,7 +45,7 @@ func ExampleGenerate() {
 	// Location 41
 	// Observation 2272
 	// Organization 299
-	// OrganizationAffiliation 76
+	// OrganizationAffiliation 107
 	// Patient 200
 	// Practitioner 60
 	// PractitionerRole 63

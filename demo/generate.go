@@ -237,6 +237,7 @@ func (d *directory) directoryResources() []obj {
 			out = append(out, d.affiliation(c, i, mb))
 		}
 	}
+	out = append(out, d.recognitionResources()...)
 	for _, in := range d.insts {
 		out = append(out, in.location())
 	}
