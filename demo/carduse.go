@@ -3,6 +3,8 @@ package demo
 import (
 	"hash/fnv"
 	"time"
+
+	"github.com/xietong/xietong/directory/vocab"
 )
 
 // One-code uses (一码通 用卡记录): since cardUseSince every encounter
@@ -56,7 +58,7 @@ func (g *region) cardUse(p *patient, ep *episode, encID string) obj {
 		pick -= c.weight
 	}
 	at := ep.start.Add(-time.Duration(3+h.Sum32()%12) * time.Minute)
-	inst := obj{"reference": "Organization/" + in.id, "display": in.name, "identifier": obj{"system": sidInstitutionCode, "value": in.code}}
+	inst := obj{"reference": "Organization/" + in.id, "display": in.name, "identifier": obj{"system": vocab.SystemInstitutionCode, "value": in.code}}
 	return obj{
 		"resourceType":   "AuditEvent",
 		"id":             "demo-use-" + encID[len("demo-enc-"):],

@@ -3,6 +3,8 @@ package demo
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/xietong/xietong/directory/vocab"
 )
 
 // Project code systems, naming systems and extensions. They are defined
@@ -10,27 +12,12 @@ import (
 const (
 	base = "https://xietong.dev/fhir/"
 
-	csInstitutionKind   = base + "CodeSystem/institution-kind"
-	csHospitalGrade     = base + "CodeSystem/hospital-grade"
-	csCooperationKind   = base + "CodeSystem/cooperation-kind"
-	csAffiliationRole   = base + "CodeSystem/affiliation-role"
-	csDepartment        = base + "CodeSystem/clinical-department" // 医疗机构诊疗科目名录 codes
-	csServiceKind       = base + "CodeSystem/service-kind"
-	csProfessionalTitle = base + "CodeSystem/professional-title"
-	csPracticeKind      = base + "CodeSystem/practice-registration"
-	csExpertPool        = base + "CodeSystem/expert-pool-kind"
-	csDivision          = base + "CodeSystem/gbt-2260"
+	csExpertPool = base + "CodeSystem/expert-pool-kind"
 
-	sidResidentID      = base + "sid/resident-id" // 居民身份证号码 (GB 11643)
-	sidEHC             = base + "sid/ehc"         // 电子健康卡 id
-	sidMRNPrefix       = base + "sid/mrn/"        // + institution code
-	sidInstitutionCode = base + "sid/institution-code"
-	sidUSCC            = base + "sid/uscc" // 统一社会信用代码 (GB 32100)
-	sidPhysicianLic    = base + "sid/physician-licence"
-	sidNurseLic        = base + "sid/nurse-licence"
-	sidStaffNo         = base + "sid/staff-number/" // + institution code
-
-	extDivision = base + "StructureDefinition/address-division"
+	sidResidentID = base + "sid/resident-id"   // 居民身份证号码 (GB 11643)
+	sidEHC        = base + "sid/ehc"           // 电子健康卡 id
+	sidMRNPrefix  = base + "sid/mrn/"          // + institution code
+	sidStaffNo    = base + "sid/staff-number/" // + institution code
 
 	sysLOINC    = "http://loinc.org"
 	sysSNOMED   = "http://snomed.info/sct"
@@ -98,5 +85,5 @@ func integer(n int) json.Number { return json.Number(strconv.Itoa(n)) }
 
 // divisionExt is the address extension carrying the GB/T 2260 code.
 func divisionExt(code, name string) obj {
-	return obj{"url": extDivision, "valueCoding": coding(csDivision, code, name)}
+	return obj{"url": vocab.ExtAddressDivision, "valueCoding": coding(vocab.SystemDivision, code, name)}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Institution kinds (codes of csInstitutionKind).
+// Institution kinds (codes of vocab.SystemInstitutionKind).
 const (
 	kindGeneral   = "general-hospital"
 	kindTCM       = "tcm-hospital"
@@ -16,21 +16,6 @@ const (
 	kindElderly   = "elderly-care"
 	kindLab       = "independent-lab"
 )
-
-var kindNames = map[string]string{
-	kindGeneral:   "综合医院",
-	kindTCM:       "中医医院",
-	kindCommunity: "社区卫生服务中心",
-	kindTownship:  "乡镇卫生院",
-	kindCDC:       "疾病预防控制中心",
-	kindElderly:   "医养结合机构",
-	kindLab:       "独立医学实验室",
-	"department":  "科室",
-}
-
-var gradeNames = map[string]string{
-	"3A": "三级甲等", "3B": "三级乙等", "2A": "二级甲等", "2B": "二级乙等", "1A": "一级甲等", "1": "一级",
-}
 
 // institutionSpec is one row of the demo directory. Names are invented
 // (modelled on the kinds of institutions of 通武廊), as are all codes.
@@ -206,7 +191,7 @@ type practitioner struct {
 	idNumber          string
 	licence           string
 	profession        string // doctor, tcm-doctor, nurse, technologist, public-health
-	title             string // code of csProfessionalTitle
+	title             string // code of vocab.SystemTitle
 	roles             []*role
 }
 
@@ -347,37 +332,6 @@ func short(name string) string {
 		name = strings.TrimPrefix(name, p)
 	}
 	return name
-}
-
-var cooperationKindNames = map[string]string{
-	"regional-collaboration":   "区域卫生健康协同机制",
-	"medical-consortium":       "医联体",
-	"county-medical-community": "县域医共体",
-	"specialty-alliance":       "专科联盟",
-	"elderly-care-alliance":    "医养结合联盟",
-	"pairing":                  "手拉手结对",
-	"trusteeship":              "托管",
-}
-
-var affiliationRoleNames = map[string]string{
-	"lead": "牵头单位", "member": "成员单位", "supporting": "支援方", "supported": "受援方",
-}
-
-// Professional titles (专业技术职称).
-var titleNames = map[string]string{
-	"chief-physician":           "主任医师",
-	"associate-chief-physician": "副主任医师",
-	"attending-physician":       "主治医师",
-	"resident-physician":        "住院医师",
-	"chief-tcm-physician":       "主任中医师",
-	"associate-chief-tcm":       "副主任中医师",
-	"attending-tcm":             "主治中医师",
-	"tcm-physician":             "中医师",
-	"nurse-in-charge":           "主管护师",
-	"nurse":                     "护师",
-	"technologist-in-charge":    "主管技师",
-	"technologist":              "技师",
-	"public-health-physician":   "主管医师",
 }
 
 func (d *directory) buildPractitioners(cfg Config, r *rand.Rand) {

@@ -3,6 +3,8 @@ package demo
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xietong/xietong/directory/vocab"
 )
 
 // Resources of the directory: Organizations (institutions, departments,
@@ -48,17 +50,17 @@ func (in *institution) organization() obj {
 	}
 	types := list(
 		concept("", provType),
-		concept(kindNames[in.kind], coding(csInstitutionKind, in.kind, kindNames[in.kind])),
+		concept(vocab.InstitutionKinds[in.kind], coding(vocab.SystemInstitutionKind, in.kind, vocab.InstitutionKinds[in.kind])),
 	)
 	if in.grade != "" {
-		types = append(types, concept(gradeNames[in.grade], coding(csHospitalGrade, in.grade, gradeNames[in.grade])))
+		types = append(types, concept(vocab.Grades[in.grade], coding(vocab.SystemHospitalGrade, in.grade, vocab.Grades[in.grade])))
 	}
 	return obj{
 		"resourceType": "Organization",
 		"id":           in.id,
 		"identifier": list(
-			ident(sidInstitutionCode, in.code, "PRN", "机构编码"),
-			ident(sidUSCC, in.uscc, "TAX", "统一社会信用代码"),
+			ident(vocab.SystemInstitutionCode, in.code, "PRN", "机构编码"),
+			ident(vocab.SystemUSCC, in.uscc, "TAX", "统一社会信用代码"),
 		),
 		"active":  true,
 		"type":    types,
@@ -79,7 +81,7 @@ func (in *institution) department(d department) obj {
 		"active":       true,
 		"type": list(
 			concept("", coding(sysOrgType, "dept", "Hospital Department")),
-			concept(d.name, coding(csDepartment, d.code, d.name)),
+			concept(d.name, coding(vocab.SystemDepartment, d.code, d.name)),
 		),
 		"name":   d.name,
 		"alias":  list(in.name + d.name),
@@ -137,25 +139,18 @@ func (in *institution) services() []service {
 	return s
 }
 
-var serviceKindNames = map[string]string{
-	"outpatient": "门诊", "emergency": "急诊", "health-check": "健康体检", "lab": "检验", "imaging": "影像检查",
-	"remote-consultation": "远程会诊", "tcm-clinic": "中医门诊", "acupuncture": "针灸", "tuina": "推拿",
-	"family-doctor": "家庭医生签约服务", "vaccination": "预防接种", "elderly-care": "医养结合服务",
-	"rehabilitation": "康复", "disease-control": "疾病预防控制",
-}
-
 func (in *institution) healthcareService(s service) obj {
 	m := obj{
 		"resourceType": "HealthcareService",
 		"id":           "demo-hcs-" + in.code + "-" + s.kind,
 		"active":       true,
 		"providedBy":   ref("Organization", in.id, in.name),
-		"category":     list(concept(serviceKindNames[s.kind], coding(csServiceKind, s.kind, serviceKindNames[s.kind]))),
+		"category":     list(concept(vocab.ServiceKinds[s.kind], coding(vocab.SystemServiceKind, s.kind, vocab.ServiceKinds[s.kind]))),
 		"location":     list(ref("Location", in.locationID(), in.name)),
 		"name":         in.name + s.name,
 	}
 	if s.dept != nil {
-		m["specialty"] = list(concept(s.dept.name, coding(csDepartment, s.dept.code, s.dept.name)))
+		m["specialty"] = list(concept(s.dept.name, coding(vocab.SystemDepartment, s.dept.code, s.dept.name)))
 	}
 	if s.allDay {
 		m["availableTime"] = list(obj{"daysOfWeek": list("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "allDay": true})
@@ -173,7 +168,7 @@ func (d *directory) region() obj {
 		"active":       true,
 		"type": list(
 			concept("", coding(sysOrgType, "govt", "Government")),
-			concept("区域卫生健康协同机制", coding(csCooperationKind, "regional-collaboration", "区域卫生健康协同机制")),
+			concept("区域卫生健康协同机制", coding(vocab.SystemCooperationKind, "regional-collaboration", "区域卫生健康协同机制")),
 		),
 		"name":  "通武廊卫生健康协同发展联席会",
 		"alias": list("通武廊"),
@@ -187,7 +182,7 @@ func (d *directory) cooperationOrg(c *cooperation) obj {
 		"active":       c.end == "" || c.end >= demoToday.Format("2006-01-02"),
 		"type": list(
 			concept("", coding(sysOrgType, "other", "Other")),
-			concept(cooperationKindNames[c.kind], coding(csCooperationKind, c.kind, cooperationKindNames[c.kind])),
+			concept(vocab.CooperationKinds[c.kind], coding(vocab.SystemCooperationKind, c.kind, vocab.CooperationKinds[c.kind])),
 		),
 		"name":   c.name,
 		"partOf": ref("Organization", d.regionID, "通武廊卫生健康协同发展联席会"),
@@ -208,10 +203,10 @@ func (d *directory) affiliation(c *cooperation, i int, mb membership) obj {
 		"organization":              ref("Organization", c.id, c.name),
 		"participatingOrganization": ref("Organization", mb.inst.id, mb.inst.name),
 		"network":                   list(ref("Organization", d.regionID, "通武廊卫生健康协同发展联席会")),
-		"code":                      list(concept(affiliationRoleNames[mb.role], coding(csAffiliationRole, mb.role, affiliationRoleNames[mb.role]))),
+		"code":                      list(concept(vocab.AffiliationRoles[mb.role], coding(vocab.SystemAffiliationRole, mb.role, vocab.AffiliationRoles[mb.role]))),
 	}
 	if c.specialty != nil {
-		m["specialty"] = list(concept(c.specialty.name, coding(csDepartment, c.specialty.code, c.specialty.name)))
+		m["specialty"] = list(concept(c.specialty.name, coding(vocab.SystemDepartment, c.specialty.code, c.specialty.name)))
 	}
 	return m
 }
@@ -222,25 +217,25 @@ func (p *practitioner) resource() obj {
 	var ids []any
 	switch p.profession {
 	case "nurse":
-		ids = append(ids, ident(sidNurseLic, p.licence, "RN", "护士执业证书编号"))
+		ids = append(ids, ident(vocab.SystemNurseLicence, p.licence, "RN", "护士执业证书编号"))
 	case "technologist":
 		in := p.roles[0].inst
 		ids = append(ids, ident(sidStaffNo+in.code, "S"+p.id[len(p.id)-4:], "EI", "工号"))
 	default:
-		ids = append(ids, ident(sidPhysicianLic, p.licence, "MD", "医师执业证书编码"))
+		ids = append(ids, ident(vocab.SystemPhysicianLicence, p.licence, "MD", "医师执业证书编码"))
 	}
 	ids = append(ids, ident(sidResidentID, p.idNumber, "NI", "居民身份证"))
 	gender := "female"
 	if p.male {
 		gender = "male"
 	}
-	qual := obj{"code": concept(titleNames[p.title], coding(csProfessionalTitle, p.title, titleNames[p.title]))}
+	qual := obj{"code": concept(vocab.Titles[p.title], coding(vocab.SystemTitle, p.title, vocab.Titles[p.title]))}
 	switch p.profession {
 	case "nurse":
-		qual["identifier"] = list(obj{"system": sidNurseLic, "value": p.licence})
+		qual["identifier"] = list(obj{"system": vocab.SystemNurseLicence, "value": p.licence})
 	case "technologist":
 	default:
-		qual["identifier"] = list(obj{"system": sidPhysicianLic, "value": p.licence})
+		qual["identifier"] = list(obj{"system": vocab.SystemPhysicianLicence, "value": p.licence})
 	}
 	return obj{
 		"resourceType":  "Practitioner",
@@ -282,9 +277,9 @@ func (ro *role) resource() obj {
 		"organization": ref("Organization", ro.inst.id, ro.inst.name),
 		"code": list(
 			professionConcept(ro.prac.profession),
-			concept(kindName, coding(csPracticeKind, kind, kindName)),
+			concept(kindName, coding(vocab.SystemPracticeKind, kind, kindName)),
 		),
-		"specialty": list(concept(ro.dept.name, coding(csDepartment, ro.dept.code, ro.dept.name))),
+		"specialty": list(concept(ro.dept.name, coding(vocab.SystemDepartment, ro.dept.code, ro.dept.name))),
 		"location":  list(ref("Location", ro.inst.locationID(), ro.inst.name)),
 	}
 	if !ro.primary {
@@ -341,7 +336,7 @@ func (d *directory) pool(pl pool) obj {
 	if pl.dept != nil {
 		m["characteristic"] = list(obj{
 			"code":                 concept("专业", coding(csExpertPool, "specialty", "专业")),
-			"valueCodeableConcept": concept(pl.dept.name, coding(csDepartment, pl.dept.code, pl.dept.name)),
+			"valueCodeableConcept": concept(pl.dept.name, coding(vocab.SystemDepartment, pl.dept.code, pl.dept.name)),
 			"exclude":              false,
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/xietong/xietong/directory/vocab"
 )
 
 const dateTimeLayout = "2006-01-02T15:04:05-07:00"
@@ -71,7 +73,7 @@ func (g *region) results(p *patient, ep *episode, r *rand.Rand, add func(obj)) {
 			"type":       list(concept("", coding(sysPartType, "ATND", "attender"))),
 			"individual": doc.reference(),
 		})
-		enc["serviceType"] = concept(doc.dept.name, coding(csDepartment, doc.dept.code, doc.dept.name))
+		enc["serviceType"] = concept(doc.dept.name, coding(vocab.SystemDepartment, doc.dept.code, doc.dept.name))
 	}
 	add(enc)
 	encRef := func() obj { return obj{"reference": "Encounter/" + encID} }

@@ -55,7 +55,7 @@
 // 3B 2A 2B 1A 1; cooperation kinds regional-collaboration,
 // medical-consortium, county-medical-community, specialty-alliance,
 // elderly-care-alliance, pairing, trusteeship; service kinds and titles
-// as the demo's (ServiceKinds, Titles). Dates are YYYY-MM-DD.
+// as the demo's (vocab.ServiceKinds, vocab.Titles). Dates are YYYY-MM-DD.
 //
 // Parse checks every row and reports every problem with its line number
 // and column (Errors), not only the first; the FHIR validator checks each

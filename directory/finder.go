@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
 	"github.com/xietong/xietong/store"
@@ -195,7 +196,7 @@ func inCity(loc map[string]any, city string) bool {
 	if isDigits(city) && len(city) == 6 {
 		div := ""
 		for _, e := range list(addr["extension"]) {
-			if ext := obj(e); str(ext["url"]) == ExtAddressDivision {
+			if ext := obj(e); str(ext["url"]) == vocab.ExtAddressDivision {
 				div = str(obj(ext["valueCoding"])["code"])
 			}
 		}
@@ -339,8 +340,8 @@ func parseFind(v url.Values) (FindQuery, error) {
 		q.Count = min(n, MaxCount)
 	}
 	q.Type, q.Specialty, q.City, q.Kind = v.Get("type"), v.Get("specialty"), v.Get("city"), v.Get("kind")
-	if q.Kind != "" && InstitutionKinds[q.Kind] == "" {
-		return q, outcome.New(http.StatusBadRequest, "code-invalid", "Unknown institution kind %q; use one of %s.", q.Kind, keys(InstitutionKinds)).At("kind")
+	if q.Kind != "" && vocab.InstitutionKinds[q.Kind] == "" {
+		return q, outcome.New(http.StatusBadRequest, "code-invalid", "Unknown institution kind %q; use one of %s.", q.Kind, keys(vocab.InstitutionKinds)).At("kind")
 	}
 	return q, nil
 }

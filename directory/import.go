@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/fhir/validate"
 	"github.com/xietong/xietong/store"
 )
@@ -425,7 +426,7 @@ func (c *checker) specialty(r *row) []any {
 		c.fail(r, "specialty", "%q is not a clinical-department code (NN or NN.NN, e.g. 50 中医科, 03.04 心血管内科)", v)
 		return nil
 	}
-	return []any{concept(Departments[v], coding(SystemDepartment, v, Departments[v]))}
+	return []any{concept(vocab.Departments[v], coding(vocab.SystemDepartment, v, vocab.Departments[v]))}
 }
 
 func (c *checker) date(r *row, col string) string {
@@ -482,7 +483,7 @@ func (c *checker) address(r *row, div string) map[string]any {
 		a["line"] = []any{line}
 	}
 	if div != "" {
-		a["extension"] = []any{map[string]any{"url": ExtAddressDivision, "valueCoding": coding(SystemDivision, div, "")}}
+		a["extension"] = []any{map[string]any{"url": vocab.ExtAddressDivision, "valueCoding": coding(vocab.SystemDivision, div, "")}}
 	}
 	if len(a) == 3 {
 		return nil
@@ -507,7 +508,7 @@ func (c *checker) institution(r *row) {
 			}
 			c.codes[code] = r.line
 			if c.lk != nil {
-				owner, err := c.lk.Owner(c.ctx, "Organization", SystemInstitutionCode, code)
+				owner, err := c.lk.Owner(c.ctx, "Organization", vocab.SystemInstitutionCode, code)
 				if err != nil {
 					c.fail(r, "code", "could not look up the institution code: %v", err)
 				} else if owner != "" && owner != r.get("id") {
@@ -520,24 +521,24 @@ func (c *checker) institution(r *row) {
 	if uscc != "" && !ValidUSCC(uscc) {
 		c.fail(r, "uscc", "%q is not a unified social credit code (18 characters of 0-9 and A-Y without I O Z S V, with the GB 32100 check character last)", r.get("uscc"))
 	}
-	kind := c.code(r, "type", InstitutionKinds, "institution kind")
-	grade := c.code(r, "grade", Grades, "grade")
+	kind := c.code(r, "type", vocab.InstitutionKinds, "institution kind")
+	grade := c.code(r, "grade", vocab.Grades, "grade")
 	prov := coding(sysOrgType, "prov", "Healthcare Provider")
 	if r.get("type") == "cdc" {
 		prov = coding(sysOrgType, "govt", "Government")
 	}
 	types := []any{concept("", prov)}
 	if kind != nil {
-		types = append(types, concept(str(kind["display"]), coding(SystemInstitutionKind, str(kind["code"]), str(kind["display"]))))
+		types = append(types, concept(str(kind["display"]), coding(vocab.SystemInstitutionKind, str(kind["code"]), str(kind["display"]))))
 	}
 	if grade != nil {
-		types = append(types, concept(str(grade["display"]), coding(SystemHospitalGrade, str(grade["code"]), str(grade["display"]))))
+		types = append(types, concept(str(grade["display"]), coding(vocab.SystemHospitalGrade, str(grade["code"]), str(grade["display"]))))
 	}
 	res := map[string]any{
 		"resourceType": "Organization",
 		"identifier": []any{
-			map[string]any{"system": SystemInstitutionCode, "value": code, "type": concept("机构编码", coding(sysV2ID, "PRN", ""))},
-			map[string]any{"system": SystemUSCC, "value": uscc, "type": concept("统一社会信用代码", coding(sysV2ID, "TAX", ""))},
+			map[string]any{"system": vocab.SystemInstitutionCode, "value": code, "type": concept("机构编码", coding(sysV2ID, "PRN", ""))},
+			map[string]any{"system": vocab.SystemUSCC, "value": uscc, "type": concept("统一社会信用代码", coding(sysV2ID, "TAX", ""))},
 		},
 		"active": true,
 		"type":   types,
@@ -565,7 +566,7 @@ func (c *checker) department(r *row) {
 		"active":       true,
 		"type": []any{
 			concept("", coding(sysOrgType, "dept", "Hospital Department")),
-			concept(name, coding(SystemDepartment, code, "")),
+			concept(name, coding(vocab.SystemDepartment, code, "")),
 		},
 		"name":   name,
 		"partOf": parent,
@@ -575,7 +576,7 @@ func (c *checker) department(r *row) {
 func (c *checker) cooperation(r *row) {
 	name := c.name(r)
 	c.required(r, "type")
-	kind := c.code(r, "type", CooperationKinds, "cooperation kind")
+	kind := c.code(r, "type", vocab.CooperationKinds, "cooperation kind")
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType": "Organization",
@@ -584,7 +585,7 @@ func (c *checker) cooperation(r *row) {
 	}
 	types := []any{concept("", coding(sysOrgType, "other", "Other"))}
 	if kind != nil {
-		types = append(types, concept(str(kind["display"]), coding(SystemCooperationKind, str(kind["code"]), str(kind["display"]))))
+		types = append(types, concept(str(kind["display"]), coding(vocab.SystemCooperationKind, str(kind["code"]), str(kind["display"]))))
 	}
 	res["type"] = types
 	if p := c.ref(r, "parent", "Organization", "cooperation", "institution"); p != nil {
@@ -600,7 +601,7 @@ func (c *checker) member(r *row) {
 	c.required(r, "parent", "organization", "role")
 	coop := c.ref(r, "parent", "Organization", "cooperation")
 	member := c.ref(r, "organization", "Organization", "institution")
-	role := c.code(r, "role", AffiliationRoles, "member role")
+	role := c.code(r, "role", vocab.AffiliationRoles, "member role")
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType":              "OrganizationAffiliation",
@@ -612,7 +613,7 @@ func (c *checker) member(r *row) {
 		res["period"] = period
 	}
 	if role != nil {
-		res["code"] = []any{concept(str(role["display"]), coding(SystemAffiliationRole, str(role["code"]), str(role["display"])))}
+		res["code"] = []any{concept(str(role["display"]), coding(vocab.SystemAffiliationRole, str(role["code"]), str(role["display"])))}
 	}
 	if s := c.specialty(r); s != nil {
 		res["specialty"] = s
@@ -626,13 +627,13 @@ func (c *checker) practitioner(r *row) {
 	prof := r.get("type")
 	if prof == "" {
 		prof = "doctor"
-	} else if Professions[prof] == "" {
-		c.fail(r, "type", "unknown profession %q; use one of %s", prof, keys(Professions))
+	} else if vocab.Professions[prof] == "" {
+		c.fail(r, "type", "unknown profession %q; use one of %s", prof, keys(vocab.Professions))
 	}
 	lic := r.get("licence")
-	system, want, typ, typText := SystemPhysicianLicence, 15, "MD", "医师执业证书编码"
+	system, want, typ, typText := vocab.SystemPhysicianLicence, 15, "MD", "医师执业证书编码"
 	if prof == "nurse" {
-		system, want, typ, typText = SystemNurseLicence, 12, "RN", "护士执业证书编号"
+		system, want, typ, typText = vocab.SystemNurseLicence, 12, "RN", "护士执业证书编号"
 	}
 	if lic != "" {
 		if len(lic) != want || !isDigits(lic) {
@@ -675,8 +676,8 @@ func (c *checker) practitioner(r *row) {
 		res["birthDate"] = b
 	}
 	qual := map[string]any{"identifier": []any{map[string]any{"system": system, "value": lic}}}
-	if t := c.code(r, "title", Titles, "professional title"); t != nil {
-		qual["code"] = concept(str(t["display"]), coding(SystemTitle, str(t["code"]), str(t["display"])))
+	if t := c.code(r, "title", vocab.Titles, "professional title"); t != nil {
+		qual["code"] = concept(str(t["display"]), coding(vocab.SystemTitle, str(t["code"]), str(t["display"])))
 	} else {
 		qual["code"] = concept(typText, coding(sysV2ID, typ, ""))
 	}
@@ -729,7 +730,7 @@ func (c *checker) role(r *row) {
 		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
 		"practitioner": prac,
 		"organization": org,
-		"code":         []any{concept(kindName, coding(SystemPracticeKind, kind, kindName))},
+		"code":         []any{concept(kindName, coding(vocab.SystemPracticeKind, kind, kindName))},
 	}
 	if period != nil {
 		res["period"] = period
@@ -791,7 +792,7 @@ func (c *checker) service(r *row) {
 	c.required(r, "organization", "location", "type")
 	org := c.ref(r, "organization", "Organization", "institution", "department")
 	loc := c.ref(r, "location", "Location", "location")
-	kind := c.code(r, "type", ServiceKinds, "service type")
+	kind := c.code(r, "type", vocab.ServiceKinds, "service type")
 	res := map[string]any{
 		"resourceType": "HealthcareService",
 		"active":       true,
@@ -802,7 +803,7 @@ func (c *checker) service(r *row) {
 		res["location"] = []any{loc}
 	}
 	if kind != nil {
-		res["category"] = []any{concept(str(kind["display"]), coding(SystemServiceKind, str(kind["code"]), str(kind["display"])))}
+		res["category"] = []any{concept(str(kind["display"]), coding(vocab.SystemServiceKind, str(kind["code"]), str(kind["display"])))}
 	}
 	if s := c.specialty(r); s != nil {
 		res["specialty"] = s

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/xietong/xietong/directory/vocab"
 )
 
 // fakeLookup knows a few resources "already in the store".
@@ -73,7 +75,7 @@ func TestParseErrors(t *testing.T) {
 		"institution,h3,丁医院,510104003,12510104450000008X,510104,general-hospital,,,,,,,,,,,,,,30.1,,,\n" + // 15: lat on an institution
 		"institution,h4,戊医院,510104004,12510104450000008X,510104,cdc,,,,,,,,,,,,,,,,,\n" + // 16: code owned in store
 		"a,b,c\n" // 17: field count
-	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{"Organization|" + SystemInstitutionCode + "|510104004": "other-org"})
+	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{"Organization|" + vocab.SystemInstitutionCode + "|510104004": "other-org"})
 	var errs Errors
 	if !errors.As(err, &errs) {
 		t.Fatalf("want Errors, got %v", err)
