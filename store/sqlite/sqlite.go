@@ -58,6 +58,7 @@ type DB struct {
 	rstmts *stmtCache
 	wstmts *stmtCache
 	read   sqlstore.Reader
+	point  *pointReaders // Read and VRead
 
 	mu  sync.Mutex
 	txs map[*tx]struct{} // open write transactions
@@ -80,7 +81,15 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
-func dsn(path string, o Options, readOnly bool) (string, error) {
+// The kinds of connection a DB opens.
+type connKind int
+
+const (
+	connWriter connKind = iota // the writer and the checkpointer
+	connReader                 // query_only: the search pool and the point readers
+)
+
+func dsn(path string, o Options, kind connKind) (string, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return "", fmt.Errorf("sqlite: bad database path %q", path)
 	}
@@ -101,7 +110,8 @@ func dsn(path string, o Options, readOnly bool) (string, error) {
 	q.Set("_synchronous", sync)
 	// The page cache (SQLite's default is 2 MB) must hold the hot upper
 	// levels of a dozen index B-trees, or every insert reads pages back.
-	if readOnly {
+	switch kind {
+	case connReader:
 		q.Set("_query_only", "1")
 		q.Add("_pragma", "cache_size(-16384)")
 		// Searches touch pages all over a large file (a common code's
@@ -109,7 +119,7 @@ func dsn(path string, o Options, readOnly bool) (string, error) {
 		// cache without a pread and a page-cache copy each, which was
 		// half of such a search's CPU time at a million resources.
 		q.Add("_pragma", "mmap_size(17179869184)")
-	} else {
+	default:
 		q.Add("_pragma", "cache_size(-65536)")
 		// Statement journals (written for multi-row inserts into tables
 		// with foreign keys) stay in memory instead of a temp file.
@@ -125,11 +135,11 @@ func dsn(path string, o Options, readOnly bool) (string, error) {
 }
 
 func openPools(path string, o Options) (writer, reader *sql.DB, err error) {
-	wdsn, err := dsn(path, o, false)
+	wdsn, err := dsn(path, o, connWriter)
 	if err != nil {
 		return nil, nil, err
 	}
-	rdsn, _ := dsn(path, o, true)
+	rdsn, _ := dsn(path, o, connReader)
 	writer, err = sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, nil, err
@@ -143,10 +153,7 @@ func openPools(path string, o Options) (writer, reader *sql.DB, err error) {
 		writer.Close()
 		return nil, nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	n := o.ReadConns
-	if n <= 0 {
-		n = max(4, 2*runtime.GOMAXPROCS(0))
-	}
+	n := readConns(o)
 	reader, err = sql.Open("sqlite", rdsn)
 	if err != nil {
 		writer.Close()
@@ -156,6 +163,14 @@ func openPools(path string, o Options) (writer, reader *sql.DB, err error) {
 	reader.SetMaxIdleConns(n)
 	reader.SetConnMaxIdleTime(0)
 	return writer, reader, nil
+}
+
+// readConns is the size of each read pool (searches; point reads).
+func readConns(o Options) int {
+	if o.ReadConns > 0 {
+		return o.ReadConns
+	}
+	return max(4, 2*runtime.GOMAXPROCS(0))
 }
 
 // Open opens (creating if needed) the database file at path. It refuses a
@@ -178,6 +193,11 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	pdsn, _ := dsn(path, o, connReader)
+	if db.point, err = openPointReaders(reader.Driver(), pdsn, readConns(o)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -190,7 +210,7 @@ const checkpointEvery = 250 * time.Millisecond
 // database file's fsync then happen beside the writer instead of inside
 // one of its commits (every 1,000 pages by SQLite's default).
 func (db *DB) startCheckpointer(path string, o Options) error {
-	cdsn, err := dsn(path, o, false)
+	cdsn, err := dsn(path, o, connWriter)
 	if err != nil {
 		return err
 	}
@@ -242,30 +262,30 @@ func (db *DB) Close() error {
 		cerr = db.ckpt.Close()
 		db.ckpt = nil
 	}
+	var perr error
+	if db.point != nil {
+		perr = db.point.close()
+	}
 	db.rstmts.close()
 	db.wstmts.close()
-	return errors.Join(cerr, db.reader.Close(), db.writer.Close())
+	return errors.Join(cerr, perr, db.reader.Close(), db.writer.Close())
 }
 
 // Read implements store.Reader on committed data.
 //
-// Point reads (a primary-key lookup, microseconds) run without the
-// caller's cancellation: for a cancellable context database/sql and the
-// driver each start a goroutine per query to watch it, which cost more
-// than the lookup. A context that has already ended is still refused.
+// Point reads (a primary-key lookup, microseconds) run on connections of
+// their own without the caller's cancellation (pointReaders). A context
+// that has already ended is still refused.
 func (db *DB) Read(ctx context.Context, typ, id string) (*store.Version, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, sqlstore.WrapErr(ctx, "read", err)
-	}
-	return db.read.Read(context.WithoutCancel(ctx), typ, id)
+	return db.point.read(ctx, "read", typ, id, 0)
 }
 
 // VRead implements store.Reader on committed data, as Read does.
 func (db *DB) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, sqlstore.WrapErr(ctx, "vread", err)
+	if versionID < 1 {
+		return nil, fmt.Errorf("vread %s/%s/_history/%d: %w", typ, id, versionID, store.ErrNotFound)
 	}
-	return db.read.VRead(context.WithoutCancel(ctx), typ, id, versionID)
+	return db.point.read(ctx, "vread", typ, id, versionID)
 }
 
 // History implements store.Reader on committed data.

@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/xietong/xietong/store"
+	"github.com/xietong/xietong/store/internal/sqlstore"
+)
+
+// pointReaders serve Read and VRead, the hottest queries of the node (every
+// GET [base]/[type]/[id]), below database/sql: each connection of the pool
+// holds the two statements prepared at the driver level and is taken from
+// a channel. Through database/sql a point read paid for the pool, its
+// locking, the argument conversion and the Rows wrapper about as much as
+// the lookup itself (docs/decisions/016-read-and-ingest-cpu.md:
+// BenchmarkPointRead, 12-13 against 16-23 µs of CPU per read).
+//
+// The connections are opened like the search pool's (query_only, the file
+// memory-mapped). Without mmap_size they were measured far slower as soon
+// as anything commits: every commit empties a WAL reader's page cache, and
+// reloading pages into it (allocating, pread, freeing at the next commit)
+// cost more than parsing mapped pages again.
+//
+// Reads never watch the caller's cancellation (a primary-key lookup takes
+// microseconds; watching a context costs the driver a goroutine per query),
+// as decision 006 established for the pool before.
+type pointReaders struct {
+	free   chan *pointConn
+	mu     sync.Mutex
+	all    []*pointConn
+	closed bool
+}
+
+type pointConn struct {
+	conn  driver.Conn
+	read  driver.StmtQueryContext
+	vread driver.StmtQueryContext
+	stmts []driver.Stmt
+	dest  []driver.Value
+}
+
+// Point reads select only what the caller does not know already.
+const (
+	pointReadSQL  = `SELECT v.version, v.last_updated, v.method, v.deleted, v.body FROM resource r JOIN resource_version v ON v.vid = r.vid WHERE r.type = ? AND r.id = ?`
+	pointVReadSQL = `SELECT version, last_updated, method, deleted, body FROM resource_version WHERE type = ? AND id = ? AND version = ?`
+)
+
+func openPointReaders(d driver.Driver, dsn string, n int) (*pointReaders, error) {
+	p := &pointReaders{free: make(chan *pointConn, n)}
+	for range n {
+		c, err := openPointConn(d, dsn)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p.all = append(p.all, c)
+		p.free <- c
+	}
+	return p, nil
+}
+
+func openPointConn(d driver.Driver, dsn string) (*pointConn, error) {
+	conn, err := d.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pc := &pointConn{conn: conn, dest: make([]driver.Value, 5)}
+	for _, q := range []string{pointReadSQL, pointVReadSQL} {
+		st, err := conn.Prepare(q)
+		if err != nil {
+			pc.close()
+			return nil, fmt.Errorf("sqlite: prepare point read: %w", err)
+		}
+		pc.stmts = append(pc.stmts, st)
+		sq, ok := st.(driver.StmtQueryContext)
+		if !ok {
+			pc.close()
+			return nil, errors.New("sqlite: the driver's statements lack QueryContext")
+		}
+		if pc.read == nil {
+			pc.read = sq
+		} else {
+			pc.vread = sq
+		}
+	}
+	return pc, nil
+}
+
+func (pc *pointConn) close() error {
+	var errs []error
+	for _, st := range pc.stmts {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(append(errs, pc.conn.Close())...)
+}
+
+var errPointClosed = errors.New("sqlite: database closed")
+
+// get takes a free connection, waiting for one if all are busy, or
+// reports that the pool is closed.
+func (p *pointReaders) get(ctx context.Context) (*pointConn, error) {
+	select {
+	case c, ok := <-p.free:
+		if !ok {
+			return nil, errPointClosed
+		}
+		return c, nil
+	default:
+	}
+	select {
+	case c, ok := <-p.free:
+		if !ok {
+			return nil, errPointClosed
+		}
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *pointReaders) put(c *pointConn) { p.free <- c }
+
+// close waits for every connection to come back, then closes them all.
+func (p *pointReaders) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	var errs []error
+	for range p.all {
+		errs = append(errs, (<-p.free).close())
+	}
+	close(p.free)
+	return errors.Join(errs...)
+}
+
+// read runs one point read: Read when version is 0, else VRead.
+func (p *pointReaders) read(ctx context.Context, op, typ, id string, version int64) (*store.Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, sqlstore.WrapErr(ctx, op, err)
+	}
+	c, err := p.get(ctx)
+	if err != nil {
+		return nil, sqlstore.WrapErr(ctx, op, err)
+	}
+	v, err := c.query(typ, id, version)
+	p.put(c)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return nil, sqlstore.WrapErr(ctx, op, err)
+	}
+	if v.Deleted {
+		return v, fmt.Errorf("%s %s/%s: %w", op, v.Type, v.ID, store.ErrGone)
+	}
+	return v, nil
+}
+
+func (c *pointConn) query(typ, id string, version int64) (*store.Version, error) {
+	var (
+		rows driver.Rows
+		err  error
+	)
+	// context.Background: no Done channel, so the driver starts no
+	// goroutine to watch it.
+	if version == 0 {
+		rows, err = c.read.QueryContext(context.Background(), []driver.NamedValue{{Ordinal: 1, Value: typ}, {Ordinal: 2, Value: id}})
+	} else {
+		rows, err = c.vread.QueryContext(context.Background(), []driver.NamedValue{{Ordinal: 1, Value: typ}, {Ordinal: 2, Value: id}, {Ordinal: 3, Value: version}})
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = rows.Next(c.dest)
+	if err == io.EOF {
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	v, err := sqlstore.VersionFromValues(typ, id, c.dest)
+	clear(c.dest)
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

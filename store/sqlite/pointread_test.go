@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xietong/xietong/store"
+	"github.com/xietong/xietong/store/storetest"
+)
+
+func TestPointReadAfterClose(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Put(ctx, &store.Write{Type: "Patient", ID: "p1", VersionID: 1, LastUpdated: time.Now(), Method: "POST", Body: []byte(`{"resourceType":"Patient","id":"p1"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Readers in flight while the database closes either finish or are
+	// refused; none panics or hangs.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				v, err := db.Read(ctx, "Patient", "p1")
+				if err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						t.Errorf("read: %v", err)
+					}
+					return
+				}
+				if v.VersionID != 1 || v.Method != "POST" || string(v.Body) != `{"resourceType":"Patient","id":"p1"}` {
+					t.Errorf("read %+v", v)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if _, err := db.Read(ctx, "Patient", "p1"); err == nil {
+		t.Fatal("read after Close succeeded")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	db2, err := Open(ctx, filepath.Join(t.TempDir(), "q.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if _, err := db2.Read(cctx, "Patient", "p1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read with an ended context: %v, want context.Canceled", err)
+	}
+}
+
+// BenchmarkPointRead compares, in one run, point reads through the search
+// pool and database/sql (how Read ran before decision 016) with the point
+// readers, with no writes and with a commit every 250 ms (the audit
+// trail's appends of read records: each commit makes every reader drop
+// its page cache). cpu-ns/op is this process's CPU per read.
+//
+//	go test -run XXX -bench PointRead -benchtime 40000x -count 3 ./store/sqlite
+func BenchmarkPointRead(b *testing.B) {
+	corpus := storetest.Synthea(b, 2000)
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range corpus {
+		if err := tx.Put(ctx, &store.Write{Type: r.Type, ID: r.ID, VersionID: 1, LastUpdated: time.Now(), Method: "POST", Body: r.Body, Index: storetest.SyntheticIndex(r)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	paths := map[string]func(ctx context.Context, typ, id string) (*store.Version, error){
+		"sql-pool": db.read.Read,
+		"point":    db.Read,
+	}
+	for _, commits := range []bool{false, true} {
+		for _, name := range []string{"sql-pool", "point"} {
+			read := paths[name]
+			label := name + "/no-writes"
+			if commits {
+				label = name + "/commit-every-250ms"
+			}
+			b.Run(label, func(b *testing.B) {
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					if !commits {
+						return
+					}
+					tick := time.NewTicker(250 * time.Millisecond)
+					defer tick.Stop()
+					rec := []store.AuditRecord{{Time: time.Now(), Subject: "bench", Action: "read", ResourceType: "Observation", ID: "x", Allowed: true}}
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+							if err := db.AppendAudit(ctx, rec); err != nil {
+								b.Error(err)
+							}
+						}
+					}
+				}()
+				b.ResetTimer()
+				c0 := storetest.CPUTime()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						r := corpus[(i*7919)%len(corpus)]
+						i++
+						if _, err := read(ctx, r.Type, r.ID); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64((storetest.CPUTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				close(stop)
+				<-done
+			})
+		}
+	}
+}
