@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -118,8 +119,9 @@ func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
 		db.release()
 		return nil, sqlstore.WrapErr(ctx, "begin", err)
 	}
-	t := &tx{db: db, g: g, pending: map[string][]any{}, rows: map[string]int{}, created: map[string]current{}}
+	t := &tx{db: db, g: g, pending: map[string][]any{}, rows: map[string]int{}, created: map[string]current{}, unflushed: map[string]*store.Version{}}
 	t.Reader = sqlstore.Reader{Q: flushingQuerier{t: t, q: sqlQuerier{tx: g.tx, stmts: db.wstmts}}, D: sqlstore.SQLite}
+	t.direct = sqlstore.Reader{Q: sqlQuerier{tx: g.tx, stmts: db.wstmts}, D: sqlstore.SQLite}
 	db.mu.Lock()
 	db.txs[t] = struct{}{}
 	db.mu.Unlock()
@@ -236,15 +238,20 @@ func (db *DB) wake() {
 }
 
 type tx struct {
-	sqlstore.Reader
-	db *DB
-	g  *group // the shared SQLite transaction this one runs in
+	sqlstore.Reader                 // History and Search: they flush the pending rows first
+	direct          sqlstore.Reader // the same SQLite transaction, without flushing
+	db              *DB
+	g               *group // the shared SQLite transaction this one runs in
 
 	// Rows not yet inserted, per table, as flat argument lists, and the
 	// resources they belong to (type + "/" + id: rid and version).
 	pending map[string][]any
 	rows    map[string]int
 	created map[string]current
+	// The versions among the pending rows, by type + "/" + id: a read of
+	// one is answered from here, and a read of anything else needs no
+	// flush (see Read).
+	unflushed map[string]*store.Version
 	// The last vid and rid used: this transaction assigns them itself (it
 	// holds the only write lock), so a new version and its current row
 	// need not be inserted before the next Put.
@@ -456,6 +463,7 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	t.buffer("resource_version", 1, vid, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
 	cur.version = w.VersionID
 	t.created[key] = cur
+	t.unflushed[key] = &store.Version{Type: w.Type, ID: w.ID, VersionID: w.VersionID, LastUpdated: sqlstore.FromMicros(lu), Method: w.Method, Deleted: w.Delete, Body: body}
 	if !w.Delete {
 		t.bufferIndex(cur.rid, &w.Index)
 	}
@@ -548,7 +556,51 @@ func (t *tx) flush() error {
 		t.pending[table] = t.pending[table][:0]
 		t.rows[table] = 0
 	}
+	clear(t.unflushed)
 	return nil
+}
+
+// Read implements store.Reader inside the transaction without flushing
+// its pending rows: a resource this transaction wrote and has not
+// inserted yet is answered from its buffer, and any other resource's rows
+// are in SQLite already (pending rows are only this transaction's). Hooks
+// read inside the write (recognition reads a result's Encounter, usually
+// created earlier in the same Bundle); flushing for each such read cost a
+// savepoint and a few small INSERTs per resource, most of a Bundle's
+// store time (docs/decisions/016-read-and-ingest-cpu.md).
+func (t *tx) Read(ctx context.Context, typ, id string) (*store.Version, error) {
+	return t.point(ctx, "read", typ, id, 0)
+}
+
+// VRead implements store.Reader inside the transaction, as Read does.
+func (t *tx) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
+	return t.point(ctx, "vread", typ, id, versionID)
+}
+
+func (t *tx) point(ctx context.Context, op, typ, id string, versionID int64) (*store.Version, error) {
+	t.mu.Lock()
+	err, v := t.err, t.unflushed[typ+"/"+id]
+	if t.done {
+		err = fmt.Errorf("%s: %w", op, sql.ErrTxDone)
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if v != nil && (versionID == 0 || versionID == v.VersionID) {
+		c := *v
+		c.Body = bytes.Clone(v.Body)
+		if c.Deleted {
+			return &c, fmt.Errorf("%s %s/%s: %w", op, typ, id, store.ErrGone)
+		}
+		return &c, nil
+	}
+	// Not among the pending rows (or an older version of one, inserted
+	// when this transaction updated it): SQLite has it, if anyone has.
+	if versionID == 0 {
+		return t.direct.Read(ctx, typ, id)
+	}
+	return t.direct.VRead(ctx, typ, id, versionID)
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write
