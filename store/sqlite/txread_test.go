@@ -115,3 +115,48 @@ func TestTxReadsOwnWritesWithoutFlushing(t *testing.T) {
 		t.Fatalf("rolled-back create: %v, want ErrNotFound", err)
 	}
 }
+
+// A transaction that wrote early (a search flushed its rows inside its
+// savepoint) releases the savepoint before its final flush, and all of
+// its rows, early and late, are committed.
+func TestCommitAfterEarlyFlush(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := st.(*tx)
+	w := func(id string) *store.Write {
+		return &store.Write{Type: "Patient", ID: id, VersionID: 1, LastUpdated: time.Now(), Method: "POST", Body: []byte(`{"id":"` + id + `"}`)}
+	}
+	if err := tx.Put(ctx, w("early")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.History(ctx, store.HistoryQuery{Type: "Patient"}); err != nil {
+		t.Fatal(err)
+	}
+	if !tx.savepoint {
+		t.Fatal("the early flush opened no savepoint")
+	}
+	for _, id := range []string{"late1", "late2"} {
+		if err := tx.Put(ctx, w(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if tx.savepoint {
+		t.Fatal("savepoint still open after Commit")
+	}
+	for _, id := range []string{"early", "late1", "late2"} {
+		if v, err := db.Read(ctx, "Patient", id); err != nil || string(v.Body) != `{"id":"`+id+`"}` {
+			t.Fatalf("Patient/%s after commit: %v %v", id, v, err)
+		}
+	}
+}
