@@ -30,10 +30,17 @@ import (
 // microseconds; watching a context costs the driver a goroutine per query),
 // as decision 006 established for the pool before.
 type pointReaders struct {
-	free   chan *pointConn
+	// A connection is taken from the top of a stack (last returned, first
+	// reused): at the usual concurrency the same one or two connections
+	// serve every read, and their pages stay mapped and parsed, where a
+	// FIFO queue rotated through all of them. sem admits at most len(all)
+	// readers; closed ends waiting.
+	sem    chan struct{}
+	closed chan struct{}
 	mu     sync.Mutex
+	free   []*pointConn
 	all    []*pointConn
-	closed bool
+	once   sync.Once
 }
 
 type pointConn struct {
@@ -51,7 +58,7 @@ const (
 )
 
 func openPointReaders(d driver.Driver, dsn string, n int) (*pointReaders, error) {
-	p := &pointReaders{free: make(chan *pointConn, n)}
+	p := &pointReaders{sem: make(chan struct{}, n), closed: make(chan struct{})}
 	for range n {
 		c, err := openPointConn(d, dsn)
 		if err != nil {
@@ -59,7 +66,7 @@ func openPointReaders(d driver.Driver, dsn string, n int) (*pointReaders, error)
 			return nil, err
 		}
 		p.all = append(p.all, c)
-		p.free <- c
+		p.free = append(p.free, c)
 	}
 	return p, nil
 }
@@ -105,40 +112,47 @@ var errPointClosed = errors.New("sqlite: database closed")
 // reports that the pool is closed.
 func (p *pointReaders) get(ctx context.Context) (*pointConn, error) {
 	select {
-	case c, ok := <-p.free:
-		if !ok {
-			return nil, errPointClosed
-		}
-		return c, nil
+	case <-p.closed:
+		return nil, errPointClosed
 	default:
 	}
 	select {
-	case c, ok := <-p.free:
-		if !ok {
-			return nil, errPointClosed
-		}
-		return c, nil
+	case p.sem <- struct{}{}:
+	case <-p.closed:
+		return nil, errPointClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	p.mu.Lock()
+	c := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	p.mu.Unlock()
+	return c, nil
 }
 
-func (p *pointReaders) put(c *pointConn) { p.free <- c }
-
-// close waits for every connection to come back, then closes them all.
-func (p *pointReaders) close() error {
+func (p *pointReaders) put(c *pointConn) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil
-	}
-	p.closed = true
-	var errs []error
-	for range p.all {
-		errs = append(errs, (<-p.free).close())
-	}
-	close(p.free)
-	return errors.Join(errs...)
+	p.free = append(p.free, c)
+	p.mu.Unlock()
+	<-p.sem
+}
+
+// close refuses new reads, waits for the reads in flight, then closes
+// every connection.
+func (p *pointReaders) close() error {
+	var err error
+	p.once.Do(func() {
+		close(p.closed)
+		for range cap(p.sem) {
+			p.sem <- struct{}{}
+		}
+		var errs []error
+		for _, c := range p.all {
+			errs = append(errs, c.close())
+		}
+		err = errors.Join(errs...)
+	})
+	return err
 }
 
 // read runs one point read: Read when version is 0, else VRead.
