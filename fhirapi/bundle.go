@@ -565,8 +565,28 @@ func (s *Server) readEntry(ctx context.Context, rd store.Reader, r *http.Request
 // the resource has conditional references (Type?criteria) to resolve in
 // the transaction. A urn: reference that names no entry is an error.
 func rewriteRefs(o *op, refs map[string]string) (conditional bool, err error) {
-	var walk func(v any, path string) error
-	walk = func(v any, path string) error {
+	// The element path is only needed for an error message: it is kept as
+	// a stack of steps and spelled out only then (building it as a string
+	// at every element was most of this walk's cost on ingest).
+	type step struct {
+		key string // "" for an array index
+		i   int
+	}
+	var at []step
+	path := func() string {
+		var b strings.Builder
+		b.WriteString(o.typ)
+		for _, s := range at {
+			if s.key != "" {
+				b.WriteString("." + s.key)
+			} else {
+				b.WriteString("[" + strconv.Itoa(s.i) + "]")
+			}
+		}
+		return b.String()
+	}
+	var walk func(v any) error
+	walk = func(v any) error {
 		switch c := v.(type) {
 		case map[string]any:
 			for k, x := range c {
@@ -575,27 +595,37 @@ func rewriteRefs(o *op, refs map[string]string) (conditional bool, err error) {
 						if to, ok := refs[ref]; ok {
 							c[k] = to
 						} else if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
-							return outcome.BadRequest("%s: the reference %q (at %s) names no entry of this Bundle; a urn: reference must match the fullUrl of an entry.", o.path, ref, path).At(o.path + ".resource")
+							return outcome.BadRequest("%s: the reference %q (at %s) names no entry of this Bundle; a urn: reference must match the fullUrl of an entry.", o.path, ref, path()).At(o.path + ".resource")
 						} else if isConditionalRef(ref) {
 							conditional = true
 						}
 						continue
 					}
 				}
-				if err := walk(x, path+"."+k); err != nil {
-					return err
+				switch x.(type) {
+				case map[string]any, []any:
+					at = append(at, step{key: k})
+					if err := walk(x); err != nil {
+						return err
+					}
+					at = at[:len(at)-1]
 				}
 			}
 		case []any:
 			for i, x := range c {
-				if err := walk(x, path+"["+strconv.Itoa(i)+"]"); err != nil {
-					return err
+				switch x.(type) {
+				case map[string]any, []any:
+					at = append(at, step{i: i})
+					if err := walk(x); err != nil {
+						return err
+					}
+					at = at[:len(at)-1]
 				}
 			}
 		}
 		return nil
 	}
-	return conditional, walk(o.resource, o.typ)
+	return conditional, walk(o.resource)
 }
 
 func isConditionalRef(ref string) bool {
