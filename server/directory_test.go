@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/xietong/xietong/directory"
+	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/server"
 )
 
@@ -44,17 +45,27 @@ func TestDirectoryImportAndFind(t *testing.T) {
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}
-			if len(plan.Rows) != 38 {
+			if len(plan.Rows) != 42 {
 				t.Fatalf("%d rows imported", len(plan.Rows))
 			}
 			org := do(t, "GET", base+"/Organization/cd-jinjiang-1", "", "").wantStatus(t, 200)
 			if org.str("identifier", 0, "value") != "510104001" || org.str("type", 1, "coding", 0, "code") != "general-hospital" {
 				t.Fatalf("institution: %s", org.body)
 			}
-			// Regional registration: one practitioner, roles in two cities.
+			// Regional registration: one practitioner, roles in two cities
+			// (and a third as an expert of a pool).
 			roles := do(t, "GET", base+"/PractitionerRole?practitioner=Practitioner/pr-zhang-wei", "", "").wantStatus(t, 200)
-			if roles.str("total") != "2" {
+			if roles.str("total") != "3" {
 				t.Fatalf("roles: %s", roles.body)
+			}
+			// Expert pools: a Group of experts with their hours.
+			pools := do(t, "GET", base+"/Group?code="+vocab.SystemExpertPoolKind+"|consultation", "", "").wantStatus(t, 200)
+			if pools.str("total") != "1" || pools.str("entry", 0, "resource", "member", 0, "entity", "reference") != "PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan" {
+				t.Fatalf("consultation pools: %s", pools.body)
+			}
+			expert := do(t, "GET", base+"/PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan", "", "").wantStatus(t, 200)
+			if expert.str("availableTime", 1, "daysOfWeek", 0) != "sat" || expert.str("specialty", 0, "coding", 0, "code") != "50" {
+				t.Fatalf("expert: %s", expert.body)
 			}
 			members := do(t, "GET", base+"/OrganizationAffiliation?primary-organization=Organization/cdmz-tcm-alliance", "", "").wantStatus(t, 200)
 			if members.str("total") != "4" {
