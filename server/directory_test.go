@@ -58,6 +58,30 @@ func TestDirectoryImportAndFind(t *testing.T) {
 			if roles.str("total") != "3" {
 				t.Fatalf("roles: %s", roles.body)
 			}
+			// Both identifiers, the division, kind and grade; departments
+			// partOf their institution; a pairing's two sides with their
+			// roles and period; Locations found by near.
+			if org.str("identifier", 1, "system") != vocab.SystemUSCC || org.str("identifier", 1, "value") != "12510104450000008X" ||
+				org.str("address", 0, "extension", 0, "valueCoding", "code") != "510104" || org.str("type", 2, "coding", 0, "code") != "3A" {
+				t.Fatalf("institution: %s", org.body)
+			}
+			depts := do(t, "GET", base+"/Organization?partof=Organization/cd-jinjiang-1", "", "").wantStatus(t, 200)
+			if depts.str("total") != "1" || depts.str("entry", 0, "resource", "id") != "cd-jinjiang-1-d0304" {
+				t.Fatalf("departments: %s", depts.body)
+			}
+			pairing := do(t, "GET", base+"/OrganizationAffiliation?primary-organization=Organization/cd-zy-pairing&_sort=_id", "", "").wantStatus(t, 200)
+			if pairing.str("total") != "2" || pairing.str("entry", 0, "resource", "code", 0, "coding", 0, "code") != "supporting" ||
+				pairing.str("entry", 1, "resource", "code", 0, "coding", 0, "code") != "supported" || pairing.str("entry", 1, "resource", "period", "end") != "2027-12-31" {
+				t.Fatalf("pairing: %s", pairing.body)
+			}
+			near := do(t, "GET", base+"/Location?near=30.660|104.060|2|km", "", "").wantStatus(t, 200)
+			if near.str("total") != "1" || near.str("entry", 0, "resource", "id") != "cd-qingyang-tcm-loc" {
+				t.Fatalf("Locations within 2 km: %s", near.body)
+			}
+			if near := do(t, "GET", base+"/Location?near=30.660|104.060|3|km", "", "").wantStatus(t, 200); near.str("total") != "3" {
+				t.Fatalf("Locations within 3 km: %s", near.body)
+			}
+
 			// Expert pools: a Group of experts with their hours.
 			pools := do(t, "GET", base+"/Group?code="+vocab.SystemExpertPoolKind+"|consultation", "", "").wantStatus(t, 200)
 			if pools.str("total") != "1" || pools.str("entry", 0, "resource", "member", 0, "entity", "reference") != "PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan" {
