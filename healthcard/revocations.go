@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -60,26 +59,9 @@ func (l *Revocations) IsRevoked(cardID string) bool {
 // ago than that (a terminal that cannot fetch a fresh list should say so
 // rather than trust an old one).
 func VerifyRevocations(token string, keys map[string]ed25519.PublicKey, now time.Time, maxAge time.Duration) (*Revocations, error) {
-	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: a revocation list is a compact JWS", ErrMalformed)
-	}
-	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	pb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return nil, fmt.Errorf("%w: a part is not base64url", ErrMalformed)
-	}
-	var h jwsHeader
-	if err := json.Unmarshal(hb, &h); err != nil || h.Alg != "EdDSA" || h.Typ != revocationTyp {
-		return nil, fmt.Errorf("%w: the header is not that of a revocation list (alg EdDSA, typ %s)", ErrMalformed, revocationTyp)
-	}
-	pub, ok := keys[h.Kid]
-	if !ok {
-		return nil, fmt.Errorf("%w (kid %q)", ErrUnknownKey, h.Kid)
-	}
-	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
-		return nil, ErrBadSignature
+	pb, _, err := verifyJWS(strings.TrimSpace(token), keys, revocationTyp)
+	if err != nil {
+		return nil, err
 	}
 	var l Revocations
 	if err := json.Unmarshal(pb, &l); err != nil {
