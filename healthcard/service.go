@@ -61,9 +61,6 @@ type Service struct {
 	instMu sync.Mutex
 	insts  map[string]cachedInstitution
 
-	holdMu  sync.Mutex
-	holders map[string][]string // card id → the Patients that held it (a hint; see cardHolders)
-
 	revMu      sync.Mutex
 	revToken   string // the signed revocation list
 	revExpires time.Time
@@ -452,7 +449,7 @@ func (s *Service) lookupInstitution(ctx context.Context, ref string) (obj, strin
 }
 
 func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode string) (*Resolution, error) {
-	holders, err := s.cardHolders(ctx, code.CardID)
+	holders, err := search(ctx, s.st, "Patient", 10, tokenPred("identifier", SystemCardID, code.CardID))
 	if err != nil {
 		return nil, err
 	}
@@ -546,76 +543,6 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 		return nil, err
 	}
 	return res, nil
-}
-
-// maxHolderHints bounds the card-holder hints (about 150 bytes each).
-const maxHolderHints = 200_000
-
-// cardHolders returns the Patients holding the card (an identifier of
-// system SystemCardID, active or revoked). The search by identifier is
-// the slow part of a resolve, so the holders it found are kept as a hint:
-// the next resolve of the card reads them by id instead, and uses them
-// only if every one still carries the card (else it searches again). A
-// Patient that starts holding a card after the search is not seen until
-// then, which changes nothing: a card gets onto a Patient by being issued
-// (a new random id) or by an institution copying it onto its own record,
-// never revoked there, and a master among the holders wins either way;
-// revocation is written on a holder, which is re-read every time.
-func (s *Service) cardHolders(ctx context.Context, cardID string) ([]obj, error) {
-	s.holdMu.Lock()
-	ids := s.holders[cardID]
-	s.holdMu.Unlock()
-	if len(ids) > 0 {
-		out := make([]obj, 0, len(ids))
-		for _, id := range ids {
-			v, err := s.st.Read(ctx, "Patient", id)
-			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			p, err := decode(v)
-			if err != nil {
-				return nil, err
-			}
-			if !holdsCard(p, cardID) {
-				break
-			}
-			out = append(out, p)
-		}
-		if len(out) == len(ids) {
-			return out, nil
-		}
-	}
-	holders, err := search(ctx, s.st, "Patient", 10, tokenPred("identifier", SystemCardID, cardID))
-	if err != nil {
-		return nil, err
-	}
-	ids = make([]string, len(holders))
-	for i, h := range holders {
-		ids[i] = str(h["id"])
-	}
-	s.holdMu.Lock()
-	if s.holders == nil || len(s.holders) >= maxHolderHints {
-		s.holders = map[string][]string{}
-	}
-	if len(ids) > 0 {
-		s.holders[cardID] = ids
-	} else {
-		delete(s.holders, cardID)
-	}
-	s.holdMu.Unlock()
-	return holders, nil
-}
-
-func holdsCard(p obj, cardID string) bool {
-	for _, x := range list(p["identifier"]) {
-		if id := object(x); str(id["system"]) == SystemCardID && str(id["value"]) == cardID {
-			return true
-		}
-	}
-	return false
 }
 
 // createLocal writes the institution's record of a patient new to it and
