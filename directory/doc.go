@@ -2,7 +2,8 @@
 // mCSD-shaped, issue 5): `xietong import directory FILE.csv` reads
 // institutions, departments, cooperations (consortia, alliances,
 // pairings, trusteeships) with their members, practitioners, their
-// practice sites, locations and services from one CSV file, checks every
+// practice sites, expert pools with their experts, locations and services
+// from one CSV file, checks every
 // row and turns the file into one FHIR transaction (all or nothing); the
 // finder answers HealthcareService/$find, services sorted by distance.
 //
@@ -48,6 +49,24 @@
 //	                                        degrees, WGS 84), address, phone
 //	service       HealthcareService         name*, organization*, location*, type* (service kind,
 //	                                        e.g. tcm-clinic), specialty, phone
+//	pool          Group (expert pool)       name*, type* (quality-control 质控专家库 or consultation
+//	                                        会诊专家库), specialty, organization (the institution or
+//	                                        cooperation that manages it)
+//	expert        PractitionerRole          parent* (a pool row of this file), practitioner*,
+//	                                        organization* (the institution the expert serves from),
+//	                                        location, specialty (default the pool's), available,
+//	                                        start, end, phone
+//
+// An expert is a PractitionerRole coded with its pool's kind, and its
+// pool's Group (type practitioner, actual, code the kind, a specialty
+// characteristic, managingEntity) lists every expert row naming it as a
+// member (period from start and end), in file order; a pool and its
+// experts are imported together, since the pool row writes the whole
+// member list. available is when the expert can be called on, as
+// PractitionerRole.availableTime: entries separated by ;, each days of
+// the week (mon … sun, comma-separated, ranges mon-fri) and optionally a
+// 24-hour time range (mon-fri 08:00-12:00; sat 08:00-11:30); days alone
+// mean all day. The demo region writes its pools the same way.
 //
 // Codes: institution kinds general-hospital, tcm-hospital,
 // maternal-child-health, specialty-hospital, community-health-centre,

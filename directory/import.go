@@ -27,7 +27,7 @@ import (
 var Columns = []string{
 	"kind", "id", "name", "code", "uscc", "division", "type", "grade", "parent", "organization",
 	"practitioner", "location", "role", "specialty", "licence", "gender", "birth_date", "title",
-	"start", "end", "lat", "lon", "address", "phone",
+	"start", "end", "lat", "lon", "address", "phone", "available",
 }
 
 // Row kinds and the resource each becomes.
@@ -40,6 +40,8 @@ var rowKinds = map[string]string{
 	"role":         "PractitionerRole",
 	"location":     "Location",
 	"service":      "HealthcareService",
+	"pool":         "Group",
+	"expert":       "PractitionerRole",
 }
 
 // RowError is one problem of one row. Row is the line number in the file
@@ -208,6 +210,7 @@ func Parse(ctx context.Context, in io.Reader, lk Lookup) (*Plan, error) {
 	}
 	c := &checker{ctx: ctx, lk: lk, cols: cols, byID: map[string]*row{}, codes: map[string]int{}, licences: map[string]int{}, errs: errs}
 	c.check(rows)
+	c.poolMembers(rows)
 	if len(c.errs) > 0 {
 		slices.SortStableFunc(c.errs, func(a, b RowError) int { return a.Row - b.Row })
 		return nil, c.errs
@@ -250,9 +253,9 @@ func (c *checker) check(rows []*row) {
 		typ, ok := rowKinds[r.kind]
 		if !ok {
 			if r.kind == "" {
-				c.fail(r, "kind", "empty; use one of institution, department, cooperation, member, practitioner, role, location, service")
+				c.fail(r, "kind", "empty; use one of institution, department, cooperation, member, practitioner, role, location, service, pool, expert")
 			} else {
-				c.fail(r, "kind", "unknown kind %q; use one of institution, department, cooperation, member, practitioner, role, location, service", r.get("kind"))
+				c.fail(r, "kind", "unknown kind %q; use one of institution, department, cooperation, member, practitioner, role, location, service, pool, expert", r.get("kind"))
 			}
 			r.kind = ""
 			continue
@@ -302,6 +305,10 @@ func (c *checker) check(rows []*row) {
 			c.location(r)
 		case "service":
 			c.service(r)
+		case "pool":
+			c.pool(r)
+		case "expert":
+			c.expert(r)
 		}
 		if len(c.errs) == before && r.res != nil {
 			r.res["id"] = r.get("id")
@@ -324,6 +331,8 @@ var kindColumns = map[string][]string{
 	"role":         {"practitioner", "organization", "location", "specialty", "type", "start", "end", "phone"},
 	"location":     {"name", "organization", "division", "lat", "lon", "address", "phone"},
 	"service":      {"name", "organization", "location", "type", "specialty", "phone"},
+	"pool":         {"name", "type", "specialty", "organization"},
+	"expert":       {"parent", "practitioner", "organization", "location", "specialty", "available", "start", "end", "phone"},
 }
 
 func (c *checker) required(r *row, cols ...string) bool {
@@ -843,4 +852,167 @@ func article(word string) string {
 		return "an"
 	}
 	return "a"
+}
+
+// pool is an expert pool (专家库): a Group of PractitionerRoles, as the
+// demo region writes them. Its members are the expert rows naming it.
+func (c *checker) pool(r *row) {
+	name := c.name(r)
+	c.required(r, "type")
+	kind := c.code(r, "type", vocab.ExpertPoolKinds, "expert-pool kind")
+	res := map[string]any{
+		"resourceType": "Group",
+		"active":       true,
+		"type":         "practitioner",
+		"actual":       true,
+		"name":         name,
+		"quantity":     json.Number("0"),
+	}
+	if kind != nil {
+		res["code"] = concept(str(kind["display"]), coding(vocab.SystemExpertPoolKind, str(kind["code"]), str(kind["display"])))
+	}
+	if s := c.specialty(r); s != nil {
+		res["characteristic"] = []any{map[string]any{
+			"code":                 concept("专业", coding(vocab.SystemExpertPoolKind, "specialty", "专业")),
+			"valueCodeableConcept": s[0],
+			"exclude":              false,
+		}}
+	}
+	if m := c.ref(r, "organization", "Organization", "institution", "cooperation"); m != nil {
+		res["managingEntity"] = m
+	}
+	r.res = res
+}
+
+// expert is one expert of a pool: a PractitionerRole (the practitioner
+// serving the pool for an institution, with the pool's kind as its code,
+// a specialty and the hours available) that the pool's Group lists.
+func (c *checker) expert(r *row) {
+	c.required(r, "parent", "practitioner", "organization")
+	if id := r.get("parent"); id != "" && idRe.MatchString(id) {
+		if t := c.byID["Group/"+id]; t == nil || t.kind != "pool" {
+			c.fail(r, "parent", "%q is not a pool row of this file: an expert names the pool row above or below it (a pool and its experts are imported together, since the pool row writes the pool's whole member list)", id)
+		}
+	}
+	prac := c.ref(r, "practitioner", "Practitioner", "practitioner")
+	org := c.ref(r, "organization", "Organization", "institution")
+	period := c.period(r, false)
+	res := map[string]any{
+		"resourceType": "PractitionerRole",
+		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"practitioner": prac,
+		"organization": org,
+	}
+	if period != nil {
+		res["period"] = period
+	}
+	if pool := c.byID["Group/"+r.get("parent")]; pool != nil && pool.kind == "pool" {
+		if k := pool.get("type"); vocab.ExpertPoolKinds[k] != "" {
+			name := strings.TrimSuffix(vocab.ExpertPoolKinds[k], "库") // 质控专家, 会诊专家
+			res["code"] = []any{concept(name, coding(vocab.SystemExpertPoolKind, k, vocab.ExpertPoolKinds[k]))}
+		}
+		if r.get("specialty") == "" && pool.get("specialty") != "" && deptRe.MatchString(pool.get("specialty")) {
+			v := pool.get("specialty")
+			res["specialty"] = []any{concept(vocab.Departments[v], coding(vocab.SystemDepartment, v, vocab.Departments[v]))}
+		}
+	}
+	if s := c.specialty(r); s != nil {
+		res["specialty"] = s
+	}
+	if l := c.ref(r, "location", "Location", "location"); l != nil {
+		res["location"] = []any{l}
+	}
+	if v := r.get("available"); v != "" {
+		at, err := ParseAvailability(v)
+		if err != nil {
+			c.fail(r, "available", "%v", err)
+		} else {
+			res["availableTime"] = at
+		}
+	}
+	if t := c.telecom(r); t != nil {
+		res["telecom"] = t
+	}
+	r.res = res
+}
+
+// poolMembers lists each pool's experts (in file order) in its Group.
+func (c *checker) poolMembers(rows []*row) {
+	for _, r := range rows {
+		if r.kind != "expert" || r.res == nil {
+			continue
+		}
+		pool := c.byID["Group/"+r.get("parent")]
+		if pool == nil || pool.kind != "pool" || pool.res == nil {
+			continue
+		}
+		m := map[string]any{"entity": refTo("PractitionerRole", r.get("id"), "")}
+		if p := obj(r.res["period"]); p != nil {
+			m["period"] = p
+		}
+		if r.res["active"] == false {
+			m["inactive"] = true
+		}
+		pool.res["member"] = append(list(pool.res["member"]), m)
+		pool.res["quantity"] = json.Number(strconv.Itoa(len(list(pool.res["member"]))))
+	}
+}
+
+var dayOrder = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+var hhmmRe = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)$`)
+
+// ParseAvailability reads the available column: entries separated by
+// semicolons, each days of the week (mon … sun, comma-separated, ranges
+// with a hyphen: mon-fri) and optionally a time range HH:MM-HH:MM after a
+// space (no time: all day). "mon-fri 08:00-12:00; sat 08:00-11:30"
+// becomes two PractitionerRole.availableTime entries.
+func ParseAvailability(s string) ([]any, error) {
+	var out []any
+	for _, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		fields := strings.Fields(part)
+		if len(fields) > 2 {
+			return nil, fmt.Errorf("%q is not days and one time range (e.g. mon-fri 08:00-12:00)", part)
+		}
+		var days []any
+		seen := map[int]bool{}
+		for _, d := range strings.Split(strings.ToLower(fields[0]), ",") {
+			from, to, isRange := strings.Cut(d, "-")
+			i, j := slices.Index(dayOrder, from), slices.Index(dayOrder, to)
+			if !isRange {
+				j = i
+			}
+			if i < 0 || j < 0 || j < i {
+				return nil, fmt.Errorf("%q is not days of the week (mon, tue, wed, thu, fri, sat, sun, comma-separated, ranges like mon-fri)", fields[0])
+			}
+			for k := i; k <= j; k++ {
+				if !seen[k] {
+					seen[k] = true
+					days = append(days, dayOrder[k])
+				}
+			}
+		}
+		at := map[string]any{"daysOfWeek": days}
+		if len(fields) == 1 {
+			at["allDay"] = true
+		} else {
+			from, to, ok := strings.Cut(fields[1], "-")
+			if !ok || !hhmmRe.MatchString(from) || !hhmmRe.MatchString(to) {
+				return nil, fmt.Errorf("%q is not a time range HH:MM-HH:MM (24-hour, e.g. 08:00-12:00)", fields[1])
+			}
+			if to <= from {
+				return nil, fmt.Errorf("the time range %s ends before it starts", fields[1])
+			}
+			at["availableStartTime"], at["availableEndTime"] = from+":00", to+":00"
+		}
+		out = append(out, at)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q names no days", s)
+	}
+	return out, nil
 }

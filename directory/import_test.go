@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -32,14 +33,14 @@ func TestParseSample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sample file: %v", err)
 	}
-	want := map[string]int{"institution": 6, "location": 6, "department": 2, "service": 8, "cooperation": 2, "member": 6, "practitioner": 3, "role": 5}
+	want := map[string]int{"institution": 6, "location": 6, "department": 2, "service": 8, "cooperation": 2, "member": 6, "practitioner": 3, "role": 5, "pool": 2, "expert": 2}
 	for k, n := range want {
 		if plan.Counts[k] != n {
 			t.Errorf("%d %s rows, want %d", plan.Counts[k], k, n)
 		}
 	}
 	entries := plan.Bundle["entry"].([]any)
-	if len(entries) != 38 || len(plan.Rows) != 38 || plan.Rows[0] != 3 {
+	if len(entries) != 42 || len(plan.Rows) != 42 || plan.Rows[0] != 3 {
 		t.Fatalf("%d entries, rows %v", len(entries), plan.Rows)
 	}
 	first := entries[0].(map[string]any)
@@ -112,6 +113,117 @@ func TestParseErrors(t *testing.T) {
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Log(errs.Error())
+	}
+}
+
+// Expert pools are Groups of PractitionerRoles; each expert row is a
+// PractitionerRole with the pool's kind, a specialty and its hours, and a
+// member of its pool.
+func TestParsePools(t *testing.T) {
+	f, err := os.Open("testdata/directory.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	plan, err := Parse(context.Background(), f, fakeLookup{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byURL := map[string]map[string]any{}
+	for _, e := range plan.Bundle["entry"].([]any) {
+		e := e.(map[string]any)
+		byURL[e["request"].(map[string]any)["url"].(string)] = e["resource"].(map[string]any)
+	}
+	pool := byURL["Group/cdmz-pool-consult-tcm"]
+	if pool == nil {
+		t.Fatal("no pool Group")
+	}
+	if pool["type"] != "practitioner" || pool["actual"] != true || str(obj(list(obj(pool["code"])["coding"])[0])["code"]) != "consultation" ||
+		str(obj(pool["managingEntity"])["reference"]) != "Organization/cdmz-tcm-alliance" || len(list(pool["characteristic"])) != 1 {
+		t.Errorf("pool %v", pool)
+	}
+	members := list(pool["member"])
+	if len(members) != 1 || str(obj(obj(members[0])["entity"])["reference"]) != "PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan" ||
+		str(obj(obj(members[0])["period"])["end"]) != "2026-12-31" || string(pool["quantity"].(json.Number)) != "1" {
+		t.Errorf("members %v", members)
+	}
+	ex := byURL["PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan"]
+	at := list(ex["availableTime"])
+	if len(at) != 2 || len(list(obj(at[0])["daysOfWeek"])) != 5 || obj(at[1])["availableEndTime"] != "11:30:00" {
+		t.Errorf("availableTime %v", at)
+	}
+	// The cardiology expert takes the pool's specialty.
+	qc := byURL["PractitionerRole/cdmz-pool-qc-cardio-zhang-wei"]
+	if sp := list(qc["specialty"]); len(sp) != 1 || str(obj(list(obj(sp[0])["coding"])[0])["code"]) != "03.04" {
+		t.Errorf("specialty %v", qc["specialty"])
+	}
+	if c := list(qc["code"]); len(c) != 1 || str(obj(list(obj(c[0])["coding"])[0])["code"]) != "quality-control" {
+		t.Errorf("code %v", qc["code"])
+	}
+}
+
+func TestParsePoolErrors(t *testing.T) {
+	const header = "kind,id,name,type,specialty,parent,organization,practitioner,available,start,end\n"
+	file := header +
+		"institution,h1,甲医院,general-hospital,,,,,,,\n" + // 2: institution without code etc. (not this test's concern)
+		"pool,p1,质控专家库,quality-control,03.04,,h1,,,,\n" + // 3: good
+		"pool,p2,,audit,3.4,,,,,,\n" + // 4: name, type, specialty
+		"expert,e1,,,,p1,h1,nobody,mon-fri 08:00-12:00,,\n" + // 5: unknown practitioner
+		"expert,e2,,,,p9,h1,,monday 8-12,,\n" + // 6: parent not a pool row, practitioner required, available
+		"expert,e3,,,,p1,h1,,fri-mon,,\n" + // 7: practitioner required, available days backwards
+		"expert,e4,,,,p1,h1,,sat 12:00-08:00,2025-01-01,2024-01-01\n" + // 8: times backwards, end before start
+		"pool,p3,专家库,consultation,,,,,mon,,\n" // 9: available on a pool
+	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{})
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	for _, w := range []struct {
+		row int
+		col string
+	}{
+		{4, "name"}, {4, "type"}, {4, "specialty"}, {5, "practitioner"},
+		{6, "parent"}, {6, "practitioner"}, {6, "available"}, {7, "practitioner"}, {7, "available"},
+		{8, "available"}, {8, "end"}, {9, "available"},
+	} {
+		found := false
+		for _, e := range errs {
+			found = found || (e.Row == w.row && e.Column == w.col)
+		}
+		if !found {
+			t.Errorf("no error for row %d column %q", w.row, w.col)
+		}
+	}
+	for _, e := range errs {
+		if e.Row == 3 {
+			t.Errorf("the good pool row got an error: %s", e)
+		}
+	}
+	if t.Failed() {
+		t.Log(errs.Error())
+	}
+}
+
+func TestParseAvailability(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+	}{
+		{"mon-fri 08:00-17:00", `[{"availableEndTime":"17:00:00","availableStartTime":"08:00:00","daysOfWeek":["mon","tue","wed","thu","fri"]}]`},
+		{"sat,sun", `[{"allDay":true,"daysOfWeek":["sat","sun"]}]`},
+		{"Tue 14:00-16:30;thu 09:00-11:00", `[{"availableEndTime":"16:30:00","availableStartTime":"14:00:00","daysOfWeek":["tue"]},{"availableEndTime":"11:00:00","availableStartTime":"09:00:00","daysOfWeek":["thu"]}]`},
+		{"mon,mon-tue", `[{"allDay":true,"daysOfWeek":["mon","tue"]}]`},
+		{"", "error"}, {";", "error"}, {"funday", "error"}, {"mon 8:00-12:00", "error"}, {"mon 24:00-25:00", "error"},
+		{"mon 12:00-12:00", "error"}, {"mon 08:00-12:00 extra", "error"}, {"sun-mon", "error"},
+	} {
+		got, err := ParseAvailability(c.in)
+		s := "error"
+		if err == nil {
+			b, _ := json.Marshal(got)
+			s = string(b)
+		}
+		if s != c.want {
+			t.Errorf("ParseAvailability(%q) = %s, want %s", c.in, s, c.want)
+		}
 	}
 }
 

@@ -72,7 +72,8 @@
 // conflicts, and fhirapi retries the single write. Review Tasks are
 // written there too. Committed then applies every Patient version to the
 // index. A node's index is rebuilt at start from every current Patient
-// (a keyset scan of the Patient history). Config.SyncEvery makes it also catch up with
+// (a keyset scan of the Patient history in pages of 50,000, the next page
+// read while this one is decoded and prepared on every core; decision 015). Config.SyncEvery makes it also catch up with
 // the Patient history written by others (a second node on PostgreSQL).
 //
 // # The golden record
@@ -143,7 +144,8 @@
 // is a rank, not a calibrated probability.
 //
 // $match answers master Patients (one per person), graded by the master's
-// best-scoring source. onlyCertainMatches returns only certain matches,
+// best-scoring source, read in one query and written into the Bundle as
+// stored. onlyCertainMatches returns only certain matches,
 // and none when two masters are certain (R4: the server should not answer
 // with several potential matches under the flag).
 package empi

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -186,29 +187,57 @@ func (e *Engine) Masters() int {
 	return n
 }
 
-// loadPage is the page size of the start-up read.
-const loadPage = 5000
+// loadPage is the page size of the start-up read: big, because each page
+// of store.History also counts the matching versions (an index walk over
+// every Patient version), so the number of pages is what costs.
+const loadPage = 50000
 
 // Load reads every current Patient of the store and builds the index:
 // masters with their state, sources with their master. It reads the
 // Patient history newest first (a keyset scan on the version number, so
 // each page costs the same however far in it is; a search's pages over
-// all Patients did not) and keeps each Patient's newest version.
+// all Patients did not) and keeps each Patient's newest version. The next
+// page is read while this one is decoded, and decoding, converting to
+// match records and preparing them for the index run on every core; only
+// applying them to the engine's state is serial.
 func (e *Engine) Load(ctx context.Context) error {
-	q := store.HistoryQuery{Type: "Patient", Count: loadPage}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		page *store.HistoryPage
+		err  error
+	}
+	pages := make(chan fetched, 1)
+	go func() {
+		defer close(pages)
+		q := store.HistoryQuery{Type: "Patient", Count: loadPage}
+		for {
+			page, err := e.st.History(ctx, q)
+			if errors.Is(err, store.ErrNotFound) {
+				return
+			}
+			select {
+			case pages <- fetched{page, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || page.NextCursor == "" || len(page.Versions) == 0 {
+				return
+			}
+			q.Cursor = page.NextCursor
+		}
+	}()
+	workers := max(1, runtime.GOMAXPROCS(0))
 	var srcs []loaded
 	newest := time.Time{}
 	done := map[string]struct{}{}
-	for {
-		page, err := e.st.History(ctx, q)
-		if errors.Is(err, store.ErrNotFound) {
-			break
+	for f := range pages {
+		if f.err != nil {
+			return fmt.Errorf("empi: read Patients: %w", f.err)
 		}
-		if err != nil {
-			return fmt.Errorf("empi: read Patients: %w", err)
-		}
-		e.mu.Lock()
-		for _, v := range page.Versions {
+		// The newest version of each Patient (pages are newest first).
+		var batch []loaded
+		for _, v := range f.page.Versions {
 			if _, seen := done[v.ID]; seen {
 				continue // an older version
 			}
@@ -216,25 +245,22 @@ func (e *Engine) Load(ctx context.Context) error {
 			if v.LastUpdated.After(newest) {
 				newest = v.LastUpdated
 			}
-			if v.Deleted || v.Body == nil {
-				continue
-			}
-			body, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
-			if err != nil {
-				e.mu.Unlock()
-				return fmt.Errorf("empi: stored Patient/%s: %w", v.ID, err)
-			}
-			if IsMaster(body) {
-				e.applyMaster(v, body)
-			} else {
-				srcs = append(srcs, loaded{v, body})
+			batch = append(batch, loaded{v: v})
+		}
+		if err := e.decodeLoaded(batch, workers); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		for _, l := range batch {
+			switch {
+			case l.v.Deleted || l.body == nil:
+			case l.master:
+				e.applyMaster(l.v, l.body)
+			default:
+				srcs = append(srcs, l)
 			}
 		}
 		e.mu.Unlock()
-		if page.NextCursor == "" || len(page.Versions) == 0 {
-			break
-		}
-		q.Cursor = page.NextCursor
 		// Sources are applied in batches once their masters may be
 		// known; a source seen before its master is applied at the end.
 		if len(srcs) >= 50000 {
@@ -249,9 +275,44 @@ func (e *Engine) Load(ctx context.Context) error {
 	return nil
 }
 
+// decodeLoaded decodes the bodies of a page's Patients and, for sources,
+// their match record readied for the index, on workers goroutines.
+func (e *Engine) decodeLoaded(batch []loaded, workers int) error {
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(batch); i += workers {
+				l := &batch[i]
+				if l.v.Deleted || l.v.Body == nil {
+					continue
+				}
+				body, err := fhirjson.Decode(l.v.Body, fhirjson.Limits{})
+				if err != nil {
+					errs[w] = fmt.Errorf("empi: stored Patient/%s: %w", l.v.ID, err)
+					return
+				}
+				l.body, l.master = body, IsMaster(body)
+				if !l.master {
+					rec := Record(body)
+					rec.Source = l.v.ID
+					p := e.ix.Prepare(rec)
+					l.prep = &p
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 type loaded struct {
-	v    *store.Version
-	body map[string]any
+	v      *store.Version
+	body   map[string]any
+	master bool
+	prep   *match.Prepared // a source's record readied for the index
 }
 
 // applySources applies sources whose master is known (all of them when
@@ -265,7 +326,7 @@ func (e *Engine) applySources(srcs []loaded, final bool) []loaded {
 			rest = append(rest, s)
 			continue
 		}
-		e.applySource(s.v, s.body)
+		e.applySourcePrepared(s.v, s.body, s.prep)
 	}
 	return rest
 }
@@ -313,7 +374,7 @@ func (e *Engine) masterOf(p map[string]any) string {
 func (e *Engine) master(id string) *masterState {
 	m := e.masters[id]
 	if m == nil {
-		m = &masterState{mid: e.ix.NewMaster(), notLinked: map[string]bool{}, manual: map[string]bool{}, sources: map[string]bool{}}
+		m = &masterState{mid: e.ix.NewMaster(), sources: map[string]bool{}}
 		e.masters[id] = m
 		e.byMID[m.mid] = id
 	}
@@ -341,11 +402,16 @@ func (e *Engine) applyMaster(v *store.Version, body map[string]any) {
 	if b, ok := body["active"].(bool); ok && !b {
 		m.retired = true
 	}
-	m.notLinked, m.manual = map[string]bool{}, map[string]bool{}
+	// Allocated when there is something to hold: most masters have
+	// neither, and a million empty maps cost a fifth of a gigabyte.
+	m.notLinked, m.manual = nil, nil
 	for _, x := range list(body["extension"]) {
 		ext := obj(x)
 		if str(ext["url"]) == ExtNotLinked {
 			if id, ok := strings.CutPrefix(str(obj(ext["valueReference"])["reference"]), "Patient/"); ok {
+				if m.notLinked == nil {
+					m.notLinked = map[string]bool{}
+				}
 				m.notLinked[id] = true
 			}
 		}
@@ -362,6 +428,9 @@ func (e *Engine) applyMaster(v *store.Version, body map[string]any) {
 		case "seealso":
 			for _, x := range list(lk["extension"]) {
 				if ext := obj(x); str(ext["url"]) == ExtLinkBasis && str(ext["valueCode"]) == BasisManual {
+					if m.manual == nil {
+						m.manual = map[string]bool{}
+					}
 					m.manual[id] = true
 				}
 			}
@@ -372,6 +441,12 @@ func (e *Engine) applyMaster(v *store.Version, body map[string]any) {
 // applySource records a committed source version and places it in the
 // index. Caller holds e.mu.
 func (e *Engine) applySource(v *store.Version, body map[string]any) {
+	e.applySourcePrepared(v, body, nil)
+}
+
+// applySourcePrepared is applySource with the source's record already
+// readied for the index (nil: not yet).
+func (e *Engine) applySourcePrepared(v *store.Version, body map[string]any, pre *match.Prepared) {
 	s := e.sources[v.ID]
 	if s == nil {
 		s = &sourceState{}
@@ -390,8 +465,12 @@ func (e *Engine) applySource(v *store.Version, body map[string]any) {
 		s.master, s.has, s.rec = "", false, match.Record{}
 	} else {
 		s.master = e.masterOf(body)
-		s.rec = Record(body)
-		s.rec.Source = v.ID
+		if pre != nil {
+			s.rec = pre.Record()
+		} else {
+			s.rec = Record(body)
+			s.rec.Source = v.ID
+		}
 		s.has = true
 	}
 	if s.master != "" {
@@ -399,6 +478,10 @@ func (e *Engine) applySource(v *store.Version, body map[string]any) {
 	}
 	if s.pend != nil && s.pend.master == s.master {
 		s.pend = nil
+	}
+	if pre != nil && s.pend == nil && s.has && s.master != "" {
+		e.ix.AddPrepared(*pre, e.master(s.master).mid)
+		return
 	}
 	e.place(v.ID, s)
 }

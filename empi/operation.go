@@ -192,38 +192,7 @@ func (e *Engine) MatchOperation(w http.ResponseWriter, r *http.Request, id strin
 	if base == "" {
 		base = requestBase(r)
 	}
-	entries := make([]any, 0, len(ms))
-	for _, x := range ms {
-		v, err := e.st.Read(r.Context(), "Patient", x.ID)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
-			continue // deleted since the index saw it
-		}
-		if err != nil {
-			return err
-		}
-		res, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
-		if err != nil {
-			return err
-		}
-		entries = append(entries, map[string]any{
-			"fullUrl":  base + "/Patient/" + x.ID,
-			"resource": res,
-			"search": map[string]any{
-				"extension": []any{map[string]any{"url": ExtMatchGrade, "valueCode": x.Grade}},
-				"mode":      "match",
-				"score":     json.Number(strconv.FormatFloat(x.Score, 'f', -1, 64)),
-			},
-		})
-	}
-	b := map[string]any{
-		"resourceType": "Bundle",
-		"type":         "searchset",
-		"total":        len(entries),
-	}
-	if len(entries) > 0 {
-		b["entry"] = entries
-	}
-	body, err := fhirjson.Marshal(b)
+	body, err := e.renderMatches(r.Context(), base, ms)
 	if err != nil {
 		return err
 	}
@@ -231,6 +200,71 @@ func (e *Engine) MatchOperation(w http.ResponseWriter, r *http.Request, id strin
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(body)
 	return err
+}
+
+// renderMatches reads the matched masters in one query (an _id search:
+// one round trip however many there are, where reading them one by one
+// cost a round trip and a decode each) and writes the searchset Bundle
+// around their stored JSON as it is: a stored body is the resource a read
+// answers, so it is spliced in, not decoded and encoded again. Masters
+// deleted since the index saw them are left out.
+func (e *Engine) renderMatches(ctx context.Context, base string, ms []Match) ([]byte, error) {
+	bodies := map[string][]byte{}
+	if len(ms) > 0 {
+		ids := make(store.Clause, len(ms))
+		for i, x := range ms {
+			ids[i] = store.Predicate{Param: store.ParamID, Type: store.TypeToken, Code: x.ID}
+		}
+		res, err := e.st.Search(ctx, &store.Query{Types: []string{"Patient"}, Where: []store.Clause{ids}, Count: len(ms), Total: store.TotalNone})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range res.Matches {
+			if !v.Deleted && len(v.Body) > 0 {
+				bodies[v.ID] = v.Body
+			}
+		}
+	}
+	n := 0
+	for _, x := range ms {
+		if bodies[x.ID] != nil {
+			n++
+		}
+	}
+	size := 80
+	for _, b := range bodies {
+		size += len(b) + len(base) + 200
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"resourceType":"Bundle","type":"searchset","total":`...)
+	out = strconv.AppendInt(out, int64(n), 10)
+	if n > 0 {
+		out = append(out, `,"entry":[`...)
+		first := true
+		for _, x := range ms {
+			b := bodies[x.ID]
+			if b == nil {
+				continue
+			}
+			if !first {
+				out = append(out, ',')
+			}
+			first = false
+			out = append(out, `{"fullUrl":`...)
+			u, _ := json.Marshal(base + "/Patient/" + x.ID) // a string always marshals
+			out = append(out, u...)
+			out = append(out, `,"resource":`...)
+			out = append(out, b...)
+			out = append(out, `,"search":{"extension":[{"url":"`+ExtMatchGrade+`","valueCode":"`...)
+			out = append(out, x.Grade...) // one of four fixed codes
+			out = append(out, `"}],"mode":"match","score":`...)
+			out = strconv.AppendFloat(out, x.Score, 'f', -1, 64)
+			out = append(out, "}}"...)
+		}
+		out = append(out, ']')
+	}
+	out = append(out, '}')
+	return out, nil
 }
 
 // ParseRequest reads the body of a $match call.

@@ -26,8 +26,23 @@
 // the plain text as payload, an Ed25519 signature (RFC 8032) over both;
 // about 230 characters, a version-10 QR code. A terminal verifies it with
 // Verify and the keys of the published JWKS (ParseJWKS): structure, kid,
-// signature, shape and expiry, offline. Only the platform knows
-// revocations; a static code stays valid until its card is revoked.
+// signature, shape and expiry, offline. A static code stays valid until
+// its card is revoked.
+//
+// # Revocations
+//
+// Revoking a card writes its revoke record (the AuditEvent below) in the
+// same transaction as the Patient's changed identifier, so the records
+// list every revoked card. GET /.well-known/health-card-revocations
+// serves them as a signed revocation list: a compact JWS (typ
+// xt-ehc-revocations, signed with the code-signing key) whose payload is
+// {"issued": time, "revoked": [{"card": hex SHA-256 of the card id,
+// "at": time}]}, sorted by hash; card ids themselves are not published.
+// It is rebuilt at most once a minute (at once after a revocation on the
+// node). A terminal fetches it with the JWKS, checks it with
+// VerifyRevocations (signature, typ, and an age limit it chooses) and
+// refuses the codes of listed cards while offline; the platform checks
+// revocation on every resolve regardless.
 //
 // # Keys
 //
@@ -69,6 +84,7 @@
 //	                                                  cardId, codeType, institution, city)
 //	GET  [base]/AuditEvent/$health-card-usage      from, to, city, institution, event, by, _format=csv
 //	GET  /.well-known/health-card-keys             the JWKS
+//	GET  /.well-known/health-card-revocations      the signed revocation list
 //
 // Errors of $resolve-health-card: no code or institution 400 required;
 // unknown channel or care step 400 code-invalid; a code that is not a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"image/png"
 	"os"
@@ -157,6 +158,36 @@ func TestCityCode(t *testing.T) {
 	for in, want := range map[string]string{"110112": "110100", "131082": "131000", "120114": "120100", "13108": "", "13108x": ""} {
 		if got := CityCode(in); got != want {
 			t.Errorf("CityCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A revocation list verifies with the keys only, and an altered or
+// forged one does not.
+func TestRevocationListSignature(t *testing.T) {
+	kr := NewMemoryKeyring()
+	other := NewMemoryKeyring()
+	revoked := strings.Repeat("AB", 32)
+	l := Revocations{Issued: time.Now().UTC().Truncate(time.Second), Revoked: []Revocation{{CardSHA256: CardHash(revoked), At: time.Now().UTC()}}}
+	b, _ := json.Marshal(l)
+	tok := kr.signTyp(revocationTyp, string(b))
+	got, err := VerifyRevocations(tok, kr.PublicKeys(), time.Now(), time.Hour)
+	if err != nil || !got.IsRevoked(revoked) || got.IsRevoked(strings.Repeat("CD", 32)) || !got.IsRevoked(strings.ToLower(revoked)) {
+		t.Fatalf("genuine list: %+v %v", got, err)
+	}
+	parts := strings.Split(tok, ".")
+	emptied, _ := json.Marshal(Revocations{Issued: l.Issued})
+	for name, c := range map[string]struct {
+		tok  string
+		want error
+	}{
+		"payload altered": {parts[0] + "." + base64.RawURLEncoding.EncodeToString(emptied) + "." + parts[2], ErrBadSignature},
+		"other key":       {other.signTyp(revocationTyp, string(b)), ErrUnknownKey},
+		"a code":          {kr.Sign(PlainText(revoked, TypeStatic, time.Time{})), ErrMalformed},
+		"two parts":       {parts[0] + "." + parts[1], ErrMalformed},
+	} {
+		if _, err := VerifyRevocations(c.tok, kr.PublicKeys(), time.Now(), 0); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
 }

@@ -265,8 +265,12 @@ func ParseJWKS(data []byte) (map[string]ed25519.PublicKey, error) {
 func (kr *Keyring) Sign(plain string) string { return kr.sign(plain) }
 
 func (kr *Keyring) sign(payload string) string {
+	return kr.signTyp(tokenTyp, payload)
+}
+
+func (kr *Keyring) signTyp(typ, payload string) string {
 	kr.mu.RLock()
 	k := kr.keys[kr.active]
 	kr.mu.RUnlock()
-	return signWith(k.kid, k.priv, payload)
+	return signTyp(k.kid, k.priv, typ, payload)
 }

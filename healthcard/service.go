@@ -60,6 +60,10 @@ type Service struct {
 
 	instMu sync.Mutex
 	insts  map[string]cachedInstitution
+
+	revMu      sync.Mutex
+	revToken   string // the signed revocation list
+	revExpires time.Time
 }
 
 // New builds a Service. Call Close when done.
@@ -246,27 +250,36 @@ func (s *Service) Revoke(ctx context.Context, patientID, reason string) (*Card, 
 		period["end"] = now.Format(time.RFC3339)
 		id["period"] = period
 		id["use"] = "old"
-		err = s.put(ctx, m)
+		// The revoke record is written with the revocation, not queued
+		// like other uses: the revocation list is built from these
+		// records and must miss none.
+		u := use{event: "revoke", card: str(id["value"]), master: str(m["id"]), reason: reason, at: s.cfg.Now().UTC()}
+		u.subject, _ = principalRef(ctx)
+		err = s.put(ctx, m, obj{"fullUrl": "urn:uuid:" + uuid(), "resource": auditEvent(u), "request": obj{"method": "POST", "url": "AuditEvent"}})
 		if isConflict(err) && attempt < 3 {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
+		s.forgetRevocations()
 		issued, _ := time.Parse(time.RFC3339, str(period["start"]))
-		s.record(ctx, use{event: "revoke", card: str(id["value"]), master: str(m["id"]), reason: reason})
 		return &Card{CardID: str(id["value"]), Patient: str(m["id"]), Status: "revoked", Issued: issued, Revoked: now}, nil
 	}
 }
 
-// put writes one resource with PUT and If-Match on its current version.
-func (s *Service) put(ctx context.Context, res obj) error {
+// put writes one resource with PUT and If-Match on its current version,
+// and the further entries given, in one transaction.
+func (s *Service) put(ctx context.Context, res obj, more ...obj) error {
 	typ, id := str(res["resourceType"]), str(res["id"])
-	entry := obj{
+	entries := []any{obj{
 		"resource": res,
 		"request":  obj{"method": "PUT", "url": typ + "/" + id, "ifMatch": fmt.Sprintf(`W/"%d"`, versionOf(res))},
+	}}
+	for _, e := range more {
+		entries = append(entries, e)
 	}
-	_, err := s.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": []any{entry}})
+	_, err := s.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": entries})
 	return err
 }
 

@@ -46,7 +46,11 @@ type jwsHeader struct {
 const tokenTyp = "xt-ehc"
 
 func signWith(kid string, priv ed25519.PrivateKey, payload string) string {
-	h, _ := json.Marshal(jwsHeader{Alg: "EdDSA", Kid: kid, Typ: tokenTyp})
+	return signTyp(kid, priv, tokenTyp, payload)
+}
+
+func signTyp(kid string, priv ed25519.PrivateKey, typ, payload string) string {
+	h, _ := json.Marshal(jwsHeader{Alg: "EdDSA", Kid: kid, Typ: typ})
 	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
 	sig := ed25519.Sign(priv, []byte(input))
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
@@ -64,43 +68,24 @@ func PlainText(cardID string, typ int, validUntil time.Time) string {
 // time now: the JWS structure and header, the Ed25519 signature over the
 // header and payload, the plain text's shape, and a dynamic code's expiry.
 // It needs nothing but the keys, so a terminal can run it offline with the
-// published JWKS (see ParseJWKS). Revocation is not visible offline; the
-// platform checks it when a code is resolved.
+// published JWKS (see ParseJWKS). Revocation is checked offline with the
+// revocation list (VerifyRevocations), and by the platform on every
+// resolve.
 func Verify(token string, keys map[string]ed25519.PublicKey, now time.Time) (Code, error) {
 	var c Code
 	token = strings.TrimSpace(token)
 	if len(token) > 2048 {
 		return c, fmt.Errorf("%w: longer than 2048 characters", ErrMalformed)
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return c, fmt.Errorf("%w: a code is three base64url parts separated by dots (a compact JWS)", ErrMalformed)
-	}
-	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	pb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return c, fmt.Errorf("%w: a part is not base64url", ErrMalformed)
-	}
-	var h jwsHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return c, fmt.Errorf("%w: the header is not JSON", ErrMalformed)
-	}
-	if h.Alg != "EdDSA" || h.Typ != tokenTyp {
-		return c, fmt.Errorf("%w: the header names alg %q and typ %q, want EdDSA and %s", ErrMalformed, h.Alg, h.Typ, tokenTyp)
-	}
-	pub, ok := keys[h.Kid]
-	if !ok {
-		return c, fmt.Errorf("%w (kid %q)", ErrUnknownKey, h.Kid)
-	}
-	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
-		return c, ErrBadSignature
-	}
-	c, err := ParsePlainText(string(pb))
+	pb, kid, err := verifyJWS(token, keys, tokenTyp)
 	if err != nil {
 		return c, err
 	}
-	c.KeyID = h.Kid
+	c, err = ParsePlainText(string(pb))
+	if err != nil {
+		return c, err
+	}
+	c.KeyID = kid
 	if c.Type == TypeDynamic && !now.Before(c.ValidUntil) {
 		return c, fmt.Errorf("%w at %s; show a fresh code", ErrExpired, c.ValidUntil.UTC().Format(time.RFC3339))
 	}
@@ -146,4 +131,34 @@ func ValidCardID(s string) bool {
 		}
 	}
 	return true
+}
+
+// verifyJWS checks a compact JWS of the given typ against the keys (by
+// kid) and returns its payload and kid.
+func verifyJWS(token string, keys map[string]ed25519.PublicKey, typ string) ([]byte, string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, "", fmt.Errorf("%w: a compact JWS is three base64url parts separated by dots", ErrMalformed)
+	}
+	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	pb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
+	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, "", fmt.Errorf("%w: a part is not base64url", ErrMalformed)
+	}
+	var h jwsHeader
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return nil, "", fmt.Errorf("%w: the header is not JSON", ErrMalformed)
+	}
+	if h.Alg != "EdDSA" || h.Typ != typ {
+		return nil, "", fmt.Errorf("%w: the header names alg %q and typ %q, want EdDSA and %s", ErrMalformed, h.Alg, h.Typ, typ)
+	}
+	pub, ok := keys[h.Kid]
+	if !ok {
+		return nil, "", fmt.Errorf("%w (kid %q)", ErrUnknownKey, h.Kid)
+	}
+	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
+		return nil, "", ErrBadSignature
+	}
+	return pb, h.Kid, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/xietong/xietong/directory"
+	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/server"
 )
 
@@ -44,17 +45,51 @@ func TestDirectoryImportAndFind(t *testing.T) {
 			if err != nil {
 				t.Fatalf("import: %v", err)
 			}
-			if len(plan.Rows) != 38 {
+			if len(plan.Rows) != 42 {
 				t.Fatalf("%d rows imported", len(plan.Rows))
 			}
 			org := do(t, "GET", base+"/Organization/cd-jinjiang-1", "", "").wantStatus(t, 200)
 			if org.str("identifier", 0, "value") != "510104001" || org.str("type", 1, "coding", 0, "code") != "general-hospital" {
 				t.Fatalf("institution: %s", org.body)
 			}
-			// Regional registration: one practitioner, roles in two cities.
+			// Regional registration: one practitioner, roles in two cities
+			// (and a third as an expert of a pool).
 			roles := do(t, "GET", base+"/PractitionerRole?practitioner=Practitioner/pr-zhang-wei", "", "").wantStatus(t, 200)
-			if roles.str("total") != "2" {
+			if roles.str("total") != "3" {
 				t.Fatalf("roles: %s", roles.body)
+			}
+			// Both identifiers, the division, kind and grade; departments
+			// partOf their institution; a pairing's two sides with their
+			// roles and period; Locations found by near.
+			if org.str("identifier", 1, "system") != vocab.SystemUSCC || org.str("identifier", 1, "value") != "12510104450000008X" ||
+				org.str("address", 0, "extension", 0, "valueCoding", "code") != "510104" || org.str("type", 2, "coding", 0, "code") != "3A" {
+				t.Fatalf("institution: %s", org.body)
+			}
+			depts := do(t, "GET", base+"/Organization?partof=Organization/cd-jinjiang-1", "", "").wantStatus(t, 200)
+			if depts.str("total") != "1" || depts.str("entry", 0, "resource", "id") != "cd-jinjiang-1-d0304" {
+				t.Fatalf("departments: %s", depts.body)
+			}
+			pairing := do(t, "GET", base+"/OrganizationAffiliation?primary-organization=Organization/cd-zy-pairing&_sort=_id", "", "").wantStatus(t, 200)
+			if pairing.str("total") != "2" || pairing.str("entry", 0, "resource", "code", 0, "coding", 0, "code") != "supporting" ||
+				pairing.str("entry", 1, "resource", "code", 0, "coding", 0, "code") != "supported" || pairing.str("entry", 1, "resource", "period", "end") != "2027-12-31" {
+				t.Fatalf("pairing: %s", pairing.body)
+			}
+			near := do(t, "GET", base+"/Location?near=30.660|104.060|2|km", "", "").wantStatus(t, 200)
+			if near.str("total") != "1" || near.str("entry", 0, "resource", "id") != "cd-qingyang-tcm-loc" {
+				t.Fatalf("Locations within 2 km: %s", near.body)
+			}
+			if near := do(t, "GET", base+"/Location?near=30.660|104.060|3|km", "", "").wantStatus(t, 200); near.str("total") != "3" {
+				t.Fatalf("Locations within 3 km: %s", near.body)
+			}
+
+			// Expert pools: a Group of experts with their hours.
+			pools := do(t, "GET", base+"/Group?code="+vocab.SystemExpertPoolKind+"|consultation", "", "").wantStatus(t, 200)
+			if pools.str("total") != "1" || pools.str("entry", 0, "resource", "member", 0, "entity", "reference") != "PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan" {
+				t.Fatalf("consultation pools: %s", pools.body)
+			}
+			expert := do(t, "GET", base+"/PractitionerRole/cdmz-pool-consult-tcm-ouyang-lan", "", "").wantStatus(t, 200)
+			if expert.str("availableTime", 1, "daysOfWeek", 0) != "sat" || expert.str("specialty", 0, "coding", 0, "code") != "50" {
+				t.Fatalf("expert: %s", expert.body)
 			}
 			members := do(t, "GET", base+"/OrganizationAffiliation?primary-organization=Organization/cdmz-tcm-alliance", "", "").wantStatus(t, 200)
 			if members.str("total") != "4" {

@@ -113,6 +113,18 @@ func TestPatientMatch(t *testing.T) {
 		}
 		do(t, "POST", base+"/Patient/$match", fj, `{"resourceType":"Parameters","parameter":[]}`).wantStatus(t, 400)
 		do(t, "POST", base+"/Patient/$match", "text/plain", query).wantStatus(t, 415)
+		// The ID number with a wrong check character, on someone else's
+		// demographics, is no evidence: no certain or probable answer.
+		wrong := id[:17] + map[bool]string{true: "1", false: "2"}[id[17] != '1']
+		r = do(t, "POST", base+"/Patient/$match", fj, params(`{"name":"resource","resource":{"resourceType":"Patient","identifier":[{"system":"`+sidResident+`","value":"`+wrong+`"}],"name":[{"text":"王芳"}],"gender":"female","birthDate":"1979-11-03"}}`)).wantStatus(t, 200)
+		for i := 0; r.str("entry", i) != ""; i++ {
+			if g := r.str("entry", i, "search", "extension", 0, "valueCode"); r.str("entry", i, "resource", "id") == m && (g == "certain" || g == "probable") {
+				t.Fatalf("a wrong check character matched %s as %s: %s", m, g, r.body)
+			}
+		}
+		if r.str("total") == "" || r.str("resourceType") != "Bundle" {
+			t.Fatalf("not a Bundle: %s", r.body)
+		}
 	})
 }
 

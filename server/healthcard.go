@@ -53,6 +53,7 @@ func (s *Server) startEngines() error {
 		DynamicTTL: s.cfg.HealthCardTTL, Zone: zone, Logger: s.log,
 	})
 	s.mux.Handle("GET /.well-known/health-card-keys", s.cards.KeysHandler())
+	s.mux.Handle("GET /.well-known/health-card-revocations", s.cards.RevocationsHandler())
 	return nil
 }
 

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -206,6 +207,25 @@ func TestHealthCard(t *testing.T) {
 			fresh := kr.Sign(healthcard.PlainText(card, healthcard.TypeDynamic, time.Now().Add(time.Minute)))
 			wantIssue(t, do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(fresh, "110112001")), 410, "business-rule")
 			do(t, "POST", base+"/Patient/"+p+"/$revoke-health-card", "", "").wantStatus(t, 404)
+			// The revocation list: signed, verified offline with the
+			// published keys, listing the revoked card by its hash only.
+			crl := raw(t, strings.TrimSuffix(base, "/fhir")+"/.well-known/health-card-revocations")
+			if crl.header.Get("Content-Type") != "application/jose" || strings.Contains(string(crl.body), card) {
+				t.Fatalf("revocation list: %s %s", crl.header, crl.body)
+			}
+			revs, err := healthcard.VerifyRevocations(string(crl.body), keys, time.Now(), time.Hour)
+			if err != nil || !revs.IsRevoked(card) || len(revs.Revoked) != 1 {
+				t.Fatalf("revocation list %+v: %v", revs, err)
+			}
+			if _, err := healthcard.VerifyRevocations(string(crl.body), keys, time.Now().Add(2*time.Hour), time.Hour); !errors.Is(err, healthcard.ErrExpired) {
+				t.Fatalf("a stale list was accepted: %v", err)
+			}
+			if _, err := healthcard.Verify(string(crl.body), keys, time.Now()); err == nil {
+				t.Fatal("the revocation list verified as a code")
+			}
+			if _, err := healthcard.VerifyRevocations(static, keys, time.Now(), 0); err == nil {
+				t.Fatal("a code verified as a revocation list")
+			}
 			if got := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "cardId", "valueString"); got == card || got == "" {
 				t.Fatalf("issue after revocation gave %q", got)
 			}

@@ -21,7 +21,8 @@ const importUsage = `Usage: xietong import directory [--db DSN] FILE.csv
 
 Checks a directory CSV file (institutions, departments, consortia and
 alliances with their members, practitioners with their licences and
-practice sites, locations with coordinates, services) and loads it into
+practice sites, expert pools with their experts and their hours, locations
+with coordinates, services) and loads it into
 the database in one transaction: every row or none. Every problem of
 every row is reported with its line number and column. The columns are
 documented in the directory package (go doc github.com/xietong/xietong/directory);

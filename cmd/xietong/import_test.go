@@ -15,7 +15,7 @@ func TestRunImportDirectory(t *testing.T) {
 	if code := runImport(context.Background(), []string{"directory", "--db", db, "../../directory/testdata/directory.csv"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "imported 38 rows") || !strings.Contains(out.String(), "institution       6") {
+	if !strings.Contains(out.String(), "imported 42 rows") || !strings.Contains(out.String(), "institution       6") {
 		t.Errorf("summary: %s", out.String())
 	}
 	bad := filepath.Join(t.TempDir(), "bad.csv")

@@ -88,3 +88,12 @@ var Titles = map[string]string{
 var Professions = map[string]string{
 	"doctor": "医师", "tcm-doctor": "中医师", "public-health": "公共卫生医师", "nurse": "护士",
 }
+
+// SystemExpertPoolKind codes an expert pool (a Group of
+// PractitionerRoles): quality-control or consultation.
+const SystemExpertPoolKind = base + "CodeSystem/expert-pool-kind"
+
+// ExpertPoolKinds are the expert-pool-kind codes.
+var ExpertPoolKinds = map[string]string{
+	"quality-control": "质控专家库", "consultation": "会诊专家库",
+}

@@ -110,6 +110,29 @@ func (ix *Index) Add(r Record, m MasterID) {
 	ix.add(r, p, m)
 }
 
+// Prepared is a record made ready for the index by Prepare: the work of
+// Add that needs no lock, so that a caller adding many records (a node
+// loading its index at start) can do it on several cores.
+type Prepared struct {
+	r Record
+	p prepared
+}
+
+// Prepare readies r for AddPrepared.
+func (ix *Index) Prepare(r Record) Prepared {
+	return Prepared{r: r, p: prepare(r, ix.model.now())}
+}
+
+// Record is the record that was prepared.
+func (pr *Prepared) Record() Record { return pr.r }
+
+// AddPrepared is Add of a record readied by Prepare.
+func (ix *Index) AddPrepared(pr Prepared, m MasterID) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.add(pr.r, pr.p, m)
+}
+
 func (ix *Index) add(r Record, p prepared, m MasterID) {
 	p.master = m
 	id := int32(len(ix.recs))
