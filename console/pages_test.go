@@ -83,34 +83,46 @@ func formatted(n int) string {
 	return s
 }
 
-// patient1 is the first demo patient as the API has it.
-func patient1(t *testing.T) (id, idNumber, card, name string) {
+// patient1 is the first demo patient as the API has it, with the card
+// the demo loader put on its EMPI master.
+func patient1(t *testing.T) (id, idNumber, card, name, master string) {
 	p := api(t, "/Patient/demo-pat-000001")
 	for _, i := range p["identifier"].([]any) {
-		io := i.(map[string]any)
-		switch io["system"] {
-		case "https://xietong.dev/fhir/sid/resident-id":
+		if io := i.(map[string]any); io["system"] == "https://xietong.dev/fhir/sid/resident-id" {
 			idNumber = io["value"].(string)
-		case "https://xietong.dev/fhir/sid/ehc":
+		}
+	}
+	for _, l := range p["link"].([]any) {
+		if lo := l.(map[string]any); lo["type"] == "refer" {
+			master = strings.TrimPrefix(lo["other"].(map[string]any)["reference"].(string), "Patient/")
+		}
+	}
+	m := api(t, "/Patient/"+master)
+	for _, i := range m["identifier"].([]any) {
+		if io := i.(map[string]any); io["system"] == "https://xietong.dev/fhir/sid/ehc" {
 			card = io["value"].(string)
 		}
 	}
+	if card == "" {
+		t.Fatalf("the master %s of demo-pat-000001 has no e-health card", master)
+	}
 	name = p["name"].([]any)[0].(map[string]any)["text"].(string)
-	return "demo-pat-000001", idNumber, card, name
+	return "demo-pat-000001", idNumber, card, name, master
 }
 
 func TestFindPatient(t *testing.T) {
 	b := newBrowser(t).as("clinician", "demo-org-110112001")
-	id, idNumber, card, name := patient1(t)
-	for _, tc := range []struct{ name, q string }{
-		{"ID number", idNumber},
-		{"ID number, lower-case x and spaces", "  " + strings.ToLower(idNumber) + " "},
-		{"scanned e-health-card text", "ehc://v1?code=" + strings.ToLower(card) + "&t=20261122"},
-		{"bare card code", card},
+	id, idNumber, card, name, master := patient1(t)
+	for _, tc := range []struct{ name, q, want string }{
+		{"ID number", idNumber, id},
+		{"ID number, lower-case x and spaces", "  " + strings.ToLower(idNumber) + " ", id},
+		// the card is the person's: it leads to the master
+		{"scanned e-health-card text", "ehc://v1?code=" + strings.ToLower(card) + "&t=20261122", master},
+		{"bare card code", card, master},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body, resp := b.get("/patients?q=" + url.QueryEscape(tc.q))
-			if status != http.StatusSeeOther || resp.Header.Get("Location") != "/patients/"+id {
+			if status != http.StatusSeeOther || resp.Header.Get("Location") != "/patients/"+tc.want {
 				t.Fatalf("status %d → %q, want 303 to the patient\n%.1000s", status, resp.Header.Get("Location"), body)
 			}
 		})
@@ -144,7 +156,7 @@ func TestFindPatient(t *testing.T) {
 
 func TestPatientTimeline(t *testing.T) {
 	b := newBrowser(t).as("clinician", "demo-org-110112001")
-	id, _, _, name := patient1(t)
+	id, _, _, name, _ := patient1(t)
 	d := b.page("/patients/" + id)
 	if got := text(d.one(t, "#patient-name")); !strings.HasPrefix(got, name) {
 		t.Errorf("heading %q, want the name %s", got, name)

@@ -114,3 +114,36 @@ func TestIdentityReviewQueue(t *testing.T) {
 		t.Errorf("second decision: %d, want 409", resp.StatusCode)
 	}
 }
+
+// A fresh demo gives the review queue work: the near-duplicate without an
+// ID number (demo-dup-000087, a misheard name and a swapped birth date)
+// waits there with its resident as the candidate, and the page shows it;
+// the ones registered with the ID number were linked to the resident's
+// master automatically.
+func TestDemoReviewQueueHasWork(t *testing.T) {
+	node(t)
+	tasks := api(t, "/Task?code=https://xietong.dev/fhir/CodeSystem/task-kind|identity-review&focus=Patient/demo-dup-000087&status=requested,ready,in-progress")
+	entries, _ := tasks["entry"].([]any)
+	if len(entries) != 1 {
+		t.Fatalf("demo-dup-000087 has %d open review Tasks, want 1", len(entries))
+	}
+	taskID := entries[0].(map[string]any)["resource"].(map[string]any)["id"].(string)
+	d := newBrowser(t).as("admin", "").page("/review")
+	d.one(t, "section#task-"+taskID+" tr.source")
+	if got := text(d.one(t, "section#task-"+taskID+" tr.candidate td.name")); got == "" {
+		t.Error("the candidate has no name")
+	}
+	master := func(id string) string {
+		for _, l := range api(t, "/Patient/"+id)["link"].([]any) {
+			if lo := l.(map[string]any); lo["type"] == "refer" {
+				return lo["other"].(map[string]any)["reference"].(string)
+			}
+		}
+		return ""
+	}
+	for _, n := range []string{"000007", "000047"} {
+		if m, want := master("demo-dup-"+n), master("demo-pat-"+n); m == "" || m != want {
+			t.Errorf("demo-dup-%s belongs to %q, the resident to %q: want linked", n, m, want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ type region struct {
 	bundles []obj
 	byType  map[string][]obj
 	byRef   map[string]obj // "Type/id" → resource
+	dups    []obj          // near-duplicate Patients (demo-dup-*)
 }
 
 var small *region
@@ -50,7 +51,11 @@ func generate(t testing.TB, cfg demo.Config) *region {
 		for _, e := range b["entry"].([]any) {
 			res := e.(obj)["resource"].(obj)
 			typ := res["resourceType"].(string)
-			g.byType[typ] = append(g.byType[typ], res)
+			if typ == "Patient" && strings.HasPrefix(res["id"].(string), "demo-dup-") {
+				g.dups = append(g.dups, res) // the near-duplicates, tested on their own
+			} else {
+				g.byType[typ] = append(g.byType[typ], res)
+			}
 			key := typ + "/" + res["id"].(string)
 			if _, dup := g.byRef[key]; dup {
 				return fmt.Errorf("duplicate resource %s", key)
@@ -263,12 +268,15 @@ func TestPeople(t *testing.T) {
 		}
 	}
 	for _, p := range g.byType["Patient"] {
-		e := identifiers(p, "https://xietong.dev/fhir/sid/ehc")
-		if len(e) != 1 || len(e[0]) != 64 || ehcs[e[0]] {
-			t.Errorf("Patient/%s: e-health-card id %v", p["id"], e)
-		} else {
-			ehcs[e[0]] = true
+		// The card is the person's: the loader puts it on the master.
+		if e := identifiers(p, "https://xietong.dev/fhir/sid/ehc"); len(e) != 0 {
+			t.Errorf("Patient/%s: a source record carries e-health-card ids %v", p["id"], e)
 		}
+		card := demo.CardID(demo.Small().Seed, identifiers(p, residentID)[0])
+		if len(card) != 64 || ehcs[card] {
+			t.Errorf("Patient/%s: e-health-card id %q (64 hex characters, one per person)", p["id"], card)
+		}
+		ehcs[card] = true
 		telecom, _ := p["telecom"].([]any)
 		if telecom == nil { // a child: the guardian's phone
 			telecom = p["contact"].([]any)[0].(obj)["telecom"].([]any)

@@ -144,9 +144,19 @@
 // mini-program 10%, chosen by a hash of the encounter id) and the care
 // step registration (carduse.go). $health-card-usage counts them.
 //
-// TODO(e-health card): issuance records of the cards (the card service
-// issues random card ids with signed codes; the demo patients carry a
-// derived card id without issue records).
+// E-health cards: a card belongs to the person, not to an institution's
+// record, so the generated Patients carry none; CardID derives each
+// resident's card id from the seed and the ID number, and the loader of
+// `serve --demo` (server.LoadDemo) writes it on the resident's EMPI master,
+// as the card service's $issue-health-card does. The card-use records name
+// the same id.
+//
+// Near-duplicates (duplicates.go): one resident in 40 is registered a
+// second time at a hospital of another area (demo-dup-NNNNNN) with a
+// registration slip: with the ID number and a homophone in the name (the
+// EMPI links it), or without ID number and phone, after a move, with a
+// misheard name and a swapped or mistyped birth date (the EMPI puts it in
+// the review queue).
 //
 // Recognition qualifications (recognition.go): the hospitals of grade 2
 // and above are members of the 京津冀 lab and imaging programmes, the

@@ -46,7 +46,7 @@ func ExampleGenerate() {
 	// Observation 2272
 	// Organization 299
 	// OrganizationAffiliation 107
-	// Patient 200
+	// Patient 205
 	// Practitioner 60
 	// PractitionerRole 63
 }

@@ -199,7 +199,10 @@ func (g *region) chunk(first, last int) []part {
 	for n := first; n <= last; n++ {
 		p := g.patient(n)
 		pats = append(pats, p)
-		b.add(p.resource(g.seed))
+		b.add(p.resource())
+		if dup := g.duplicate(p); dup != nil {
+			b.add(dup)
+		}
 	}
 	b.start("results")
 	var group []obj

@@ -148,6 +148,11 @@ func ehcID(seed uint64, idNum string) string {
 	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
 
+// CardID is the demo's e-health-card id of the resident with ID number
+// idNum in the region of seed (the card-use records name it). The loader
+// of `serve --demo` writes it on the resident's master Patient.
+func CardID(seed uint64, idNum string) string { return ehcID(seed, idNum) }
+
 // dicomUID is a DICOM UID under the UUID-derived root 2.25 (PS3.5 B.2).
 func dicomUID(parts ...string) string {
 	sum := sha1.Sum([]byte(strings.Join(parts, "/")))

@@ -433,14 +433,17 @@ func (p *patient) mrn(in *institution) string {
 	return fmt.Sprintf("%s%08d", in.mrnPfx, (p.n*7919+in.idx*104729)%100000000)
 }
 
-func (p *patient) resource(seed uint64) obj {
+// resource is the patient's record as the region's registry holds it.
+// The e-health card is not on it: a card belongs to the person, so the
+// loader puts it on the EMPI's master (CardID), as the card service's
+// $issue-health-card does.
+func (p *patient) resource() obj {
 	gender := "female"
 	if p.male {
 		gender = "male"
 	}
 	ids := list(
 		ident(sidResidentID, p.idNumber, "NI", "居民身份证"),
-		obj{"type": obj{"text": "电子健康卡"}, "system": sidEHC, "value": ehcID(seed, p.idNumber)},
 	)
 	for _, in := range p.insts {
 		m := ident(sidMRNPrefix+in.code, p.mrn(in), "MR", "病案号")

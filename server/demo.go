@@ -5,13 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/demo"
+	"github.com/xietong/xietong/empi"
+	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/store"
 )
 
@@ -32,6 +38,11 @@ func (s *Server) Empty(ctx context.Context) (bool, error) {
 func (s *Server) LoadDemo(ctx context.Context, cfg demo.Config) error {
 	start := time.Now()
 	sys := access.WithPrincipal(ctx, access.Principal{Subject: "demo-loader", Role: "system"})
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = demo.Default().Seed
+	}
+	cards := map[string]string{} // source Patient id → card id
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex
@@ -73,6 +84,9 @@ func (s *Server) LoadDemo(ctx context.Context, cfg demo.Config) error {
 		}
 		entries, _ := b["entry"].([]any)
 		phase := phaseOf(entries)
+		if phase == "patients" {
+			collectCards(entries, seed, cards)
+		}
 		if phase != lastPhase {
 			wg.Wait() // a phase refers to the one before: let it land first
 			lastPhase = phase
@@ -94,6 +108,11 @@ func (s *Server) LoadDemo(ctx context.Context, cfg demo.Config) error {
 	if err != nil {
 		return fmt.Errorf("load demo region: %w", err)
 	}
+	issued, err := s.issueDemoCards(sys, cards)
+	if err != nil {
+		return fmt.Errorf("load demo region: e-health cards: %w", err)
+	}
+	s.log.Info("demo e-health cards on the masters", "cards", issued, "elapsed", time.Since(start).Round(time.Second).String())
 	s.log.Info("demo region loaded", "bundles", bundles, "resources", resources, "elapsed", time.Since(start).Round(time.Second).String())
 	return nil
 }
@@ -116,3 +135,144 @@ func phaseOf(entries []any) string {
 	}
 	return "results"
 }
+
+// demoCardIssued is when the demo's cards were issued: before the first
+// card use of the demo (2026-08-01).
+const demoCardIssued = "2026-07-01T09:00:00+08:00"
+
+// collectCards notes the card id of each resident among a patients
+// Bundle's entries (near-duplicate records without an ID number have
+// none: the person is known only once a reviewer links them).
+func collectCards(entries []any, seed uint64, cards map[string]string) {
+	for _, e := range entries {
+		res, _ := e.(map[string]any)["resource"].(map[string]any)
+		id, _ := res["id"].(string)
+		ids, _ := res["identifier"].([]any)
+		for _, x := range ids {
+			i, _ := x.(map[string]any)
+			if i["system"] == empi.SystemResidentID {
+				if v, _ := i["value"].(string); v != "" {
+					cards[id] = demo.CardID(seed, v)
+				}
+			}
+		}
+	}
+}
+
+// issueDemoCards gives every master Patient whose sources include a
+// resident the resident's card, as an identifier of the master with the
+// issue time, the way the card service's $issue-health-card keeps it
+// (healthcard.Service.Issue); through the API as the system principal,
+// 250 masters per transaction, each PUT with If-Match on the version
+// read. It answers how many cards it wrote.
+func (s *Server) issueDemoCards(ctx context.Context, cards map[string]string) (int, error) {
+	var masters []map[string]any
+	next := "/fhir/Patient?" + url.Values{"_tag": {healthcard.SystemPatientRole + "|master"}, "_count": {"500"}}.Encode()
+	for next != "" {
+		page, err := s.demoCall(ctx, http.MethodGet, next, nil)
+		if err != nil {
+			return 0, err
+		}
+		next = ""
+		for _, l := range asList(page["link"]) {
+			lo, _ := l.(map[string]any)
+			if lo["relation"] == "next" {
+				u, err := url.Parse(fmt.Sprint(lo["url"]))
+				if err != nil {
+					return 0, err
+				}
+				next = u.RequestURI()
+			}
+		}
+		for _, e := range asList(page["entry"]) {
+			if r, _ := e.(map[string]any)["resource"].(map[string]any); r != nil {
+				masters = append(masters, r)
+			}
+		}
+	}
+	var batch []any
+	issued := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := s.demoCall(ctx, http.MethodPost, "/fhir", map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": batch})
+		batch = nil
+		return err
+	}
+	for _, m := range masters {
+		card := ""
+		hasCard := false
+		for _, x := range asList(m["identifier"]) {
+			if i, _ := x.(map[string]any); i["system"] == healthcard.SystemCardID {
+				hasCard = true
+			}
+		}
+		var sources []string
+		for _, l := range asList(m["link"]) {
+			lo, _ := l.(map[string]any)
+			if lo["type"] != "seealso" {
+				continue
+			}
+			ref, _ := lo["other"].(map[string]any)["reference"].(string)
+			sources = append(sources, strings.TrimPrefix(ref, "Patient/"))
+		}
+		slices.Sort(sources)
+		for _, src := range sources {
+			if c := cards[src]; c != "" {
+				card = c
+				break
+			}
+		}
+		if card == "" || hasCard {
+			continue
+		}
+		m["identifier"] = append(asList(m["identifier"]), map[string]any{
+			"use":    "official",
+			"type":   map[string]any{"text": "电子健康卡"},
+			"system": healthcard.SystemCardID,
+			"value":  card,
+			"period": map[string]any{"start": demoCardIssued},
+		})
+		id, _ := m["id"].(string)
+		req := map[string]any{"method": "PUT", "url": "Patient/" + id}
+		if meta, _ := m["meta"].(map[string]any); meta != nil && meta["versionId"] != nil {
+			req["ifMatch"] = fmt.Sprintf("W/%q", fmt.Sprint(meta["versionId"]))
+		}
+		batch = append(batch, map[string]any{"resource": m, "request": req})
+		issued++
+		if len(batch) == 250 {
+			if err := flush(); err != nil {
+				return issued, err
+			}
+		}
+	}
+	return issued, flush()
+}
+
+// demoCall sends one request to the API in process as the loader.
+func (s *Server) demoCall(ctx context.Context, method, target string, body any) (map[string]any, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req := httptest.NewRequestWithContext(ctx, method, target, rd)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Accept", "application/fhir+json")
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK && rec.Code != http.StatusCreated {
+		return nil, fmt.Errorf("%s %s: status %d: %.500s", method, target, rec.Code, rec.Body.String())
+	}
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	return out, nil
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
