@@ -49,6 +49,11 @@ func (c *client) do(ctx context.Context, p access.Principal, method, path string
 
 // raw sends one request and returns the answer as it is (for images).
 func (c *client) raw(ctx context.Context, p access.Principal, method, path string, q url.Values, body any) (*recorder, error) {
+	return c.rawWith(ctx, p, method, path, q, body, nil)
+}
+
+// rawWith is raw with extra request headers (If-Match).
+func (c *client) rawWith(ctx context.Context, p access.Principal, method, path string, q url.Values, body any, h http.Header) (*recorder, error) {
 	target := c.base + path
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -69,6 +74,9 @@ func (c *client) raw(ctx context.Context, p access.Principal, method, path strin
 	req.Header.Set("Accept", "application/fhir+json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
 	rec := &recorder{header: http.Header{}}
 	c.api.ServeHTTP(rec, req)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -107,6 +108,12 @@ func (c *Console) routes() {
 	h("GET /directory/pools", c.handlePools)
 	h("GET /directory/services", c.handleServices)
 	h("GET /recognition", c.handleCatalogue)
+	h("GET /recognition/items/{id}", c.handleItem)
+	h("POST /recognition/items/{id}", c.handleItemSave)
+	h("GET /recognition/qualifications", c.handleQualifications)
+	h("POST /recognition/memberships", c.handleMemberAdd)
+	h("POST /recognition/memberships/{id}/withdraw", c.handleMemberWithdraw)
+	h("POST /recognition/eqa", c.handleEQA)
 	h("GET /review", c.handleReview)
 	h("POST /review/{id}/decide", c.handleReviewDecide)
 	h("GET /commission", c.handleCommission)
@@ -126,6 +133,7 @@ type view struct {
 	CSS       string // the versioned stylesheet URL
 	Caps      capabilities
 	Data      any
+	Status    int // of the page, when not 200 (a form shown again with its errors)
 }
 
 // LangURL is the current page in the other language.
@@ -184,7 +192,7 @@ func (c *Console) adapt(fn handlerFunc) http.Handler {
 		if page == "" { // fn wrote the answer itself (CSV, redirect)
 			return
 		}
-		c.render(w, http.StatusOK, v, page)
+		c.render(w, cmp.Or(v.Status, http.StatusOK), v, page)
 	})
 }
 

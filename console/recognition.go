@@ -334,10 +334,10 @@ func (c *Console) recognitionCSV(w http.ResponseWriter, r *http.Request, v *view
 // --- the catalogue (read for everyone) ---------------------------------------
 
 type catalogueRow struct {
-	Programme, Code, Name, Category, Specimen, MinGrade string
-	WindowDays                                          int
-	Price                                               float64
-	EQA                                                 bool
+	ID, Programme, Code, Name, Category, Specimen, MinGrade string
+	WindowDays                                              int
+	Price                                                   float64
+	EQA                                                     bool
 }
 
 const extRecItem = "https://xietong.dev/fhir/StructureDefinition/recognition-item"
@@ -352,35 +352,9 @@ func (c *Console) handleCatalogue(w http.ResponseWriter, r *http.Request, v *vie
 	}
 	var rows []catalogueRow
 	for _, d := range defs {
-		code, _ := codingIn(d["code"], csRecItem)
-		if code == "" {
-			continue
+		if row := catalogueRowOf(d); row.Code != "" {
+			rows = append(rows, row)
 		}
-		row := catalogueRow{Code: code, Name: str(d["title"]), Category: firstCode(d["topic"], "")}
-		for _, uc := range list(d["useContext"]) {
-			row.Programme, _ = codingIn(object(uc)["valueCodeableConcept"], csRecProg)
-		}
-		for _, e := range list(d["extension"]) {
-			if str(object(e)["url"]) != extRecItem {
-				continue
-			}
-			for _, x := range list(object(e)["extension"]) {
-				xo := object(x)
-				switch str(xo["url"]) {
-				case "windowDays":
-					row.WindowDays = int(num(xo["valueInteger"]))
-				case "price":
-					row.Price = num(object(xo["valueMoney"])["value"])
-				case "eqa":
-					row.EQA = xo["valueBoolean"] == true
-				case "specimen":
-					row.Specimen = str(xo["valueString"])
-				case "minGrade":
-					row.MinGrade = str(xo["valueString"])
-				}
-			}
-		}
-		rows = append(rows, row)
 	}
 	slices.SortFunc(rows, func(a, b catalogueRow) int {
 		if a.Programme != b.Programme {
@@ -390,4 +364,37 @@ func (c *Console) handleCatalogue(w http.ResponseWriter, r *http.Request, v *vie
 	})
 	v.Data = rows
 	return "catalogue", nil
+}
+
+// catalogueRowOf reads an item's ActivityDefinition; Code is "" when it
+// is not a recognition item.
+func catalogueRowOf(d obj) catalogueRow {
+	code, _ := codingIn(d["code"], csRecItem)
+	row := catalogueRow{ID: str(d["id"]), Code: code, Name: str(d["title"]), Category: firstCode(d["topic"], "")}
+	for _, uc := range list(d["useContext"]) {
+		if p, _ := codingIn(object(uc)["valueCodeableConcept"], csRecProg); p != "" {
+			row.Programme = p
+		}
+	}
+	for _, e := range list(d["extension"]) {
+		if str(object(e)["url"]) != extRecItem {
+			continue
+		}
+		for _, x := range list(object(e)["extension"]) {
+			xo := object(x)
+			switch str(xo["url"]) {
+			case "windowDays":
+				row.WindowDays = int(num(xo["valueInteger"]))
+			case "price":
+				row.Price = num(object(xo["valueMoney"])["value"])
+			case "eqa":
+				row.EQA = xo["valueBoolean"] == true
+			case "specimen":
+				row.Specimen = str(xo["valueString"])
+			case "minGrade":
+				row.MinGrade = str(xo["valueString"])
+			}
+		}
+	}
+	return row
 }

@@ -77,6 +77,15 @@ func funcs(lang string) template.FuncMap {
 		"pct":  func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 		"yuan": func(f float64) string { return "¥" + formatInt(int(f+0.5)) },
 		"mask": maskID,
+		"lines": func(s string) []string {
+			var out []string
+			for _, l := range strings.Split(s, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					out = append(out, l)
+				}
+			}
+			return out
+		},
 		"lang": func() string { return lang },
 	}
 }
