@@ -107,6 +107,10 @@ var catalogue = map[string]message{
 	"patient.truncated":    {"记录过多，仅显示最近的部分。", "Too many records: only part is shown."},
 	"patient.norecords":    {"没有记录。", "No records."},
 	"patient.performer":    {"出具：", "by"},
+	"patient.hr":           {"互认标识：出具机构在结果当日具备互认资格，该结果可在有效期内被其他机构互认。", "Recognition mark: the issuer was qualified on the result's day; other institutions may recognise it within its window."},
+	"patient.conclusion":   {"诊断意见：", "Conclusion:"},
+	"patient.images":       {"影像：", "Images:"},
+	"patient.studyuid":     {"DICOM 检查实例 UID", "DICOM Study Instance UID"},
 	"patient.imaging":      {"%s · %d 个序列 / %d 幅图像", "%s · %d series / %d images"},
 
 	"obs.item":  {"项目", "Test"},

@@ -372,3 +372,63 @@ func TestConsoleAccessIsAudited(t *testing.T) {
 		t.Errorf("the console's read of the patient is not in the audit trail as the cdc user at their institution")
 	}
 }
+
+// The timeline shows the recognition mark on marked results (the engine's
+// meta.tag), the institution's city, an imaging report's conclusion and
+// study, and the links to its images.
+func TestTimelineMarks(t *testing.T) {
+	b := newBrowser(t).as("clinician", "demo-org-110112001")
+	first := func(path string) map[string]any {
+		t.Helper()
+		entries, _ := api(t, path)["entry"].([]any)
+		if len(entries) == 0 {
+			t.Fatalf("nothing at %s", path)
+		}
+		return entries[0].(map[string]any)["resource"].(map[string]any)
+	}
+	subject := func(r map[string]any) string {
+		return strings.TrimPrefix(r["subject"].(map[string]any)["reference"].(string), "Patient/")
+	}
+
+	lab := first("/DiagnosticReport?_tag=https://xietong.dev/fhir/CodeSystem/recognition-mark|HR&category=http://terminology.hl7.org/CodeSystem/v2-0074|LAB&_count=1")
+	d := b.page("/patients/" + subject(lab))
+	rep := "#dr-" + lab["id"].(string)
+	d.one(t, rep+"[data-mark=HR] h4 span.tag.hr.mark")
+	if len(d.all(rep+" tr.obs[data-mark=HR] span.mark")) == 0 {
+		t.Error("no marked result row under a marked report")
+	}
+	for _, h := range d.all("#timeline li.event h3") {
+		if len((doc{h}).all("span.city")) == 0 {
+			t.Errorf("record without a city: %q", text(h))
+		}
+	}
+	// an unmarked result shows no mark
+	var unmarked map[string]any
+	for _, e := range api(t, "/DiagnosticReport?patient="+subject(lab)+"&_count=200")["entry"].([]any) {
+		r := e.(map[string]any)["resource"].(map[string]any)
+		tags, _ := r["meta"].(map[string]any)["tag"].([]any)
+		if len(tags) == 0 {
+			unmarked = r
+			break
+		}
+	}
+	if unmarked != nil && len(d.all("#dr-"+unmarked["id"].(string)+" h4 span.mark")) != 0 {
+		t.Errorf("the unmarked report %s shows a mark", unmarked["id"])
+	}
+
+	img := first("/DiagnosticReport?category=http://terminology.hl7.org/CodeSystem/v2-0074|RAD&_count=1")
+	pid := subject(img)
+	media := apiPost(t, "/Media", `{"resourceType":"Media","status":"completed","subject":{"reference":"Patient/`+pid+`"},"content":{"contentType":"image/jpeg","url":"https://pacs.example.org/wado/key-image-1.jpg","title":"关键图像 key image"}}`)
+	img["media"] = []any{map[string]any{"link": map[string]any{"reference": "Media/" + media["id"].(string)}}}
+	apiPut(t, "/DiagnosticReport/"+img["id"].(string), img)
+	d = b.page("/patients/" + pid + "?show=imaging")
+	rep = "#dr-" + img["id"].(string)
+	if got := text(d.one(t, rep+" p.conclusion")); !strings.Contains(got, img["conclusion"].(string)) {
+		t.Errorf("conclusion %q, want %q", got, img["conclusion"])
+	}
+	d.one(t, rep+" p.study")
+	a := d.one(t, rep+" p.images a")
+	if href, _ := attr(a, "href"); href != "https://pacs.example.org/wado/key-image-1.jpg" || text(a) != "关键图像 key image" {
+		t.Errorf("image link %q %q", href, text(a))
+	}
+}

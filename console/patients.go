@@ -2,6 +2,8 @@ package console
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/search"
 )
 
@@ -134,6 +137,7 @@ type recordNumber struct{ Institution, Value string }
 type timelineItem struct {
 	Date        string
 	Institution string
+	City        string // of the institution (Organization.address.city)
 	Department  string
 	Class       string
 	EncounterID string
@@ -142,21 +146,43 @@ type timelineItem struct {
 
 type reportView struct {
 	ID, Title, Category, Performer, Issued, Conclusion string
+	PerformerCity                                      string
+	Marked                                             bool // HR: issued by a qualified institution (decision 011)
 	Imaging                                            *imagingView
+	Images                                             []imageLink
 	Results                                            []obsView
 }
 
 type imagingView struct {
-	Modality          string
-	Series, Instances int
+	ID, Modality, Description, StudyUID string
+	Series, Instances                   int
 }
+
+// imageLink is a way to the images of an imaging result: an attachment
+// URL of the report or of a Media it links, or an endpoint of the study.
+type imageLink struct{ URL, Label string }
 
 type obsView struct {
 	Name, Value, Unit, Range, Flag string
+	Marked                         bool
 }
 
-// recordTypes are the patient's record types the timeline shows.
-var recordTypes = []string{"Encounter", "DiagnosticReport", "Observation", "ImagingStudy"}
+// csRecMark is the recognition mark (互认标识) the engine puts in meta.tag.
+const csRecMark = "https://xietong.dev/fhir/CodeSystem/recognition-mark"
+
+// marked reports whether a result carries the HR mark.
+func marked(res obj) bool {
+	for _, t := range list(object(res["meta"])["tag"]) {
+		if to := object(t); str(to["system"]) == csRecMark && str(to["code"]) == "HR" {
+			return true
+		}
+	}
+	return false
+}
+
+// recordTypes are the patient's record types the timeline shows (Media:
+// the images a report links).
+var recordTypes = []string{"Encounter", "DiagnosticReport", "Observation", "ImagingStudy", "Media"}
 
 // maxRecords bounds each type's search for one patient.
 const maxRecords = 1000
@@ -226,26 +252,35 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 		d.Filter = "all"
 	}
 
-	// The four record types in parallel, each an audited search.
+	// The record types in parallel, each an audited search, and the
+	// institutions' cities.
 	found := make([][]obj, len(recordTypes))
-	errs := make([]error, len(recordTypes))
-	var wg sync.WaitGroup
+	errs := make([]error, len(recordTypes)+1)
+	var (
+		wg     sync.WaitGroup
+		cities map[string]string
+	)
 	for i, typ := range recordTypes {
 		wg.Go(func() {
 			q := url.Values{"patient": {strings.Join(ids, ",")}, "_count": {strconv.Itoa(maxRecords)}}
 			found[i], _, _, errs[i] = c.fhir.search(ctx, v.Principal, typ, q)
+			var ae *apiError
+			if typ == "Media" && errors.As(errs[i], &ae) && ae.Status != http.StatusForbidden && ae.Status < 500 {
+				errs[i] = nil // a node that keeps no Media: no image links
+			}
 		})
 	}
+	wg.Go(func() { cities, errs[len(recordTypes)] = c.institutionCities(ctx, v.Principal) })
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			return "", err
 		}
-		if len(found[i]) >= maxRecords {
+		if i < len(found) && len(found[i]) >= maxRecords {
 			d.Truncated = true
 		}
 	}
-	d.Items = timeline(found[0], found[1], found[2], found[3], d.Filter)
+	d.Items = timeline(found[0], found[1], found[2], found[3], found[4], cities, d.Filter)
 	d.Counts["encounters"] = len(found[0])
 	for _, dr := range found[1] {
 		if isImaging(dr) {
@@ -264,13 +299,32 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 	return "patient", nil
 }
 
+// institutionCities maps institution ids to their city, for the
+// timeline's "where".
+func (c *Console) institutionCities(ctx context.Context, p access.Principal) (map[string]string, error) {
+	orgs, _, _, err := c.fhir.search(ctx, p, "Organization", url.Values{"type": {csInstitutionKind + "|"}, "_count": {"500"}, "_elements": {"address"}})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(orgs))
+	for _, o := range orgs {
+		out[str(o["id"])] = str(firstObject(o["address"])["city"])
+	}
+	return out, nil
+}
+
 func isImaging(dr obj) bool {
 	code, _ := codingIn(dr["category"], "http://terminology.hl7.org/CodeSystem/v2-0074")
 	return code == "RAD" || len(list(dr["imagingStudy"])) > 0
 }
 
-// timeline groups reports under their encounters, newest first.
-func timeline(encounters, reports, observations, studies []obj, filter string) []timelineItem {
+// timeline groups reports under their encounters, newest first; a study
+// no report names is shown on its own.
+func timeline(encounters, reports, observations, studies, media []obj, cities map[string]string, filter string) []timelineItem {
+	mediaByID := make(map[string]obj, len(media))
+	for _, m := range media {
+		mediaByID[str(m["id"])] = m
+	}
 	obsByID := make(map[string]obj, len(observations))
 	for _, o := range observations {
 		obsByID[str(o["id"])] = o
@@ -285,6 +339,7 @@ func timeline(encounters, reports, observations, studies []obj, filter string) [
 		it := &timelineItem{
 			Date:        str(object(e["period"])["start"]),
 			Institution: refDisplay(e["serviceProvider"]),
+			City:        cities[refID(e["serviceProvider"], "Organization")],
 			Department:  conceptText(e["serviceType"]),
 			Class:       str(object(e["class"])["code"]),
 			EncounterID: str(e["id"]),
@@ -292,44 +347,56 @@ func timeline(encounters, reports, observations, studies []obj, filter string) [
 		items[it.EncounterID] = it
 		order = append(order, it)
 	}
-	for _, dr := range reports {
-		img := isImaging(dr)
-		if (filter == "lab" && img) || (filter == "imaging" && !img) {
-			continue
-		}
-		rv := reportView{
-			ID: str(dr["id"]), Title: conceptText(dr["code"]), Performer: refDisplay(firstObject(dr["performer"])),
-			Issued: str(dr["issued"]), Conclusion: str(dr["conclusion"]), Category: "lab",
-		}
-		if img {
-			rv.Category = "imaging"
-			for _, ref := range list(dr["imagingStudy"]) {
-				if s := studyByID[refID(ref, "ImagingStudy")]; s != nil {
-					var mods []string
-					for _, m := range list(s["modality"]) { // R4: a list of Coding
-						if code := str(object(m)["code"]); code != "" {
-							mods = append(mods, code)
-						}
-					}
-					rv.Imaging = &imagingView{Modality: strings.Join(mods, "/"), Series: int(num(s["numberOfSeries"])), Instances: int(num(s["numberOfInstances"]))}
-				}
-			}
-		}
-		for _, ref := range list(dr["result"]) {
-			if o := obsByID[refID(ref, "Observation")]; o != nil {
-				rv.Results = append(rv.Results, obsViewOf(o))
-			}
-		}
-		encID := refID(dr["encounter"], "Encounter")
+	reported := map[string]bool{}
+	place := func(encID, date, institution, city string, rv reportView) {
 		it := items[encID]
 		if it == nil {
-			it = &timelineItem{Date: str(dr["effectiveDateTime"]), Institution: rv.Performer}
+			it = &timelineItem{Date: date, Institution: institution, City: city}
 			if encID != "" {
 				items[encID] = it
 			}
 			order = append(order, it)
 		}
 		it.Reports = append(it.Reports, rv)
+	}
+	for _, dr := range reports {
+		img := isImaging(dr)
+		if (filter == "lab" && img) || (filter == "imaging" && !img) {
+			continue
+		}
+		perf := firstObject(dr["performer"])
+		rv := reportView{
+			ID: str(dr["id"]), Title: conceptText(dr["code"]), Performer: refDisplay(perf),
+			PerformerCity: cities[refID(perf, "Organization")], Marked: marked(dr),
+			Issued: str(dr["issued"]), Conclusion: str(dr["conclusion"]), Category: "lab",
+		}
+		if img {
+			rv.Category = "imaging"
+			for _, ref := range list(dr["imagingStudy"]) {
+				sid := refID(ref, "ImagingStudy")
+				if s := studyByID[sid]; s != nil {
+					reported[sid] = true
+					rv.Imaging = imagingOf(s)
+				}
+			}
+		}
+		rv.Images = imagesOf(dr, mediaByID)
+		for _, ref := range list(dr["result"]) {
+			if o := obsByID[refID(ref, "Observation")]; o != nil {
+				rv.Results = append(rv.Results, obsViewOf(o))
+			}
+		}
+		place(refID(dr["encounter"], "Encounter"), str(dr["effectiveDateTime"]), rv.Performer, rv.PerformerCity, rv)
+	}
+	if filter != "lab" {
+		for _, s := range studies {
+			if reported[str(s["id"])] {
+				continue
+			}
+			inst := refDisplay(firstObject(s["referrer"]))
+			rv := reportView{ID: str(s["id"]), Title: cmpOr(str(s["description"]), conceptText(firstObject(s["procedureCode"]))), Category: "imaging", Imaging: imagingOf(s)}
+			place(refID(s["encounter"], "Encounter"), str(s["started"]), cmpOr(inst, refDisplay(s["location"])), "", rv)
+		}
 	}
 	out := make([]timelineItem, 0, len(order))
 	for _, it := range order {
@@ -344,8 +411,51 @@ func timeline(encounters, reports, observations, studies []obj, filter string) [
 	return out
 }
 
+// imagingOf describes a study: modalities, counts, its DICOM UID and the
+// endpoints that serve its images.
+func imagingOf(s obj) *imagingView {
+	var mods []string
+	for _, m := range list(s["modality"]) { // R4: a list of Coding
+		if code := str(object(m)["code"]); code != "" && !slices.Contains(mods, code) {
+			mods = append(mods, code)
+		}
+	}
+	iv := &imagingView{ID: str(s["id"]), Modality: strings.Join(mods, "/"), Description: str(s["description"]),
+		Series: int(num(s["numberOfSeries"])), Instances: int(num(s["numberOfInstances"]))}
+	for _, i := range list(s["identifier"]) {
+		if io := object(i); str(io["system"]) == "urn:dicom:uid" {
+			iv.StudyUID = strings.TrimPrefix(str(io["value"]), "urn:oid:")
+		}
+	}
+	return iv
+}
+
+// imagesOf lists the links to a report's images: its presented forms and
+// the content of the Media it links (media.link), when they have a URL
+// the browser can open.
+func imagesOf(dr obj, media map[string]obj) []imageLink {
+	var out []imageLink
+	add := func(att obj, fallback string) {
+		u := str(att["url"])
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return
+		}
+		out = append(out, imageLink{URL: u, Label: cmpOr(str(att["title"]), cmpOr(str(att["contentType"]), fallback))})
+	}
+	for _, pf := range list(dr["presentedForm"]) {
+		add(object(pf), "report")
+	}
+	for _, m := range list(dr["media"]) {
+		mo := object(m)
+		if md := media[refID(mo["link"], "Media")]; md != nil {
+			add(object(md["content"]), cmpOr(str(mo["comment"]), "image"))
+		}
+	}
+	return out
+}
+
 func obsViewOf(o obj) obsView {
-	ov := obsView{Name: conceptText(o["code"])}
+	ov := obsView{Name: conceptText(o["code"]), Marked: marked(o)}
 	switch {
 	case o["valueQuantity"] != nil:
 		q := object(o["valueQuantity"])

@@ -61,11 +61,12 @@ func node(t testing.TB) *httptest.Server {
 		if region.err != nil {
 			return
 		}
-		if region.err = region.srv.LoadDemo(context.Background(), smallRegion); region.err != nil {
+		// the recognition catalogue first, as `serve` imports it at start,
+		// so results are marked as they are written
+		if region.err = region.srv.EnsureRecognitionCatalogue(context.Background()); region.err != nil {
 			return
 		}
-		// the recognition catalogue, as `serve` imports it at start
-		if region.err = region.srv.EnsureRecognitionCatalogue(context.Background()); region.err != nil {
+		if region.err = region.srv.LoadDemo(context.Background(), smallRegion); region.err != nil {
 			return
 		}
 		region.ts = httptest.NewServer(region.srv.Handler())
