@@ -120,6 +120,7 @@ func (c *Console) participation(ctx context.Context, p access.Principal) (*commi
 // --- activity by month -------------------------------------------------------
 
 type activityData struct {
+	counting
 	To     string // the last month shown, 2026-10
 	Months []monthRow
 	Chart  template.HTML
@@ -143,9 +144,13 @@ func (c *Console) handleActivity(w http.ResponseWriter, r *http.Request, v *view
 	if err != nil {
 		return "", err
 	}
-	d, err := c.activity(r.Context(), v.Principal, to)
+	d, ok, err := c.activityKept(v.Principal, to, aggregateWait)
 	if err != nil {
 		return "", err
+	}
+	if !ok {
+		v.Data, v.Refresh = &activityData{To: to.Format("2006-01"), counting: counting{Counting: true}}, 3
+		return "activity", nil
 	}
 	months := make([]string, len(d.Months))
 	lab, img := make([]float64, len(months)), make([]float64, len(months))
@@ -169,6 +174,21 @@ func monthParam(s string) (time.Time, error) {
 		return time.Time{}, badInput("commission.badmonth")
 	}
 	return t, nil
+}
+
+// activityKept is activity, kept (aggregates): a copy of the kept figures,
+// ok false when none are ready within wait.
+func (c *Console) activityKept(p access.Principal, to time.Time, wait time.Duration) (*activityData, bool, error) {
+	val, at, ok, err := c.agg.get(aggregateKey(p, "activity", to.Format("2006-01")), wait, func(ctx context.Context) (any, error) {
+		return c.activity(ctx, p, to)
+	})
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	kept := val.(*activityData)
+	d := &activityData{To: kept.To, Months: kept.Months}
+	d.AsOf = asOf(at)
+	return d, true, nil
 }
 
 // activity counts the lab and imaging reports of each month up to to, a
@@ -229,7 +249,7 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		if err != nil {
 			return "", err
 		}
-		d, err := c.activity(r.Context(), v.Principal, to)
+		d, _, err := c.activityKept(v.Principal, to, aggregateTimeout)
 		if err != nil {
 			return "", err
 		}
@@ -250,7 +270,7 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		if err != nil {
 			return "", err
 		}
-		d, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames)
+		d, _, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames, aggregateTimeout)
 		if err != nil {
 			return "", err
 		}

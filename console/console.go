@@ -48,6 +48,8 @@ type Console struct {
 
 	capsOnce sync.Once
 	caps     capabilities
+
+	agg aggregates // figures that count the whole region, kept (aggregate.go)
 }
 
 type staticFile struct {
@@ -134,6 +136,7 @@ type view struct {
 	Caps      capabilities
 	Data      any
 	Status    int // of the page, when not 200 (a form shown again with its errors)
+	Refresh   int // seconds after which the page reloads itself (figures being counted)
 }
 
 // LangURL is the current page in the other language.

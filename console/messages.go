@@ -310,6 +310,9 @@ var catalogue = map[string]message{
 	"catalogue.refused":      {"平台未接受此修改：", "The platform did not accept the change:"},
 	"catalogue.conflict":     {"其他人刚刚修改了同一条记录，请刷新后重试。", "Someone changed the same record meanwhile; reload and try again."},
 
+	"agg.counting": {"正在统计全区域的记录，页面将在几秒后自动刷新。", "Counting the records of the whole region; this page reloads itself in a few seconds."},
+	"agg.asof":     {"统计时间 %s，正在后台更新。", "Counted at %s; being brought up to date in the background."},
+
 	"qual.title":          {"机构资格", "Qualifications"},
 	"qual.lead":           {"机构须在结果出具当日是互认项目组成员，并通过相应项目的室间质评，其结果才可被互认。", "An institution's results are recognised when it was a member of the programme on the result's day and passed the external quality assessment (EQA) of the item."},
 	"qual.members":        {"项目组成员", "Programme members"},

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/search"
@@ -22,6 +23,7 @@ import (
 var channels = []string{"0100", "0200", "0300", "0401", "0402"}
 
 type oneCodeData struct {
+	counting
 	Cities       []oneCodeCity
 	Channels     []string
 	Total        int
@@ -69,12 +71,23 @@ func (c *Console) usageGroups(ctx context.Context, p access.Principal, by string
 }
 
 // oneCodeUse builds the table; cityNames names city (prefecture) codes.
-func (c *Console) oneCodeUse(ctx context.Context, p access.Principal, lang string, cityNames map[string]string) (*oneCodeData, error) {
+// The usage count reads every use record, so it is kept (aggregates):
+// wait is how long to wait for a computation; ok is false when nothing
+// is ready yet.
+func (c *Console) oneCodeUse(ctx context.Context, p access.Principal, lang string, cityNames map[string]string, wait time.Duration) (d *oneCodeData, ok bool, err error) {
 	// One call: by institution too, to count the institutions taking part.
-	groups, err := c.usageGroups(ctx, p, "city,channel,institution")
-	if err != nil {
-		return nil, err
+	val, at, ok, err := c.agg.get(aggregateKey(p, "onecode", ""), wait, func(ctx context.Context) (any, error) {
+		return c.usageGroups(ctx, p, "city,channel,institution")
+	})
+	if err != nil || !ok {
+		return nil, ok, err
 	}
+	d = buildOneCode(val.([]map[string]string), lang, cityNames)
+	d.AsOf = asOf(at)
+	return d, true, nil
+}
+
+func buildOneCode(groups []map[string]string, lang string, cityNames map[string]string) *oneCodeData {
 	d := &oneCodeData{Channels: channels}
 	seen := map[string]bool{}
 	for _, g := range groups {
@@ -118,7 +131,7 @@ func (c *Console) oneCodeUse(ctx context.Context, p access.Principal, lang strin
 		}
 	}
 	d.Chart = barChart("chart-onecode", msg(lang, "onecode.title"), labels, ss, intFormat)
-	return d, nil
+	return d
 }
 
 // handleOneCode shows one-code use by city and channel. It is a page of
@@ -133,9 +146,12 @@ func (c *Console) handleOneCode(w http.ResponseWriter, r *http.Request, v *view)
 	if err != nil {
 		return "", err
 	}
-	d, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames)
+	d, ok, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames, aggregateWait)
 	if err != nil {
 		return "", err
+	}
+	if !ok {
+		d, v.Refresh = &oneCodeData{counting: counting{Counting: true}}, 3
 	}
 	v.Data = d
 	return "onecode", nil

@@ -13,7 +13,7 @@ import (
 // workstation in the city of 北京市 (a clinician at 北京运河医院 scans there).
 func onecodeUses(t *testing.T, b *browser) int {
 	t.Helper()
-	d := b.page("/commission/onecode")
+	d := b.ready("/commission/onecode")
 	for _, tr := range d.all("#onecode tbody tr") {
 		f := strings.Fields(text(tr))
 		if len(f) == 7 && f[0] == "北京市" {

@@ -278,7 +278,7 @@ func TestCommissionDashboard(t *testing.T) {
 	if svg := d.one(t, "svg#chart-participation"); len(doc{svg}.all("rect")) < 4 {
 		t.Errorf("participation chart has no bars")
 	}
-	a := b.page("/commission/activity?to=2026-10")
+	a := b.ready("/commission/activity?to=2026-10")
 	if svg := a.one(t, "svg#chart-activity"); len(doc{svg}.all("rect title")) != 2*18 {
 		t.Errorf("activity chart has %d bars, want 36", len(doc{svg}.all("rect title")))
 	}

@@ -539,6 +539,7 @@ func (c *Console) resolveCard(w http.ResponseWriter, r *http.Request, v *view, c
 	if !search.ValidID(master) {
 		return "", fmt.Errorf("$resolve-health-card answered without a master patient")
 	}
+	c.agg.drop("onecode") // a new use: the counts shown must include it
 	http.Redirect(w, r, "/patients/"+master+"?"+url.Values{"mrn": {mrn}}.Encode(), http.StatusSeeOther)
 	return "", nil
 }

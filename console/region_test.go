@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xietong/xietong/demo"
 	"github.com/xietong/xietong/server"
@@ -149,6 +150,27 @@ func (b *browser) page(path string) doc {
 		t.Fatalf("GET %s: status %d\n%.2000s", path, status, body)
 	}
 	return parseHTML(t, body)
+}
+
+// ready fetches a page whose figures may first be counted (#counting, a
+// page that reloads itself) until they are there.
+func (b *browser) ready(path string) doc {
+	b.t.Helper()
+	t := b.t.(*testing.T)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		d := b.page(path)
+		if len(d.all("#counting")) == 0 {
+			return d
+		}
+		if len(d.all("meta[http-equiv=refresh]")) != 1 {
+			t.Fatalf("%s says it is counting but does not reload itself", path)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still counting after 2 minutes", path)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // api reads the FHIR API directly as the demo administrator, the oracle
