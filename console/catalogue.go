@@ -335,7 +335,7 @@ func (c *Console) qualifications(r *http.Request, v *view) (*qualData, error) {
 		affs, _, _, errs[0] = c.fhir.search(ctx, v.Principal, "OrganizationAffiliation", url.Values{"role": {csRecProg + "|"}, "_count": {"1000"}})
 	})
 	wg.Go(func() {
-		eqas, _, _, errs[1] = c.fhir.search(ctx, v.Principal, "Basic", url.Values{"code": {csRecognition + "|" + codeEQA}, "_count": {"5000"}})
+		eqas, _, _, errs[1] = c.fhir.search(ctx, v.Principal, "Basic", url.Values{"code": {csRecognition + "|" + codeEQA}, "_count": {"5000"}, "_elements": {"subject,created,extension"}})
 	})
 	wg.Go(func() {
 		plans, _, _, errs[2] = c.fhir.search(ctx, v.Principal, "PlanDefinition", url.Values{"identifier": {csRecProg + "|"}, "_count": {"100"}, "_elements": {"identifier,title,subtitle"}})
