@@ -222,3 +222,62 @@ func TestBrowserCommissionDashboardOnDesktopAndPhone(t *testing.T) {
 		t.Error("the dashboard is wider than a phone screen")
 	}
 }
+
+// An administrator changes a catalogue item in the browser: a wrong code
+// line is explained on the form with what was typed kept, the corrected
+// form is saved; then the qualifications page, and the patient timeline
+// with its recognition marks on a phone.
+func TestBrowserAdministratorEditsTheCatalogue(t *testing.T) {
+	ctx := newChrome(t)
+	base := node(t).URL
+	id := itemID(t, "XR-KNEE")
+	orig := api(t, "/ActivityDefinition/"+id)
+	t.Cleanup(func() {
+		orig["meta"] = api(t, "/ActivityDefinition/"+id)["meta"]
+		apiPut(t, "/ActivityDefinition/"+id, orig)
+	})
+	var errText, kept, saved, window string
+	var marks int
+	err := chromedp.Run(ctx,
+		chooseRole(base, "admin", ""),
+		chromedp.Navigate(base+"/recognition"),
+		chromedp.WaitVisible(`#catalogue a.edit`, chromedp.ByQuery),
+		shot(t, "10-catalogue-admin"),
+		chromedp.Click(`#catalogue tr[data-item="`+id+`"] a.edit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#item-form`, chromedp.ByQuery),
+		chromedp.SetValue(`#item-window`, "120", chromedp.ByQuery),
+		chromedp.SetValue(`#item-codes`, "http://loinc.org|24675-1\n24676-9", chromedp.ByQuery),
+		chromedp.Click(`#item-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#form-errors`, chromedp.ByQuery),
+		chromedp.Text(`#form-errors`, &errText, chromedp.ByQuery),
+		chromedp.Value(`#item-window`, &kept, chromedp.ByQuery),
+		shot(t, "11-catalogue-item-error"),
+		chromedp.SetValue(`#item-codes`, "http://loinc.org|24675-1\nhttp://loinc.org|24676-9", chromedp.ByQuery),
+		chromedp.Click(`#item-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#item-saved`, chromedp.ByQuery),
+		chromedp.Text(`#item-saved`, &saved, chromedp.ByQuery),
+		chromedp.Navigate(base+"/recognition"),
+		chromedp.Text(`#catalogue tr[data-item="`+id+`"] td.window`, &window, chromedp.ByQuery),
+		chromedp.Navigate(base+"/recognition/qualifications?org=demo-org-110112001"),
+		chromedp.WaitVisible(`#eqa-results`, chromedp.ByQuery),
+		shot(t, "12-qualifications"),
+		// the timeline on a phone, with the marks
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(base+"/patients/demo-pat-000001"),
+		chromedp.WaitVisible(`#timeline`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#timeline .mark').length`, &marks),
+		shot(t, "13-timeline-phone"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "24676-9") || kept != "120" {
+		t.Errorf("error %q, window kept as %q", errText, kept)
+	}
+	if saved == "" || window != "120" {
+		t.Errorf("saved %q, catalogue window %q", saved, window)
+	}
+	if marks == 0 {
+		t.Error("no recognition marks on the first patient's timeline")
+	}
+}

@@ -432,3 +432,21 @@ func TestTimelineMarks(t *testing.T) {
 		t.Errorf("image link %q %q", href, text(a))
 	}
 }
+
+// A master record (where a scanned card leads) shows the resident's ID
+// number and every institution's record number, read from its sources.
+func TestMasterShowsItsSourcesNumbers(t *testing.T) {
+	_, idNumber, _, _, master := patient1(t)
+	d := newBrowser(t).as("clinician", "demo-org-110112001").page("/patients/" + master)
+	facts := text(d.one(t, "#patient-head dl.facts"))
+	if !strings.Contains(facts, idNumber[:6]) || !strings.Contains(facts, idNumber[14:]) {
+		t.Errorf("the master's facts %q lack the masked ID number of %s", facts, idNumber)
+	}
+	src := api(t, "/Patient/demo-pat-000001")
+	for _, i := range src["identifier"].([]any) {
+		io := i.(map[string]any)
+		if strings.HasPrefix(io["system"].(string), "https://xietong.dev/fhir/sid/mrn/") && !strings.Contains(facts, io["value"].(string)) {
+			t.Errorf("the master's facts lack the record number %s", io["value"])
+		}
+	}
+}

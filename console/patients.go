@@ -230,10 +230,28 @@ func (c *Console) handlePatient(w http.ResponseWriter, r *http.Request, v *view)
 		}
 	}
 	d.Address = str(firstObject(p["address"])["text"])
-	for _, i := range list(p["identifier"]) {
-		io := object(i)
-		if strings.HasPrefix(str(io["system"]), "https://xietong.dev/fhir/sid/mrn/") {
-			d.Records = append(d.Records, recordNumber{Institution: refDisplay(io["assigner"]), Value: str(io["value"])})
+	// A master (the EMPI's golden record) keeps no institution's numbers:
+	// they are on its sources, read here; each number once.
+	holders := []obj{p}
+	if len(ids) > 1 {
+		srcs, _, _, err := c.fhir.search(ctx, v.Principal, "Patient", url.Values{"_id": {strings.Join(ids[1:], ",")}, "_elements": {"identifier"}, "_count": {"100"}})
+		if err != nil {
+			return "", err
+		}
+		holders = append(holders, srcs...)
+	}
+	seenNumber := map[string]bool{}
+	for _, h := range holders {
+		if d.Patient.IDNumber == "" {
+			d.Patient.IDNumber = identifier(h, sidResident)
+		}
+		for _, i := range list(h["identifier"]) {
+			io := object(i)
+			sys := str(io["system"])
+			if strings.HasPrefix(sys, "https://xietong.dev/fhir/sid/mrn/") && !seenNumber[sys+"|"+str(io["value"])] {
+				seenNumber[sys+"|"+str(io["value"])] = true
+				d.Records = append(d.Records, recordNumber{Institution: refDisplay(io["assigner"]), Value: str(io["value"])})
+			}
 		}
 	}
 	// Arriving from a scanned code: the record number at the user's
