@@ -450,3 +450,18 @@ func TestMasterShowsItsSourcesNumbers(t *testing.T) {
 		}
 	}
 }
+
+// A fresh demo has recognition decisions (recorded by the loader where
+// the engine's check found a recognisable prior result), so the
+// dashboard's recognition figures are not empty.
+func TestDemoHasRecognitionDecisions(t *testing.T) {
+	n := apiTotal(t, "/Task?code=https://xietong.dev/fhir/CodeSystem/recognition|decision&_summary=count")
+	if n == 0 {
+		t.Fatal("the demo recorded no recognition decisions")
+	}
+	d := newBrowser(t).as("commission", "").page("/commission")
+	got, _ := strconv.Atoi(strings.ReplaceAll(text(d.one(t, "#recog-avoided")), ",", ""))
+	if got == 0 {
+		t.Errorf("the dashboard shows %q recognised with %d decisions in the demo", text(d.one(t, "#recog-avoided")), n)
+	}
+}

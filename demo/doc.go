@@ -168,9 +168,15 @@
 // <year>-<item>). With the catalogue in, the recognition engine marks
 // their results HR (decision 011).
 //
-// TODO(recognition): recognition decisions (accepted prior result, or a
-// re-test with one of the nine reasons of 国卫医发〔2022〕6号) for the
-// repeats the results contain. The repeats are already there to be judged.
+// Recognition decisions (decisions.go): Repeats names every repeated lab
+// panel (the patient, the institution that ordered it again, the moment,
+// the catalogue item) with what the clinician decided (four in five
+// accept a recognisable prior result, the others re-test with one of the
+// nine reasons of 国卫医发〔2022〕6号, by a hash of the id). Whether a prior
+// result is recognisable is the recognition engine's judgement, so the
+// loader of `serve --demo` asks the engine's check at each repeat of the
+// last six months and records the decision Task (demo-dec-*) only where
+// the check found one.
 //
 // TODO(referrals, notifications): referrals and consultations between the
 // cooperating institutions and infectious-disease reports are not

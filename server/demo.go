@@ -113,6 +113,11 @@ func (s *Server) LoadDemo(ctx context.Context, cfg demo.Config) error {
 		return fmt.Errorf("load demo region: e-health cards: %w", err)
 	}
 	s.log.Info("demo e-health cards on the masters", "cards", issued, "elapsed", time.Since(start).Round(time.Second).String())
+	decided, err := s.RecordDemoDecisions(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("load demo region: recognition decisions: %w", err)
+	}
+	s.log.Info("demo recognition decisions recorded", "decisions", decided, "elapsed", time.Since(start).Round(time.Second).String())
 	s.log.Info("demo region loaded", "bundles", bundles, "resources", resources, "elapsed", time.Since(start).Round(time.Second).String())
 	return nil
 }
@@ -276,3 +281,107 @@ func (s *Server) demoCall(ctx context.Context, method, target string, body any) 
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// demoDecisionMonths is how far back the demo's recognition decisions go.
+const demoDecisionMonths = 6
+
+// RecordDemoDecisions records the clinicians' recognition decisions of
+// the demo region of cfg (demo.Repeats) for the repeated tests of the last
+// demoDecisionMonths months: at each, the recognition engine's check
+// (Patient/$recognition-check, at the repeat's institution and moment)
+// says whether a prior result is recognisable; when it is, the decision
+// is recorded as the engine's Task (accepted, naming the prior result, or
+// a re-test with its reason), PUT with its stable id, 200 per
+// transaction, as the system principal. Where nothing is recognisable
+// there was nothing to decide. It answers how many it recorded; run again
+// it writes the same Tasks.
+func (s *Server) RecordDemoDecisions(ctx context.Context, cfg demo.Config) (int, error) {
+	ctx = access.WithPrincipal(ctx, access.Principal{Subject: "demo-loader", Role: "system"})
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).AddDate(0, -demoDecisionMonths, 0)
+	var repeats []demo.Repeat
+	demo.Repeats(cfg, func(r demo.Repeat) {
+		if !r.At.Before(since) {
+			repeats = append(repeats, r)
+		}
+	})
+	const csRec = "https://xietong.dev/fhir/CodeSystem/recognition"
+	var batch []any
+	recorded := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		_, err := s.demoCall(ctx, http.MethodPost, "/fhir", map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": batch})
+		batch = nil
+		return err
+	}
+	for _, rp := range repeats {
+		if err := ctx.Err(); err != nil {
+			return recorded, err
+		}
+		q := url.Values{"orderer": {"Organization/" + rp.Orderer}, "item": {rp.Item}, "date": {rp.At.Format(time.RFC3339)}}
+		res, err := s.demoCall(ctx, http.MethodGet, "/fhir/Patient/"+rp.Patient+"/$recognition-check?"+q.Encode(), nil)
+		if err != nil {
+			return recorded, err
+		}
+		recognisable, prior, programme := false, "", ""
+		for _, p := range asList(res["parameter"]) {
+			for _, part := range asList(p.(map[string]any)["part"]) {
+				po, _ := part.(map[string]any)
+				switch po["name"] {
+				case "recognisable":
+					recognisable = po["valueBoolean"] == true
+				case "prior":
+					if prior != "" {
+						continue
+					}
+					for _, x := range asList(po["part"]) {
+						xo, _ := x.(map[string]any)
+						switch xo["name"] {
+						case "reference":
+							prior, _ = xo["valueReference"].(map[string]any)["reference"].(string)
+						case "programme":
+							programme, _ = xo["valueCoding"].(map[string]any)["code"].(string)
+						}
+					}
+				}
+			}
+		}
+		if !recognisable || prior == "" {
+			continue
+		}
+		input := []any{
+			map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "item"}}}, "valueCoding": map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-item", "code": rp.Item}},
+			map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "prior-result"}}}, "valueReference": map[string]any{"reference": prior}},
+		}
+		if programme != "" {
+			input = append(input, map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "programme"}}}, "valueCoding": map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-programme", "code": programme}})
+		}
+		task := map[string]any{
+			"resourceType": "Task",
+			"id":           rp.ID,
+			"status":       "completed",
+			"intent":       "order",
+			"code":         map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "decision"}}},
+			"for":          map[string]any{"reference": "Patient/" + rp.Patient},
+			"requester":    map[string]any{"reference": "Organization/" + rp.Orderer},
+			"authoredOn":   rp.At.Format(time.RFC3339),
+			"input":        input,
+		}
+		if rp.Accept {
+			task["businessStatus"] = map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "accepted"}}}
+			task["focus"] = map[string]any{"reference": prior}
+		} else {
+			task["businessStatus"] = map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "retest"}}}
+			task["reasonCode"] = map[string]any{"coding": []any{map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-retest-reason", "code": rp.Reason}}, "text": rp.Note}
+		}
+		batch = append(batch, map[string]any{"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + rp.ID}})
+		recorded++
+		if len(batch) == 200 {
+			if err := flush(); err != nil {
+				return recorded, err
+			}
+		}
+	}
+	return recorded, flush()
+}
