@@ -122,6 +122,9 @@ func (c *Console) routes() {
 	h("GET /commission/activity", c.handleActivity)
 	h("GET /commission/onecode", c.handleOneCode)
 	h("GET /commission/{table}", c.handleCommissionCSV)
+	h("/", func(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
+		return "", &pageError{Status: http.StatusNotFound, Key: "error.nopage"}
+	})
 }
 
 // view is what every page template receives.

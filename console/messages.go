@@ -221,14 +221,14 @@ var catalogue = map[string]message{
 	"commission.imaging":       {"影像报告", "Imaging reports"},
 	"commission.table":         {"数据表", "Data table"},
 	"commission.badmonth":      {"月份格式应为 YYYY-MM。", "The month must be YYYY-MM."},
-	"commission.activitynote":  {"按月统计各机构上报的检验与影像报告数量（逐月计数，数据量大时较慢）。", "Lab and imaging reports per month (counted month by month: slower on a large region)."},
+	"commission.activitynote":  {"按月统计各机构上报的检验与影像报告数量。", "Lab and imaging reports per month."},
 	"commission.to":            {"截至月份", "Up to"},
 	"commission.show":          {"显示", "Show"},
 
 	"onecode.tab":            {"一码通用卡", "One-code use"},
 	"commission.overview":    {"概览", "Overview"},
 	"commission.activitytab": {"检查检验量", "Test volumes"},
-	"commission.slow":        {"此页逐项统计全部记录，数据量大时需要数秒。", "This page counts every record: on a large region it takes seconds."},
+	"commission.slow":        {"此页统计全区域的全部记录：统计结果保留一分钟，之后在后台更新。", "This page counts every record of the region: the figures are kept for a minute, then brought up to date in the background."},
 	"onecode.title":          {"电子健康卡一码通用卡（按城市和渠道）", "E-health card use by city and channel"},
 	"onecode.summary":        {"共用卡 %d 次，涉及 %d 家机构", "%d uses at %d institutions"},
 	"onecode.none":           {"尚无用卡记录。", "No card use recorded yet."},
@@ -312,6 +312,8 @@ var catalogue = map[string]message{
 
 	"agg.counting": {"正在统计全区域的记录，页面将在几秒后自动刷新。", "Counting the records of the whole region; this page reloads itself in a few seconds."},
 	"agg.asof":     {"统计时间 %s，正在后台更新。", "Counted at %s; being brought up to date in the background."},
+
+	"error.nopage": {"没有这个页面。请从上方菜单进入。", "There is no such page. Use the menu above."},
 
 	"qual.title":          {"机构资格", "Qualifications"},
 	"qual.lead":           {"机构须在结果出具当日是互认项目组成员，并通过相应项目的室间质评，其结果才可被互认。", "An institution's results are recognised when it was a member of the programme on the result's day and passed the external quality assessment (EQA) of the item."},

@@ -112,11 +112,11 @@ func patient1(t *testing.T) (id, idNumber, card, name, master string) {
 
 func TestFindPatient(t *testing.T) {
 	b := newBrowser(t).as("clinician", "demo-org-110112001")
-	id, idNumber, card, name, master := patient1(t)
+	_, idNumber, card, name, master := patient1(t)
 	for _, tc := range []struct{ name, q, want string }{
-		{"ID number", idNumber, id},
-		{"ID number, lower-case x and spaces", "  " + strings.ToLower(idNumber) + " ", id},
-		// the card is the person's: it leads to the master
+		// the person's page: the master, where all their records are
+		{"ID number", idNumber, master},
+		{"ID number, lower-case x and spaces", "  " + strings.ToLower(idNumber) + " ", master},
 		{"scanned e-health-card text", "ehc://v1?code=" + strings.ToLower(card) + "&t=20261122", master},
 		{"bare card code", card, master},
 	} {
@@ -463,5 +463,19 @@ func TestDemoHasRecognitionDecisions(t *testing.T) {
 	got, _ := strconv.Atoi(strings.ReplaceAll(text(d.one(t, "#recog-avoided")), ",", ""))
 	if got == 0 {
 		t.Errorf("the dashboard shows %q recognised with %d decisions in the demo", text(d.one(t, "#recog-avoided")), n)
+	}
+}
+
+// A mistyped address is an explained page in the console's language, not
+// the mux's plain text.
+func TestUnknownPageIsExplained(t *testing.T) {
+	b := newBrowser(t).as("viewer", "")
+	status, body, resp := b.get("/no/such/page?lang=en")
+	if status != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %d %s", status, resp.Header.Get("Content-Type"))
+	}
+	d := parseHTML(t, body)
+	if got := text(d.one(t, "#error p.lead")); !strings.Contains(got, "no such page") {
+		t.Errorf("explanation %q", got)
 	}
 }

@@ -84,9 +84,7 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 		return "", err
 	}
 	d.Total = total
-	for _, p := range pats {
-		d.Results = append(d.Results, patientRowOf(p))
-	}
+	d.Results = people(pats)
 	// Sorted here (a page of at most 50), not with _sort=name, which the
 	// store answers slowly on a large region.
 	slices.SortStableFunc(d.Results, func(a, b patientRow) int {
@@ -98,6 +96,53 @@ func (c *Console) handlePatients(w http.ResponseWriter, r *http.Request, v *view
 		return "", nil
 	}
 	return "patients", nil
+}
+
+// people turns the matched records into one row per person: an
+// institution's record linked to its master (the EMPI's golden record)
+// leads to the master, where all the person's records are; several
+// records of one person are one row (their institutions added up); a
+// master found itself shows only when none of its records is in the page.
+func people(pats []obj) []patientRow {
+	var rows []patientRow
+	at := map[string]int{} // person id → row
+	var masters []obj
+	for _, p := range pats {
+		if len(linkTargets(p, "seealso")) > 0 {
+			masters = append(masters, p)
+			continue
+		}
+		row := patientRowOf(p)
+		if m := linkTargets(p, "refer"); len(m) > 0 {
+			row.ID = m[0]
+		}
+		if i, ok := at[row.ID]; ok {
+			rows[i].Institutions += row.Institutions
+			continue
+		}
+		at[row.ID] = len(rows)
+		rows = append(rows, row)
+	}
+	for _, m := range masters {
+		if _, ok := at[str(m["id"])]; !ok {
+			at[str(m["id"])] = len(rows)
+			rows = append(rows, patientRowOf(m))
+		}
+	}
+	return rows
+}
+
+// linkTargets are the Patient ids of p's links of a type.
+func linkTargets(p obj, typ string) []string {
+	var out []string
+	for _, l := range list(p["link"]) {
+		if lo := object(l); str(lo["type"]) == typ {
+			if id := refID(lo["other"], "Patient"); id != "" {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
 }
 
 func patientRowOf(p obj) patientRow {
