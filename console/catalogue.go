@@ -442,17 +442,23 @@ func (d *qualData) hasProgramme(code string) bool {
 	return slices.ContainsFunc(d.Programmes, func(o option) bool { return o.Value == code })
 }
 
+// qualForm starts handling a post of a qualifications form: only for
+// administrators; the page's data, for showing the form again.
+func (c *Console) qualForm(r *http.Request, v *view) (*qualData, error) {
+	v.Title, v.Section = "qual.title", "catalogue"
+	if err := requireAdmin(v); err != nil {
+		return nil, err
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, badInput("error.form")
+	}
+	return c.qualifications(r, v)
+}
+
 // handleMemberAdd adds an institution to a programme from a date (and
 // until one, if given): a new OrganizationAffiliation.
 func (c *Console) handleMemberAdd(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
-	v.Title, v.Section = "qual.title", "catalogue"
-	if err := requireAdmin(v); err != nil {
-		return "", err
-	}
-	if err := r.ParseForm(); err != nil {
-		return "", badInput("error.form")
-	}
-	d, err := c.qualifications(r, v)
+	d, err := c.qualForm(r, v)
 	if err != nil {
 		return "", err
 	}
@@ -557,14 +563,7 @@ func (c *Console) handleMemberWithdraw(w http.ResponseWriter, r *http.Request, v
 // handleEQA records an external quality assessment (室间质评) result of an
 // institution for an item: a Basic of the recognition engine's shape.
 func (c *Console) handleEQA(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
-	v.Title, v.Section = "qual.title", "catalogue"
-	if err := requireAdmin(v); err != nil {
-		return "", err
-	}
-	if err := r.ParseForm(); err != nil {
-		return "", badInput("error.form")
-	}
-	d, err := c.qualifications(r, v)
+	d, err := c.qualForm(r, v)
 	if err != nil {
 		return "", err
 	}

@@ -195,16 +195,8 @@ func (s *Server) issueDemoCards(ctx context.Context, cards map[string]string) (i
 			}
 		}
 	}
-	var batch []any
+	b := &demoBatch{s: s, size: 250}
 	issued := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		_, err := s.demoCall(ctx, http.MethodPost, "/fhir", map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": batch})
-		batch = nil
-		return err
-	}
 	for _, m := range masters {
 		card := ""
 		hasCard := false
@@ -244,15 +236,36 @@ func (s *Server) issueDemoCards(ctx context.Context, cards map[string]string) (i
 		if meta, _ := m["meta"].(map[string]any); meta != nil && meta["versionId"] != nil {
 			req["ifMatch"] = fmt.Sprintf("W/%q", fmt.Sprint(meta["versionId"]))
 		}
-		batch = append(batch, map[string]any{"resource": m, "request": req})
 		issued++
-		if len(batch) == 250 {
-			if err := flush(); err != nil {
-				return issued, err
-			}
+		if err := b.add(ctx, map[string]any{"resource": m, "request": req}); err != nil {
+			return issued, err
 		}
 	}
-	return issued, flush()
+	return issued, b.flush(ctx)
+}
+
+// demoBatch writes entries as transactions of size entries.
+type demoBatch struct {
+	s       *Server
+	size    int
+	entries []any
+}
+
+func (b *demoBatch) add(ctx context.Context, entry any) error {
+	b.entries = append(b.entries, entry)
+	if len(b.entries) < b.size {
+		return nil
+	}
+	return b.flush(ctx)
+}
+
+func (b *demoBatch) flush(ctx context.Context) error {
+	if len(b.entries) == 0 {
+		return nil
+	}
+	_, err := b.s.demoCall(ctx, http.MethodPost, "/fhir", map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": b.entries})
+	b.entries = nil
+	return err
 }
 
 // demoCall sends one request to the API in process as the loader.
@@ -305,16 +318,8 @@ func (s *Server) RecordDemoDecisions(ctx context.Context, cfg demo.Config) (int,
 		}
 	})
 	const csRec = "https://xietong.dev/fhir/CodeSystem/recognition"
-	var batch []any
+	b := &demoBatch{s: s, size: 200}
 	recorded := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		_, err := s.demoCall(ctx, http.MethodPost, "/fhir", map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": batch})
-		batch = nil
-		return err
-	}
 	for _, rp := range repeats {
 		if err := ctx.Err(); err != nil {
 			return recorded, err
@@ -375,13 +380,10 @@ func (s *Server) RecordDemoDecisions(ctx context.Context, cfg demo.Config) (int,
 			task["businessStatus"] = map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "retest"}}}
 			task["reasonCode"] = map[string]any{"coding": []any{map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-retest-reason", "code": rp.Reason}}, "text": rp.Note}
 		}
-		batch = append(batch, map[string]any{"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + rp.ID}})
 		recorded++
-		if len(batch) == 200 {
-			if err := flush(); err != nil {
-				return recorded, err
-			}
+		if err := b.add(ctx, map[string]any{"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + rp.ID}}); err != nil {
+			return recorded, err
 		}
 	}
-	return recorded, flush()
+	return recorded, b.flush(ctx)
 }
