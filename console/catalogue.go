@@ -253,9 +253,9 @@ func versionOf(res obj) string { return str(object(res["meta"])["versionId"]) }
 
 type qualData struct {
 	Memberships  []progMemberRow
-	EQASummary   []eqaSummary
-	EQA          []eqaRow // of the chosen institution
-	Org, OrgName string   // the institution whose EQA results are shown
+	EQASummary   []eqaSummary // of the chosen institution (one row)
+	EQA          []eqaRow     // of the chosen institution
+	Org, OrgName string       // the institution whose EQA results are shown
 	Institutions []option
 	Programmes   []option
 	Items        []checkItem
@@ -325,7 +325,6 @@ func (c *Console) qualifications(r *http.Request, v *view) (*qualData, error) {
 	if org != "" && !search.ValidID(org) {
 		return nil, badInput("qual.badorg")
 	}
-	d.Org = org
 	var (
 		affs, eqas, plans []obj
 		errs              [5]error
@@ -334,9 +333,15 @@ func (c *Console) qualifications(r *http.Request, v *view) (*qualData, error) {
 	wg.Go(func() {
 		affs, _, _, errs[0] = c.fhir.search(ctx, v.Principal, "OrganizationAffiliation", url.Values{"role": {csRecProg + "|"}, "_count": {"1000"}})
 	})
-	wg.Go(func() {
-		eqas, _, _, errs[1] = c.fhir.search(ctx, v.Principal, "Basic", url.Values{"code": {csRecognition + "|" + codeEQA}, "_count": {"5000"}, "_elements": {"subject,created,extension"}})
-	})
+	if org == "" {
+		org = v.Principal.Organization
+	}
+	d.Org = org
+	if org != "" { // the EQA results of one institution at a time
+		wg.Go(func() {
+			eqas, _, _, errs[1] = c.fhir.search(ctx, v.Principal, "Basic", url.Values{"code": {csRecognition + "|" + codeEQA}, "subject": {"Organization/" + org}, "_count": {"1000"}, "_elements": {"subject,created,extension"}})
+		})
+	}
 	wg.Go(func() {
 		plans, _, _, errs[2] = c.fhir.search(ctx, v.Principal, "PlanDefinition", url.Values{"identifier": {csRecProg + "|"}, "_count": {"100"}, "_elements": {"identifier,title,subtitle"}})
 	})
@@ -349,6 +354,9 @@ func (c *Console) qualifications(r *http.Request, v *view) (*qualData, error) {
 		}
 	}
 	names := map[string]string{}
+	if org != "" && !slices.ContainsFunc(d.Institutions, func(o option) bool { return o.Value == org }) {
+		return nil, badInput("qual.badorg")
+	}
 	for _, o := range d.Institutions {
 		names[o.Value] = o.Label
 	}

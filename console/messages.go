@@ -333,6 +333,7 @@ var catalogue = map[string]message{
 	"qual.pass":           {"合格", "Passed"},
 	"qual.fail":           {"不合格", "Failed"},
 	"qual.lastfail":       {"最近不合格", "Latest failure"},
+	"qual.show":           {"查看", "Show"},
 	"qual.noeqa":          {"尚无室间质评结果。", "No EQA results yet."},
 	"qual.date":           {"日期", "Date"},
 	"qual.year":           {"年度", "Year"},
