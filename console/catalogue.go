@@ -343,7 +343,9 @@ func (c *Console) qualifications(r *http.Request, v *view) (*qualData, error) {
 		})
 	}
 	wg.Go(func() {
-		plans, _, _, errs[2] = c.fhir.search(ctx, v.Principal, "PlanDefinition", url.Values{"identifier": {csRecProg + "|"}, "_count": {"100"}, "_elements": {"identifier,title,subtitle"}})
+		// every PlanDefinition (a handful), filtered here: a search by the
+		// identifier system alone scans the identifiers of every resource
+		plans, _, _, errs[2] = c.fhir.search(ctx, v.Principal, "PlanDefinition", url.Values{"_count": {"1000"}, "_elements": {"identifier,title,subtitle"}})
 	})
 	wg.Go(func() { d.Institutions, errs[3] = c.institutionOptions(r, v.Principal) })
 	wg.Go(func() { d.Items, errs[4] = c.recognitionItems(r, v) })
