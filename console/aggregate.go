@@ -33,6 +33,7 @@ const (
 	aggregateWait    = 60 * time.Millisecond
 	aggregateTimeout = 5 * time.Minute
 	aggregateSettle  = 5 * time.Second
+	aggregateRetry   = 10 * time.Second // a failed first computation is shown this long
 )
 
 type aggregates struct {
@@ -84,8 +85,16 @@ func (a *aggregates) get(key string, wait time.Duration, compute func(ctx contex
 			v, err := compute(ctx)
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if cur := a.entries[key]; cur == e { // not dropped meanwhile
-				e.val, e.err, e.at = v, err, time.Now()
+			switch cur := a.entries[key]; {
+			case cur != e: // dropped meanwhile
+			case err == nil:
+				e.val, e.err, e.at = v, nil, time.Now()
+			case e.val != nil:
+				// keep showing the last figures; the next request tries again
+			default:
+				// nothing to show but the failure: shown, and tried again
+				// after aggregateRetry
+				e.err, e.at = err, time.Now().Add(aggregateRetry-aggregateTTL)
 			}
 			e.running = nil
 		}()

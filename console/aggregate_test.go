@@ -61,10 +61,24 @@ func TestAggregates(t *testing.T) {
 	if v, _, _, _ := a.get(key, time.Second, func(ctx context.Context) (any, error) { return 7, nil }); v != 7 {
 		t.Errorf("after drop: %v, want 7", v)
 	}
-	// an error is shown, and kept only as long as a figure would be
+	// a failed first computation is shown, and tried again after
+	// aggregateRetry, not a whole minute later
 	boom := errors.New("boom")
 	k3 := aggregateKey(p, "activity", "2026-10")
 	if _, _, ok, err := a.get(k3, time.Second, func(ctx context.Context) (any, error) { return nil, boom }); !ok || !errors.Is(err, boom) {
 		t.Errorf("error: ok %v err %v", ok, err)
+	}
+	a.mu.Lock()
+	if age := time.Since(a.entries[k3].at); age < aggregateTTL-aggregateRetry-time.Second {
+		t.Errorf("a failure is kept as if %v old, want about %v", age, aggregateTTL-aggregateRetry)
+	}
+	a.mu.Unlock()
+	// a failed refresh keeps the last figures
+	a.mu.Lock()
+	a.entries[key].at = time.Now().Add(-2 * aggregateTTL)
+	a.mu.Unlock()
+	a.get(key, time.Second, func(ctx context.Context) (any, error) { return nil, boom })
+	if v, _, ok, err := a.get(key, time.Second, func(ctx context.Context) (any, error) { return nil, boom }); !ok || err != nil || v != 7 {
+		t.Errorf("after a failed refresh: %v %v %v, want the kept 7", v, ok, err)
 	}
 }

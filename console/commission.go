@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -197,7 +198,7 @@ func (c *Console) activity(ctx context.Context, p access.Principal, to time.Time
 	first := to.AddDate(0, -activityMonths+1, 0)
 	d := &activityData{To: to.Format("2006-01"), Months: make([]monthRow, activityMonths)}
 	errs := make([]error, 2*activityMonths)
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
 	for i := range activityMonths {
 		start := first.AddDate(0, i, 0)
@@ -206,10 +207,16 @@ func (c *Console) activity(ctx context.Context, p access.Principal, to time.Time
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				n, err := c.fhir.count(ctx, p, "DiagnosticReport", url.Values{
+				q := url.Values{
 					"category": {"http://terminology.hl7.org/CodeSystem/v2-0074|" + cat},
 					"date":     {"ge" + start.Format("2006-01-02"), "lt" + start.AddDate(0, 1, 0).Format("2006-01-02")},
-				})
+				}
+				n, err := c.fhir.count(ctx, p, "DiagnosticReport", q)
+				// a count cut off by the store's query timeout on a busy
+				// node is asked again (twice at most)
+				for try := 0; try < 2 && isTimeout(err); try++ {
+					n, err = c.fhir.count(ctx, p, "DiagnosticReport", q)
+				}
 				if k == 0 {
 					d.Months[i].Lab = n
 				} else {
@@ -226,6 +233,12 @@ func (c *Console) activity(ctx context.Context, p access.Principal, to time.Time
 		}
 	}
 	return d, nil
+}
+
+// isTimeout reports an API answer of 408 or 503 (a query cut off).
+func isTimeout(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.Status == http.StatusRequestTimeout || ae.Status == http.StatusServiceUnavailable)
 }
 
 // handleCommissionCSV exports a dashboard table as CSV (UTF-8 with a BOM,
