@@ -121,3 +121,39 @@ const (
 	NearLat = "near:lat"
 	NearLon = "near:lon"
 )
+
+// PatientParam is the reference parameter whose Patient target is copied
+// onto the resource's token entries (PatientKey): the "patient" parameter
+// every patient-related R4 resource defines.
+const PatientParam = "patient"
+
+// PatientMany is the PatientKey of a resource whose patient parameter
+// points at several Patients ("*" is never part of a FHIR id).
+const PatientMany = "*"
+
+// PatientKey is the id of the one Patient the resource's "patient"
+// reference parameter points at (its local reference entries with target
+// type Patient), "" when there is none and PatientMany when there are
+// several. The stores write it on every token entry of the resource
+// (migration 0004, column pat), so a reverse chain from a patient's
+// resources by a code (Patient?_has:Observation:patient:code=...) reads
+// the patients straight from the token index instead of looking up every
+// matching resource and its reference (docs/decisions/014-*.md). Migration
+// 0004 fills existing rows with the same rule in SQL.
+func (x *Index) PatientKey() string {
+	key := ""
+	for i := range x.References {
+		e := &x.References[i]
+		if e.Param != PatientParam || e.TargetType != "Patient" || e.TargetID == "" {
+			continue
+		}
+		switch key {
+		case "":
+			key = e.TargetID
+		case e.TargetID:
+		default:
+			return PatientMany
+		}
+	}
+	return key
+}

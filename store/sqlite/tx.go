@@ -45,7 +45,7 @@ var indexColumns = map[string]string{
 	"resource_version": "vid, type, id, version, last_updated, method, deleted, body",
 	"resource":         "rid, type, id, version, vid, last_updated, deleted",
 	"idx_string":       "rid, param, norm, exact",
-	"idx_token":        "rid, param, system, code, text",
+	"idx_token":        "rid, param, system, code, text, pat",
 	"idx_reference":    "rid, param, target_type, target_id, url",
 	"idx_date":         "rid, param, low, high",
 	"idx_number":       "rid, param, value, low, high",
@@ -485,9 +485,10 @@ func (t *tx) bufferIndex(rid int64, x *store.Index) {
 		e := &x.Strings[i]
 		return append(p, e.Param, e.Norm, e.Exact)
 	})
+	pat := x.PatientKey() // migration 0004
 	add("idx_token", len(x.Tokens), func(p []any, i int) []any {
 		e := &x.Tokens[i]
-		return append(p, e.Param, e.System, e.Code, e.Text)
+		return append(p, e.Param, e.System, e.Code, e.Text, pat)
 	})
 	add("idx_reference", len(x.References), func(p []any, i int) []any {
 		e := &x.References[i]

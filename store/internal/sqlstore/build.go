@@ -126,6 +126,10 @@ func (b *builder) where(a string, types []string, clauses []store.Clause, free b
 			if j > 0 {
 				b.w(" OR ")
 			}
+			if patientHas(&c[j], types) {
+				b.hasPatientFilter(a, c[j].Has)
+				continue
+			}
 			if err := b.filter(a, &c[j]); err != nil {
 				return err
 			}
@@ -294,6 +298,10 @@ func (b *builder) set(c store.Clause, types []string) error {
 			}
 			continue
 		}
+		if patientHas(p, types) {
+			b.hasPatientSet(p.Has)
+			continue
+		}
 		if err := b.predSet(p); err != nil {
 			return err
 		}
@@ -324,6 +332,92 @@ func (b *builder) predSet(p *store.Predicate) error {
 	x := b.newAlias("x")
 	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(param)
 	return b.valueCond(x, p)
+}
+
+// patientHas reports whether p is a reverse chain the token entries'
+// patient column (idx_token.pat, store.Index.PatientKey) answers: Patients
+// (and only Patients are searched) that some resource of one type points
+// at by its "patient" parameter, the resource matched by one clause of
+// plain code matches (Patient?_has:Observation:patient:code=a,b).
+func patientHas(p *store.Predicate, types []string) bool {
+	h := p.Has
+	if h == nil || h.Type == "" || h.Param != store.PatientParam || len(types) != 1 || types[0] != "Patient" || len(h.Where) != 1 {
+		return false
+	}
+	for i := range h.Where[0] {
+		q := &h.Where[0][i]
+		if q.Type != store.TypeToken || q.Chain != nil || q.Has != nil || q.Not || q.Missing != nil || q.TextSearch ||
+			q.Param == store.ParamID || !q.CodeSet && q.Code == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPatientCond writes the conditions on token entry x of a
+// patientHas's inner clause: any of its predicates, each on an entry with
+// a patient (the literal condition that pat is not empty, in every
+// branch, lets SQLite use the partial index idx_token_pat for each).
+func (b *builder) hasPatientCond(x string, h *store.Has) {
+	b.w("(")
+	for i := range h.Where[0] {
+		q := &h.Where[0][i]
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(" + x + ".param = ").arg(q.Param)
+		_ = b.valueCond(x, q) // a plain token: valueCond cannot fail
+		b.w(" AND " + x + ".pat <> '')")
+	}
+	b.w(")")
+}
+
+// hasPatientProbe writes "EXISTS (a resource of h.Type with a matching
+// token entry whose patient is id)": one probe of the (param, code, pat,
+// system) index and the first entry's resource row.
+func (b *builder) hasPatientProbe(id string, h *store.Has) {
+	y, s := b.newAlias("y"), b.newAlias("s")
+	b.w("EXISTS (SELECT 1 FROM idx_token " + y + " JOIN resource " + s + " ON " + s + ".rid = " + y + ".rid WHERE ")
+	b.hasPatientCond(y, h)
+	b.w(" AND " + y + ".pat = " + id + " AND " + s + ".deleted = 0 AND " + s + ".type = ").arg(h.Type).w(")")
+}
+
+// hasPatientSet writes the row ids of the Patients a patientHas matches:
+// the distinct patients of the matching token entries (an index-only
+// scan, however many resources match), each kept when one of its entries
+// belongs to a resource of h.Type; and, by the general join, those of
+// resources that point at several patients (pat '*').
+func (b *builder) hasPatientSet(h *store.Has) {
+	x, t := b.newAlias("x"), b.newAlias("t")
+	b.w("SELECT " + t + ".rid FROM resource " + t + " WHERE " + t + ".type = 'Patient' AND " + t + ".id IN (SELECT DISTINCT " + x + ".pat FROM idx_token " + x + " WHERE ")
+	b.hasPatientCond(x, h)
+	b.w(" AND " + x + ".pat <> '" + store.PatientMany + "') AND ")
+	b.hasPatientProbe(t+".id", h)
+	x, r, s := b.newAlias("x"), b.newAlias("f"), b.newAlias("s")
+	t = b.newAlias("t")
+	b.w(" UNION SELECT " + t + ".rid FROM idx_token " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid JOIN idx_reference " + r + " ON " + r + ".rid = " + x + ".rid JOIN resource " + t +
+		" ON " + t + ".type = " + r + ".target_type AND " + t + ".id = " + r + ".target_id WHERE ")
+	b.hasPatientCond(x, h)
+	b.w(" AND " + x + ".pat = '" + store.PatientMany + "' AND " + s + ".deleted = 0 AND " + s + ".type = ").arg(h.Type)
+	b.w(" AND ")
+	b.paramEq(r, store.PatientParam)
+	b.w(" AND " + r + ".target_type = 'Patient'")
+}
+
+// hasPatientFilter writes a patientHas as a condition on the bound
+// Patient row a.
+func (b *builder) hasPatientFilter(a string, h *store.Has) {
+	b.w("(")
+	b.hasPatientProbe(a+".id", h)
+	// Resources pointing at several patients: from their (few) token
+	// entries, then their references.
+	x, r, s := b.newAlias("x"), b.newAlias("f"), b.newAlias("s")
+	b.w(" OR EXISTS (SELECT 1 FROM idx_token " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid JOIN idx_reference " + r + " ON " + r + ".rid = " + x + ".rid WHERE ")
+	b.hasPatientCond(x, h)
+	b.w(" AND " + x + ".pat = '" + store.PatientMany + "' AND " + s + ".deleted = 0 AND " + s + ".type = ").arg(h.Type)
+	b.w(" AND ")
+	b.paramEq(r, store.PatientParam)
+	b.w(" AND " + r + ".target_type = 'Patient' AND " + r + ".target_id = " + a + ".id))")
 }
 
 func hasTypes(h *store.Has) []string {
