@@ -560,9 +560,9 @@ func (b *builder) valueCond(x string, p *store.Predicate) error {
 		lo, hi := c+"low", c+"high"
 		if p.Canonical {
 			lo, hi = c+"canonical_low", c+"canonical_high"
-			if p.Code != "" {
-				b.w(" AND " + c + "canonical_code = ").arg(p.Code)
-			}
+			// The literal keeps SQLite on the partial index
+			// idx_quantity_canonical.
+			b.w(" AND " + c + "canonical_code = ").arg(p.Code).w(" AND " + c + "canonical_code <> ''")
 		} else {
 			if p.System != "" {
 				b.w(" AND " + c + "system = ").arg(p.System)
