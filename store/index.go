@@ -1,5 +1,20 @@
 package store
 
+import "context"
+
+// Reindexer is an optional capability of a Tx (find it by type assertion:
+// tx.(store.Reindexer)): replacing the search-index entries of a stored
+// resource without writing a version, for `xietong reindex` after the
+// indexer has learnt something new (composites, canonical units, the
+// token entries' patient).
+type Reindexer interface {
+	// Reindex replaces the index entries of the resource's current
+	// version with x if that is still version and not a deletion;
+	// otherwise it changes nothing and reports false (a newer version,
+	// written meanwhile, was indexed by its own write).
+	Reindex(ctx context.Context, typ, id string, version int64, x *Index) (bool, error)
+}
+
 // Index holds the search-index entries of one resource version, computed by
 // the search package from the resource and the R4 SearchParameter
 // definitions. Values arrive normalised; the store only persists and
