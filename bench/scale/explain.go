@@ -61,9 +61,9 @@ func explainQueries(s *sample, r *rand.Rand) []explainQuery {
 	// d since decision 014: the patients straight from the token entries'
 	// patient column; the general join only for resources with several.
 	tok := "((%[1]s.param = 'code' AND %[1]s.code = ? AND %[1]s.system = ? AND %[1]s.pat <> ''))"
-	d14Where := "r.deleted = 0 AND +r.type = 'Patient' AND r.rid IN (SELECT t2.rid FROM resource t2 WHERE t2.type = 'Patient' AND t2.id IN (SELECT DISTINCT x1.pat FROM idx_token x1 WHERE " +
-		fmt.Sprintf(tok, "x1") + " AND x1.pat <> '*') AND EXISTS (SELECT 1 FROM idx_token y3 JOIN resource s4 ON s4.rid = y3.rid WHERE " + fmt.Sprintf(tok, "y3") +
-		" AND y3.pat = t2.id AND s4.deleted = 0 AND s4.type = 'Observation') UNION SELECT t8.rid FROM idx_token x5 JOIN resource s7 ON s7.rid = x5.rid JOIN idx_reference f6 ON f6.rid = x5.rid" +
+	d14Where := "r.deleted = 0 AND +r.type = 'Patient' AND r.rid IN (SELECT t2.rid FROM (SELECT DISTINCT x1.pat AS pat FROM idx_token x1 WHERE " +
+		fmt.Sprintf(tok, "x1") + " AND x1.pat <> '*') p9 JOIN resource t2 ON t2.type = 'Patient' AND t2.id = p9.pat WHERE EXISTS (SELECT 1 FROM idx_token y3 JOIN resource s4 ON s4.rid = y3.rid WHERE " + fmt.Sprintf(tok, "y3") +
+		" AND y3.pat = t2.id AND s4.deleted = 0 AND s4.type = 'Observation') UNION ALL SELECT t8.rid FROM idx_token x5 JOIN resource s7 ON s7.rid = x5.rid JOIN idx_reference f6 ON f6.rid = x5.rid" +
 		" JOIN resource t8 ON t8.type = f6.target_type AND t8.id = f6.target_id WHERE " + fmt.Sprintf(tok, "x5") +
 		" AND x5.pat = '*' AND s7.deleted = 0 AND s7.type = 'Observation' AND +f6.param = 'patient' AND f6.target_type = 'Patient')"
 	d14Args := []any{o.Code, o.System, o.Code, o.System, o.Code, o.System}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -12,6 +13,8 @@ import (
 
 	"github.com/xietong/xietong/store"
 )
+
+var tableScan = regexp.MustCompile(`(?m)^SCAN (?:[^p]|p[^0-9])`)
 
 // TestSQLitePlansDriveFromIndexes pins the query plans of selective
 // searches on an empty, unanalysed SQLite database (the state of every new
@@ -111,7 +114,9 @@ func TestSQLitePlansDriveFromIndexes(t *testing.T) {
 		rows.Close()
 		text := strings.Join(plan, "\n")
 		t.Logf("%s:\n%s", name, text)
-		if !strings.Contains(text, "SEARCH r USING INTEGER PRIMARY KEY") || strings.Contains(text, "SCAN") ||
+		// A SCAN of a table walks all its rows; a SCAN of a co-routine
+		// (alias p<n>: the patients of a _has, streamed) does not.
+		if !strings.Contains(text, "SEARCH r USING INTEGER PRIMARY KEY") || tableScan.MatchString(text) ||
 			strings.Contains(text, "idx_date_range") && name == "patient code dates" ||
 			strings.HasPrefix(name, "patient has") && !strings.Contains(text, "USING COVERING INDEX idx_token_pat") {
 			t.Errorf("%s: plan does not drive from the index:\n%s\n%s", name, b.String(), text)

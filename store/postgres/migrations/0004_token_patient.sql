@@ -11,4 +11,4 @@ FROM (
 ) p
 WHERE t.rid = p.rid;
 
-CREATE INDEX idx_token_pat ON idx_token (param, code, pat, system) WHERE pat <> '';
+CREATE INDEX idx_token_pat ON idx_token (param, code, pat, system, rid) WHERE pat <> '';

@@ -19,4 +19,4 @@ UPDATE idx_token SET pat = (
 )
 WHERE rid IN (SELECT rid FROM idx_reference WHERE param = 'patient' AND target_type = 'Patient' AND target_id <> '');
 
-CREATE INDEX idx_token_pat ON idx_token (param, code, pat, system) WHERE pat <> '';
+CREATE INDEX idx_token_pat ON idx_token (param, code, pat, system, rid) WHERE pat <> '';
