@@ -142,20 +142,20 @@ const (
 // every patient-related R4 resource defines.
 const PatientParam = "patient"
 
-// PatientMany is the PatientKey of a resource whose patient parameter
-// points at several Patients ("*" is never part of a FHIR id).
+// PatientMany is the patient part of a PatientKey whose resource points at
+// several Patients ("*" is never part of a FHIR id).
 const PatientMany = "*"
 
-// PatientKey is the id of the one Patient the resource's "patient"
-// reference parameter points at (its local reference entries with target
-// type Patient), "" when there is none and PatientMany when there are
-// several. The stores write it on every token entry of the resource
-// (migration 0004, column pat), so a reverse chain from a patient's
-// resources by a code (Patient?_has:Observation:patient:code=...) reads
-// the patients straight from the token index instead of looking up every
-// matching resource and its reference (docs/decisions/014-*.md). Migration
-// 0004 fills existing rows with the same rule in SQL.
-func (x *Index) PatientKey() string {
+// PatientKey is what the stores write on every token entry of a resource
+// of type typ (migration 0004, column pat): "" when its "patient" reference
+// parameter points at no Patient (no local reference entry of target type
+// Patient), typ + "/" + the Patient's id when at one, and typ + "/*" when at
+// several. A reverse chain from a patient's resources by a code
+// (Patient?_has:Observation:patient:code=...) then reads the patients
+// straight from the token index, without looking up any matching
+// resource (docs/decisions/014-search-at-scale.md). Migration 0004 fills
+// existing rows by the same rule in SQL.
+func (x *Index) PatientKey(typ string) string {
 	key := ""
 	for i := range x.References {
 		e := &x.References[i]
@@ -167,8 +167,11 @@ func (x *Index) PatientKey() string {
 			key = e.TargetID
 		case e.TargetID:
 		default:
-			return PatientMany
+			return typ + "/" + PatientMany
 		}
 	}
-	return key
+	if key == "" {
+		return ""
+	}
+	return typ + "/" + key
 }

@@ -34,7 +34,7 @@ func (t *tx) Reindex(ctx context.Context, typ, id string, version int64, x *stor
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	args := indexArgs([]any{typ, id, version, nil, nil, nil, nil}, x)
+	args := indexArgs([]any{typ, id, version, nil, nil, nil, nil}, typ, x)
 	var rid int64
 	err := t.tx.QueryRow(ctx, sqlReindex, args...).Scan(&rid)
 	if isNoRows(err) {

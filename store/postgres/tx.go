@@ -150,9 +150,9 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	args := []any{w.Type, w.ID, w.VersionID, sqlstore.Micros(w.LastUpdated), w.Method, deleted, body}
 	var empty store.Index
 	if w.Delete {
-		args = indexArgs(args, &empty)
+		args = indexArgs(args, w.Type, &empty)
 	} else {
-		args = indexArgs(args, &w.Index)
+		args = indexArgs(args, w.Type, &w.Index)
 	}
 	q := sqlUpdate
 	if w.VersionID == 1 {
@@ -168,8 +168,8 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 }
 
 // indexArgs appends the index entries as parallel arrays, $8 to $48,
-// and the token entries' patient, $49.
-func indexArgs(args []any, x *store.Index) []any {
+// and the token entries' patient key, $49 (typ is the resource type).
+func indexArgs(args []any, typ string, x *store.Index) []any {
 	n := len(x.Strings)
 	sp, sn, se := make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range x.Strings {
@@ -227,7 +227,7 @@ func indexArgs(args []any, x *store.Index) []any {
 	return append(args, sp, sn, se, tp, ts, tc, tt, rp, rt, ri, ru, dp, dl, dh, np, nv, nl, nh,
 		qp, qs, qc, ql, qh, qcc, qcl, qch, up, uu,
 		cp, cs[0], cc[0], cl[0], ch[0], cs[1], cc[1], cl[1], ch[1], cs[2], cc[2], cl[2], ch[2],
-		x.PatientKey()) // $49: idx_token.pat (migration 0004)
+		x.PatientKey(typ)) // $49: idx_token.pat (migration 0004)
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.

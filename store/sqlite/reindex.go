@@ -65,6 +65,6 @@ func (t *tx) reindex(ctx context.Context, typ, id string, version int64, x *stor
 		}
 	}
 	t.created[key] = cur
-	t.bufferIndex(cur.rid, x)
+	t.bufferIndex(cur.rid, typ, x)
 	return true, nil
 }

@@ -457,7 +457,7 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	cur.version = w.VersionID
 	t.created[key] = cur
 	if !w.Delete {
-		t.bufferIndex(cur.rid, &w.Index)
+		t.bufferIndex(cur.rid, w.Type, &w.Index)
 	}
 	return nil
 }
@@ -468,8 +468,8 @@ func (t *tx) buffer(table string, n int, args ...any) {
 	t.rows[table] += n
 }
 
-// bufferIndex adds x's rows for rid to the pending inserts.
-func (t *tx) bufferIndex(rid int64, x *store.Index) {
+// bufferIndex adds x's rows for rid (of type typ) to the pending inserts.
+func (t *tx) bufferIndex(rid int64, typ string, x *store.Index) {
 	add := func(table string, n int, row func(p []any, i int) []any) {
 		if n == 0 {
 			return
@@ -485,7 +485,7 @@ func (t *tx) bufferIndex(rid int64, x *store.Index) {
 		e := &x.Strings[i]
 		return append(p, e.Param, e.Norm, e.Exact)
 	})
-	pat := x.PatientKey() // migration 0004
+	pat := x.PatientKey(typ) // migration 0004
 	add("idx_token", len(x.Tokens), func(p []any, i int) []any {
 		e := &x.Tokens[i]
 		return append(p, e.Param, e.System, e.Code, e.Text, pat)

@@ -372,57 +372,48 @@ func (b *builder) hasPatientCond(x string, h *store.Has) {
 	b.w(")")
 }
 
-// hasPatientProbe writes "EXISTS (a resource of h.Type with a matching
-// token entry whose patient is id)": one probe of the (param, code, pat,
-// system) index and the first entry's resource row.
-func (b *builder) hasPatientProbe(id string, h *store.Has) {
-	y, s := b.newAlias("y"), b.newAlias("s")
-	b.w("EXISTS (SELECT 1 FROM idx_token " + y + " JOIN resource " + s + " ON " + s + ".rid = " + y + ".rid WHERE ")
-	b.hasPatientCond(y, h)
-	b.w(" AND " + y + ".pat = " + id + " AND " + s + ".deleted = 0 AND " + s + ".type = ").arg(h.Type).w(")")
-}
-
 // hasPatientSet writes the row ids of the Patients a patientHas matches:
-// the patients of the matching token entries (an index-only scan, however
-// many resources match), each kept when one of its entries belongs to a
-// resource of h.Type; and, by the general join, those of resources that
-// point at several patients (pat '*'). It is written to need no
-// temporary B-tree: the distinct patients stream in index order, and the
-// two parts (the right side of an IN: duplicates do not matter) are a
-// UNION ALL; in modernc.org/sqlite allocating and freeing the pages of
-// temporary B-trees was most of the query's CPU time.
+// the patients of the token entries that match and carry the key of a
+// resource of h.Type (an index-only scan of the code's entries, however
+// many resources match, and one lookup per patient); and, by the general
+// join, those of resources that point at several patients (key "T/*").
+// It is written to need no temporary B-tree (the distinct keys stream in
+// index order; the two parts, the right side of an IN, are a UNION ALL):
+// in modernc.org/sqlite allocating and freeing temporary B-tree pages was
+// most of such a query's CPU time.
 func (b *builder) hasPatientSet(h *store.Has) {
-	x, t := b.newAlias("x"), b.newAlias("t")
-	p := b.newAlias("p")
+	prefix := h.Type + "/"
+	x, p, t := b.newAlias("x"), b.newAlias("p"), b.newAlias("t")
 	b.w("SELECT " + t + ".rid FROM (SELECT DISTINCT " + x + ".pat AS pat FROM idx_token " + x + " WHERE ")
 	b.hasPatientCond(x, h)
-	b.w(" AND " + x + ".pat <> '" + store.PatientMany + "') " + p + " JOIN resource " + t + " ON " + t + ".type = 'Patient' AND " + t + ".id = " + p + ".pat WHERE ")
-	b.hasPatientProbe(t+".id", h)
-	x, r, s := b.newAlias("x"), b.newAlias("f"), b.newAlias("s")
+	b.w(" AND " + x + ".pat >= ").arg(prefix).w(" AND " + x + ".pat < ").arg(h.Type + "0") // "0" follows "/"
+	b.w(" AND " + x + ".pat <> ").arg(prefix + store.PatientMany)
+	b.w(") " + p + " JOIN resource " + t + " ON " + t + ".type = 'Patient' AND " + t + ".id = substr(" + p + ".pat, ").arg(len(prefix) + 1).w(")")
+	x, f := b.newAlias("x"), b.newAlias("f")
 	t = b.newAlias("t")
-	b.w(" UNION ALL SELECT " + t + ".rid FROM idx_token " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid JOIN idx_reference " + r + " ON " + r + ".rid = " + x + ".rid JOIN resource " + t +
-		" ON " + t + ".type = " + r + ".target_type AND " + t + ".id = " + r + ".target_id WHERE ")
+	b.w(" UNION ALL SELECT " + t + ".rid FROM idx_token " + x + " JOIN idx_reference " + f + " ON " + f + ".rid = " + x + ".rid JOIN resource " + t +
+		" ON " + t + ".type = " + f + ".target_type AND " + t + ".id = " + f + ".target_id WHERE ")
 	b.hasPatientCond(x, h)
-	b.w(" AND " + x + ".pat = '" + store.PatientMany + "' AND " + s + ".deleted = 0 AND " + s + ".type = ").arg(h.Type)
-	b.w(" AND ")
-	b.paramEq(r, store.PatientParam)
-	b.w(" AND " + r + ".target_type = 'Patient'")
+	b.w(" AND " + x + ".pat = ").arg(prefix + store.PatientMany).w(" AND ")
+	b.paramEq(f, store.PatientParam)
+	b.w(" AND " + f + ".target_type = 'Patient'")
 }
 
 // hasPatientFilter writes a patientHas as a condition on the bound
-// Patient row a.
+// Patient row a: one index probe for the key "T/<a's id>", and one for
+// resources pointing at several patients.
 func (b *builder) hasPatientFilter(a string, h *store.Has) {
-	b.w("(")
-	b.hasPatientProbe(a+".id", h)
-	// Resources pointing at several patients: from their (few) token
-	// entries, then their references.
-	x, r, s := b.newAlias("x"), b.newAlias("f"), b.newAlias("s")
-	b.w(" OR EXISTS (SELECT 1 FROM idx_token " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid JOIN idx_reference " + r + " ON " + r + ".rid = " + x + ".rid WHERE ")
+	prefix := h.Type + "/"
+	y := b.newAlias("y")
+	b.w("(EXISTS (SELECT 1 FROM idx_token " + y + " WHERE ")
+	b.hasPatientCond(y, h)
+	b.w(" AND " + y + ".pat = CAST(").arg(prefix).w(" AS TEXT) || " + a + ".id)")
+	x, f := b.newAlias("x"), b.newAlias("f")
+	b.w(" OR EXISTS (SELECT 1 FROM idx_token " + x + " JOIN idx_reference " + f + " ON " + f + ".rid = " + x + ".rid WHERE ")
 	b.hasPatientCond(x, h)
-	b.w(" AND " + x + ".pat = '" + store.PatientMany + "' AND " + s + ".deleted = 0 AND " + s + ".type = ").arg(h.Type)
-	b.w(" AND ")
-	b.paramEq(r, store.PatientParam)
-	b.w(" AND " + r + ".target_type = 'Patient' AND " + r + ".target_id = " + a + ".id))")
+	b.w(" AND " + x + ".pat = ").arg(prefix + store.PatientMany).w(" AND ")
+	b.paramEq(f, store.PatientParam)
+	b.w(" AND " + f + ".target_type = 'Patient' AND " + f + ".target_id = " + a + ".id))")
 }
 
 func hasTypes(h *store.Has) []string {

@@ -123,3 +123,81 @@ func TestSQLitePlansDriveFromIndexes(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteMigration0004FillsPatientKeys: the migration fills the token
+// entries of existing resources with the key store.Index.PatientKey gives
+// new ones.
+func TestSQLiteMigration0004FillsPatientKeys(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "m4.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	migrations, err := filepath.Glob("../../sqlite/migrations/*.sql")
+	if err != nil || len(migrations) < 4 || !strings.Contains(migrations[3], "0004_") {
+		t.Fatal(migrations, err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	for _, m := range migrations[:3] {
+		ddl, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(ddl))
+	}
+	refs := map[string][]store.ReferenceEntry{
+		"Observation/o1": {{Param: "patient", TargetType: "Patient", TargetID: "p1"}, {Param: "subject", TargetType: "Patient", TargetID: "p1"}},
+		"Appointment/a1": {{Param: "patient", TargetType: "Patient", TargetID: "p1"}, {Param: "patient", TargetType: "Patient", TargetID: "p2"}},
+		"Encounter/e1":   {{Param: "patient", TargetType: "Patient", TargetID: "p2"}, {Param: "patient", TargetType: "Patient", TargetID: "p2"}},
+		"Observation/o2": {{Param: "subject", TargetType: "Group", TargetID: "g1"}, {Param: "patient", URL: "http://elsewhere/Patient/9"}},
+		"Patient/p1":     nil,
+	}
+	rid := 0
+	rids := map[string]int{}
+	for key, rs := range refs {
+		rid++
+		rids[key] = rid
+		typ, id, _ := strings.Cut(key, "/")
+		exec("INSERT INTO resource (rid, type, id, version, vid, last_updated) VALUES (?, ?, ?, 1, ?, 0)", rid, typ, id, rid)
+		for _, r := range rs {
+			exec("INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)", rid, r.Param, r.TargetType, r.TargetID, r.URL)
+		}
+		exec("INSERT INTO idx_token (rid, param, system, code, text) VALUES (?, 'code', 's', 'c1', ''), (?, 'status', '', 'final', '')", rid, rid)
+	}
+	ddl, err := os.ReadFile(migrations[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(string(ddl))
+	for key, rs := range refs {
+		typ, _, _ := strings.Cut(key, "/")
+		want := (&store.Index{References: rs}).PatientKey(typ)
+		rows, err := db.Query("SELECT pat FROM idx_token WHERE rid = ?", rids[key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			var pat string
+			if err := rows.Scan(&pat); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if pat != want {
+				t.Errorf("%s: pat %q, want %q", key, pat, want)
+			}
+		}
+		rows.Close()
+		if n != 2 {
+			t.Errorf("%s: %d token rows", key, n)
+		}
+	}
+	if got := (&store.Index{References: refs["Appointment/a1"]}).PatientKey("Appointment"); got != "Appointment/"+store.PatientMany {
+		t.Errorf("PatientKey of two patients: %q", got)
+	}
+}

@@ -4,10 +4,10 @@ ALTER TABLE idx_token ADD COLUMN pat TEXT COLLATE "C" NOT NULL DEFAULT '';
 
 UPDATE idx_token t SET pat = p.pat
 FROM (
-    SELECT rid, CASE WHEN count(DISTINCT target_id) > 1 THEN '*' ELSE max(target_id) END AS pat
-    FROM idx_reference
-    WHERE param = 'patient' AND target_type = 'Patient' AND target_id <> ''
-    GROUP BY rid
+    SELECT r.rid, max(s.type) || '/' || CASE WHEN count(DISTINCT r.target_id) > 1 THEN '*' ELSE max(r.target_id) END AS pat
+    FROM idx_reference r JOIN resource s ON s.rid = r.rid
+    WHERE r.param = 'patient' AND r.target_type = 'Patient' AND r.target_id <> ''
+    GROUP BY r.rid
 ) p
 WHERE t.rid = p.rid;
 
