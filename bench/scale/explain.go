@@ -59,14 +59,13 @@ func explainQueries(s *sample, r *rand.Rand) []explainQuery {
 		" WHERE x1.param = 'patient' AND s2.deleted = 0 AND +s2.type = 'Observation' AND s2.rid IN (SELECT x4.rid FROM idx_token x4 WHERE x4.param = 'code' AND x4.code = ? AND x4.system = ?))"
 	dArgs := []any{o.Code, o.System}
 	// d since decision 014: the patients straight from the token entries'
-	// patient column; the general join only for resources with several.
+	// patient keys; the general join only for resources with several.
 	tok := "((%[1]s.param = 'code' AND %[1]s.code = ? AND %[1]s.system = ? AND %[1]s.pat <> ''))"
-	d14Where := "r.deleted = 0 AND +r.type = 'Patient' AND r.rid IN (SELECT t2.rid FROM (SELECT DISTINCT x1.pat AS pat FROM idx_token x1 WHERE " +
-		fmt.Sprintf(tok, "x1") + " AND x1.pat <> '*') p9 JOIN resource t2 ON t2.type = 'Patient' AND t2.id = p9.pat WHERE EXISTS (SELECT 1 FROM idx_token y3 JOIN resource s4 ON s4.rid = y3.rid WHERE " + fmt.Sprintf(tok, "y3") +
-		" AND y3.pat = t2.id AND s4.deleted = 0 AND s4.type = 'Observation') UNION ALL SELECT t8.rid FROM idx_token x5 JOIN resource s7 ON s7.rid = x5.rid JOIN idx_reference f6 ON f6.rid = x5.rid" +
-		" JOIN resource t8 ON t8.type = f6.target_type AND t8.id = f6.target_id WHERE " + fmt.Sprintf(tok, "x5") +
-		" AND x5.pat = '*' AND s7.deleted = 0 AND s7.type = 'Observation' AND +f6.param = 'patient' AND f6.target_type = 'Patient')"
-	d14Args := []any{o.Code, o.System, o.Code, o.System, o.Code, o.System}
+	d14Where := "r.deleted = 0 AND +r.type = 'Patient' AND r.rid IN (SELECT t2.rid FROM (SELECT DISTINCT x1.pat AS pat FROM idx_token x1 WHERE " + fmt.Sprintf(tok, "x1") +
+		" AND x1.pat >= 'Observation/' AND x1.pat < 'Observation0' AND x1.pat <> 'Observation/*') p9 JOIN resource t2 ON t2.type = 'Patient' AND t2.id = substr(p9.pat, 13)" +
+		" UNION ALL SELECT t8.rid FROM idx_token x5 JOIN idx_reference f6 ON f6.rid = x5.rid JOIN resource t8 ON t8.type = f6.target_type AND t8.id = f6.target_id WHERE " + fmt.Sprintf(tok, "x5") +
+		" AND x5.pat = 'Observation/*' AND +f6.param = 'patient' AND f6.target_type = 'Patient')"
+	d14Args := []any{o.Code, o.System, o.Code, o.System}
 	fWhere := "r.deleted = 0 AND r.type = 'Observation'"
 	count := func(w string) string { return "SELECT count(*) FROM resource r WHERE " + w }
 	return []explainQuery{
