@@ -527,5 +527,13 @@ func addQuantity(x *store.Index, code string, node any) {
 	if unit == "" {
 		unit = str(n, "unit")
 	}
-	x.Quantities = append(x.Quantities, store.QuantityEntry{Param: code, System: str(n, "system"), Code: unit, Low: lo, High: hi})
+	e := store.QuantityEntry{Param: code, System: str(n, "system"), Code: unit, Low: lo, High: hi}
+	// A UCUM-coded unit held in ucumUnits is also stored in its canonical
+	// unit, so a search in another unit of the dimension compares with it.
+	if c := str(n, "code"); e.System == UCUMSystem && c != "" {
+		if canon, v, ok := CanonicalUnit(c, val); ok {
+			e.CanonicalCode, e.CanonicalLow, e.CanonicalHigh = canon, v, v
+		}
+	}
+	x.Quantities = append(x.Quantities, e)
 }

@@ -477,7 +477,7 @@ func parsePredicates(sp *model.SearchParam, key, name, modifier, value string, o
 		}
 		return out, nil
 	}
-	p, err := parsePredicate(sp, key, name, modifier, value, opts)
+	p, err := parsePredicate(sp, key, name, modifier, value, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +516,10 @@ func uriParents(u string) []string {
 	return out
 }
 
-func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, opts *Options) (store.Predicate, error) {
+// parsePredicate parses one value of a parameter into a predicate; raw
+// keeps a quantity in the unit written (a composite's component:
+// composite entries hold no canonical units).
+func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, opts *Options, raw bool) (store.Predicate, error) {
 	p := store.Predicate{Param: name, Type: store.ParamType(sp.Type)}
 	if sp.Type == "special" && sp.Code == "near" && slices.Contains(sp.Base, "Location") {
 		p.Type = store.TypeNear
@@ -678,6 +681,18 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, op
 		} else {
 			p.AnySystem = true
 		}
+		// A UCUM unit held in ucumUnits compares in the canonical unit of
+		// its dimension (5.4|http://unitsofmeasure.org|mg/dL finds 0.054
+		// g/L). Without the UCUM system the code is matched as written,
+		// whatever system the stored unit has.
+		// ap on a unit with an offset (temperatures) stays in the unit
+		// written: its 10% leeway would otherwise be 10% of kelvins.
+		if !raw && p.System == UCUMSystem && !p.AnySystem && !(prefix == store.PrefixAp && ucumUnits[p.Code].offset != 0) {
+			if canon, lo, ok := CanonicalUnit(p.Code, p.NumLow); ok {
+				_, hi, _ := CanonicalUnit(p.Code, p.NumHigh)
+				p.Canonical, p.Code, p.NumLow, p.NumHigh = true, canon, lo, hi
+			}
+		}
 	case store.TypeURI:
 		switch modifier {
 		case "":
@@ -701,12 +716,19 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, op
 		}
 		for i, part := range parts {
 			csp := &model.SearchParam{Code: name, Type: string(types[i])}
-			c, err := parsePredicate(csp, key, name, "", part, opts)
+			c, err := parsePredicate(csp, key, name, "", part, opts, false)
 			if err != nil {
 				return p, err
 			}
 			if c.Type == store.TypeToken && c.Not {
 				return bad("component %d: :not does not apply inside a composite", i+1)
+			}
+			if c.Canonical {
+				// Composite entries hold quantities in the unit written.
+				c, err = parsePredicate(csp, key, name, "", part, opts, true)
+				if err != nil {
+					return p, err
+				}
 			}
 			p.Components = append(p.Components, c)
 		}

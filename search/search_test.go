@@ -117,7 +117,7 @@ func TestParse(t *testing.T) {
 	if d := byParam["date"][0]; d.Prefix != store.PrefixGe || d.DateLow != micros("2024-01-01T00:00:00Z") {
 		t.Errorf("date: %+v", d)
 	}
-	if vq := byParam["value-quantity"][0]; vq.Prefix != store.PrefixLt || vq.Code != "g/dL" || vq.System != "http://unitsofmeasure.org" {
+	if vq := byParam["value-quantity"][0]; vq.Prefix != store.PrefixLt || !vq.Canonical || vq.Code != "g/L" || vq.NumLow != 54 || vq.System != "http://unitsofmeasure.org" {
 		t.Errorf("value-quantity: %+v", vq)
 	}
 

@@ -1,5 +1,20 @@
 package store
 
+import "context"
+
+// Reindexer is an optional capability of a Tx (find it by type assertion:
+// tx.(store.Reindexer)): replacing the search-index entries of a stored
+// resource without writing a version, for `xietong reindex` after the
+// indexer has learnt something new (composites, canonical units, the
+// token entries' patient).
+type Reindexer interface {
+	// Reindex replaces the index entries of the resource's current
+	// version with x if that is still version and not a deletion;
+	// otherwise it changes nothing and reports false (a newer version,
+	// written meanwhile, was indexed by its own write).
+	Reindex(ctx context.Context, typ, id string, version int64, x *Index) (bool, error)
+}
+
 // Index holds the search-index entries of one resource version, computed by
 // the search package from the resource and the R4 SearchParameter
 // definitions. Values arrive normalised; the store only persists and
@@ -121,3 +136,42 @@ const (
 	NearLat = "near:lat"
 	NearLon = "near:lon"
 )
+
+// PatientParam is the reference parameter whose Patient target is copied
+// onto the resource's token entries (PatientKey): the "patient" parameter
+// every patient-related R4 resource defines.
+const PatientParam = "patient"
+
+// PatientMany is the patient part of a PatientKey whose resource points at
+// several Patients ("*" is never part of a FHIR id).
+const PatientMany = "*"
+
+// PatientKey is what the stores write on every token entry of a resource
+// of type typ (migration 0004, column pat): "" when its "patient" reference
+// parameter points at no Patient (no local reference entry of target type
+// Patient), typ + "/" + the Patient's id when at one, and typ + "/*" when at
+// several. A reverse chain from a patient's resources by a code
+// (Patient?_has:Observation:patient:code=...) then reads the patients
+// straight from the token index, without looking up any matching
+// resource (docs/decisions/014-search-at-scale.md). Migration 0004 fills
+// existing rows by the same rule in SQL.
+func (x *Index) PatientKey(typ string) string {
+	key := ""
+	for i := range x.References {
+		e := &x.References[i]
+		if e.Param != PatientParam || e.TargetType != "Patient" || e.TargetID == "" {
+			continue
+		}
+		switch key {
+		case "":
+			key = e.TargetID
+		case e.TargetID:
+		default:
+			return typ + "/" + PatientMany
+		}
+	}
+	if key == "" {
+		return ""
+	}
+	return typ + "/" + key
+}

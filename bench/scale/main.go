@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/xietong/xietong/search"
@@ -40,8 +41,19 @@ func main() {
 		only      = flag.String("only", "", "comma-separated query kinds to run (a,b,c,d,e1,e2,f,g); empty: all")
 		doExplain = flag.Bool("explain", false, "print the plan and time of the SQL the store runs for kinds a-d and f (straight on the database)")
 		tz        = flag.String("tz", "", "time zone of zone-less dates, as the server's setting (empty: Asia/Shanghai)")
+		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	)
 	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if !*doLoad && !*doQuery && !*doExplain {
 		fmt.Fprintln(os.Stderr, "give -load, -query, -explain")
 		os.Exit(2)

@@ -4,6 +4,7 @@
 //
 //	xietong serve   [--addr HOST:PORT] [--db DSN] [--demo]   run the server
 //	xietong migrate [--db DSN]                              bring the database schema up to date
+//	xietong reindex [--db DSN] [--type T]                   recompute the search index of stored resources
 //	xietong fhirpath [--resource FILE|-] EXPRESSION         evaluate FHIRPath
 package main
 
@@ -34,6 +35,8 @@ Usage:
                    and XIETONG_DB.
   xietong migrate  [--db DSN]
                    Apply pending database migrations and exit.
+  xietong reindex  [--db DSN] [--type T] [--batch N] [--after CURSOR]
+                   Recompute the search index of stored resources.
   xietong fhirpath [--resource FILE|-] EXPRESSION
                    Evaluate a FHIRPath expression and print the result.
   xietong demo generate --out DIR [--patients N] [--seed N]
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, args[1:], stdout, stderr)
 	case "health-card-keys":
 		return runKeys(ctx, args[1:], stdout, stderr)
 	case "fhirpath":

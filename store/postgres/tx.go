@@ -29,7 +29,7 @@ import (
 const (
 	indexCTEs = `,
 s AS (INSERT INTO idx_string (rid, param, norm, exact) SELECT r.rid, u.* FROM r, unnest($8::text[], $9::text[], $10::text[]) u),
-t AS (INSERT INTO idx_token (rid, param, system, code, text) SELECT r.rid, u.* FROM r, unnest($11::text[], $12::text[], $13::text[], $14::text[]) u),
+t AS (INSERT INTO idx_token (rid, param, system, code, text, pat) SELECT r.rid, u.*, $49::text FROM r, unnest($11::text[], $12::text[], $13::text[], $14::text[]) u),
 f AS (INSERT INTO idx_reference (rid, param, target_type, target_id, url) SELECT r.rid, u.* FROM r, unnest($15::text[], $16::text[], $17::text[], $18::text[]) u),
 d AS (INSERT INTO idx_date (rid, param, low, high) SELECT r.rid, u.* FROM r, unnest($19::text[], $20::bigint[], $21::bigint[]) u),
 n AS (INSERT INTO idx_number (rid, param, value, low, high) SELECT r.rid, u.* FROM r, unnest($22::text[], $23::float8[], $24::float8[], $25::float8[]) u),
@@ -150,9 +150,9 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	args := []any{w.Type, w.ID, w.VersionID, sqlstore.Micros(w.LastUpdated), w.Method, deleted, body}
 	var empty store.Index
 	if w.Delete {
-		args = indexArgs(args, &empty)
+		args = indexArgs(args, w.Type, &empty)
 	} else {
-		args = indexArgs(args, &w.Index)
+		args = indexArgs(args, w.Type, &w.Index)
 	}
 	q := sqlUpdate
 	if w.VersionID == 1 {
@@ -167,8 +167,9 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	return nil
 }
 
-// indexArgs appends the index entries as parallel arrays, $8 to $35.
-func indexArgs(args []any, x *store.Index) []any {
+// indexArgs appends the index entries as parallel arrays, $8 to $48,
+// and the token entries' patient key, $49 (typ is the resource type).
+func indexArgs(args []any, typ string, x *store.Index) []any {
 	n := len(x.Strings)
 	sp, sn, se := make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range x.Strings {
@@ -225,7 +226,8 @@ func indexArgs(args []any, x *store.Index) []any {
 	}
 	return append(args, sp, sn, se, tp, ts, tc, tt, rp, rt, ri, ru, dp, dl, dh, np, nv, nl, nh,
 		qp, qs, qc, ql, qh, qcc, qcl, qch, up, uu,
-		cp, cs[0], cc[0], cl[0], ch[0], cs[1], cc[1], cl[1], ch[1], cs[2], cc[2], cl[2], ch[2])
+		cp, cs[0], cc[0], cl[0], ch[0], cs[1], cc[1], cl[1], ch[1], cs[2], cc[2], cl[2], ch[2],
+		x.PatientKey(typ)) // $49: idx_token.pat (migration 0004)
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write durable.

@@ -46,7 +46,7 @@ var indexColumns = map[string]string{
 	"resource_version": "vid, type, id, version, last_updated, method, deleted, body",
 	"resource":         "rid, type, id, version, vid, last_updated, deleted",
 	"idx_string":       "rid, param, norm, exact",
-	"idx_token":        "rid, param, system, code, text",
+	"idx_token":        "rid, param, system, code, text, pat",
 	"idx_reference":    "rid, param, target_type, target_id, url",
 	"idx_date":         "rid, param, low, high",
 	"idx_number":       "rid, param, value, low, high",
@@ -465,7 +465,7 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	t.created[key] = cur
 	t.unflushed[key] = &store.Version{Type: w.Type, ID: w.ID, VersionID: w.VersionID, LastUpdated: sqlstore.FromMicros(lu), Method: w.Method, Deleted: w.Delete, Body: body}
 	if !w.Delete {
-		t.bufferIndex(cur.rid, &w.Index)
+		t.bufferIndex(cur.rid, w.Type, &w.Index)
 	}
 	return nil
 }
@@ -476,8 +476,8 @@ func (t *tx) buffer(table string, n int, args ...any) {
 	t.rows[table] += n
 }
 
-// bufferIndex adds x's rows for rid to the pending inserts.
-func (t *tx) bufferIndex(rid int64, x *store.Index) {
+// bufferIndex adds x's rows for rid (of type typ) to the pending inserts.
+func (t *tx) bufferIndex(rid int64, typ string, x *store.Index) {
 	add := func(table string, n int, row func(p []any, i int) []any) {
 		if n == 0 {
 			return
@@ -493,9 +493,10 @@ func (t *tx) bufferIndex(rid int64, x *store.Index) {
 		e := &x.Strings[i]
 		return append(p, e.Param, e.Norm, e.Exact)
 	})
+	pat := x.PatientKey(typ) // migration 0004
 	add("idx_token", len(x.Tokens), func(p []any, i int) []any {
 		e := &x.Tokens[i]
-		return append(p, e.Param, e.System, e.Code, e.Text)
+		return append(p, e.Param, e.System, e.Code, e.Text, pat)
 	})
 	add("idx_reference", len(x.References), func(p []any, i int) []any {
 		e := &x.References[i]

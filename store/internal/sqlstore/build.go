@@ -126,6 +126,10 @@ func (b *builder) where(a string, types []string, clauses []store.Clause, free b
 			if j > 0 {
 				b.w(" OR ")
 			}
+			if patientHas(&c[j], types) {
+				b.hasPatientFilter(a, c[j].Has)
+				continue
+			}
 			if err := b.filter(a, &c[j]); err != nil {
 				return err
 			}
@@ -294,6 +298,10 @@ func (b *builder) set(c store.Clause, types []string) error {
 			}
 			continue
 		}
+		if patientHas(p, types) {
+			b.hasPatientSet(p.Has)
+			continue
+		}
 		if err := b.predSet(p); err != nil {
 			return err
 		}
@@ -324,6 +332,88 @@ func (b *builder) predSet(p *store.Predicate) error {
 	x := b.newAlias("x")
 	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(param)
 	return b.valueCond(x, p)
+}
+
+// patientHas reports whether p is a reverse chain the token entries'
+// patient column (idx_token.pat, store.Index.PatientKey) answers: Patients
+// (and only Patients are searched) that some resource of one type points
+// at by its "patient" parameter, the resource matched by one clause of
+// plain code matches (Patient?_has:Observation:patient:code=a,b).
+func patientHas(p *store.Predicate, types []string) bool {
+	h := p.Has
+	if h == nil || h.Type == "" || h.Param != store.PatientParam || len(types) != 1 || types[0] != "Patient" || len(h.Where) != 1 {
+		return false
+	}
+	for i := range h.Where[0] {
+		q := &h.Where[0][i]
+		if q.Type != store.TypeToken || q.Chain != nil || q.Has != nil || q.Not || q.Missing != nil || q.TextSearch ||
+			q.Param == store.ParamID || !q.CodeSet && q.Code == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPatientCond writes the conditions on token entry x of a
+// patientHas's inner clause: any of its predicates, each on an entry with
+// a patient (the literal condition that pat is not empty, in every
+// branch, lets SQLite use the partial index idx_token_pat for each).
+func (b *builder) hasPatientCond(x string, h *store.Has) {
+	b.w("(")
+	for i := range h.Where[0] {
+		q := &h.Where[0][i]
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(" + x + ".param = ").arg(q.Param)
+		_ = b.valueCond(x, q) // a plain token: valueCond cannot fail
+		b.w(" AND " + x + ".pat <> '')")
+	}
+	b.w(")")
+}
+
+// hasPatientSet writes the row ids of the Patients a patientHas matches:
+// the patients of the token entries that match and carry the key of a
+// resource of h.Type (an index-only scan of the code's entries, however
+// many resources match, and one lookup per patient); and, by the general
+// join, those of resources that point at several patients (key "T/*").
+// It is written to need no temporary B-tree (the distinct keys stream in
+// index order; the two parts, the right side of an IN, are a UNION ALL):
+// in modernc.org/sqlite allocating and freeing temporary B-tree pages was
+// most of such a query's CPU time.
+func (b *builder) hasPatientSet(h *store.Has) {
+	prefix := h.Type + "/"
+	x, p, t := b.newAlias("x"), b.newAlias("p"), b.newAlias("t")
+	b.w("SELECT " + t + ".rid FROM (SELECT DISTINCT " + x + ".pat AS pat FROM idx_token " + x + " WHERE ")
+	b.hasPatientCond(x, h)
+	b.w(" AND " + x + ".pat >= ").arg(prefix).w(" AND " + x + ".pat < ").arg(h.Type + "0") // "0" follows "/"
+	b.w(" AND " + x + ".pat <> ").arg(prefix + store.PatientMany)
+	b.w(") " + p + " JOIN resource " + t + " ON " + t + ".type = 'Patient' AND " + t + ".id = substr(" + p + ".pat, ").arg(len(prefix) + 1).w(")")
+	x, f := b.newAlias("x"), b.newAlias("f")
+	t = b.newAlias("t")
+	b.w(" UNION ALL SELECT " + t + ".rid FROM idx_token " + x + " JOIN idx_reference " + f + " ON " + f + ".rid = " + x + ".rid JOIN resource " + t +
+		" ON " + t + ".type = " + f + ".target_type AND " + t + ".id = " + f + ".target_id WHERE ")
+	b.hasPatientCond(x, h)
+	b.w(" AND " + x + ".pat = ").arg(prefix + store.PatientMany).w(" AND ")
+	b.paramEq(f, store.PatientParam)
+	b.w(" AND " + f + ".target_type = 'Patient'")
+}
+
+// hasPatientFilter writes a patientHas as a condition on the bound
+// Patient row a: one index probe for the key "T/<a's id>", and one for
+// resources pointing at several patients.
+func (b *builder) hasPatientFilter(a string, h *store.Has) {
+	prefix := h.Type + "/"
+	y := b.newAlias("y")
+	b.w("(EXISTS (SELECT 1 FROM idx_token " + y + " WHERE ")
+	b.hasPatientCond(y, h)
+	b.w(" AND " + y + ".pat = CAST(").arg(prefix).w(" AS TEXT) || " + a + ".id)")
+	x, f := b.newAlias("x"), b.newAlias("f")
+	b.w(" OR EXISTS (SELECT 1 FROM idx_token " + x + " JOIN idx_reference " + f + " ON " + f + ".rid = " + x + ".rid WHERE ")
+	b.hasPatientCond(x, h)
+	b.w(" AND " + x + ".pat = ").arg(prefix + store.PatientMany).w(" AND ")
+	b.paramEq(f, store.PatientParam)
+	b.w(" AND " + f + ".target_type = 'Patient' AND " + f + ".target_id = " + a + ".id))")
 }
 
 func hasTypes(h *store.Has) []string {
@@ -466,9 +556,9 @@ func (b *builder) valueCond(x string, p *store.Predicate) error {
 		lo, hi := c+"low", c+"high"
 		if p.Canonical {
 			lo, hi = c+"canonical_low", c+"canonical_high"
-			if p.Code != "" {
-				b.w(" AND " + c + "canonical_code = ").arg(p.Code)
-			}
+			// The literal keeps SQLite on the partial index
+			// idx_quantity_canonical.
+			b.w(" AND " + c + "canonical_code = ").arg(p.Code).w(" AND " + c + "canonical_code <> ''")
 		} else {
 			if p.System != "" {
 				b.w(" AND " + c + "system = ").arg(p.System)
