@@ -393,12 +393,20 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 // whose issuer is its Encounter's serviceProvider, or a DiagnosticReport
 // naming the performer of its Observations).
 func (e *Engine) Written(ctx context.Context, tx store.Reader, v *store.Version, res map[string]any) ([]fhirapi.Followup, error) {
-	if v.Type != "Observation" && v.Type != "DiagnosticReport" {
+	if v.Type != "Observation" && !imageTypes[v.Type] {
 		return nil, nil
 	}
 	et := engineTx(tx)
 	if et == nil {
 		return nil, errors.New("recognition: the transaction offers no engine tables")
+	}
+	if imageTypes[v.Type] {
+		if err := writeImages(ctx, et, v.Type, v.ID, v.VersionID > 1 || v.Deleted, res); err != nil {
+			return nil, err
+		}
+		if v.Type != "DiagnosticReport" {
+			return nil, nil
+		}
 	}
 	if v.VersionID > 1 || v.Deleted {
 		if err := et.ExecSQL(ctx, `DELETE FROM recognition_result WHERE rid = ? AND rtype = ?`, v.ID, v.Type); err != nil {

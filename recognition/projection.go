@@ -38,6 +38,7 @@ var migrations = map[string][]string{
 		CREATE INDEX recognition_result_patient ON recognition_result (patient, code, eff);
 		CREATE INDEX recognition_result_rid ON recognition_result (rid)`,
 		remarkIndexes,
+		imageTable,
 	},
 	"postgres": {
 		`CREATE TABLE recognition_result (
@@ -54,6 +55,7 @@ var migrations = map[string][]string{
 		CREATE INDEX recognition_result_patient ON recognition_result (patient, code, eff);
 		CREATE INDEX recognition_result_rid ON recognition_result (rid)`,
 		remarkIndexes,
+		imageTable,
 	},
 }
 
@@ -64,7 +66,7 @@ const remarkIndexes = `CREATE INDEX recognition_result_issuer ON recognition_res
 		CREATE INDEX recognition_result_code ON recognition_result (code, issuer)`
 
 // SchemaVersion is the version of the engine's own tables.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Migrate creates or upgrades the engine's tables in st (idempotent), in
 // one store transaction, recording the version in recognition_schema. It
