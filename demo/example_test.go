@@ -38,11 +38,13 @@ func ExampleGenerate() {
 	// AuditEvent 94
 	// Basic 832
 	// DiagnosticReport 686
+	// DocumentReference 84
 	// Encounter 573
 	// Group 4
 	// HealthcareService 183
 	// ImagingStudy 84
 	// Location 41
+	// Media 84
 	// Observation 2272
 	// Organization 299
 	// OrganizationAffiliation 107
