@@ -200,6 +200,8 @@ func (e *Engine) CheckOperation(w http.ResponseWriter, r *http.Request, id strin
 			} else {
 				return outcome.BadRequest("patient must be a Reference to Patient or an Identifier.").At("patient")
 			}
+		default:
+			return outcome.BadRequest("$recognition-check has no parameter %q: it takes orderer, item (1..*), date, and at type level patient, identifier or code.", p.name).At(p.name)
 		}
 	}
 	if q.Orderer == "" {

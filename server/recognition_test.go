@@ -369,6 +369,27 @@ func TestRecognitionScenarios(t *testing.T) {
 		if hr.StatusCode != 200 || !strings.HasPrefix(hr.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(csv), "2026-10,rB,天津市,K,1,1,0,0,1,0,0,0,0,0,0,1,1,5.00") {
 			t.Errorf("stats CSV: %d\n%s", hr.StatusCode, csv)
 		}
+		// The filters: institution, city and item select the decisions.
+		for _, c := range []struct {
+			query string
+			want  bool
+		}{
+			{"institution=Organization/rB&item=K", true},
+			{"city=" + url.QueryEscape("天津市"), true},
+			{"city=" + url.QueryEscape("北京市"), false},
+			{"institution=rA", false},
+			{"item=Glu", false},
+		} {
+			hr, err := http.Get(base + "/MeasureReport/$recognition-stats?_format=csv&" + c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(hr.Body)
+			hr.Body.Close()
+			if got := strings.Contains(string(b), "2026-10,rB,天津市,K,"); hr.StatusCode != 200 || got != c.want {
+				t.Errorf("stats ?%s: %d, rB's K row %v, want %v\n%s", c.query, hr.StatusCode, got, c.want, b)
+			}
+		}
 		mr := do(t, "GET", base+"/MeasureReport/$recognition-stats?from=2026-10-01&to=2026-11-01", "", "").wantStatus(t, 200)
 		if mr.str("resourceType") != "MeasureReport" || !strings.Contains(string(mr.body), `"cost-saved"`) || mr.str("group", 1, "measureScore", "value") != "1" {
 			t.Errorf("stats MeasureReport: %s", mr.body)
@@ -388,6 +409,11 @@ func TestRecognitionScenarios(t *testing.T) {
 			{"/Patient/$recognition-check?orderer=Organization/rB&item=K&identifier=" + url.QueryEscape("urn:test:mrn|none"), 400},
 			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=K&date=yesterday", 400},
 			{"/MeasureReport/$recognition-stats?from=soon", 400},
+			{"/MeasureReport/$recognition-stats?from=2026-12-01&to=2026-01-01", 400},
+			{"/MeasureReport/$recognition-stats?institution=Organization/nope", 400},
+			{"/MeasureReport/$recognition-stats?item=NOPE", 400},
+			{"/MeasureReport/$recognition-stats?instituion=rB", 400},
+			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=K&itme=Glu", 400},
 		} {
 			r := do(t, "GET", base+c.url, "", "")
 			if r.status != c.status || r.str("resourceType") != "OperationOutcome" {
