@@ -440,8 +440,8 @@ func TestRecognitionDefaultCatalogue(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	r := do(t, "GET", hs.URL+"/fhir/ActivityDefinition?_summary=count", "", "").wantStatus(t, 200)
-	if r.str("total") != "62" {
-		t.Errorf("%s ActivityDefinitions, want 62", r.str("total"))
+	if r.str("total") != "63" {
+		t.Errorf("%s ActivityDefinitions, want 63", r.str("total"))
 	}
 	if v := do(t, "GET", hs.URL+"/fhir/ActivityDefinition/recognition-jjj-lab-K", "", "").wantStatus(t, 200).str("meta", "versionId"); v != "1" {
 		t.Errorf("imported twice: version %s", v)
