@@ -4,8 +4,13 @@
 // the API writes them), and measures the check at the point of ordering
 // (recognition.Engine.Check) on the loaded database.
 //
-//	go run ./bench/recognition -db /tmp/recog.db -patients 200000 -obs 10000000 -load
-//	go run ./bench/recognition -db /tmp/recog.db -query -n 2000 -warm 200
+//	go run ./bench/recognition -db /tmp/recog.db -patients 10000 -obs 500000 -load
+//	go run ./bench/recognition -db /tmp/recog.db -patients 200000 -obs 10000000 -seed 10000 -replicate 20 -sqlite3 sqlite3
+//	go run ./bench/recognition -db /tmp/recog.db -patients 200000 -query -n 2000 -warm 200 [-http]
+//
+// The second step grows the seed into copies by SQL and verifies samples
+// through the store (replicate.go); -load -patients 200000 alone loads
+// everything through the write path instead (hours on a shared machine).
 //
 // Every resource is stored as the API stores it: the resource row, its
 // version, its search-index rows and (for results) the recognition
