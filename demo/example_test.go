@@ -36,13 +36,15 @@ func ExampleGenerate() {
 	// Output:
 	// 13 bundles
 	// AuditEvent 94
-	// Basic 832
+	// Basic 864
 	// DiagnosticReport 686
+	// DocumentReference 84
 	// Encounter 573
 	// Group 4
 	// HealthcareService 183
 	// ImagingStudy 84
 	// Location 41
+	// Media 84
 	// Observation 2272
 	// Organization 299
 	// OrganizationAffiliation 107

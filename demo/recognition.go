@@ -36,8 +36,6 @@ func recognitionItem(key string) string {
 		return "HDL-C"
 	case "LDL":
 		return "LDL-C"
-	case "TBIL":
-		return ""
 	}
 	return key
 }

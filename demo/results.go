@@ -269,5 +269,39 @@ func (g *region) imaging(p *patient, ep *episode, it *imagingItem, base string, 
 	if ro := staff(in, r, imagingStaff); ro != nil {
 		dr["resultsInterpreter"] = list(ro.reference())
 	}
+	// The images: the institution's PACS serves the study over DICOMweb
+	// (WADO-RS); the report links a key image (Media), and a
+	// DocumentReference points at the study for image-sharing viewers. The
+	// recognition check hands these links to the ordering clinician.
+	wado := "https://pacs.xietong.example/" + in.id + "/wado-rs/studies/" + studyUID
+	mediaID := "demo-media-" + base
+	add(obj{
+		"resourceType":    "Media",
+		"id":              mediaID,
+		"status":          "completed",
+		"type":            concept("图像", coding("http://terminology.hl7.org/CodeSystem/media-type", "image", "Image")),
+		"modality":        concept(it.modalityName, modality()),
+		"subject":         subject(),
+		"encounter":       encRef(),
+		"partOf":          list(obj{"reference": "ImagingStudy/" + isID}),
+		"createdDateTime": started.Format(dateTimeLayout),
+		"bodySite":        concept(it.bodyName, coding(sysSNOMED, it.bodyCode, it.bodyName)),
+		"content":         obj{"contentType": "image/jpeg", "url": wado + "/rendered", "title": it.zh + " 关键图像"},
+	})
+	dr["media"] = list(obj{"comment": "关键图像", "link": obj{"reference": "Media/" + mediaID}})
 	add(dr)
+	add(obj{
+		"resourceType": "DocumentReference",
+		"id":           "demo-docref-" + base,
+		"status":       "current",
+		"docStatus":    "final",
+		"type":         concept("影像检查", coding(sysLOINC, "18748-4", "Diagnostic imaging study")),
+		"subject":      subject(),
+		"date":         issued.Format(dateTimeLayout),
+		"author":       list(ref("Organization", in.id, in.name)),
+		"custodian":    ref("Organization", in.id, in.name),
+		"description":  it.zh,
+		"content":      list(obj{"attachment": obj{"contentType": "application/dicom", "url": wado, "title": it.zh}}),
+		"context":      obj{"encounter": list(encRef()), "related": list(obj{"reference": "ImagingStudy/" + isID}, obj{"reference": "DiagnosticReport/" + dr["id"].(string)})},
+	})
 }

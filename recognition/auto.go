@@ -6,12 +6,13 @@ import (
 )
 
 // remarker re-marks in the background after qualification changes
-// (Options.AutoRemark): Committed queues the institutions whose
-// memberships or EQA results changed ("" for a catalogue change, which
-// concerns every issuer), one goroutine drains the queue through Remark.
+// (Options.AutoRemark): Committed queues the scopes concerned (an
+// institution whose memberships, grade or EQA results changed, with the
+// codes of the items concerned; a catalogue item's codes at every
+// institution), one goroutine drains the queue through remark.
 type remarker struct {
 	mu      sync.Mutex
-	pending map[string]bool
+	pending map[string]remarkScope
 	wake    chan struct{}
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -19,7 +20,7 @@ type remarker struct {
 
 func (e *Engine) startRemarker() {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &remarker{pending: map[string]bool{}, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	r := &remarker{pending: map[string]remarkScope{}, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	e.auto = r
 	go func() {
 		defer close(r.done)
@@ -31,35 +32,35 @@ func (e *Engine) startRemarker() {
 			}
 			r.mu.Lock()
 			todo := r.pending
-			r.pending = map[string]bool{}
+			r.pending = map[string]remarkScope{}
 			r.mu.Unlock()
-			if todo[""] {
-				todo = map[string]bool{"": true}
+			if all, ok := todo[remarkScope{all: true}.key()]; ok {
+				todo = map[string]remarkScope{all.key(): all}
 			}
-			for issuer := range todo {
+			for _, sc := range todo {
 				if e.Writer == nil {
 					continue
 				}
-				if n, err := e.Remark(ctx, issuer); err != nil {
+				if n, scanned, err := e.remark(ctx, sc); err != nil {
 					if ctx.Err() == nil {
-						e.log.Error("recognition: re-mark after a qualification change", "issuer", issuer, "err", err)
+						e.log.Error("recognition: re-mark after a qualification change", "issuer", sc.issuer, "codes", len(sc.codes), "err", err)
 					}
 				} else if n > 0 {
-					e.log.Info("recognition: re-marked results after a qualification change", "issuer", issuer, "results", n)
+					e.log.Info("recognition: re-marked results after a qualification change", "issuer", sc.issuer, "codes", len(sc.codes), "read", scanned, "results", n)
 				}
 			}
 		}
 	}()
 }
 
-func (e *Engine) queueRemark(issuers map[string]bool) {
+func (e *Engine) queueRemark(scopes []remarkScope) {
 	r := e.auto
-	if r == nil || len(issuers) == 0 {
+	if r == nil || len(scopes) == 0 {
 		return
 	}
 	r.mu.Lock()
-	for i := range issuers {
-		r.pending[i] = true
+	for _, sc := range scopes {
+		r.pending[sc.key()] = sc
 	}
 	r.mu.Unlock()
 	select {

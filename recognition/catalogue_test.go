@@ -1,16 +1,18 @@
 package recognition
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xietong/xietong/internal/sharedtest"
 	"github.com/xietong/xietong/store"
 )
 
 func TestDefaultCatalogue(t *testing.T) {
 	c := Default()
-	if len(c.Programmes) != 2 || len(c.Programmes[0].Items) != 50 || len(c.Programmes[1].Items) != 12 {
+	if len(c.Programmes) != 2 || len(c.Programmes[0].Items) != 51 || len(c.Programmes[1].Items) != 12 {
 		t.Fatalf("default catalogue: %d programmes", len(c.Programmes))
 	}
 	// Synthea's codes (marked † in the regional facts) are covered.
@@ -28,7 +30,7 @@ func TestDefaultCatalogue(t *testing.T) {
 		}
 	}
 	s.rebuild()
-	for code, item := range map[string]string{"6298-4": "K", "2947-0": "Na", "38483-4": "Cre", "6299-2": "Urea", "4548-4": "HbA1c", "18262-6": "LDL-C", "24627-2": "CT-CHEST"} {
+	for code, item := range map[string]string{"6298-4": "K", "2947-0": "Na", "38483-4": "Cre", "6299-2": "Urea", "4548-4": "HbA1c", "18262-6": "LDL-C", "24627-2": "CT-CHEST", "1975-2": "TBIL"} {
 		its := s.byCode["http://loinc.org|"+code]
 		if len(its) != 1 || its[0].Code != item {
 			t.Errorf("LOINC %s covers %v, want item %s", code, its, item)
@@ -125,4 +127,31 @@ func FuzzParseCatalogue(f *testing.F) {
 			_ = c.Resources()
 		}
 	})
+}
+
+// Every candidate LOINC code of the regional facts (the 京津冀 list's
+// items) is covered by the default catalogue.
+func TestDefaultCatalogueCoversTheFactsCodes(t *testing.T) {
+	facts := string(sharedtest.ReadFile(t, sharedtest.Path(t, "domain", "REGIONAL-HEALTH-FACTS.md")))
+	start, end := strings.Index(facts, "Candidate LOINC codes"), strings.Index(facts, "## 3.")
+	if start < 0 || end < start {
+		t.Fatal("the facts file has no list of candidate LOINC codes before section 3")
+	}
+	covered := map[string]bool{}
+	for _, p := range Default().Programmes {
+		for _, it := range p.Items {
+			for _, c := range it.Codes {
+				covered[c] = true
+			}
+		}
+	}
+	codes := regexp.MustCompile(`\b\d{3,6}-\d\b`).FindAllString(facts[start:end], -1)
+	if len(codes) < 50 {
+		t.Fatalf("found only %d codes in the facts file", len(codes))
+	}
+	for _, c := range codes {
+		if !covered["http://loinc.org|"+c] {
+			t.Errorf("LOINC %s of the regional facts is in no item of the default catalogue", c)
+		}
+	}
 }

@@ -22,10 +22,13 @@ type CheckRequest struct {
 
 // Prior is one prior result considered by the check.
 type Prior struct {
-	Ref        string // "Observation/id" or "DiagnosticReport/id"
-	Study      string // the ImagingStudy id of an imaging report, or ""
-	Code       string // the matching code, "system|code"
-	Issuer     string // Organization id ("" when unknown)
+	Ref        string  // "Observation/id" or "DiagnosticReport/id"
+	Study      string  // the ImagingStudy id of an imaging report, or ""
+	StudyUID   string  // the study's DICOM Study Instance UID ("urn:oid:…"), when known
+	Images     []Image // links to the images of an imaging report (image.go)
+	Patient    string  // the Patient id the result is filed under (one of CheckResult.Patients)
+	Code       string  // the matching code, "system|code"
+	Issuer     string  // Organization id ("" when unknown)
 	IssuerName string
 	Date       time.Time // the result's date (effective, else issued)
 	Value      string    // value with unit, or the report's conclusion
@@ -130,7 +133,6 @@ func (e *Engine) Check(ctx context.Context, q CheckRequest) (*CheckResult, error
 		return nil, err
 	}
 	e.mu.RLock()
-	defer e.mu.RUnlock()
 	for i, tok := range q.Items {
 		r := ItemResult{Query: tok, Items: asks[i].items}
 		if asks[i].reason != "" {
@@ -190,6 +192,10 @@ func (e *Engine) Check(ctx context.Context, q CheckRequest) (*CheckResult, error
 			}
 		}
 		out.Items = append(out.Items, r)
+	}
+	e.mu.RUnlock()
+	if err := e.attachImages(ctx, patients, out.Items); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -266,7 +272,7 @@ func (e *Engine) readRows(ctx context.Context, patients []string, codes map[stri
 	}
 	var sb strings.Builder
 	args := make([]any, 0, len(patients)+len(codes))
-	sb.WriteString(`SELECT code, eff, rtype, rid, issuer, value, study FROM recognition_result WHERE patient IN (`)
+	sb.WriteString(`SELECT code, eff, rtype, rid, issuer, value, study, patient FROM recognition_result WHERE patient IN (`)
 	for i, p := range patients {
 		if i > 0 {
 			sb.WriteString(", ")
@@ -298,7 +304,7 @@ func (e *Engine) readRows(ctx context.Context, patients []string, codes map[stri
 		var p Prior
 		var eff int64
 		var typ, id string
-		if err := rows.Scan(&p.Code, &eff, &typ, &id, &p.Issuer, &p.Value, &p.Study); err != nil {
+		if err := rows.Scan(&p.Code, &eff, &typ, &id, &p.Issuer, &p.Value, &p.Study, &p.Patient); err != nil {
 			return nil, err
 		}
 		p.Ref = typ + "/" + id

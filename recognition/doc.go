@@ -4,17 +4,19 @@
 // issuing institutions (programme membership, level, external quality
 // assessment), the "HR" mark on qualifying results, the check at the
 // point of ordering, the clinician's recorded decision and the statistics
-// a commission watches. Decision 011 explains the choices.
+// a commission watches. Decisions 011 and 012 explain the choices.
 //
 // Everything it keeps is a standard FHIR resource written through the
 // node's API (see Resources for the mapping): programmes are
 // PlanDefinitions, items ActivityDefinitions, memberships
 // OrganizationAffiliations, EQA results Basic resources, decisions Tasks.
-// The one thing it keeps beside the resources is a compact projection of
-// every result (Observation, DiagnosticReport) in its own table
-// (recognition_result, created by its own migrations through
-// store.EngineTx), written in the same transaction as the result by the
-// engine's fhirapi.Hook, so that the check answers from a few index
+// What it keeps beside the resources are compact projections in its own
+// tables (created by its own migrations through store.EngineTx): every
+// result (Observation, DiagnosticReport) in recognition_result, and the
+// links to the images of imaging results (an ImagingStudy's UID and
+// endpoints, Media, DocumentReferences, a report's presentedForm) in
+// recognition_image, written in the same transaction as the resource by
+// the engine's fhirapi.Hook, so that the check answers from a few index
 // probes whatever the size of the store.
 //
 // It depends on store (and its optional store.EngineSQL capability),

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -250,6 +251,44 @@ func (s *state) markFor(codes []string, issuer string, eff, now time.Time) bool 
 	return false
 }
 
+// sameMarkRules reports whether two versions of an item mark the same
+// results (the window and the price do not matter to the mark).
+func sameMarkRules(a, b *Item) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Programme == b.Programme && a.Code == b.Code && a.MinGrade == b.MinGrade && a.EQA == b.EQA && slices.Equal(a.Codes, b.Codes)
+}
+
+// newScope is a re-mark scope with its codes sorted and unique.
+func newScope(issuer string, codes []string) remarkScope {
+	codes = slices.Clone(codes)
+	slices.Sort(codes)
+	return remarkScope{issuer: issuer, codes: slices.Compact(codes)}
+}
+
+// programmeCodes are the codes the items of programme p cover ("" : none).
+func (s *state) programmeCodes(p string) []string {
+	var out []string
+	for _, it := range s.rawItem {
+		if p != "" && it.Programme == p {
+			out = append(out, it.Codes...)
+		}
+	}
+	return out
+}
+
+// itemCodes are the codes item code I covers in any programme.
+func (s *state) itemCodes(item string) []string {
+	var out []string
+	for _, it := range s.rawItem {
+		if it.Code == item {
+			out = append(out, it.Codes...)
+		}
+	}
+	return out
+}
+
 // Reasons a prior result does not qualify (csWhy codes).
 const (
 	WhyNotInCatalogue   = "not-in-catalogue"
@@ -354,12 +393,20 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 // whose issuer is its Encounter's serviceProvider, or a DiagnosticReport
 // naming the performer of its Observations).
 func (e *Engine) Written(ctx context.Context, tx store.Reader, v *store.Version, res map[string]any) ([]fhirapi.Followup, error) {
-	if v.Type != "Observation" && v.Type != "DiagnosticReport" {
+	if v.Type != "Observation" && !imageTypes[v.Type] {
 		return nil, nil
 	}
 	et := engineTx(tx)
 	if et == nil {
 		return nil, errors.New("recognition: the transaction offers no engine tables")
+	}
+	if imageTypes[v.Type] {
+		if err := writeImages(ctx, et, v.Type, v.ID, v.VersionID > 1 || v.Deleted, res); err != nil {
+			return nil, err
+		}
+		if v.Type != "DiagnosticReport" {
+			return nil, nil
+		}
 	}
 	if v.VersionID > 1 || v.Deleted {
 		if err := et.ExecSQL(ctx, `DELETE FROM recognition_result WHERE rid = ? AND rtype = ?`, v.ID, v.Type); err != nil {
@@ -473,7 +520,7 @@ func cloneTop(m map[string]any) map[string]any {
 // institution and decision changes update the in-memory state.
 func (e *Engine) Committed(ctx context.Context, versions []*store.Version) {
 	var touched bool
-	remark := map[string]bool{}
+	var remark []remarkScope
 	for _, v := range versions {
 		switch v.Type {
 		case "PlanDefinition", "ActivityDefinition", "OrganizationAffiliation", "Basic", "Organization", "Task":
@@ -491,25 +538,60 @@ func (e *Engine) Committed(ctx context.Context, versions []*store.Version) {
 		k := v.Type + "/" + v.ID
 		switch v.Type {
 		case "ActivityDefinition":
-			remark[""] = true
+			// The item's codes before and after, at every issuer, when
+			// what the mark depends on changed (not the window or price).
+			var codes []string
+			old := e.s.rawItem[k]
+			var it *Item
+			if m != nil {
+				it = parseItem(m)
+			}
+			if !sameMarkRules(old, it) {
+				if old != nil {
+					codes = append(codes, old.Codes...)
+				}
+				if it != nil {
+					codes = append(codes, it.Codes...)
+				}
+				remark = append(remark, newScope("", codes))
+			}
+		case "PlanDefinition":
+			// A programme created, retired or removed: its items' codes.
+			old := e.s.rawProg[k]
+			var p *Programme
+			if m != nil {
+				p = parseProgramme(m)
+			}
+			if (old == nil) != (p == nil) || (old != nil && old.Code != p.Code) {
+				if old != nil {
+					remark = append(remark, newScope("", e.s.programmeCodes(old.Code)))
+				}
+				if p != nil {
+					remark = append(remark, newScope("", e.s.programmeCodes(p.Code)))
+				}
+			}
 		case "OrganizationAffiliation":
 			if old, ok := e.s.rawMember[k]; ok {
-				remark[old.Organization] = true
+				remark = append(remark, newScope(old.Organization, e.s.programmeCodes(old.Programme)))
 			}
-			if id := refID(m["participatingOrganization"], "Organization"); id != "" {
-				remark[id] = true
+			if m != nil {
+				if mb, ok := parseMembership(m, e.loc); ok {
+					remark = append(remark, newScope(mb.Organization, e.s.programmeCodes(mb.Programme)))
+				}
 			}
 		case "Basic":
 			if old, ok := e.s.rawEQA[k]; ok {
-				remark[old.Organization] = true
+				remark = append(remark, newScope(old.Organization, e.s.itemCodes(old.Item)))
 			}
-			if m != nil && codeIn(m["code"], csKind) == "eqa-result" {
-				remark[refID(m["subject"], "Organization")] = true
+			if m != nil {
+				if q, ok := parseEQA(m, e.loc); ok {
+					remark = append(remark, newScope(q.Organization, e.s.itemCodes(q.Item)))
+				}
 			}
 		case "Organization":
 			// A new grade matters only to an institution in a programme.
 			if len(e.s.members[v.ID]) > 0 && (m == nil || parseOrg(m).Grade != e.s.orgs[v.ID].Grade) {
-				remark[v.ID] = true
+				remark = append(remark, remarkScope{issuer: v.ID, all: true})
 			}
 		}
 		e.apply(e.s, v.Type, v.ID, m)
@@ -521,6 +603,10 @@ func (e *Engine) Committed(ctx context.Context, versions []*store.Version) {
 		e.mu.Lock()
 		e.s.rebuild()
 		e.mu.Unlock()
+		// A scope without codes (an item or programme that covers none)
+		// can change no mark; only an institution's new grade concerns
+		// all of its results.
+		remark = slices.DeleteFunc(remark, func(sc remarkScope) bool { return len(sc.codes) == 0 && !sc.all })
 		e.queueRemark(remark)
 	}
 }

@@ -16,7 +16,9 @@ var defaultCatalogue []byte
 
 // Default is the catalogue shipped with the binary: the 京津冀 lab list
 // (programme jjj-lab: the 48 items of the 2023-2024 list that are known,
-// with PT and INR of the 2022 list) and an imaging list (jjj-imaging),
+// with PT and INR of the 2022 list, and TBIL, whose code the regional
+// facts list among the candidates and the Synthea data uses) and an
+// imaging list (jjj-imaging),
 // with the LOINC codes of the regional facts and one local code per item.
 // Windows and prices are defaults a commission changes through the API.
 func Default() *Catalogue {

@@ -200,6 +200,8 @@ func (e *Engine) CheckOperation(w http.ResponseWriter, r *http.Request, id strin
 			} else {
 				return outcome.BadRequest("patient must be a Reference to Patient or an Identifier.").At("patient")
 			}
+		default:
+			return outcome.BadRequest("$recognition-check has no parameter %q: it takes orderer, item (1..*), date, and at type level patient, identifier or code.", p.name).At(p.name)
 		}
 	}
 	if q.Orderer == "" {
@@ -293,9 +295,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 //	  prior (0..*, newest first): reference, issuer (valueReference with
 //	                display), date (valueDateTime), value (valueString),
 //	                daysLeft (valueInteger), programme (valueCoding),
-//	                imagingStudy (valueReference, imaging reports)
+//	                subject (valueReference: the Patient it is filed under,
+//	                the master or one of its linked sources);
+//	                imaging reports also: imagingStudy (valueReference),
+//	                studyUid (valueIdentifier urn:dicom:uid), and one image
+//	                per link to the images (kind valueCode: endpoint, media,
+//	                document, presented-form; reference valueReference to
+//	                the Media, DocumentReference or Endpoint; url valueUrl;
+//	                label valueString)
 //	  rejected (0..*, newest first): reference, issuer, date, value,
-//	                reason (valueCoding csWhy)
+//	                subject, the imaging parts, reason (valueCoding csWhy)
 //	  reason (0..*, when nothing is recognisable): valueCoding csWhy with
 //	                the reason's text as display
 func (c *CheckResult) Parameters() map[string]any {
@@ -339,8 +348,27 @@ func priorParts(p Prior) []any {
 	if p.Value != "" {
 		pp = append(pp, obj{"name": "value", "valueString": p.Value})
 	}
+	if p.Patient != "" {
+		pp = append(pp, obj{"name": "subject", "valueReference": obj{"reference": "Patient/" + p.Patient}})
+	}
 	if p.Study != "" {
 		pp = append(pp, obj{"name": "imagingStudy", "valueReference": obj{"reference": "ImagingStudy/" + p.Study}})
+	}
+	if p.StudyUID != "" {
+		pp = append(pp, obj{"name": "studyUid", "valueIdentifier": obj{"system": "urn:dicom:uid", "value": p.StudyUID}})
+	}
+	for _, im := range p.Images {
+		ip := []any{obj{"name": "kind", "valueCode": im.Kind}}
+		if im.Ref != "" {
+			ip = append(ip, obj{"name": "reference", "valueReference": obj{"reference": im.Ref}})
+		}
+		if im.URL != "" {
+			ip = append(ip, obj{"name": "url", "valueUrl": im.URL})
+		}
+		if im.Label != "" {
+			ip = append(ip, obj{"name": "label", "valueString": im.Label})
+		}
+		pp = append(pp, obj{"name": "image", "part": ip})
 	}
 	return pp
 }

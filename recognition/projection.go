@@ -37,6 +37,8 @@ var migrations = map[string][]string{
 		);
 		CREATE INDEX recognition_result_patient ON recognition_result (patient, code, eff);
 		CREATE INDEX recognition_result_rid ON recognition_result (rid)`,
+		remarkIndexes,
+		imageTable,
 	},
 	"postgres": {
 		`CREATE TABLE recognition_result (
@@ -52,11 +54,19 @@ var migrations = map[string][]string{
 		);
 		CREATE INDEX recognition_result_patient ON recognition_result (patient, code, eff);
 		CREATE INDEX recognition_result_rid ON recognition_result (rid)`,
+		remarkIndexes,
+		imageTable,
 	},
 }
 
+// remarkIndexes (version 2) let re-marking read only the results a
+// qualification change affects: one issuer's (of some codes), or one
+// item's codes at every issuer.
+const remarkIndexes = `CREATE INDEX recognition_result_issuer ON recognition_result (issuer, code);
+		CREATE INDEX recognition_result_code ON recognition_result (code, issuer)`
+
 // SchemaVersion is the version of the engine's own tables.
-const SchemaVersion = 1
+const SchemaVersion = 3
 
 // Migrate creates or upgrades the engine's tables in st (idempotent), in
 // one store transaction, recording the version in recognition_schema. It

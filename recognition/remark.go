@@ -27,23 +27,75 @@ const remarkBatch = 500
 // moment of ordering, so a mark that lags behind (between a qualification
 // change and the re-mark) never makes the check wrong.
 func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
+	n, _, err := e.remark(ctx, remarkScope{issuer: issuer, all: true})
+	return n, err
+}
+
+// remarkScope is the part of the projection a qualification change can
+// affect: one issuer's results ("" for every issuer), of the given codes
+// only (nil for every code). An EQA result concerns one issuer and one
+// item's codes, a membership one issuer and its programme's codes, a
+// catalogue item its codes at every issuer.
+type remarkScope struct {
+	issuer string
+	codes  []string // "system|code", sorted
+	all    bool     // every code (codes nil); with issuer "", the whole projection
+}
+
+func (sc remarkScope) key() string {
+	if sc.all {
+		return sc.issuer + "\x00*"
+	}
+	return sc.issuer + "\x00" + strings.Join(sc.codes, "\x01")
+}
+
+// maxScopeCodes bounds the codes of a scope (bound parameters); a larger
+// scope is taken by issuer only.
+const maxScopeCodes = 500
+
+// remarkQuery is the projection query of a scope. The issuer index
+// (issuer, code) and the code index (code, issuer) of schema version 2
+// make it read only the affected rows (then every row of each affected
+// result, by the rid index: a result's mark depends on all its codes).
+func remarkQuery(sc remarkScope) (string, []any) {
+	q := `SELECT rtype, rid, code, eff, issuer, marked FROM recognition_result`
+	var args []any
+	codes := sc.codes
+	if sc.all || len(codes) > maxScopeCodes {
+		codes = nil
+	}
+	switch {
+	case len(codes) == 0 && sc.issuer != "":
+		q += ` WHERE issuer = ?`
+		args = append(args, sc.issuer)
+	case len(codes) > 0:
+		q += ` WHERE rid IN (SELECT rid FROM recognition_result WHERE `
+		if sc.issuer != "" {
+			q += `issuer = ? AND `
+			args = append(args, sc.issuer)
+		}
+		q += `code IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(codes)), ", ") + `))`
+		for _, c := range codes {
+			args = append(args, c)
+		}
+	}
+	// Rows come grouped by resource, so only the results whose mark must
+	// change are kept in memory, whatever the table's size.
+	return q + ` ORDER BY rid, rtype`, args
+}
+
+// remark re-marks the results of a scope; scanned is the number of
+// projection rows it read.
+func (e *Engine) remark(ctx context.Context, sc remarkScope) (changed, scanned int, err error) {
 	if e.Writer == nil {
-		return 0, errors.New("recognition: no Writer configured")
+		return 0, 0, errors.New("recognition: no Writer configured")
 	}
 	e.remarkMu.Lock()
 	defer e.remarkMu.Unlock()
-	q := `SELECT rtype, rid, code, eff, issuer, marked FROM recognition_result`
-	var args []any
-	if issuer != "" {
-		q += ` WHERE issuer = ?`
-		args = append(args, issuer)
-	}
-	// Rows come grouped by resource (the rid index), so only the results
-	// whose mark must change are kept in memory, whatever the table's size.
-	q += ` ORDER BY rid, rtype`
+	q, args := remarkQuery(sc)
 	rows, err := e.sql.QuerySQL(ctx, q, args...)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	today := e.localDay(e.now())
 	var change []string
@@ -72,8 +124,9 @@ func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
 		var marked int
 		if err := rows.Scan(&typ, &id, &code, &eff, &iss, &marked); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, scanned, err
 		}
+		scanned++
 		if k := typ + "/" + id; k != cur.key {
 			flush()
 			cur.key, cur.codes, cur.issuer, cur.eff, cur.marked = k, cur.codes[:0], iss, eff, marked == 1
@@ -82,7 +135,7 @@ func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
 	}
 	flush()
 	if err := rows.Close(); err != nil {
-		return 0, err
+		return 0, scanned, err
 	}
 	done := 0
 	for i := 0; i < len(change); i += remarkBatch {
@@ -94,21 +147,21 @@ func (e *Engine) Remark(ctx context.Context, issuer string) (int, error) {
 				continue
 			}
 			if err != nil {
-				return done, err
+				return done, scanned, err
 			}
 			m, err := decode(v.Body)
 			if err != nil {
-				return done, err
+				return done, scanned, err
 			}
 			setMark(m, want[j])
 			batch = append(batch, m)
 		}
 		if err := e.Writer.Write(ctx, batch); err != nil {
-			return done, err
+			return done, scanned, err
 		}
 		done += len(batch)
 	}
-	return done, nil
+	return done, scanned, nil
 }
 
 // RemarkOperation serves POST [base]/Observation/$recognition-remark

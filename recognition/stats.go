@@ -3,6 +3,7 @@ package recognition
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/store"
 )
 
 // StatsRow counts the decisions of one month, ordering institution and
@@ -222,6 +224,13 @@ func (e *Engine) StatsOperation(w http.ResponseWriter, r *http.Request, id strin
 		return outcome.New(http.StatusMethodNotAllowed, "not-supported", "$recognition-stats is called with GET.")
 	}
 	v := r.URL.Query()
+	for k := range v {
+		switch k {
+		case "from", "to", "institution", "city", "item", "_format", "_pretty":
+		default:
+			return outcome.BadRequest("$recognition-stats has no parameter %q: it takes from, to (dates), institution (Organization id), city, item (a catalogue item code) and _format=csv.", k).At(k)
+		}
+	}
 	var q StatsQuery
 	for _, k := range []string{"from", "to"} {
 		if s := v.Get(k); s != "" {
@@ -236,8 +245,27 @@ func (e *Engine) StatsOperation(w http.ResponseWriter, r *http.Request, id strin
 			}
 		}
 	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return outcome.BadRequest("to (%s) is before from (%s).", v.Get("to"), v.Get("from")).At("to")
+	}
 	q.Institution = strings.TrimPrefix(v.Get("institution"), "Organization/")
 	q.City, q.Item = v.Get("city"), v.Get("item")
+	e.mu.RLock()
+	_, knownOrg := e.s.orgs[q.Institution]
+	knownItem := len(e.s.byCode[csItem+"|"+q.Item]) > 0
+	e.mu.RUnlock()
+	if q.Institution != "" && !knownOrg {
+		_, err := e.st.Read(r.Context(), "Organization", q.Institution)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) || !idRE.MatchString(q.Institution) {
+			return outcome.BadRequest("institution: Organization/%s is not known to this server.", q.Institution).At("institution")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if q.Item != "" && !knownItem {
+		return outcome.BadRequest("item %q is in no recognition catalogue (give a catalogue item code such as K or CT-CHEST).", q.Item).At("item")
+	}
 	rows := e.Stats(q)
 	if f := v.Get("_format"); f == "csv" || f == "text/csv" || (f == "" && strings.Contains(r.Header.Get("Accept"), "text/csv")) {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -75,13 +75,14 @@ type checkResult struct {
 	rejected     map[string]string // reference → reason
 	reasons      []string
 	imaging      []string
+	images       map[string][]string // prior reference → its studyUid and image links ("kind ref url")
 }
 
 func parseCheck(t *testing.T, r *response) []checkResult {
 	t.Helper()
 	var out []checkResult
 	for _, p := range r.json["parameter"].([]any) {
-		cr := checkResult{rejected: map[string]string{}}
+		cr := checkResult{rejected: map[string]string{}, images: map[string][]string{}}
 		for _, part := range p.(map[string]any)["part"].([]any) {
 			pm := part.(map[string]any)
 			switch pm["name"] {
@@ -91,9 +92,26 @@ func parseCheck(t *testing.T, r *response) []checkResult {
 				cr.reasons = append(cr.reasons, pm["valueCoding"].(map[string]any)["code"].(string))
 			case "prior", "rejected":
 				var ref, why, left, img string
+				var links []string
 				for _, sp := range pm["part"].([]any) {
 					sm := sp.(map[string]any)
 					switch sm["name"] {
+					case "studyUid":
+						links = append(links, "uid "+sm["valueIdentifier"].(map[string]any)["value"].(string))
+					case "image":
+						var k, r, u string
+						for _, ip := range sm["part"].([]any) {
+							im := ip.(map[string]any)
+							switch im["name"] {
+							case "kind":
+								k = im["valueCode"].(string)
+							case "reference":
+								r = im["valueReference"].(map[string]any)["reference"].(string)
+							case "url":
+								u = im["valueUrl"].(string)
+							}
+						}
+						links = append(links, k+" "+r+" "+u)
 					case "reference":
 						ref = sm["valueReference"].(map[string]any)["reference"].(string)
 					case "reason":
@@ -103,6 +121,9 @@ func parseCheck(t *testing.T, r *response) []checkResult {
 					case "imagingStudy":
 						img = sm["valueReference"].(map[string]any)["reference"].(string)
 					}
+				}
+				if len(links) > 0 {
+					cr.images[ref] = links
 				}
 				if pm["name"] == "prior" {
 					cr.priors, cr.daysLeft = append(cr.priors, ref), append(cr.daysLeft, left)
@@ -274,6 +295,46 @@ func TestRecognitionScenarios(t *testing.T) {
 			t.Errorf("imaging: %+v", r[0])
 		}
 
+		// The images: the study (its DICOM UID and WADO-RS endpoint), the
+		// key image the report links (Media), a Media and a
+		// DocumentReference that name the study, whoever wrote first; a
+		// document filed for another patient and one entered in error are
+		// not shown.
+		const uid = "urn:oid:1.2.156.112605.1.20261001"
+		for _, w := range [][2]string{
+			{"Media/key-a", `{"resourceType":"Media","id":"key-a","status":"completed","subject":{"reference":"Patient/p1"},"content":{"contentType":"image/jpeg","url":"https://pacs.ra.example/key-a.jpg"}}`},
+			{"DiagnosticReport/ct-a", `{"resourceType":"DiagnosticReport","id":"ct-a","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"24627-2"}]},` +
+				`"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-10-01","performer":[{"reference":"Organization/rA"}],"imagingStudy":[{"reference":"ImagingStudy/is-ct-a"}],` +
+				`"media":[{"comment":"key image","link":{"reference":"Media/key-a"}}],"conclusion":"双肺未见异常。"}`},
+			{"ImagingStudy/is-ct-a", `{"resourceType":"ImagingStudy","id":"is-ct-a","status":"available","subject":{"reference":"Patient/p1"},"identifier":[{"system":"urn:dicom:uid","value":"` + uid + `"}],"endpoint":[{"reference":"Endpoint/wado-ra"}]}`},
+			{"Media/series-a", `{"resourceType":"Media","id":"series-a","status":"completed","subject":{"reference":"Patient/p1"},"partOf":[{"reference":"ImagingStudy/is-ct-a"}],"content":{"contentType":"application/dicom","url":"https://pacs.ra.example/wado-rs/studies/1.2.156.112605.1.20261001/series/1"}}`},
+			{"DocumentReference/doc-a", `{"resourceType":"DocumentReference","id":"doc-a","status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"contentType":"application/dicom","url":"https://pacs.ra.example/wado-rs/studies/1.2.156.112605.1.20261001"}}],"context":{"related":[{"reference":"ImagingStudy/is-ct-a"}]}}`},
+			{"DocumentReference/doc-other", `{"resourceType":"DocumentReference","id":"doc-other","status":"current","subject":{"reference":"Patient/p9"},"content":[{"attachment":{"url":"https://pacs.ra.example/other"}}],"context":{"related":[{"reference":"ImagingStudy/is-ct-a"}]}}`},
+			{"DocumentReference/doc-err", `{"resourceType":"DocumentReference","id":"doc-err","status":"current","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"url":"https://pacs.ra.example/wrong"}}],"context":{"related":[{"reference":"DiagnosticReport/ct-a"}]}}`},
+			{"DocumentReference/doc-err", `{"resourceType":"DocumentReference","id":"doc-err","status":"entered-in-error","subject":{"reference":"Patient/p1"},"content":[{"attachment":{"url":"https://pacs.ra.example/wrong"}}],"context":{"related":[{"reference":"DiagnosticReport/ct-a"}]}}`},
+		} {
+			if rr := do(t, "PUT", base+"/"+w[0], fhirJSON, w[1]); rr.status != 200 && rr.status != 201 {
+				t.Fatalf("PUT %s: %d %s", w[0], rr.status, rr.body)
+			}
+		}
+		r = check(t, base, "p1", "rB", "2026-10-26T10:00:00+08:00", "CT-CHEST")
+		wantImages := []string{"uid " + uid, "media Media/key-a https://pacs.ra.example/key-a.jpg", "document DocumentReference/doc-a https://pacs.ra.example/wado-rs/studies/1.2.156.112605.1.20261001",
+			"endpoint Endpoint/wado-ra ", "media Media/series-a https://pacs.ra.example/wado-rs/studies/1.2.156.112605.1.20261001/series/1"}
+		if got := r[0].images["DiagnosticReport/ct-a"]; !slices.Equal(got, wantImages) {
+			t.Errorf("images of ct-a:\n got %q\nwant %q", got, wantImages)
+		}
+		if got := r[0].images["DiagnosticReport/ct-g"]; len(got) != 0 {
+			t.Errorf("images of ct-g, which has none: %q", got)
+		}
+		// Removing the document removes its link.
+		if rr := do(t, "DELETE", base+"/DocumentReference/doc-a", "", ""); rr.status >= 300 {
+			t.Fatalf("DELETE doc-a: %d %s", rr.status, rr.body)
+		}
+		r = check(t, base, "p1", "rB", "2026-10-26T10:00:00+08:00", "CT-CHEST")
+		if got := r[0].images["DiagnosticReport/ct-a"]; slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "doc-a") }) || len(got) != 4 {
+			t.Errorf("images of ct-a after the document's deletion: %q", got)
+		}
+
 		// A result whose issuer is only its Encounter's serviceProvider
 		// (Synthea's shape) is marked by a follow-up in the same transaction.
 		do(t, "PUT", base+"/Encounter/enc1", fhirJSON, `{"resourceType":"Encounter","id":"enc1","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"subject":{"reference":"Patient/p1"},"serviceProvider":{"reference":"Organization/rA"}}`).wantStatus(t, 201)
@@ -308,6 +369,27 @@ func TestRecognitionScenarios(t *testing.T) {
 		if hr.StatusCode != 200 || !strings.HasPrefix(hr.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(csv), "2026-10,rB,天津市,K,1,1,0,0,1,0,0,0,0,0,0,1,1,5.00") {
 			t.Errorf("stats CSV: %d\n%s", hr.StatusCode, csv)
 		}
+		// The filters: institution, city and item select the decisions.
+		for _, c := range []struct {
+			query string
+			want  bool
+		}{
+			{"institution=Organization/rB&item=K", true},
+			{"city=" + url.QueryEscape("天津市"), true},
+			{"city=" + url.QueryEscape("北京市"), false},
+			{"institution=rA", false},
+			{"item=Glu", false},
+		} {
+			hr, err := http.Get(base + "/MeasureReport/$recognition-stats?_format=csv&" + c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(hr.Body)
+			hr.Body.Close()
+			if got := strings.Contains(string(b), "2026-10,rB,天津市,K,"); hr.StatusCode != 200 || got != c.want {
+				t.Errorf("stats ?%s: %d, rB's K row %v, want %v\n%s", c.query, hr.StatusCode, got, c.want, b)
+			}
+		}
 		mr := do(t, "GET", base+"/MeasureReport/$recognition-stats?from=2026-10-01&to=2026-11-01", "", "").wantStatus(t, 200)
 		if mr.str("resourceType") != "MeasureReport" || !strings.Contains(string(mr.body), `"cost-saved"`) || mr.str("group", 1, "measureScore", "value") != "1" {
 			t.Errorf("stats MeasureReport: %s", mr.body)
@@ -327,6 +409,11 @@ func TestRecognitionScenarios(t *testing.T) {
 			{"/Patient/$recognition-check?orderer=Organization/rB&item=K&identifier=" + url.QueryEscape("urn:test:mrn|none"), 400},
 			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=K&date=yesterday", 400},
 			{"/MeasureReport/$recognition-stats?from=soon", 400},
+			{"/MeasureReport/$recognition-stats?from=2026-12-01&to=2026-01-01", 400},
+			{"/MeasureReport/$recognition-stats?institution=Organization/nope", 400},
+			{"/MeasureReport/$recognition-stats?item=NOPE", 400},
+			{"/MeasureReport/$recognition-stats?instituion=rB", 400},
+			{"/Patient/p1/$recognition-check?orderer=Organization/rB&item=K&itme=Glu", 400},
 		} {
 			r := do(t, "GET", base+c.url, "", "")
 			if r.status != c.status || r.str("resourceType") != "OperationOutcome" {
@@ -353,8 +440,8 @@ func TestRecognitionDefaultCatalogue(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	r := do(t, "GET", hs.URL+"/fhir/ActivityDefinition?_summary=count", "", "").wantStatus(t, 200)
-	if r.str("total") != "62" {
-		t.Errorf("%s ActivityDefinitions, want 62", r.str("total"))
+	if r.str("total") != "63" {
+		t.Errorf("%s ActivityDefinitions, want 63", r.str("total"))
 	}
 	if v := do(t, "GET", hs.URL+"/fhir/ActivityDefinition/recognition-jjj-lab-K", "", "").wantStatus(t, 200).str("meta", "versionId"); v != "1" {
 		t.Errorf("imported twice: version %s", v)

@@ -4,13 +4,25 @@
 // the API writes them), and measures the check at the point of ordering
 // (recognition.Engine.Check) on the loaded database.
 //
-//	go run ./bench/recognition -db /tmp/recog.db -patients 200000 -obs 10000000 -load
-//	go run ./bench/recognition -db /tmp/recog.db -query -n 2000 -warm 200
+//	go run ./bench/recognition -db /tmp/recog.db -patients 10000 -obs 500000 -load
+//	go run ./bench/recognition -db /tmp/recog.db -patients 200000 -obs 10000000 -seed 10000 -replicate 20 -sqlite3 sqlite3
+//	go run ./bench/recognition -db /tmp/recog.db -patients 200000 -query -n 2000 -warm 200 [-http]
 //
-// -index none stores the Observations without search-index entries (the
-// check reads only the engine's table; the full index costs about 6× the
-// load time and is what bench/scale measures); -index full indexes them as
-// the API does.
+// The second step grows the seed into copies by SQL and verifies samples
+// through the store (replicate.go); -load -patients 200000 alone loads
+// everything through the write path instead (hours on a shared machine).
+//
+// Every resource is stored as the API stores it: the resource row, its
+// version, its search-index rows and (for results) the recognition
+// projection row, in transactions of -batch resources. The search index of
+// an Observation is what search.Indexer computes; by default (-index
+// template) it is computed once per template (the result with its patient,
+// performer and date replaced by placeholders: code, value, unit, status,
+// category and HR mark stay) and adapted per copy (the placeholders'
+// references and the date range replaced), and every -verify-th copy is
+// indexed by the indexer too and compared entry by entry (a difference
+// stops the load). -index full runs the indexer on every result; -index
+// none writes no index rows (the check does not read them).
 package main
 
 import (
@@ -20,16 +32,20 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -48,17 +64,25 @@ var (
 	patients  = flag.Int("patients", 200000, "patients")
 	obs       = flag.Int("obs", 10000000, "Observations (spread evenly over the patients)")
 	orgs      = flag.Int("orgs", 300, "institutions (two thirds in the programme)")
-	indexMode = flag.String("index", "none", "search index of results: none or full")
-	batch     = flag.Int("batch", 2000, "resources per transaction")
+	indexMode = flag.String("index", "template", "search index of results: template (the indexer's entries per template, adapted per copy), full (the indexer on every result), none")
+	verify    = flag.Int("verify", 1000, "with -index template, recompute every n-th result's index with the indexer and stop on any difference")
+	batch     = flag.Int("batch", 20000, "resources per transaction")
 	workers   = flag.Int("workers", 2, "generating workers")
 	from      = flag.Int("from", 0, "resume the load at this patient number")
 	doLoad    = flag.Bool("load", false, "generate and load")
+	seedN     = flag.Int("seed", 0, "with -replicate: the patients loaded by -load (0..seed-1)")
+	copies    = flag.Int("replicate", 0, "grow the database to this many copies of the seed's patients (see replicate.go), then verify samples")
+	sqliteCLI = flag.String("sqlite3", "", "with -replicate: run the copies' SQL through this sqlite3 shell instead of the Go driver")
 	doQuery   = flag.Bool("query", false, "measure the check")
 	n         = flag.Int("n", 2000, "measured checks")
 	warm      = flag.Int("warm", 200, "warm-up checks")
 	nItems    = flag.Int("items", 3, "items per check")
+	cpuProf   = flag.String("cpuprofile", "", "write a CPU profile of the load or the checks to this file")
 	viaHTTP   = flag.Bool("http", false, "call Patient/[id]/$recognition-check through a node's HTTP handler in-process (access check and audit included) instead of the Go API")
 )
+
+// zone is the node's zone (the indexer's and the search parser's).
+var zone = time.FixedZone("+08:00", 8*3600)
 
 // now is the fixed "today" of the generated data and the checks.
 var now = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
@@ -82,10 +106,33 @@ func main() {
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	ctx := context.Background()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *doLoad {
 		if err := load(ctx); err != nil {
 			log.Fatal(err)
 		}
+	}
+	if *copies > 1 {
+		if err := replicate(ctx, *seedN, *copies); err != nil {
+			log.Fatal(err)
+		}
+		st, err := openStore(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := verifyCopies(ctx, st, *seedN, *copies, 200); err != nil {
+			log.Fatal(err)
+		}
+		st.Close()
 	}
 	if *doQuery {
 		if err := query(ctx); err != nil {
@@ -127,7 +174,7 @@ func directory() []map[string]any {
 
 func write(ctx context.Context, tx store.Tx, ix *search.Indexer, res map[string]any, t time.Time) (*store.Write, error) {
 	typ, id := res["resourceType"].(string), res["id"].(string)
-	res["meta"] = map[string]any{"versionId": "1", "lastUpdated": t.Format(time.RFC3339Nano)}
+	setMeta(res, t)
 	w := &store.Write{Type: typ, ID: id, VersionID: 1, LastUpdated: t, Method: "PUT"}
 	if ix != nil {
 		x, err := ix.Index(typ, res)
@@ -144,6 +191,117 @@ func write(ctx context.Context, tx store.Tx, ix *search.Indexer, res map[string]
 	return w, nil
 }
 
+// setMeta stamps version 1 and the time into meta, keeping its tags (the
+// HR mark Prepare set).
+func setMeta(res map[string]any, t time.Time) {
+	meta, _ := res["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		res["meta"] = meta
+	}
+	meta["versionId"] = "1"
+	meta["lastUpdated"] = t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// The placeholders of a template.
+const (
+	tplPatient = "tpl-patient"
+	tplOrg     = "tpl-org"
+	tplID      = "tpl-id"
+)
+
+var tplEff = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// templates computes an Observation's search index once per template and
+// adapts it per copy.
+type templates struct {
+	ix      *search.Indexer
+	mu      sync.Mutex
+	m       map[string]store.Index
+	n       atomic.Int64 // copies indexed
+	checked atomic.Int64 // copies compared with the indexer
+}
+
+// index is the search index of o (already prepared, meta set), whose
+// subject, performer, effectiveDateTime and id vary per copy.
+func (tp *templates) index(o map[string]any, body []byte) (store.Index, error) {
+	pat := strings.TrimPrefix(o["subject"].(map[string]any)["reference"].(string), "Patient/")
+	org := strings.TrimPrefix(o["performer"].([]any)[0].(map[string]any)["reference"].(string), "Organization/")
+	eff, err := time.Parse(time.RFC3339, o["effectiveDateTime"].(string))
+	if err != nil {
+		return store.Index{}, err
+	}
+	id := o["id"].(string)
+	t := maps.Clone(o)
+	t["id"] = tplID
+	t["subject"] = map[string]any{"reference": "Patient/" + tplPatient}
+	t["performer"] = []any{map[string]any{"reference": "Organization/" + tplOrg}}
+	t["effectiveDateTime"] = tplEff.Format(time.RFC3339)
+	kb, err := fhirjson.Marshal(t)
+	if err != nil {
+		return store.Index{}, err
+	}
+	key := string(kb)
+	tp.mu.Lock()
+	x, ok := tp.m[key]
+	tp.mu.Unlock()
+	if !ok {
+		// Indexed from the decoded JSON, as the API indexes a request body.
+		dec, err := fhirjson.Decode(kb, fhirjson.Limits{})
+		if err != nil {
+			return store.Index{}, err
+		}
+		if x, err = tp.ix.Index("Observation", dec); err != nil {
+			return store.Index{}, err
+		}
+		tp.mu.Lock()
+		tp.m[key] = x
+		tp.mu.Unlock()
+	}
+	shift := eff.Sub(tplEff).Microseconds()
+	lo, hi := tplEff.UnixMicro(), tplEff.Add(time.Second).UnixMicro()-1
+	var out store.Index
+	out.Strings = slices.Clone(x.Strings)
+	out.Tokens = slices.Clone(x.Tokens)
+	for i, e := range out.Tokens {
+		if e.Code == tplID {
+			out.Tokens[i].Code = id
+		}
+	}
+	out.References = slices.Clone(x.References)
+	for i, e := range out.References {
+		switch {
+		case e.TargetType == "Patient" && e.TargetID == tplPatient:
+			out.References[i].TargetID = pat
+		case e.TargetType == "Organization" && e.TargetID == tplOrg:
+			out.References[i].TargetID = org
+		}
+	}
+	out.Dates = slices.Clone(x.Dates)
+	for i, e := range out.Dates {
+		if e.Low >= lo && e.High <= hi {
+			out.Dates[i].Low += shift
+			out.Dates[i].High += shift
+		}
+	}
+	out.Numbers, out.Quantities, out.URIs, out.Composites = slices.Clone(x.Numbers), slices.Clone(x.Quantities), slices.Clone(x.URIs), slices.Clone(x.Composites)
+	if n := tp.n.Add(1); *verify > 0 && (n-1)%int64(*verify) == 0 {
+		dec, err := fhirjson.Decode(body, fhirjson.Limits{})
+		if err != nil {
+			return store.Index{}, err
+		}
+		want, err := tp.ix.Index("Observation", dec)
+		if err != nil {
+			return store.Index{}, err
+		}
+		if !reflect.DeepEqual(want, out) {
+			return store.Index{}, fmt.Errorf("the adapted index of %s differs from the indexer's:\nindexer: %+v\nadapted: %+v", id, want, out)
+		}
+		tp.checked.Add(1)
+	}
+	return out, nil
+}
+
 func load(ctx context.Context) error {
 	st, err := openStore(ctx)
 	if err != nil {
@@ -154,10 +312,17 @@ func load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	full := search.NewIndexer(time.FixedZone("+08:00", 8*3600))
+	full := search.NewIndexer(zone)
 	var ix *search.Indexer
-	if *indexMode == "full" {
+	var tp *templates
+	switch *indexMode {
+	case "full":
 		ix = full
+	case "template":
+		tp = &templates{ix: full, m: map[string]store.Index{}}
+	case "none":
+	default:
+		return fmt.Errorf("-index %q: want template, full or none", *indexMode)
 	}
 	t0 := time.Now().UTC().Truncate(time.Microsecond)
 	if *from == 0 {
@@ -199,7 +364,7 @@ func load(ctx context.Context) error {
 				var j job
 				pat := map[string]any{"resourceType": "Patient", "id": patientID(p), "gender": []string{"male", "female"}[p%2],
 					"name": []any{map[string]any{"family": "测试", "given": []any{strconv.Itoa(p)}}}}
-				w, err := write(ctx, nil, ix, pat, t0)
+				w, err := write(ctx, nil, full, pat, t0)
 				if err != nil {
 					errc <- err
 					return
@@ -230,6 +395,12 @@ func load(ctx context.Context) error {
 					if err != nil {
 						errc <- err
 						return
+					}
+					if tp != nil {
+						if w.Index, err = tp.index(o, w.Body); err != nil {
+							errc <- err
+							return
+						}
 					}
 					j.ws, j.res = append(j.ws, w), append(j.res, o)
 				}
@@ -277,6 +448,11 @@ func load(ctx context.Context) error {
 			last = time.Now()
 			el := time.Since(start).Seconds()
 			log.Printf("%d resources in %.0f s: %.0f/s (patient %s)", written, el, float64(written)/el, j.ws[0].ID)
+			if tp != nil {
+				tp.mu.Lock()
+				log.Printf("  index: %d templates, %d copies, %d compared with the indexer (all equal)", len(tp.m), tp.n.Load(), tp.checked.Load())
+				tp.mu.Unlock()
+			}
 		}
 		select {
 		case err := <-errc:
