@@ -65,6 +65,10 @@ func TestRunHealthCardKeys(t *testing.T) {
 	if code, out := run("retire", first); code != 0 || strings.Contains(out, first+"\n") && strings.Count(out, "\n  ") != 1 {
 		t.Fatalf("retire: %d %s", code, out)
 	}
+	// Key ids are base64url: one starting with "-" is a key id, not a flag.
+	if code, out := run("retire", "-bYcv9PNwqsX24sq"); code != 1 || !strings.Contains(out, "-bYcv9PNwqsX24sq") {
+		t.Fatalf("retire a key id starting with '-': %d %s", code, out)
+	}
 	if code, _ := run("retire", "unknown"); code != 1 {
 		t.Fatalf("retire unknown: %d", code)
 	}

@@ -30,8 +30,10 @@ func runKeys(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb, rest, kid := args[0], args[1:], ""
-	if verb == "retire" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		kid, rest = rest[0], rest[1:] // the KID may come before the flags
+	if verb == "retire" && len(rest) > 0 && !isKeysFlag(rest[0]) {
+		// The KID may come before the flags. Key ids are base64url, so one
+		// may start with "-": only the command's own flags count as flags.
+		kid, rest = rest[0], rest[1:]
 	}
 	fs := flag.NewFlagSet("health-card-keys", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,4 +86,20 @@ func runKeys(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s%s\n", kid, mark)
 	}
 	return 0
+}
+
+// isKeysFlag tells whether arg is one of health-card-keys' own flags
+// (-db, --health-card-keys=FILE, -h ...), as opposed to a key id.
+func isKeysFlag(arg string) bool {
+	name, ok := strings.CutPrefix(arg, "-")
+	if !ok {
+		return false
+	}
+	name = strings.TrimPrefix(name, "-")
+	name, _, _ = strings.Cut(name, "=")
+	switch name {
+	case "db", "health-card-keys", "h", "help":
+		return true
+	}
+	return false
 }
