@@ -18,14 +18,7 @@ var _ store.Reindexer = (*tx)(nil)
 const sqlReindex = `WITH r AS (
     SELECT rid FROM resource WHERE type = $1 AND id = $2 AND version = $3 AND deleted = 0
     AND $4::bigint IS NULL AND $5::text IS NULL AND $6::smallint IS NULL AND $7::bytea IS NULL FOR UPDATE),
-x1 AS (DELETE FROM idx_string WHERE rid IN (SELECT rid FROM r)),
-x2 AS (DELETE FROM idx_token WHERE rid IN (SELECT rid FROM r)),
-x3 AS (DELETE FROM idx_reference WHERE rid IN (SELECT rid FROM r)),
-x4 AS (DELETE FROM idx_date WHERE rid IN (SELECT rid FROM r)),
-x5 AS (DELETE FROM idx_number WHERE rid IN (SELECT rid FROM r)),
-x6 AS (DELETE FROM idx_quantity WHERE rid IN (SELECT rid FROM r)),
-x7 AS (DELETE FROM idx_uri WHERE rid IN (SELECT rid FROM r)),
-x8 AS (DELETE FROM idx_composite WHERE rid IN (SELECT rid FROM r))` + indexCTEs
+` + replaceIndexCTEs
 
 // Reindex implements store.Reindexer.
 func (t *tx) Reindex(ctx context.Context, typ, id string, version int64, x *store.Index) (bool, error) {

@@ -27,6 +27,17 @@ import (
 //     concurrent updater holds the row lock until it commits, after which
 //     PG re-checks the condition, finds it false and updates nothing.
 const (
+	// replaceIndexCTEs deletes the index rows of the rid in CTE r and
+	// inserts the new ones (an update, a reindex).
+	replaceIndexCTEs = `x1 AS (DELETE FROM idx_string WHERE rid IN (SELECT rid FROM r)),
+x2 AS (DELETE FROM idx_token WHERE rid IN (SELECT rid FROM r)),
+x3 AS (DELETE FROM idx_reference WHERE rid IN (SELECT rid FROM r)),
+x4 AS (DELETE FROM idx_date WHERE rid IN (SELECT rid FROM r)),
+x5 AS (DELETE FROM idx_number WHERE rid IN (SELECT rid FROM r)),
+x6 AS (DELETE FROM idx_quantity WHERE rid IN (SELECT rid FROM r)),
+x7 AS (DELETE FROM idx_uri WHERE rid IN (SELECT rid FROM r)),
+x8 AS (DELETE FROM idx_composite WHERE rid IN (SELECT rid FROM r))` + indexCTEs
+
 	indexCTEs = `,
 s AS (INSERT INTO idx_string (rid, param, norm, exact) SELECT r.rid, u.* FROM r, unnest($8::text[], $9::text[], $10::text[]) u),
 t AS (INSERT INTO idx_token (rid, param, system, code, text, pat) SELECT r.rid, u.*, $49::text FROM r, unnest($11::text[], $12::text[], $13::text[], $14::text[]) u),
@@ -58,14 +69,7 @@ r AS (
 v AS (
     INSERT INTO resource_version (vid, type, id, version, last_updated, method, deleted, body) OVERRIDING SYSTEM VALUE
     SELECT r.vid, $1, $2, $3, $4, $5, $6, $7 FROM r),
-x1 AS (DELETE FROM idx_string WHERE rid IN (SELECT rid FROM r)),
-x2 AS (DELETE FROM idx_token WHERE rid IN (SELECT rid FROM r)),
-x3 AS (DELETE FROM idx_reference WHERE rid IN (SELECT rid FROM r)),
-x4 AS (DELETE FROM idx_date WHERE rid IN (SELECT rid FROM r)),
-x5 AS (DELETE FROM idx_number WHERE rid IN (SELECT rid FROM r)),
-x6 AS (DELETE FROM idx_quantity WHERE rid IN (SELECT rid FROM r)),
-x7 AS (DELETE FROM idx_uri WHERE rid IN (SELECT rid FROM r)),
-x8 AS (DELETE FROM idx_composite WHERE rid IN (SELECT rid FROM r))` + indexCTEs
+` + replaceIndexCTEs
 )
 
 // Begin implements store.Store.
