@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http"
@@ -89,7 +90,7 @@ func BenchmarkPages(b *testing.B) {
 					time.Sleep(50 * time.Millisecond)
 				}
 			}
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				req := httptest.NewRequest("GET", p.path, nil)
 				req.AddCookie(cookie)
@@ -99,7 +100,7 @@ func BenchmarkPages(b *testing.B) {
 					b.Fatalf("GET %s: %d %.300s", p.path, rec.Code, rec.Body.String())
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

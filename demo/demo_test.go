@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http"
@@ -633,7 +634,7 @@ func TestIngest(t *testing.T) {
 // than wall time on a shared machine.
 func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
-		cpu := cpuTime()
+		cpu := cputime.Process()
 		n := 0
 		if err := demo.Generate(demo.Default(), func(bundle map[string]any) error {
 			n += len(bundle["entry"].([]any))
@@ -641,19 +642,19 @@ func BenchmarkGenerate(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s")
+		b.ReportMetric((cputime.Process() - cpu).Seconds(), "cpu-s")
 		b.ReportMetric(float64(n), "resources")
 	}
 }
 
 func BenchmarkWriteDir(b *testing.B) {
 	for b.Loop() {
-		cpu := cpuTime()
+		cpu := cputime.Process()
 		st, err := demo.WriteDirStats(context.Background(), demo.Default(), b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s")
+		b.ReportMetric((cputime.Process() - cpu).Seconds(), "cpu-s")
 		b.ReportMetric(float64(st.Resources), "resources")
 		b.ReportMetric(float64(st.Bytes)/1e6, "MB")
 		b.ReportMetric(float64(st.Bundles), "bundles")

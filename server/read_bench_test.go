@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xietong/xietong/bench/ingest"
 	"github.com/xietong/xietong/server"
 )
 
@@ -49,13 +49,13 @@ func BenchmarkRead(b *testing.B) {
 	})
 	b.Run("xietong", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu0 := ingest.ProcessCPU()
+		cpu0 := cputime.Process()
 		defer func() {
 			// The audit trail of the last reads is appended within the
 			// writer's flush window (1 s): count its CPU too.
 			b.StopTimer()
 			time.Sleep(1500 * time.Millisecond)
-			b.ReportMetric(float64((ingest.ProcessCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
@@ -72,9 +72,9 @@ func BenchmarkRead(b *testing.B) {
 	})
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu0 := ingest.ProcessCPU()
+		cpu0 := cputime.Process()
 		defer func() {
-			b.ReportMetric(float64((ingest.ProcessCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

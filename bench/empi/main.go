@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -41,7 +42,6 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/xietong/xietong/empi"
@@ -319,7 +319,7 @@ func matchBench(ctx context.Context, dsn string, queries []match.Record, cpuprof
 		}
 		pprof.StartCPUProfile(f)
 	}
-	cpu0, wall0 := cpuTime(), time.Now()
+	cpu0, wall0 := cputime.Process(), time.Now()
 	for _, b := range bodies {
 		d, code, g := call(b)
 		if code != 200 {
@@ -331,7 +331,7 @@ func matchBench(ctx context.Context, dsn string, queries []match.Record, cpuprof
 		}
 		grades[g]++
 	}
-	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	cpu, wall := cputime.Process()-cpu0, time.Since(wall0)
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -348,27 +348,18 @@ func matchBench(ctx context.Context, dsn string, queries []match.Record, cpuprof
 // loaded from the store) and reports the wall and CPU time it took and
 // the heap it holds, without generating the query records.
 func startBench(ctx context.Context, dsn string) error {
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	t0 := time.Now()
 	srv, err := server.New(ctx, server.Config{DB: dsn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	wall, cpu := time.Since(t0), cpuTime()-cpu0
+	wall, cpu := time.Since(t0), cputime.Process()-cpu0
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("node started (EMPI index loaded from the store) in %s wall, %s CPU; heap %d MB\n",
 		wall.Round(time.Millisecond), cpu.Round(time.Millisecond), ms.HeapAlloc>>20)
 	return nil
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

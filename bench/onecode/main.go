@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log"
 	"log/slog"
@@ -36,7 +37,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/xietong/xietong/access"
@@ -119,7 +119,7 @@ func main() {
 		var mu sync.Mutex
 		createdN := 0
 		next := make(chan int)
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), cputime.Process()
 		for range clients {
 			wg.Add(1)
 			go func() {
@@ -141,7 +141,7 @@ func main() {
 		close(next)
 		wg.Wait()
 		wall := time.Since(start)
-		cpu := cpuTime() - cpu0
+		cpu := cputime.Process() - cpu0
 		slices.Sort(ds)
 		q := func(f float64) string {
 			return fmt.Sprintf("%.2f", float64(ds[int(f*float64(len(ds)-1))].Microseconds())/1000)
@@ -262,15 +262,6 @@ func load(ctx context.Context, srv *server.Server, patients int) error {
 	}
 	fmt.Fprintf(os.Stderr, "loaded %d patients in %s\n", patients, time.Since(start).Round(time.Second))
 	return nil
-}
-
-// cpuTime is the process's CPU time so far (user + system, all threads).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func redact(dsn string) string {

@@ -29,6 +29,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log"
 	"log/slog"
@@ -538,7 +539,7 @@ func query(ctx context.Context) error {
 		}
 		if i < *warm {
 			if i == *warm-1 {
-				cpu0 = cpuTime()
+				cpu0 = cputime.Process()
 			}
 			continue
 		}
@@ -552,7 +553,7 @@ func query(ctx context.Context) error {
 			}
 		}
 	}
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	slices.Sort(lat)
 	if len(onCPU) > 0 {
 		slices.Sort(onCPU)
@@ -569,13 +570,6 @@ func query(ctx context.Context) error {
 	fmt.Fprintf(os.Stdout, "checks %d (%d items each, http=%v): p50 %s p90 %s p99 %s max %s; process CPU %s per check; items with a recognisable result %d/%d; reasons %v\n",
 		len(lat), *nItems, *viaHTTP, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1], (cpu / time.Duration(len(lat))).Round(time.Microsecond), found, len(lat)**nItems, reasons)
 	return nil
-}
-
-// cpuTime is the process's user + system CPU time (all threads).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // threadCPU is the calling thread's CPU time (Linux

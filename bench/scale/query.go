@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -13,7 +14,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/xietong/xietong/server"
@@ -144,18 +144,10 @@ func doCPU(h http.Handler, path string) (time.Duration, time.Duration, *httptest
 	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/fhir/"+path, nil)
 	req.Header.Set("Accept", "application/fhir+json")
 	rec := httptest.NewRecorder()
-	c0 := cpuTime()
+	c0 := cputime.Process()
 	t0 := time.Now()
 	h.ServeHTTP(rec, req)
-	return time.Since(t0), cpuTime() - c0, rec
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Since(t0), cputime.Process() - c0, rec
 }
 
 func loadavg() string {

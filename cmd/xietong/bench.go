@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net"
@@ -88,9 +89,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		pprof.StartCPUProfile(f)
 	}
-	cpu0 := ingest.ProcessCPU()
+	cpu0 := cputime.Process()
 	res := ingest.Post(ctx, client, base, bundles, *conc)
-	cpu := ingest.ProcessCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}

@@ -3,6 +3,7 @@ package fhirjson
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/xietong/xietong/internal/cputime"
 	"path/filepath"
 	"testing"
 	"time"
@@ -38,14 +39,14 @@ type clock struct {
 	cpu  time.Duration
 }
 
-func startClock() clock { return clock{time.Now(), cpuTime()} }
+func startClock() clock { return clock{time.Now(), cputime.Process()} }
 
 // reportPerResource reports wall and CPU time per resource; CPU time
 // (process-wide, GC included) is the steadier figure on a busy machine.
 func reportPerResource(b *testing.B, n int, start clock) {
 	b.ReportMetric(float64(time.Since(start.wall).Nanoseconds())/float64(b.N*n), "ns/resource")
 	if start.cpu > 0 {
-		b.ReportMetric(float64((cpuTime()-start.cpu).Nanoseconds())/float64(b.N*n), "cpu-ns/resource")
+		b.ReportMetric(float64((cputime.Process()-start.cpu).Nanoseconds())/float64(b.N*n), "cpu-ns/resource")
 	}
 }
 

@@ -1,6 +1,7 @@
 package match_test
 
 import (
+	"github.com/xietong/xietong/internal/cputime"
 	"runtime"
 	"slices"
 	"sync"
@@ -67,7 +68,7 @@ func BenchmarkMatch1M(b *testing.B) {
 	i := 0
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		t0 := time.Now()
 		ix.Match(queries[i%len(queries)], 10)
@@ -75,7 +76,7 @@ func BenchmarkMatch1M(b *testing.B) {
 		i++
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(len(lat)), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(len(lat)), "cpu-ns/op")
 	b.ReportMetric(float64(candidates)/1000, "candidates/op")
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
@@ -96,10 +97,10 @@ func BenchmarkLink(b *testing.B) {
 	i := 0
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		ix.Link(rest[i%len(rest)])
 		i++
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(i), "cpu-ns/op")
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(i), "cpu-ns/op")
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/xietong/xietong/internal/cputime"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -179,8 +179,8 @@ func BenchmarkRead(b *testing.B, s store.Store, corpus []Resource) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	c0 := cpuTime()
-	defer func() { b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
+	c0 := cputime.Process()
+	defer func() { b.ReportMetric(float64((cputime.Process()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -232,17 +232,17 @@ func BenchmarkIngestVsFloor(b *testing.B, corpus []Resource, batch int,
 	var tFloor, tIngest, cFloor, cIngest time.Duration
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
-		c0 := cpuTime()
+		c0 := cputime.Process()
 		d, err := floor(bodies, batch)
 		if err != nil {
 			b.Fatal(err)
 		}
 		tFloor += d
-		cFloor += cpuTime() - c0
+		cFloor += cputime.Process() - c0
 		b.StopTimer()
 		s := fresh(b)
 		b.StartTimer()
-		c0 = cpuTime()
+		c0 = cputime.Process()
 		start := time.Now()
 		for i := 0; i < len(corpus); i += batch {
 			err := inTx(ctx, s, func(tx store.Tx) error {
@@ -260,7 +260,7 @@ func BenchmarkIngestVsFloor(b *testing.B, corpus []Resource, batch int,
 			}
 		}
 		tIngest += time.Since(start)
-		cIngest += cpuTime() - c0
+		cIngest += cputime.Process() - c0
 		b.StopTimer()
 		s.Close()
 		b.StartTimer()
@@ -278,15 +278,7 @@ func BenchmarkIngestVsFloor(b *testing.B, corpus []Resource, batch int,
 }
 
 // CPUTime is this process's CPU time so far (user + system).
-func CPUTime() time.Duration { return cpuTime() }
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func CPUTime() time.Duration { return cputime.Process() }
 
 // BenchmarkAudit appends audit records in batches of 1,000 (what a
 // batching recorder would hand over) to s, which must be a
@@ -321,7 +313,7 @@ func BenchmarkAudit(b *testing.B, s store.Store) {
 		}
 	}
 	b.ResetTimer()
-	c0, start := cpuTime(), time.Now()
+	c0, start := cputime.Process(), time.Now()
 	for n := 0; n < b.N; n++ {
 		recs := all[n%batches]
 		now := time.Now()
@@ -332,7 +324,7 @@ func BenchmarkAudit(b *testing.B, s store.Store) {
 			b.Fatal(err)
 		}
 	}
-	elapsed, cpu := time.Since(start), cpuTime()-c0
+	elapsed, cpu := time.Since(start), cputime.Process()-c0
 	b.StopTimer()
 	total := float64(b.N * batch)
 	b.ReportMetric(total/elapsed.Seconds(), "records/s")

@@ -1,15 +1,15 @@
 //go:build unix
 
-package ingest
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// ProcessCPU returns the CPU time (user + system, all threads) this
-// process has used so far, or 0 when unknown.
-func ProcessCPU() time.Duration {
+// Process is the CPU time of the process so far: user and system, all
+// threads, so garbage collection counts. It is 0 if it cannot be read.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
