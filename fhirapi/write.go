@@ -241,7 +241,7 @@ func (s *Server) match(ctx context.Context, tx store.Reader, typ string, criteri
 	if len(criteria) == 0 {
 		return nil, outcome.BadRequest("%s needs search criteria (for example identifier=system|value).", what)
 	}
-	req, err := search.Parse(typ, criteria, search.Options{Strict: true, DefaultCount: 2, MaxCount: 2})
+	req, err := search.Parse(typ, criteria, search.Options{Strict: true, DefaultCount: 2, MaxCount: 2, Zone: s.cfg.Zone})
 	if err != nil {
 		return nil, err
 	}

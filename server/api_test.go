@@ -213,6 +213,24 @@ func TestPreferAndShaping(t *testing.T) {
 	})
 }
 
+// Conditional criteria read dates in the server's zone, as the index
+// does: 07:00 on 2026-03-07 in Asia/Shanghai is 23:00 UTC the day before,
+// so date=2026-03-07 read as a UTC day would not match the Observation and
+// If-None-Exist would store it a second time.
+func TestConditionalCreateReadsDatesInTheServerZone(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		obs := `{"resourceType":"Observation","status":"final",
+ "code":{"coding":[{"system":"http://loinc.org","code":"2345-7"}]},
+ "effectiveDateTime":"2026-03-07T07:00:00+08:00","valueQuantity":{"value":5.4,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}`
+		ine := "code=http://loinc.org|2345-7&date=2026-03-07"
+		a := do(t, "POST", base+"/Observation", fj, obs, "If-None-Exist", ine).wantStatus(t, 201)
+		b := do(t, "POST", base+"/Observation", fj, obs, "If-None-Exist", ine).wantStatus(t, 200)
+		if a.str("id") != b.str("id") {
+			t.Errorf("If-None-Exist with a date stored the Observation twice: %s vs %s", a.str("id"), b.str("id"))
+		}
+	})
+}
+
 func TestConditionalInteractions(t *testing.T) {
 	eachStore(t, func(t *testing.T, base string) {
 		ine := "identifier=urn:oid:2.16.156.10011.1.1|110101199003077774"
