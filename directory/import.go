@@ -889,7 +889,7 @@ func (c *checker) pool(r *row) {
 // a specialty and the hours available) that the pool's Group lists.
 func (c *checker) expert(r *row) {
 	c.required(r, "parent", "practitioner", "organization")
-	if id := r.get("parent"); id != "" && idRe.MatchString(id) {
+	if id := r.get("parent"); id != "" {
 		if t := c.byID["Group/"+id]; t == nil || t.kind != "pool" {
 			c.fail(r, "parent", "%q is not a pool row of this file: an expert names the pool row above or below it (a pool and its experts are imported together, since the pool row writes the pool's whole member list)", id)
 		}

@@ -172,7 +172,8 @@ func TestParsePoolErrors(t *testing.T) {
 		"expert,e2,,,,p9,h1,,monday 8-12,,\n" + // 6: parent not a pool row, practitioner required, available
 		"expert,e3,,,,p1,h1,,fri-mon,,\n" + // 7: practitioner required, available days backwards
 		"expert,e4,,,,p1,h1,,sat 12:00-08:00,2025-01-01,2024-01-01\n" + // 8: times backwards, end before start
-		"pool,p3,专家库,consultation,,,,,mon,,\n" // 9: available on a pool
+		"pool,p3,专家库,consultation,,,,,mon,,\n" + // 9: available on a pool
+		"expert,e5,,,,pool 1,h1,,,,\n" // 10: a parent that is no row id at all
 	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{})
 	var errs Errors
 	if !errors.As(err, &errs) {
@@ -184,7 +185,7 @@ func TestParsePoolErrors(t *testing.T) {
 	}{
 		{4, "name"}, {4, "type"}, {4, "specialty"}, {5, "practitioner"},
 		{6, "parent"}, {6, "practitioner"}, {6, "available"}, {7, "practitioner"}, {7, "available"},
-		{8, "available"}, {8, "end"}, {9, "available"},
+		{8, "available"}, {8, "end"}, {9, "available"}, {10, "parent"},
 	} {
 		found := false
 		for _, e := range errs {
