@@ -262,9 +262,12 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		if err != nil {
 			return "", err
 		}
-		d, _, err := c.activityKept(v.Principal, to, aggregateTimeout)
+		d, ok, err := c.activityKept(v.Principal, to, aggregateTimeout)
 		if err != nil {
 			return "", err
+		}
+		if !ok { // dropped or still counting when the wait ended
+			return "", &pageError{Status: http.StatusServiceUnavailable, Key: "agg.counting"}
 		}
 		rows = append(rows, []string{msg(v.Lang, "commission.month"), msg(v.Lang, "commission.lab"), msg(v.Lang, "commission.imaging")})
 		for _, m := range d.Months {
@@ -283,9 +286,12 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 		if err != nil {
 			return "", err
 		}
-		d, _, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames, aggregateTimeout)
+		d, ok, err := c.oneCodeUse(r.Context(), v.Principal, v.Lang, part.CityNames, aggregateTimeout)
 		if err != nil {
 			return "", err
+		}
+		if !ok { // dropped by a card scan or still counting when the wait ended
+			return "", &pageError{Status: http.StatusServiceUnavailable, Key: "agg.counting"}
 		}
 		head := []string{msg(v.Lang, "commission.city")}
 		for _, ch := range d.Channels {
