@@ -29,11 +29,12 @@ type Repeat struct {
 	Note   string
 }
 
-// retestNotes are the notes a clinician writes with each official reason.
+// retestNotes are the notes a clinician writes with each official reason
+// (recognition.RetestReasons: 国卫医发〔2022〕6号).
 var retestNotes = map[string]string{
-	"1": "病情变化，需复查", "2": "既往结果与临床表现不符", "3": "疾病进展快，需动态观察",
-	"4": "急诊抢救需要", "5": "患者要求复查", "6": "术前检查需要",
-	"7": "既往结果质控存疑", "8": "医疗纠纷/司法鉴定需要", "9": "其他临床需要",
+	"1": "既往结果与临床表现不符", "2": "疾病进展快，需动态观察", "3": "术前检查需要",
+	"4": "急诊抢救需要", "5": "医疗纠纷/司法鉴定需要", "6": "患者要求复查",
+	"7": "既往结果质控存疑", "8": "既往结果时间过久", "9": "经治医师认为需要复查",
 }
 
 // Repeats lists, in order, the repeated lab panels of the region of cfg:
