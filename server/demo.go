@@ -18,6 +18,7 @@ import (
 	"github.com/xietong/xietong/demo"
 	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/healthcard"
+	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/store"
 )
 
@@ -317,7 +318,6 @@ func (s *Server) RecordDemoDecisions(ctx context.Context, cfg demo.Config) (int,
 			repeats = append(repeats, r)
 		}
 	})
-	const csRec = "https://xietong.dev/fhir/CodeSystem/recognition"
 	b := &demoBatch{s: s, size: 200}
 	recorded := 0
 	for _, rp := range repeats {
@@ -355,31 +355,11 @@ func (s *Server) RecordDemoDecisions(ctx context.Context, cfg demo.Config) (int,
 		if !recognisable || prior == "" {
 			continue
 		}
-		input := []any{
-			map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "item"}}}, "valueCoding": map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-item", "code": rp.Item}},
-			map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "prior-result"}}}, "valueReference": map[string]any{"reference": prior}},
-		}
-		if programme != "" {
-			input = append(input, map[string]any{"type": map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "programme"}}}, "valueCoding": map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-programme", "code": programme}})
-		}
-		task := map[string]any{
-			"resourceType": "Task",
-			"id":           rp.ID,
-			"status":       "completed",
-			"intent":       "order",
-			"code":         map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "decision"}}},
-			"for":          map[string]any{"reference": "Patient/" + rp.Patient},
-			"requester":    map[string]any{"reference": "Organization/" + rp.Orderer},
-			"authoredOn":   rp.At.Format(time.RFC3339),
-			"input":        input,
-		}
-		if rp.Accept {
-			task["businessStatus"] = map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "accepted"}}}
-			task["focus"] = map[string]any{"reference": prior}
-		} else {
-			task["businessStatus"] = map[string]any{"coding": []any{map[string]any{"system": csRec, "code": "retest"}}}
-			task["reasonCode"] = map[string]any{"coding": []any{map[string]any{"system": "https://xietong.dev/fhir/CodeSystem/recognition-retest-reason", "code": rp.Reason}}, "text": rp.Note}
-		}
+		task := recognition.Decision{
+			ID: rp.ID, Patient: rp.Patient, Orderer: rp.Orderer, Item: rp.Item, Programme: programme,
+			Date: rp.At, Accepted: rp.Accept, Prior: prior, Eligible: []string{prior},
+			Reason: rp.Reason, Note: rp.Note,
+		}.Resource()
 		recorded++
 		if err := b.add(ctx, map[string]any{"resource": task, "request": map[string]any{"method": "PUT", "url": "Task/" + rp.ID}}); err != nil {
 			return recorded, err
