@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -30,7 +29,7 @@ type ReindexOptions struct {
 
 // ReindexProgress is where a Reindex run stands.
 type ReindexProgress struct {
-	Scanned   int // current resources read (of every type)
+	Scanned   int // current resources read (of the selected types)
 	Reindexed int // resources whose entries were replaced
 	// Skipped were written again between being read and rewritten (their
 	// write indexed them) or could not be indexed (Failed).
@@ -62,17 +61,12 @@ func Reindex(ctx context.Context, st store.Store, ix *Indexer, o ReindexOptions)
 	t0 := time.Now()
 	cursor := o.After
 	for {
-		page, err := st.Search(ctx, &store.Query{Count: batch, Cursor: cursor, Total: store.TotalNone})
+		page, err := st.Search(ctx, &store.Query{Types: o.Types, Count: batch, Cursor: cursor, Total: store.TotalNone})
 		if err != nil {
 			return p, fmt.Errorf("reindex: reading after %q: %w", cursor, err)
 		}
 		p.Scanned += len(page.Matches)
-		var todo []*store.Version
-		for _, v := range page.Matches {
-			if len(o.Types) == 0 || slices.Contains(o.Types, v.Type) {
-				todo = append(todo, v)
-			}
-		}
+		todo := page.Matches
 		idx, errs := indexAll(ix, todo, workers)
 		if len(todo) > 0 {
 			if err := reindexBatch(ctx, st, todo, idx, errs, &p); err != nil {
