@@ -575,6 +575,9 @@ func (t *tx) Read(ctx context.Context, typ, id string) (*store.Version, error) {
 
 // VRead implements store.Reader inside the transaction, as Read does.
 func (t *tx) VRead(ctx context.Context, typ, id string, versionID int64) (*store.Version, error) {
+	if versionID < 1 { // 0 means "current" to point: no version has it
+		return nil, fmt.Errorf("vread %s/%s/_history/%d: %w", typ, id, versionID, store.ErrNotFound)
+	}
 	return t.point(ctx, "vread", typ, id, versionID)
 }
 

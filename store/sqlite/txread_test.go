@@ -86,6 +86,10 @@ func TestTxReadsOwnWritesWithoutFlushing(t *testing.T) {
 			}
 		})
 	}
+	// Version 0 is no version, inside a transaction as on the DB.
+	if _, err := tx.VRead(ctx, "Encounter", "e1", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("vread of version 0: %v, want ErrNotFound", err)
+	}
 	if tx.savepoint || tx.wrote {
 		t.Fatalf("reads of ids wrote to SQLite early (savepoint %v, wrote %v)", tx.savepoint, tx.wrote)
 	}
