@@ -45,10 +45,6 @@ type jwsHeader struct {
 
 const tokenTyp = "xt-ehc"
 
-func signWith(kid string, priv ed25519.PrivateKey, payload string) string {
-	return signTyp(kid, priv, tokenTyp, payload)
-}
-
 func signTyp(kid string, priv ed25519.PrivateKey, typ, payload string) string {
 	h, _ := json.Marshal(jwsHeader{Alg: "EdDSA", Kid: kid, Typ: typ})
 	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))

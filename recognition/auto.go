@@ -34,9 +34,6 @@ func (e *Engine) startRemarker() {
 			todo := r.pending
 			r.pending = map[string]remarkScope{}
 			r.mu.Unlock()
-			if all, ok := todo[remarkScope{all: true}.key()]; ok {
-				todo = map[string]remarkScope{all.key(): all}
-			}
 			for _, sc := range todo {
 				if e.Writer == nil {
 					continue

@@ -65,9 +65,6 @@ var migrations = map[string][]string{
 const remarkIndexes = `CREATE INDEX recognition_result_issuer ON recognition_result (issuer, code);
 		CREATE INDEX recognition_result_code ON recognition_result (code, issuer)`
 
-// SchemaVersion is the version of the engine's own tables.
-const SchemaVersion = 3
-
 // Migrate creates or upgrades the engine's tables in st (idempotent), in
 // one store transaction, recording the version in recognition_schema. It
 // refuses a database whose recognition schema is newer than this binary.
