@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/server"
 )
 

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/server"
 )
 

@@ -24,7 +24,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log"
 	"log/slog"
@@ -41,6 +40,7 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/healthcard"
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/server"
 )
 

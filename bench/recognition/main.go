@@ -29,7 +29,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log"
 	"log/slog"
@@ -52,6 +51,7 @@ import (
 	"unsafe"
 
 	"github.com/xietong/xietong/fhir/fhirjson"
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/recognition"
 	"github.com/xietong/xietong/search"
 	"github.com/xietong/xietong/server"

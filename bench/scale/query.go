@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/server"
 )
 

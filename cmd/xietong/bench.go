@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/xietong/xietong/internal/cputime"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/bench/ingest"
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/server"
 )
 

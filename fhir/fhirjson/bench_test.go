@@ -3,10 +3,11 @@ package fhirjson
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/xietong/xietong/internal/cputime"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/xietong/xietong/internal/cputime"
 )
 
 // benchResources returns the resources of one Synthea bundle, each as the

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/xietong/xietong/internal/cputime"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/xietong/xietong/fhir/fhirjson"
+	"github.com/xietong/xietong/internal/cputime"
 )
 
 // exception is one line of testdata/example-exceptions.txt.

@@ -1,7 +1,6 @@
 package match_test
 
 import (
-	"github.com/xietong/xietong/internal/cputime"
 	"runtime"
 	"slices"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/identity/match/synth"
+	"github.com/xietong/xietong/internal/cputime"
 )
 
 // bench1M is an index of 1,000,000 generated records (about 700,000

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/sqlite"
 	"github.com/xietong/xietong/store/storetest"
@@ -110,8 +111,8 @@ func BenchmarkReadCancellable(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	c0 := storetest.CPUTime()
-	defer func() { b.ReportMetric(float64((storetest.CPUTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
+	c0 := cputime.Process()
+	defer func() { b.ReportMetric(float64((cputime.Process()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op") }()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/storetest"
 )
@@ -131,7 +132,7 @@ func BenchmarkPointRead(b *testing.B) {
 					}
 				}()
 				b.ResetTimer()
-				c0 := storetest.CPUTime()
+				c0 := cputime.Process()
 				b.RunParallel(func(pb *testing.PB) {
 					i := 0
 					for pb.Next() {
@@ -143,7 +144,7 @@ func BenchmarkPointRead(b *testing.B) {
 						}
 					}
 				})
-				b.ReportMetric(float64((storetest.CPUTime()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64((cputime.Process()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 				close(stop)
 				<-done
 			})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/xietong/xietong/internal/cputime"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/store"
 )
 
@@ -276,9 +276,6 @@ func BenchmarkIngestVsFloor(b *testing.B, corpus []Resource, batch int,
 	b.ReportMetric(float64(cFloor.Microseconds())/total, "floor-cpu-µs/res")
 	b.ReportMetric(float64(cIngest.Microseconds())/total, "store-cpu-µs/res")
 }
-
-// CPUTime is this process's CPU time so far (user + system).
-func CPUTime() time.Duration { return cputime.Process() }
 
 // BenchmarkAudit appends audit records in batches of 1,000 (what a
 // batching recorder would hand over) to s, which must be a
