@@ -253,9 +253,8 @@ func (s *Service) Revoke(ctx context.Context, patientID, reason string) (*Card, 
 		// The revoke record is written with the revocation, not queued
 		// like other uses: the revocation list is built from these
 		// records and must miss none.
-		u := use{event: "revoke", card: str(id["value"]), master: str(m["id"]), reason: reason, at: s.cfg.Now().UTC()}
-		u.subject, _ = principalRef(ctx)
-		err = s.put(ctx, m, obj{"fullUrl": "urn:uuid:" + uuid(), "resource": auditEvent(u), "request": obj{"method": "POST", "url": "AuditEvent"}})
+		ev := s.stamp(ctx, use{event: "revoke", card: str(id["value"]), master: str(m["id"]), reason: reason}, now)
+		err = s.put(ctx, m, obj{"fullUrl": "urn:uuid:" + uuid(), "resource": ev, "request": obj{"method": "POST", "url": "AuditEvent"}})
 		if isConflict(err) && attempt < 3 {
 			continue
 		}

@@ -31,9 +31,14 @@ var eventNames = map[string]string{"issue": "发卡 issue", "revoke": "注销 re
 
 // record queues the AuditEvent of a use.
 func (s *Service) record(ctx context.Context, u use) {
-	u.at = s.cfg.Now().UTC()
+	s.uses.add(s.stamp(ctx, u, s.cfg.Now().UTC()))
+}
+
+// stamp is the AuditEvent of u, made at at by the request's principal.
+func (s *Service) stamp(ctx context.Context, u use, at time.Time) obj {
+	u.at = at
 	u.subject, _ = principalRef(ctx)
-	s.uses.add(auditEvent(u))
+	return auditEvent(u)
 }
 
 // auditEvent is the FHIR shape of a use (documented in doc.go).
