@@ -716,19 +716,13 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, op
 		}
 		for i, part := range parts {
 			csp := &model.SearchParam{Code: name, Type: string(types[i])}
-			c, err := parsePredicate(csp, key, name, "", part, opts, false)
+			// raw: composite entries hold quantities in the unit written.
+			c, err := parsePredicate(csp, key, name, "", part, opts, true)
 			if err != nil {
 				return p, err
 			}
 			if c.Type == store.TypeToken && c.Not {
 				return bad("component %d: :not does not apply inside a composite", i+1)
-			}
-			if c.Canonical {
-				// Composite entries hold quantities in the unit written.
-				c, err = parsePredicate(csp, key, name, "", part, opts, true)
-				if err != nil {
-					return p, err
-				}
 			}
 			p.Components = append(p.Components, c)
 		}
