@@ -542,28 +542,42 @@ func (c *Console) handleMemberWithdraw(w http.ResponseWriter, r *http.Request, v
 	if prog, _ := codingIn(oa["code"], csRecProg); prog == "" {
 		return "", &pageError{Status: http.StatusNotFound, Key: "qual.notmember"}
 	}
-	d, err := c.qualifications(r, v)
-	if err != nil {
-		return "", err
+	end := strings.TrimSpace(r.PostForm.Get("end"))
+	// The page's data (five reads) is needed only to show the form again.
+	form := func() (*withdrawForm, error) {
+		d, err := c.qualifications(r, v)
+		if err != nil {
+			return nil, err
+		}
+		d.Withdraw.ID, d.Withdraw.End = id, end
+		return &d.Withdraw, nil
 	}
-	f := &d.Withdraw
-	f.ID, f.End = id, strings.TrimSpace(r.PostForm.Get("end"))
 	per := object(oa["period"])
-	if !validDate(f.End) {
-		f.Errors = append(f.Errors, msg(v.Lang, "qual.baddate", f.End))
-	} else if start := str(per["start"]); start != "" && f.End < start[:min(10, len(start))] {
-		f.Errors = append(f.Errors, msg(v.Lang, "qual.badend"))
+	var bad string
+	if !validDate(end) {
+		bad = msg(v.Lang, "qual.baddate", end)
+	} else if start := str(per["start"]); start != "" && end < start[:min(10, len(start))] {
+		bad = msg(v.Lang, "qual.badend")
 	}
-	if len(f.Errors) > 0 {
+	if bad != "" {
+		f, err := form()
+		if err != nil {
+			return "", err
+		}
+		f.Errors = append(f.Errors, bad)
 		v.Status = http.StatusBadRequest
 		return "qualifications", nil
 	}
 	if per == nil {
 		per = obj{}
 	}
-	per["end"] = f.End
+	per["end"] = end
 	oa["period"] = per
 	if _, err := c.fhir.write(r.Context(), v.Principal, http.MethodPut, "/OrganizationAffiliation/"+id, oa, versionOf(oa)); err != nil {
+		f, ferr := form()
+		if ferr != nil {
+			return "", ferr
+		}
 		return c.formFailed(v, err, &f.Errors, "qualifications")
 	}
 	http.Redirect(w, r, "/recognition/qualifications?done=withdrawn", http.StatusSeeOther)
