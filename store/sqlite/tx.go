@@ -82,9 +82,6 @@ func (db *DB) prepareWriter(ctx context.Context) error {
 			qs = append(qs, insertSQL(t, n))
 		}
 	}
-	for _, n := range auditChunks {
-		qs = append(qs, appendAuditSQL(n))
-	}
 	for _, q := range qs {
 		if _, err := db.wstmts.get(ctx, q); err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", q, err)
