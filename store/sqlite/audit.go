@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"strings"
+	"fmt"
 
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/internal/sqlstore"
@@ -10,64 +10,53 @@ import (
 
 var _ store.AuditLog = (*DB)(nil)
 
-// Audit records are inserted up to 64 per statement (768 parameters), with
-// OR ROLLBACK: no constraint can then abort a statement half-way, so SQLite
-// keeps no statement journal for the multi-row INSERT (it was 15 % of an
-// append's CPU); a failure rolls the whole batch back, as it must.
-var auditChunks = []int{64, 16, 4, 1}
-
-func appendAuditSQL(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", sqlstore.AuditWidth), ", ") + ")"
-	return "INSERT OR ROLLBACK INTO audit_log (" + sqlstore.AuditColumns + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-}
-
-// AppendAudit implements store.AuditLog: a write transaction like any
-// other (it joins the group commit), so the records are durable
-// (synchronous=FULL) when it returns.
+// AppendAudit implements store.AuditLog: one transaction on the audit
+// trail's own file (auditfile.go), durable (synchronous=FULL) when it
+// returns.
 func (db *DB) AppendAudit(ctx context.Context, recs []store.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	st, err := db.Begin(ctx)
-	if err != nil {
-		return sqlstore.WrapErr(ctx, "append audit", err)
-	}
-	t := st.(*tx)
-	if err := t.appendAudit(recs); err != nil {
-		t.Rollback()
-		return sqlstore.WrapErr(ctx, "append audit", err)
-	}
-	if err := t.Commit(); err != nil {
+	if err := db.audit.append(ctx, recs); err != nil {
 		return sqlstore.WrapErr(ctx, "append audit", err)
 	}
 	return nil
 }
 
-func (t *tx) appendAudit(recs []store.AuditRecord) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	args := make([]any, 0, auditChunks[0]*sqlstore.AuditWidth)
-	for len(recs) > 0 {
-		c := auditChunks[len(auditChunks)-1]
-		for _, k := range auditChunks {
-			if len(recs) >= k {
-				c = k
-				break
-			}
-		}
-		args = args[:0]
-		for i := range recs[:c] {
-			args = sqlstore.AuditArgs(args, &recs[i])
-		}
-		if _, err := t.exec(appendAuditSQL(c), args...); err != nil {
-			return err
-		}
-		recs = recs[c:]
-	}
-	return nil
-}
-
-// ReadAudit implements store.AuditLog on committed records.
+// ReadAudit implements store.AuditLog on committed records: the audit
+// file's, merged with those an earlier version kept in the resources'
+// file (audit_log, no longer appended to).
 func (db *DB) ReadAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, string, error) {
-	return sqlstore.ReadAudit(ctx, sqlQuerier{db: db.reader, stmts: db.rstmts}, sqlstore.SQLite, q)
+	if q.ID != "" && q.ResourceType == "" {
+		return nil, "", fmt.Errorf("read audit: %w: an id needs a resource type", store.ErrInvalid)
+	}
+	n := sqlstore.AuditPageSize(q.Count)
+	cur, err := sqlstore.ParseAuditCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := db.audit.read(ctx, q, cur, n)
+	if err != nil {
+		return nil, "", sqlstore.WrapErr(ctx, "read audit", err)
+	}
+	more := false
+	if db.audit.legacy > 0 {
+		lq := q
+		lq.Count = n
+		old, next, err := sqlstore.ReadAudit(ctx, sqlQuerier{db: db.reader, stmts: db.rstmts}, sqlstore.SQLite, lq)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, old...)
+		sortAudit(out)
+		more = next != ""
+	}
+	if len(out) > n {
+		out, more = out[:n], true
+	}
+	next := ""
+	if more {
+		next = sqlstore.AuditCursorAfter(&out[len(out)-1])
+	}
+	return out, next, nil
 }

@@ -59,6 +59,7 @@ type DB struct {
 	wstmts *stmtCache
 	read   sqlstore.Reader
 	point  *pointReaders // Read and VRead
+	audit  *auditFile    // the audit trail, a file of its own (auditfile.go)
 
 	mu  sync.Mutex
 	txs map[*tx]struct{} // open write transactions
@@ -198,6 +199,17 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// The audit trail's file; its sequence numbers continue after the
+	// records earlier versions kept in this one (audit_log, migration 0002).
+	var legacy int64
+	if err := writer.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&legacy); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if db.audit, err = openAuditFile(ctx, AuditPath(path), o, legacy); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -266,9 +278,10 @@ func (db *DB) Close() error {
 	if db.point != nil {
 		perr = db.point.close()
 	}
+	aerr := db.audit.close()
 	db.rstmts.close()
 	db.wstmts.close()
-	return errors.Join(cerr, perr, db.reader.Close(), db.writer.Close())
+	return errors.Join(cerr, perr, aerr, db.reader.Close(), db.writer.Close())
 }
 
 // Read implements store.Reader on committed data.

@@ -42,11 +42,7 @@ func ReadAudit(ctx context.Context, q Querier, d Dialect, aq store.AuditQuery) (
 	if aq.ID != "" && aq.ResourceType == "" {
 		return nil, "", fmt.Errorf("read audit: %w: an id needs a resource type", store.ErrInvalid)
 	}
-	n := aq.Count
-	if n <= 0 {
-		n = DefaultAuditCount
-	}
-	n = min(n, MaxAuditCount)
+	n := AuditPageSize(aq.Count)
 	b := newBuilder(d)
 	b.w("SELECT seq, " + AuditColumns + " FROM audit_log WHERE 1 = 1")
 	if !aq.Since.IsZero() {
@@ -74,11 +70,11 @@ func ReadAudit(ctx context.Context, q Querier, d Dialect, aq store.AuditQuery) (
 		}
 	}
 	if aq.Cursor != "" {
-		at, seq, err := decodeAuditCursor(aq.Cursor)
+		c, err := ParseAuditCursor(aq.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		b.w(" AND (at < ").arg(at).w(" OR (at = ").arg(at).w(" AND seq < ").arg(seq).w("))")
+		b.w(" AND (at < ").arg(c.At).w(" OR (at = ").arg(c.At).w(" AND seq < ").arg(c.Seq).w("))")
 	}
 	b.w(" ORDER BY at DESC, seq DESC LIMIT ").arg(n + 1)
 	rows, err := q.Query(ctx, b.String(), b.args...)
@@ -104,10 +100,39 @@ func ReadAudit(ctx context.Context, q Querier, d Dialect, aq store.AuditQuery) (
 	next := ""
 	if len(out) > n {
 		out = out[:n]
-		last := out[n-1]
-		next = base64.RawURLEncoding.EncodeToString([]byte("a" + strconv.FormatInt(Micros(last.Time), 10) + "." + strconv.FormatInt(last.Seq, 10)))
+		next = AuditCursorAfter(&out[n-1])
 	}
 	return out, next, nil
+}
+
+// AuditPageSize is the page size of an audit query's Count.
+func AuditPageSize(count int) int {
+	if count <= 0 {
+		return DefaultAuditCount
+	}
+	return min(count, MaxAuditCount)
+}
+
+// AuditCursor is where a page of the audit trail ends: the next page holds
+// the records before (At, Seq), newest first.
+type AuditCursor struct{ At, Seq int64 }
+
+// AuditCursorAfter is the cursor of the page that follows r.
+func AuditCursorAfter(r *store.AuditRecord) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("a" + strconv.FormatInt(Micros(r.Time), 10) + "." + strconv.FormatInt(r.Seq, 10)))
+}
+
+// ParseAuditCursor reads a cursor of AuditCursorAfter (nil for ""), or
+// fails with ErrInvalid.
+func ParseAuditCursor(s string) (*AuditCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	at, seq, err := decodeAuditCursor(s)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditCursor{At: at, Seq: seq}, nil
 }
 
 func decodeAuditCursor(s string) (at, seq int64, err error) {
