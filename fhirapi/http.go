@@ -20,6 +20,10 @@ import (
 
 const fhirJSON = "application/fhir+json; charset=utf-8"
 
+// fhirJSONHeader is the Content-Type header's value, shared by every
+// response (nothing appends to it): one allocation less per request.
+var fhirJSONHeader = []string{fhirJSON}
+
 // checkAccept answers 406 when the client accepts no JSON flavour and 415
 // for _format=xml, which this server does not speak.
 func checkFormat(r *http.Request) error {
@@ -111,14 +115,14 @@ func contains(list []string, s string) bool {
 // writeJSON writes a FHIR JSON body (already encoded).
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", fhirJSON)
+	h["Content-Type"] = fhirJSONHeader
 	if queryGet(r, "_pretty") == "true" {
 		var b bytes.Buffer
 		if json.Indent(&b, body, "", "  ") == nil {
 			body = b.Bytes()
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(body)
@@ -144,8 +148,11 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, e *outcome.Error) {
 
 // setVersionHeaders sets ETag and Last-Modified of a version.
 func setVersionHeaders(w http.ResponseWriter, vid int64, lastUpdated time.Time) {
-	w.Header().Set("ETag", etag(vid))
-	w.Header().Set("Last-Modified", lastUpdated.UTC().Format(http.TimeFormat))
+	// Canonical keys assigned directly: Set would canonicalise them on
+	// every read.
+	h := w.Header()
+	h["Etag"] = []string{etag(vid)}
+	h["Last-Modified"] = []string{lastUpdated.UTC().Format(http.TimeFormat)}
 }
 
 func etag(vid int64) string { return `W/"` + strconv.FormatInt(vid, 10) + `"` }
