@@ -111,7 +111,8 @@ type Server struct {
 	cfg  Config
 	deps Deps
 	mux  *http.ServeMux
-	caps []byte // the CapabilityStatement, built once
+	caps []byte       // the CapabilityStatement, built once
+	read http.Handler // GET [base]/[type]/[id], also reached without the mux (serveRead)
 }
 
 // New builds the API.
@@ -146,7 +147,8 @@ func (s *Server) routes() {
 	h("DELETE "+b+"/{type}", s.handleConditional)
 	h("PATCH "+b+"/{type}", s.handleConditional)
 	h("GET "+b+"/{type}/_history", s.handleHistory)
-	h("GET "+b+"/{type}/{id}", s.handleRead)
+	s.read = s.adapt(s.handleRead)
+	s.mux.Handle("GET "+b+"/{type}/{id}", s.read)
 	h("PUT "+b+"/{type}/{id}", s.handleInstanceWrite)
 	h("DELETE "+b+"/{type}/{id}", s.handleInstanceWrite)
 	h("PATCH "+b+"/{type}/{id}", s.handleInstanceWrite)
@@ -169,6 +171,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.RawPath = ""
 		r2.URL = &u
 		r = &r2
+	}
+	if s.serveRead(w, r, s.read) {
+		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
