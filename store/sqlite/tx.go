@@ -194,6 +194,7 @@ func (db *DB) endGroup(cause error) {
 	} else if err == nil {
 		db.commits.Add(1)
 		err = g.tx.Commit()
+		db.generation.Add(1) // before any member is acknowledged (pointread.go)
 		if err != nil {
 			err = fmt.Errorf("commit: %w", err)
 		}
