@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/internal/sqlstore"
@@ -26,6 +27,17 @@ import (
 // reloading pages into it (allocating, pread, freeing at the next commit)
 // cost more than parsing mapped pages again.
 //
+// A connection keeps its read transaction (its snapshot) open across reads
+// for at most snapshotHold, as long as nothing was committed meanwhile
+// (the store's commit generation, bumped after every COMMIT and before
+// any of its writes is acknowledged): beginning and ending a WAL read
+// transaction (a read-mark lock and unlock, two fcntl calls, and an fstat)
+// was half of a point read's CPU (decision 018). So a read sees every
+// write this process acknowledged before it began; a write by another
+// process on the same file (a tool) within snapshotHold. A connection left
+// idle with a snapshot ends it within snapshotHold (release timer), so a
+// snapshot never holds back checkpoints for longer.
+//
 // Reads never watch the caller's cancellation (a primary-key lookup takes
 // microseconds; watching a context costs the driver a goroutine per query),
 // as decision 006 established for the pool before.
@@ -41,7 +53,14 @@ type pointReaders struct {
 	free   []*pointConn
 	all    []*pointConn
 	once   sync.Once
+
+	gen   func() int64 // the store's commit generation
+	timer *time.Timer  // ends idle snapshots; armed while a free connection holds one (under mu)
 }
+
+// snapshotHold is the longest a point-read connection reuses a snapshot
+// when nothing was committed in this process meanwhile.
+const snapshotHold = 2 * time.Millisecond
 
 type pointConn struct {
 	conn  driver.Conn
@@ -49,6 +68,11 @@ type pointConn struct {
 	vread driver.StmtQueryContext
 	stmts []driver.Stmt
 	dest  []driver.Value
+
+	begin, end driver.StmtExecContext // BEGIN, COMMIT
+	inTx       bool                   // a read transaction is open
+	txGen      int64                  // the commit generation read before it began
+	txStart    time.Time
 }
 
 // Point reads select only what the caller does not know already.
@@ -57,8 +81,8 @@ const (
 	pointVReadSQL = `SELECT version, last_updated, method, deleted, body FROM resource_version WHERE type = ? AND id = ? AND version = ?`
 )
 
-func openPointReaders(d driver.Driver, dsn string, n int) (*pointReaders, error) {
-	p := &pointReaders{sem: make(chan struct{}, n), closed: make(chan struct{})}
+func openPointReaders(d driver.Driver, dsn string, n int, gen func() int64) (*pointReaders, error) {
+	p := &pointReaders{sem: make(chan struct{}, n), closed: make(chan struct{}), gen: gen}
 	for range n {
 		c, err := openPointConn(d, dsn)
 		if err != nil {
@@ -95,7 +119,56 @@ func openPointConn(d driver.Driver, dsn string) (*pointConn, error) {
 			pc.vread = sq
 		}
 	}
+	for _, q := range []string{"BEGIN", "COMMIT"} {
+		st, err := conn.Prepare(q)
+		if err != nil {
+			pc.close()
+			return nil, fmt.Errorf("sqlite: prepare point read: %w", err)
+		}
+		pc.stmts = append(pc.stmts, st)
+		se, ok := st.(driver.StmtExecContext)
+		if !ok {
+			pc.close()
+			return nil, errors.New("sqlite: the driver's statements lack ExecContext")
+		}
+		if pc.begin == nil {
+			pc.begin = se
+		} else {
+			pc.end = se
+		}
+	}
 	return pc, nil
+}
+
+// snapshot makes sure c reads in a transaction that began after the store's
+// commit generation was gen, and not more than snapshotHold ago.
+func (c *pointConn) snapshot(gen int64, now time.Time) error {
+	if c.inTx {
+		if c.txGen == gen && now.Sub(c.txStart) < snapshotHold {
+			return nil
+		}
+		c.release()
+	}
+	// BEGIN is deferred: the snapshot is taken by the first read, after
+	// gen was read.
+	if _, err := c.begin.ExecContext(context.Background(), nil); err != nil {
+		return err
+	}
+	c.inTx, c.txGen, c.txStart = true, gen, now
+	return nil
+}
+
+// release ends c's read transaction, if it has one.
+func (c *pointConn) release() {
+	if !c.inTx {
+		return
+	}
+	c.inTx = false
+	if _, err := c.end.ExecContext(context.Background(), nil); err != nil {
+		// A read transaction cannot fail to end; should it, the next BEGIN
+		// fails and reports it.
+		return
+	}
 }
 
 func (pc *pointConn) close() error {
@@ -133,8 +206,39 @@ func (p *pointReaders) get(ctx context.Context) (*pointConn, error) {
 func (p *pointReaders) put(c *pointConn) {
 	p.mu.Lock()
 	p.free = append(p.free, c)
+	if c.inTx && p.timer == nil {
+		p.timer = time.AfterFunc(snapshotHold, p.releaseIdle)
+	}
 	p.mu.Unlock()
 	<-p.sem
+}
+
+// releaseIdle ends the snapshots of free connections older than
+// snapshotHold, and comes back for the younger ones.
+func (p *pointReaders) releaseIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.timer = nil
+	select {
+	case <-p.closed:
+		return
+	default:
+	}
+	now := time.Now()
+	var next time.Duration
+	for _, c := range p.free {
+		if !c.inTx {
+			continue
+		}
+		if age := now.Sub(c.txStart); age >= snapshotHold {
+			c.release()
+		} else if d := snapshotHold - age; next == 0 || d < next {
+			next = d
+		}
+	}
+	if next > 0 {
+		p.timer = time.AfterFunc(next, p.releaseIdle)
+	}
 }
 
 // close refuses new reads, waits for the reads in flight, then closes
@@ -146,6 +250,11 @@ func (p *pointReaders) close() error {
 		for range cap(p.sem) {
 			p.sem <- struct{}{}
 		}
+		p.mu.Lock()
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		p.mu.Unlock()
 		var errs []error
 		for _, c := range p.all {
 			errs = append(errs, c.close())
@@ -164,7 +273,13 @@ func (p *pointReaders) read(ctx context.Context, op, typ, id string, version int
 	if err != nil {
 		return nil, sqlstore.WrapErr(ctx, op, err)
 	}
-	v, err := c.query(typ, id, version)
+	var v *store.Version
+	if err = c.snapshot(p.gen(), time.Now()); err == nil {
+		v, err = c.query(typ, id, version)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.release() // start afresh after a failure
+	}
 	p.put(c)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {

@@ -168,3 +168,87 @@ func BenchmarkPointRead(b *testing.B) {
 		}
 	}
 }
+
+// A point reader reuses its snapshot only while nothing was committed: a
+// read always sees the writes acknowledged before it, however quickly it
+// follows them; a write by another handle on the file (another process) is
+// seen once the snapshot's hold has passed; and idle snapshots are ended.
+func TestPointReadSnapshots(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(ctx, path, Options{Migrate: true, ReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	put := func(db *DB, version int64, active string) {
+		t.Helper()
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := `{"resourceType":"Patient","id":"p","meta":{"versionId":"` + fmt.Sprint(version) + `"},"active":` + active + `}`
+		if err := tx.Put(ctx, &store.Write{Type: "Patient", ID: "p", VersionID: version, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(db *DB) int64 {
+		t.Helper()
+		v, err := db.Read(ctx, "Patient", "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.VersionID
+	}
+	if _, err := db.Read(ctx, "Patient", "p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before any write: %v", err)
+	}
+	// The not-found read left a snapshot open; the write must still be
+	// seen at once, every time.
+	for v := int64(1); v <= 50; v++ {
+		put(db, v, "true")
+		if got := read(db); got != v {
+			t.Fatalf("read after write %d: version %d", v, got)
+		}
+		if got := read(db); got != v {
+			t.Fatalf("second read after write %d: version %d", v, got)
+		}
+	}
+	// Another handle's write (as another process's) is seen after the hold.
+	other, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	read(db) // a fresh snapshot, held
+	put(other, 51, "false")
+	deadline := time.Now().Add(10 * time.Second)
+	for read(db) != 51 {
+		if time.Now().After(deadline) {
+			t.Fatal("the other handle's write is never seen")
+		}
+		time.Sleep(snapshotHold / 2)
+	}
+	// Idle snapshots are ended.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		db.point.mu.Lock()
+		open := 0
+		for _, c := range db.point.free {
+			if c.inTx {
+				open++
+			}
+		}
+		db.point.mu.Unlock()
+		if open == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle snapshots still open", open)
+		}
+		time.Sleep(snapshotHold)
+	}
+}
