@@ -17,3 +17,12 @@ func TestCheckReasonsInThePageLanguage(t *testing.T) {
 		t.Errorf("English check page: %q", en)
 	}
 }
+
+// A demo node's activity chart opens on the demo's last month of results.
+func TestDemoActivityOpensOnTheDemoData(t *testing.T) {
+	b := newBrowser(t).as("commission", "")
+	d := b.page("/commission/activity")
+	if v, _ := attr(d.one(t, "input[name=to]"), "value"); v != "2026-10" {
+		t.Errorf("default month %q, want 2026-10 (the demo's results end on 2026-11-01)", v)
+	}
+}
