@@ -164,7 +164,14 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 		return err
 	}
 	base := s.publicBase(r)
-	links := [][2]string{{"self", selfPath + "?" + req.Self.Encode()}}
+	// self names this page: the parameters the search used, and the
+	// cursor that led to it
+	self := req.Self
+	if c := params.Get("_cursor"); c != "" {
+		self = cloneValues(req.Self)
+		self.Set("_cursor", c)
+	}
+	links := [][2]string{{"self", selfPath + "?" + self.Encode()}}
 	if res.NextCursor != "" {
 		next := cloneValues(req.Self)
 		next.Set("_cursor", res.NextCursor)
@@ -281,8 +288,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q)
-	self.Del("_cursor")
+	self := cloneValues(q) // with its _cursor: self names this page
 	path := base + r.URL.Path[len(s.cfg.Base):]
 	links := [][2]string{{"self", path + "?" + self.Encode()}}
 	if page.NextCursor != "" {

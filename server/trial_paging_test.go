@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func link(r *response, rel string) string {
+	links, _ := r.json["link"].([]any)
+	for _, l := range links {
+		m, _ := l.(map[string]any)
+		if m["relation"] == rel {
+			u, _ := m["url"].(string)
+			return u
+		}
+	}
+	return ""
+}
+
+func entryIDs(r *response) []string {
+	var ids []string
+	entries, _ := r.json["entry"].([]any)
+	for _, e := range entries {
+		res, _ := e.(map[string]any)["resource"].(map[string]any)
+		ids = append(ids, fmt.Sprint(res["resourceType"], "/", res["id"]))
+	}
+	return ids
+}
+
+// A page's self link names that page: following it gives the same
+// entries (it named the first page on every page of a search, a history
+// and $everything).
+func TestTrialSelfLinkNamesThePage(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "paging.db"))
+	var tx strings.Builder
+	tx.WriteString(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:8f0e2a3c-1f1e-4c3b-9d5e-2a4c6b8d0e1f","resource":{"resourceType":"Patient","id":"x"},"request":{"method":"PUT","url":"Patient/pg"}}`)
+	for i := range 7 {
+		fmt.Fprintf(&tx, `,{"resource":{"resourceType":"Observation","status":"final","code":{"text":"n%d"},"subject":{"reference":"Patient/pg"},"performer":[{"reference":"Organization/org%d"}]},"request":{"method":"POST","url":"Observation"}}`, i, i%2)
+	}
+	tx.WriteString(`,{"resource":{"resourceType":"Organization","id":"org0","name":"Zero"},"request":{"method":"PUT","url":"Organization/org0"}}`)
+	tx.WriteString(`,{"resource":{"resourceType":"Organization","id":"org1","name":"One"},"request":{"method":"PUT","url":"Organization/org1"}}]}`)
+	do(t, "POST", base, fj, strings.Replace(tx.String(), `"id":"x"`, `"id":"pg"`, 1)).wantStatus(t, 200)
+
+	for _, path := range []string{"/Observation?_count=3", "/Observation/_history?_count=3", "/Patient/pg/$everything?_count=3"} {
+		first := do(t, "GET", base+path, "", "").wantStatus(t, 200)
+		next := link(first, "next")
+		if next == "" {
+			t.Fatalf("%s: no next link", path)
+		}
+		second := do(t, "GET", next, "", "").wantStatus(t, 200)
+		self := link(second, "self")
+		if u, _ := url.Parse(self); u == nil || u.Query().Get("_cursor") == "" {
+			t.Errorf("%s: page 2's self link %s has no cursor", path, self)
+			continue
+		}
+		again := do(t, "GET", self, "", "").wantStatus(t, 200)
+		if a, b := entryIDs(second), entryIDs(again); !slices.Equal(a, b) || slices.Equal(a, entryIDs(first)) {
+			t.Errorf("%s: page 2 %v, its self link gives %v (page 1 %v)", path, a, b, entryIDs(first))
+		}
+	}
+}
+
+// $everything with _type returns only those types: it added the
+// Organizations the Observations refer to whatever _type said.
+func TestTrialEverythingTypeLimitsIncludes(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "everything.db"))
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Patient","id":"ev"},"request":{"method":"PUT","url":"Patient/ev"}},
+	 {"resource":{"resourceType":"Organization","id":"lab","name":"Lab"},"request":{"method":"PUT","url":"Organization/lab"}},
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/ev"},"performer":[{"reference":"Organization/lab"}]},"request":{"method":"POST","url":"Observation"}},
+	 {"resource":{"resourceType":"Condition","subject":{"reference":"Patient/ev"}},"request":{"method":"POST","url":"Condition"}}]}`
+	do(t, "POST", base, fj, tx).wantStatus(t, 200)
+	types := func(q string) []string {
+		var out []string
+		for _, id := range entryIDs(do(t, "GET", base+"/Patient/ev/$everything"+q, "", "").wantStatus(t, 200)) {
+			typ, _, _ := strings.Cut(id, "/")
+			if !slices.Contains(out, typ) {
+				out = append(out, typ)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for q, want := range map[string][]string{
+		"":                                   {"Condition", "Observation", "Organization", "Patient"},
+		"?_type=Observation":                 {"Observation"},
+		"?_type=Observation,Organization":    {"Observation", "Organization"},
+		"?_type=Observation&_type=Condition": {"Condition", "Observation"},
+		"?_type=Condition,%20Patient":        {"Condition", "Patient"},
+	} {
+		if got := types(q); !slices.Equal(got, want) {
+			t.Errorf("$everything%s: types %v, want %v", q, got, want)
+		}
+	}
+}
+
+// Issue 4 asks for next, previous and self links; the store's keyset
+// cursor only goes forward.
+func TestTrialPreviousLink(t *testing.T) {
+	t.Skip("known: no previous link on search pages; store/internal/sqlstore's keyset cursor has no backward form (search engineer)")
+	base := node(t, filepath.Join(t.TempDir(), "prev.db"))
+	for i := range 5 {
+		do(t, "POST", base+"/Patient", fj, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"P%d"}]}`, i)).wantStatus(t, 201)
+	}
+	first := do(t, "GET", base+"/Patient?_count=2", "", "").wantStatus(t, 200)
+	second := do(t, "GET", link(first, "next"), "", "").wantStatus(t, 200)
+	prev := link(second, "previous")
+	if prev == "" {
+		t.Fatal("page 2 has no previous link")
+	}
+	if got := entryIDs(do(t, "GET", prev, "", "").wantStatus(t, 200)); !slices.Equal(got, entryIDs(first)) {
+		t.Errorf("previous of page 2 gives %v, page 1 was %v", got, entryIDs(first))
+	}
+}
