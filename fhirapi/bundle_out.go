@@ -160,6 +160,10 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 	ctx, cancel := contextWithTimeout(r, s.cfg.QueryTimeout)
 	defer cancel()
 	res, err := s.deps.Store.Search(ctx, req.Query)
+	if c := params.Get("_cursor"); errors.Is(err, store.ErrInvalid) && c != "" {
+		// the store's "bad cursor": say which parameter and what to do
+		return outcome.BadRequest("_cursor %q is not a cursor this server issued for this search (same parameters and _sort); follow the Bundle's next link.", c).At("_cursor")
+	}
 	if err != nil {
 		return err
 	}

@@ -116,3 +116,15 @@ func TestTrialPreviousLink(t *testing.T) {
 		t.Errorf("previous of page 2 gives %v, page 1 was %v", got, entryIDs(first))
 	}
 }
+
+// A cursor the server did not issue is a 400 that names _cursor and says
+// to follow the next link (it read "search: invalid request: bad cursor").
+func TestTrialBadCursor(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "cursor.db"))
+	for _, q := range []string{"/Patient?_cursor=garbage", "/Patient?_sort=birthdate&_cursor=eyJrIjpbXSwiciI6MjE4MX0"} {
+		r := do(t, "GET", base+q, "", "").wantStatus(t, 400)
+		if d := r.diagnostics(); !strings.Contains(d, "_cursor") || !strings.Contains(d, "next link") {
+			t.Errorf("%s: %s", q, d)
+		}
+	}
+}
