@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +26,26 @@ func TestTrialIfNoneExistForms(t *testing.T) {
 	do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","identifier":[{"system":"urn:q","value":"a?b"}]}`, "If-None-Exist", "identifier=urn:q|a?b").wantStatus(t, 200)
 	// another type's URL is still an error
 	do(t, "POST", base+"/Patient", fj, body, "If-None-Exist", base+"/Observation?code=x").wantStatus(t, 400)
+}
+
+// A batch entry's urn:uuid reference to another entry is refused with the
+// reason (entries of a batch stand alone), not "names no entry of this
+// Bundle", which it does.
+func TestTrialBatchURNReferenceMessage(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "batchurn.db"))
+	b := `{"resourceType":"Bundle","type":"batch","entry":[
+	 {"fullUrl":"urn:uuid:33333333-1111-4111-8111-111111111111","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+	 {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:33333333-1111-4111-8111-111111111111"}},"request":{"method":"POST","url":"Observation"}}]}`
+	r := do(t, "POST", base, fj, b).wantStatus(t, 200)
+	if got := r.str("entry", 0, "response", "status"); got != "201 Created" {
+		t.Errorf("entry 0: %s", got)
+	}
+	if got := r.str("entry", 1, "response", "status"); got != "400 Bad Request" {
+		t.Errorf("entry 1: %s", got)
+	}
+	if d := r.str("entry", 1, "response", "outcome", "issue", 0, "diagnostics"); !strings.Contains(d, "entries of a batch stand alone") {
+		t.Errorf("entry 1 says %q", d)
+	}
+	// in a transaction the same reference resolves
+	do(t, "POST", base, fj, strings.Replace(b, `"batch"`, `"transaction"`, 1)).wantStatus(t, 200)
 }
