@@ -49,3 +49,16 @@ func TestTrialBatchURNReferenceMessage(t *testing.T) {
 	// in a transaction the same reference resolves
 	do(t, "POST", base, fj, strings.Replace(b, `"batch"`, `"transaction"`, 1)).wantStatus(t, 200)
 }
+
+// An empty PATCH asks for a JSON Patch document, not "a FHIR resource".
+func TestTrialEmptyPatchMessage(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "patch.db"))
+	do(t, "PUT", base+"/Patient/pp", fj, `{"resourceType":"Patient","id":"pp"}`).wantStatus(t, 201)
+	r := do(t, "PATCH", base+"/Patient/pp", "application/json-patch+json", "").wantStatus(t, 400)
+	if d := r.diagnostics(); !strings.Contains(d, "JSON Patch document") {
+		t.Errorf("empty PATCH: %s", d)
+	}
+	if d := do(t, "PUT", base+"/Patient/pp", fj, "").wantStatus(t, 400).diagnostics(); !strings.Contains(d, "a FHIR resource is required") {
+		t.Errorf("empty PUT: %s", d)
+	}
+}
