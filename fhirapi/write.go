@@ -112,7 +112,14 @@ func (s *Server) validate(o *op) error {
 		if is.Severity == "error" || is.Severity == "fatal" {
 			if o.path != "" {
 				for i, ex := range is.Expression {
-					is.Expression[i] = o.path + ".resource." + ex
+					// Observation.status of entry 1 is
+					// Bundle.entry[1].resource.status
+					if rest, ok := strings.CutPrefix(ex, o.typ); ok && (rest == "" || rest[0] == '.') {
+						ex = rest
+					} else {
+						ex = "." + ex
+					}
+					is.Expression[i] = o.path + ".resource" + ex
 				}
 				is.Diagnostics = o.path + ": " + is.Diagnostics
 			}

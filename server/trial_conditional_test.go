@@ -62,3 +62,16 @@ func TestTrialEmptyPatchMessage(t *testing.T) {
 		t.Errorf("empty PUT: %s", d)
 	}
 }
+
+// A Bundle entry's validation issue names the element as a FHIRPath from
+// the Bundle (it read Bundle.entry[1].resource.Observation.status).
+func TestTrialBundleIssuePath(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "bpath.db"))
+	tx := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+	 {"resource":{"resourceType":"Observation","status":"bogus","code":{"text":"x"}},"request":{"method":"POST","url":"Observation"}}]}`
+	r := do(t, "POST", base, fj, tx).wantStatus(t, 400)
+	if got := r.str("issue", 0, "expression", 0); got != "Bundle.entry[1].resource.status" {
+		t.Errorf("expression %q, want Bundle.entry[1].resource.status", got)
+	}
+}
