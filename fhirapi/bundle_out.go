@@ -275,6 +275,9 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 			if preferHandling(r) == "strict" {
 				return outcome.BadRequest("History takes only _count, _since and _at; %q is not one of them.", k).At(k)
 			}
+			// lenient: ignored, and so not in the links, which name
+			// what the page was made of
+			delete(q, k)
 		}
 	}
 	if v := q.Get("_count"); v != "" {

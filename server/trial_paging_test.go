@@ -154,3 +154,18 @@ func TestTrialBadCursor(t *testing.T) {
 		}
 	}
 }
+
+// A history parameter ignored under lenient handling is not in the links
+// (the self link said ?foo=1 as if it had been used).
+func TestTrialHistoryIgnoredParameterNotInLinks(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "hist.db"))
+	do(t, "PUT", base+"/Patient/h", fj, `{"resourceType":"Patient","id":"h"}`).wantStatus(t, 201)
+	do(t, "PUT", base+"/Patient/h", fj, `{"resourceType":"Patient","id":"h","active":true}`).wantStatus(t, 200)
+	r := do(t, "GET", base+"/Patient/h/_history?foo=1&_count=1", "", "").wantStatus(t, 200)
+	for _, rel := range []string{"self", "next"} {
+		if l := link(r, rel); l == "" || strings.Contains(l, "foo") || !strings.Contains(l, "_count=1") {
+			t.Errorf("%s link %q", rel, l)
+		}
+	}
+	do(t, "GET", base+"/Patient/h/_history?foo=1", "", "", "Prefer", "handling=strict").wantStatus(t, 400)
+}
