@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/xietong/xietong/console"
 	"github.com/xietong/xietong/demo"
@@ -20,5 +21,9 @@ func (s *Server) mountConsole() error {
 		return fmt.Errorf("console: %w", err)
 	}
 	s.mux.Handle("/", c)
+	// well-known documents a client or terminal looks for are the node's
+	// (health-card keys, revocations); any other is not found, not the
+	// console's role page
+	s.mux.Handle("/.well-known/", http.NotFoundHandler())
 	return nil
 }
