@@ -142,12 +142,33 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 }
 
 // DemoPolicy is the policy of demo mode, before real authentication:
-// every chosen role may read; writes need a role other than "viewer".
-// It still runs for every access, so the audit trail is complete.
+// every chosen role may read; writes need a role other than "viewer"; the
+// region's reference data that decides recognition (the catalogue and the
+// qualifications: see AdminTypes) is written by administrators and the
+// platform's own engines only, as the console already offered it
+// (decision 021). It still runs for every access, so the audit trail is
+// complete.
 type DemoPolicy struct{}
 
+// AdminTypes are the resource types only an administrator (or an engine
+// acting as "system") may create, update or delete: the recognition
+// catalogue (PlanDefinition, ActivityDefinition) and the qualifications
+// (OrganizationAffiliation: programme memberships and the directory's
+// cooperations; Basic: EQA results). A hospital's system or a clinician
+// writing them would change which results every institution of the
+// region must accept.
+var AdminTypes = map[string]bool{
+	"PlanDefinition": true, "ActivityDefinition": true, "OrganizationAffiliation": true, "Basic": true,
+}
+
+// adminOperations change the catalogue or re-mark results region-wide.
+var adminOperations = map[string]bool{
+	"$audit": true, "$recognition-import": true, "$recognition-remark": true,
+}
+
 func (DemoPolicy) Allow(_ context.Context, r Request) error {
-	switch r.Principal.Role {
+	role := r.Principal.Role
+	switch role {
 	case "":
 		return fmt.Errorf("%w: no role chosen", ErrDenied)
 	case "viewer":
@@ -155,8 +176,15 @@ func (DemoPolicy) Allow(_ context.Context, r Request) error {
 			return fmt.Errorf("%w: the viewer role may only read", ErrDenied)
 		}
 	}
-	if r.Operation == "$audit" && r.Principal.Role != "admin" {
+	privileged := role == "admin" || role == "system"
+	if r.Operation == "$audit" && role != "admin" {
 		return fmt.Errorf("%w: only administrators may read the audit trail", ErrDenied)
+	}
+	if adminOperations[r.Operation] && !privileged {
+		return fmt.Errorf("%w: only administrators may run %s", ErrDenied, r.Operation)
+	}
+	if (r.Action == Create || r.Action == Update || r.Action == Delete) && AdminTypes[r.ResourceType] && !privileged {
+		return fmt.Errorf("%w: only administrators may write %s (the recognition catalogue and qualifications); the %s role may read it", ErrDenied, r.ResourceType, role)
 	}
 	return nil
 }

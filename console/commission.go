@@ -141,7 +141,7 @@ const activityMonths = 18
 // a page of its own and not part of the dashboard.
 func (c *Console) handleActivity(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
 	v.Title, v.Section = "commission.activity", "commission"
-	to, err := monthParam(r.URL.Query().Get("to"))
+	to, err := c.monthParam(r.URL.Query().Get("to"))
 	if err != nil {
 		return "", err
 	}
@@ -164,11 +164,13 @@ func (c *Console) handleActivity(w http.ResponseWriter, r *http.Request, v *view
 	return "activity", nil
 }
 
-// monthParam reads ?to=YYYY-MM (default: this month).
-func monthParam(s string) (time.Time, error) {
+// monthParam reads ?to=YYYY-MM (default: the month of the last whole day
+// before the console's today: this month, or the demo region's last month
+// of results).
+func (c *Console) monthParam(s string) (time.Time, error) {
 	if s == "" {
-		now := time.Now().In(chinaTime)
-		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, chinaTime), nil
+		last := c.cfg.Today().In(chinaTime).Add(-time.Nanosecond)
+		return time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, chinaTime), nil
 	}
 	t, err := time.ParseInLocation("2006-01", s, chinaTime)
 	if err != nil || t.Year() < 2000 || t.Year() > 2100 {
@@ -258,7 +260,7 @@ func (c *Console) handleCommissionCSV(w http.ResponseWriter, r *http.Request, v 
 			rows = append(rows, []string{p.City, strconv.Itoa(p.Institutions), strconv.Itoa(p.Members), strconv.Itoa(p.Hospitals), strconv.Itoa(p.Primary)})
 		}
 	case "activity.csv":
-		to, err := monthParam(r.URL.Query().Get("to"))
+		to, err := c.monthParam(r.URL.Query().Get("to"))
 		if err != nil {
 			return "", err
 		}

@@ -35,6 +35,11 @@ type Config struct {
 	// Base is the path the API serves ("/fhir").
 	Base   string
 	Logger *slog.Logger
+	// Today is the console's today, for default periods: the activity
+	// chart ends in the month of the last whole day before it. nil: the
+	// clock. A demo node passes the demo region's fixed today (its results
+	// end there, whatever the date), so its charts open on its data.
+	Today func() time.Time
 }
 
 // Console serves the browser UI.
@@ -77,6 +82,9 @@ func New(cfg Config) (*Console, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Today == nil {
+		cfg.Today = time.Now
 	}
 	c := &Console{cfg: cfg, log: cfg.Logger, fhir: &client{api: cfg.API, base: strings.TrimSuffix(cfg.Base, "/")}, mux: http.NewServeMux()}
 	if err := c.loadStatic(); err != nil {

@@ -109,7 +109,7 @@ func (c *Console) handleCheck(w http.ResponseWriter, r *http.Request, v *view) (
 			case "recognisable":
 				d.Recognisable = po["valueBoolean"] == true
 			case "prior", "rejected":
-				pv := priorOf(list(po["part"]))
+				pv := priorOf(v.Lang, list(po["part"]))
 				if str(po["name"]) == "prior" {
 					d.Prior = append(d.Prior, pv)
 					if d.Programme == "" {
@@ -120,14 +120,14 @@ func (c *Console) handleCheck(w http.ResponseWriter, r *http.Request, v *view) (
 				}
 			case "reason":
 				cd := object(po["valueCoding"])
-				d.Reasons = append(d.Reasons, cmpOr(str(cd["display"]), str(cd["code"])))
+				d.Reasons = append(d.Reasons, whyText(v.Lang, str(cd["code"]), str(cd["display"])))
 			}
 		}
 	}
 	return "check", nil
 }
 
-func priorOf(parts []any) priorView {
+func priorOf(lang string, parts []any) priorView {
 	var pv priorView
 	for _, x := range parts {
 		po := object(x)
@@ -146,10 +146,26 @@ func priorOf(parts []any) priorView {
 			pv.Programme = str(object(po["valueCoding"])["code"])
 		case "reason":
 			cd := object(po["valueCoding"])
-			pv.Reason = cmpOr(str(cd["display"]), str(cd["code"]))
+			pv.Reason = whyText(lang, str(cd["code"]), str(cd["display"]))
 		}
 	}
 	return pv
+}
+
+// whyReasons are the codes of the engine's reasons why a prior result is
+// not recognisable (CodeSystem recognition-reason); the console says them
+// in the page's language ("why."+code), and a code it does not know in the
+// engine's own words.
+var whyReasons = []string{
+	"not-in-catalogue", "orderer-not-in-programme", "no-prior-result", "outside-window",
+	"issuer-unknown", "issuer-not-in-programme", "issuer-grade", "eqa-failed", "eqa-missing",
+}
+
+func whyText(lang, code, display string) string {
+	if m, ok := catalogue["why."+code]; ok {
+		return m.text(lang)
+	}
+	return cmpOr(display, code)
 }
 
 func cmpOr(a, b string) string {

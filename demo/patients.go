@@ -12,6 +12,10 @@ var cst = time.FixedZone("CST", 8*3600)
 // demoToday is the fixed "today" of the demo: results run up to it.
 var demoToday = time.Date(2026, 11, 1, 0, 0, 0, 0, cst)
 
+// Today is the demo region's fixed today, 2026-11-01 00:00 (+08:00):
+// its results, card uses and decisions end there whatever the clock says.
+func Today() time.Time { return demoToday }
+
 func dateOf(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 0, 0, 0, 0, cst) }
 
 // patient is one generated resident with the plan of their care.

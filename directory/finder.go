@@ -301,9 +301,16 @@ func (f *Finder) Operation(w http.ResponseWriter, r *http.Request, id string) er
 	return err
 }
 
+// findParams are the parameters of $find (_format: the API's own).
+var findParams = []string{"lat", "lon", "type", "specialty", "city", "kind", "radius", "count", "_format"}
+
 func parseFind(v url.Values) (FindQuery, error) {
 	var q FindQuery
 	for n, vs := range v {
+		if !slices.Contains(findParams, n) {
+			// a new user's _count or distance silently did nothing
+			return q, outcome.BadRequest("$find has no parameter %q; its parameters are %s.", n, strings.Join(findParams, ", ")).At(n)
+		}
 		if len(vs) > 1 {
 			return q, outcome.BadRequest("The parameter %s is given more than once.", n).At(n)
 		}

@@ -65,7 +65,7 @@ type Errors []RowError
 
 func (es Errors) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d problems in the directory file:", len(es))
+	fmt.Fprintf(&b, "%s in the directory file:", problems(len(es)))
 	for _, e := range es {
 		b.WriteString("\n  ")
 		b.WriteString(e.String())
@@ -339,7 +339,7 @@ func (c *checker) required(r *row, cols ...string) bool {
 	ok := true
 	for _, col := range cols {
 		if r.get(col) == "" {
-			c.fail(r, col, "required for a %s row", r.kind)
+			c.fail(r, col, "required for %s %s row", article(r.kind), r.kind)
 			ok = false
 		}
 	}
@@ -349,7 +349,7 @@ func (c *checker) required(r *row, cols ...string) bool {
 func (c *checker) name(r *row) string {
 	n := r.get("name")
 	if n == "" {
-		c.fail(r, "name", "required for a %s row", r.kind)
+		c.fail(r, "name", "required for %s %s row", article(r.kind), r.kind)
 	} else if utf8.RuneCountInString(n) > 200 {
 		c.fail(r, "name", "longer than 200 characters")
 	}
@@ -845,6 +845,14 @@ func ValidUSCC(s string) bool {
 		}
 	}
 	return usccChars[(31-sum%31)%31] == s[17]
+}
+
+// problems is "1 problem", "2 problems" ...
+func problems(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }
 
 func article(word string) string {

@@ -81,8 +81,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q)
-	self.Del("_cursor")
+	self := cloneValues(q) // with its _cursor: self names this page
 	links := [][2]string{{"self", base + "/$audit?" + self.Encode()}}
 	if next != "" {
 		n := cloneValues(self)

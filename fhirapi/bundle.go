@@ -594,6 +594,9 @@ func rewriteRefs(o *op, refs map[string]string) (conditional bool, err error) {
 					if ref, ok := x.(string); ok {
 						if to, ok := refs[ref]; ok {
 							c[k] = to
+						} else if refs == nil && (strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:")) {
+							// a batch: its entries do not see each other
+							return outcome.BadRequest("%s: the reference %q (at %s) is a urn: reference; the entries of a batch stand alone and cannot refer to each other's fullUrl: send the Bundle as a transaction, or refer to Type/id.", o.path, ref, path()).At(o.path + ".resource")
 						} else if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
 							return outcome.BadRequest("%s: the reference %q (at %s) names no entry of this Bundle; a urn: reference must match the fullUrl of an entry.", o.path, ref, path()).At(o.path + ".resource")
 						} else if isConditionalRef(ref) {

@@ -160,16 +160,15 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 	ctx, cancel := contextWithTimeout(r, s.cfg.QueryTimeout)
 	defer cancel()
 	res, err := s.deps.Store.Search(ctx, req.Query)
+	if c := params.Get("_cursor"); errors.Is(err, store.ErrInvalid) && c != "" {
+		// the store's "bad cursor": say which parameter and what to do
+		return outcome.BadRequest("_cursor %q is not a cursor this server issued for this search (same parameters and _sort); follow the Bundle's next link.", c).At("_cursor")
+	}
 	if err != nil {
 		return err
 	}
 	base := s.publicBase(r)
-	links := [][2]string{{"self", selfPath + "?" + req.Self.Encode()}}
-	if res.NextCursor != "" {
-		next := cloneValues(req.Self)
-		next.Set("_cursor", res.NextCursor)
-		links = append(links, [2]string{"next", selfPath + "?" + next.Encode()})
-	}
+	links := pageLinks(selfPath, req.Self, params.Get("_cursor"), res.NextCursor, req.Query.Offset, req.Query.Count)
 	bw := newBundle("searchset", res.Total, links)
 	for _, v := range res.Matches {
 		body, err := shapeBody(v.Body, shape)
@@ -195,6 +194,39 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 	}
 	writeJSON(w, r, http.StatusOK, bw.finish())
 	return nil
+}
+
+// pageLinks are a search page's links. self names this page: the
+// parameters the search used with the cursor (or offset) that led to it.
+// next continues with the store's keyset cursor, so rows written
+// meanwhile neither repeat nor go missing. Every page knows its position
+// (the number of matches before it), carried beside the cursor as
+// _offset, which the store ignores when a cursor is given; previous goes
+// back by position: exact unless matches before the page were written or
+// deleted meanwhile (the keyset cursor only goes forward).
+func pageLinks(path string, params url.Values, cursor, nextCursor string, pos, count int) [][2]string {
+	self := cloneValues(params)
+	if cursor != "" {
+		self.Set("_cursor", cursor)
+	}
+	if pos > 0 {
+		self.Set("_offset", strconv.Itoa(pos))
+	}
+	links := [][2]string{{"self", path + "?" + self.Encode()}}
+	if nextCursor != "" {
+		next := cloneValues(params)
+		next.Set("_cursor", nextCursor)
+		next.Set("_offset", strconv.Itoa(pos+count))
+		links = append(links, [2]string{"next", path + "?" + next.Encode()})
+	}
+	if pos > 0 && count > 0 {
+		prev := cloneValues(params)
+		if p := pos - count; p > 0 {
+			prev.Set("_offset", strconv.Itoa(p))
+		}
+		links = append(links, [2]string{"previous", path + "?" + prev.Encode()})
+	}
+	return links
 }
 
 func shapeBody(body []byte, sh shape) ([]byte, error) {
@@ -243,6 +275,9 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 			if preferHandling(r) == "strict" {
 				return outcome.BadRequest("History takes only _count, _since and _at; %q is not one of them.", k).At(k)
 			}
+			// lenient: ignored, and so not in the links, which name
+			// what the page was made of
+			delete(q, k)
 		}
 	}
 	if v := q.Get("_count"); v != "" {
@@ -281,8 +316,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q)
-	self.Del("_cursor")
+	self := cloneValues(q) // with its _cursor: self names this page
 	path := base + r.URL.Path[len(s.cfg.Base):]
 	links := [][2]string{{"self", path + "?" + self.Encode()}}
 	if page.NextCursor != "" {

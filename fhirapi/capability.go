@@ -102,12 +102,17 @@ func (s *Server) capabilityStatement() []byte {
 					"(the date of care: each type's clinical date parameter, ge start and le end; types without one are not filtered) and _count (paged).",
 			})
 		}
+		seen := map[string]bool{}
 		for _, key := range sortedKeys(s.deps.Operations) {
 			if typ, name, ok := strings.Cut(key, "/$"); ok && typ == t || strings.HasPrefix(key, t+"/{id}/$") {
 				if !ok {
 					name = key[strings.LastIndex(key, "$")+1:]
 				}
-				ops = append(ops, map[string]any{"name": name, "definition": "http://hl7.org/fhir/OperationDefinition/" + t + "-" + name})
+				if seen[name] {
+					continue // one entry for the type and instance forms
+				}
+				seen[name] = true
+				ops = append(ops, map[string]any{"name": name, "definition": operationDefinition(t, name)})
 			}
 		}
 		if len(ops) > 0 {
@@ -150,6 +155,10 @@ func (s *Server) capabilityStatement() []byte {
 			"searchParam": []any{
 				map[string]any{"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"},
 				map[string]any{"name": "_lastUpdated", "type": "date", "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"},
+				map[string]any{"name": "_tag", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-tag"},
+				map[string]any{"name": "_profile", "type": "uri", "definition": "http://hl7.org/fhir/SearchParameter/Resource-profile"},
+				map[string]any{"name": "_security", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-security"},
+				map[string]any{"name": "_source", "type": "uri", "definition": "http://hl7.org/fhir/SearchParameter/Resource-source"},
 			},
 		}},
 	}
@@ -158,6 +167,21 @@ func (s *Server) capabilityStatement() []byte {
 		panic(err) // built from static tables: cannot fail
 	}
 	return body
+}
+
+// coreOperations are the operations this server implements whose
+// definition is in the R4 specification itself.
+var coreOperations = map[string]bool{"Patient-everything": true, "Patient-match": true}
+
+// operationDefinition is the canonical URL of an operation's definition:
+// the specification's for the core ones, Xietong's for its own (it named
+// OperationDefinitions in HL7's namespace that do not exist, such as
+// http://hl7.org/fhir/OperationDefinition/Patient-ihe-pix).
+func operationDefinition(typ, name string) string {
+	if coreOperations[typ+"-"+name] {
+		return "http://hl7.org/fhir/OperationDefinition/" + typ + "-" + name
+	}
+	return "https://xietong.dev/fhir/OperationDefinition/" + typ + "-" + name
 }
 
 // handleMetadata: GET [base]/metadata.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,17 +138,30 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 		extra = append(extra, store.Clause{{Param: store.ParamLastUpdated, Type: store.TypeDate, Prefix: store.PrefixGe, DateLow: lo, DateHigh: hi}})
 	}
 	types := everythingTypes()
-	if v := q.Get("_type"); v != "" {
+	// referenced limits the resources outside the compartment that come
+	// as includes (nil: every referenced one) to the types _type names.
+	var referenced map[string]bool
+	if vs := q["_type"]; len(vs) > 0 {
 		var want []string
-		for _, t := range strings.Split(v, ",") {
-			if !isKnownType(t) {
-				return outcome.BadRequest("_type: %q is not a resource type", t).At("_type")
-			}
-			if t == "Patient" || len(model.Compartment("Patient", t)) > 0 {
-				want = append(want, t)
+		referenced = map[string]bool{}
+		for _, v := range vs {
+			for _, t := range strings.Split(v, ",") {
+				t = strings.TrimSpace(t)
+				if !isKnownType(t) {
+					return outcome.BadRequest("_type: %q is not a resource type", t).At("_type")
+				}
+				if t == "Patient" || len(model.Compartment("Patient", t)) > 0 {
+					if !slices.Contains(want, t) {
+						want = append(want, t)
+					}
+				} else {
+					referenced[t] = true
+				}
 			}
 		}
-		types = want
+		// in the order of everythingOrder, so a cursor's type index
+		// means the same type on every page
+		types = slices.DeleteFunc(types, func(t string) bool { return !slices.Contains(want, t) })
 	}
 	var care []store.Predicate // date predicates of start and end (Param filled per type)
 	for _, k := range []string{"start", "end"} {
@@ -208,13 +222,12 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 			next = encodeEverythingCursor(typeIdx, "")
 		}
 	}
-	included, err := s.referencedOutside(sctx, matches)
+	included, err := s.referencedOutside(sctx, matches, referenced)
 	if err != nil {
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q)
-	self.Del("_cursor")
+	self := cloneValues(q) // with its _cursor: self names this page
 	path := base + "/Patient/" + id + "/$everything"
 	if id == "" {
 		path = base + "/Patient/$everything"
@@ -309,7 +322,7 @@ func decodeEverythingCursor(c string, ntypes int) (int, string, error) {
 // referencedOutside reads the resources the matches refer to by local
 // reference that are not among the matches and not Patients (other
 // patients are not part of this patient's record).
-func (s *Server) referencedOutside(ctx context.Context, matches []*store.Version) ([]*store.Version, error) {
+func (s *Server) referencedOutside(ctx context.Context, matches []*store.Version, only map[string]bool) ([]*store.Version, error) {
 	have := map[string]bool{}
 	for _, v := range matches {
 		have[v.Type+"/"+v.ID] = true
@@ -328,6 +341,9 @@ func (s *Server) referencedOutside(ctx context.Context, matches []*store.Version
 			typ, id, _ := strings.Cut(ref, "/")
 			if typ == "Patient" || len(model.Compartment("Patient", typ)) > 0 {
 				continue // compartment resources come as matches, on their own page
+			}
+			if only != nil && !only[typ] {
+				continue // _type leaves it out
 			}
 			got, err := s.deps.Store.Read(ctx, typ, id)
 			if err != nil {

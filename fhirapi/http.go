@@ -96,6 +96,9 @@ func (s *Server) readBody(r *http.Request, allowed ...string) ([]byte, error) {
 		return nil, outcome.BadRequest("The request body could not be read: %v", err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
+		if len(allowed) == 1 && allowed[0] == "application/json-patch+json" {
+			return nil, outcome.BadRequest("The request body is empty; a PATCH needs a JSON Patch document (an array of operations).")
+		}
 		return nil, outcome.BadRequest("The request body is empty; a FHIR resource is required.")
 	}
 	return data, nil

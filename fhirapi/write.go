@@ -112,7 +112,14 @@ func (s *Server) validate(o *op) error {
 		if is.Severity == "error" || is.Severity == "fatal" {
 			if o.path != "" {
 				for i, ex := range is.Expression {
-					is.Expression[i] = o.path + ".resource." + ex
+					// Observation.status of entry 1 is
+					// Bundle.entry[1].resource.status
+					if rest, ok := strings.CutPrefix(ex, o.typ); ok && (rest == "" || rest[0] == '.') {
+						ex = rest
+					} else {
+						ex = "." + ex
+					}
+					is.Expression[i] = o.path + ".resource" + ex
 				}
 				is.Diagnostics = o.path + ": " + is.Diagnostics
 			}
@@ -260,8 +267,14 @@ func (s *Server) match(ctx context.Context, tx store.Reader, typ string, criteri
 // existingFor evaluates a create's If-None-Exist inside tx: the one
 // resource it matches, nil when none does, a 412 when several do.
 func (s *Server) existingFor(ctx context.Context, tx store.Reader, o *op) (*store.Version, error) {
-	// Some clients send the Type?criteria form.
-	criteria, err := url.ParseQuery(strings.TrimPrefix(o.ifNoneExist, o.typ+"?"))
+	// Some clients send the Type?criteria, ?criteria or full URL form.
+	crit := o.ifNoneExist
+	if i := strings.IndexByte(crit, '?'); i >= 0 {
+		if head := crit[:i]; head == "" || head == o.typ || strings.HasSuffix(head, "/"+o.typ) {
+			crit = crit[i+1:]
+		}
+	}
+	criteria, err := url.ParseQuery(crit)
 	if err != nil {
 		return nil, outcome.BadRequest("%sIf-None-Exist is not a valid query string: %v", prefix(o.path), err)
 	}

@@ -138,7 +138,7 @@ func Parse(resourceType string, params url.Values, opts Options) (*Request, erro
 		case "_contained", "_containedType", "_query", "_filter", "_list", "_text", "_content":
 			// Not supported (CapabilityStatement lists what is): rejected
 			// under strict handling, ignored (and reported) under lenient.
-			err = unsupported(key, "is not supported")
+			err = unsupported(key, "")
 			if !opts.Strict {
 				req.Ignored = append(req.Ignored, err.Error())
 				continue
@@ -174,8 +174,13 @@ func isUnknown(err error) bool {
 	return ok
 }
 
+// unsupported says what is not supported: key, and why in parentheses
+// ("(modifier :x on a string parameter)"), or "" when the name says it.
 func unsupported(key, why string) error {
-	return outcome.New(400, "not-supported", "Search parameter %s %s by this server.", key, why).At(key)
+	if why != "" {
+		why = " " + why
+	}
+	return outcome.New(400, "not-supported", "Search parameter %s%s is not supported by this server.", key, why).At(key)
 }
 
 func intParam(key string, values []string, lo, hi int) (int, error) {
@@ -209,7 +214,7 @@ func parseSort(resourceType string, values []string) ([]store.Sort, error) {
 				case "string", "date", "token", "number", "uri":
 					s.Type = store.ParamType(sp.Type)
 				default:
-					return nil, unsupported("_sort", fmt.Sprintf("on a %s parameter (%s) is not supported", sp.Type, s.Param))
+					return nil, unsupported("_sort", fmt.Sprintf("on a %s parameter (%s)", sp.Type, s.Param))
 				}
 			}
 			out = append(out, s)

@@ -122,6 +122,12 @@ func crashCycles(t *testing.T, bin, db string, cycles int) {
 		var mu sync.Mutex
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
+		// firstAck closes when this cycle's first transaction is
+		// acknowledged: the kill comes a random moment after it, never on
+		// a bare timer (under load a timer can fire before anything was
+		// acknowledged, and the cycle then proves nothing).
+		firstAck := make(chan struct{})
+		var ackOnce sync.Once
 		for w := 0; w < 4; w++ {
 			wg.Add(1)
 			go func() {
@@ -143,11 +149,21 @@ func crashCycles(t *testing.T, bin, db string, cycles int) {
 						mu.Lock()
 						acked = append(acked, m)
 						mu.Unlock()
+						ackOnce.Do(func() { close(firstAck) })
 					}
 				}
 			}()
 		}
-		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
+		select {
+		case <-firstAck:
+		case <-time.After(2 * time.Minute):
+			p.cmd.Process.Signal(syscall.SIGKILL)
+			p.cmd.Wait()
+			cancel()
+			wg.Wait()
+			t.Fatalf("cycle %d: no transaction acknowledged within 2 minutes; log:\n%s", c, p.log.String())
+		}
+		time.Sleep(time.Duration(rand.IntN(900)) * time.Millisecond)
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		p.cmd.Wait()
 		cancel()

@@ -75,7 +75,11 @@ func runImportDirectory(ctx context.Context, args []string, stdout, stderr io.Wr
 	plan, err := srv.ImportDirectory(ctx, f)
 	var errs directory.Errors
 	if errors.As(err, &errs) {
-		fmt.Fprintf(stderr, "%s: nothing imported; %d problems:\n", fs.Arg(0), len(errs))
+		n := fmt.Sprintf("%d problems", len(errs))
+		if len(errs) == 1 {
+			n = "1 problem"
+		}
+		fmt.Fprintf(stderr, "%s: nothing imported; %s:\n", fs.Arg(0), n)
 		for _, e := range errs {
 			fmt.Fprintf(stderr, "  %s\n", e)
 		}

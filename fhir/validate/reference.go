@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/xietong/xietong/fhir/model"
@@ -32,6 +33,56 @@ func (w *walker) reference(m map[string]any) {
 	default:
 		w.errorf(CodeCodeInvalid, "'%s' is not a resource type (Reference.type is a resource type name, or an absolute URL for logical models)", typ)
 	}
+}
+
+// referenceTargetAllowed checks that a Reference names a resource type the
+// element may point to (Observation.subject: Patient, Group, Device or
+// Location), by its literal reference or, without one, its type. Local
+// (#id), urn: and other non-FHIR URLs name no type and are not checked.
+func (w *walker) referenceTargetAllowed(m map[string]any, ei *elemInfo) {
+	targets := ei.e.Targets
+	if len(targets) == 0 || slices.Contains(targets, "Resource") {
+		return
+	}
+	ref, _ := m["reference"].(string)
+	typ, key := namedType(ref), "reference"
+	if ref == "" {
+		typ, _ = m["type"].(string)
+		key = "type"
+	}
+	if typ == "" || !model.IsResourceType(typ) || slices.Contains(targets, typ) {
+		return
+	}
+	w.push(key)
+	defer w.pop()
+	w.errorf(CodeInvalid, "%s may refer to %s, not %s", ei.path, strings.Join(targets, ", "), typ)
+}
+
+// namedType is the resource type a literal reference names, or "" (the
+// forms are checked by referenceTarget).
+func namedType(ref string) string {
+	if ref == "" || ref[0] == '#' || strings.HasPrefix(ref, "urn:") {
+		return ""
+	}
+	if isAbsoluteURI(ref) {
+		if q := strings.IndexAny(ref, "?#"); q >= 0 {
+			ref = ref[:q]
+		}
+		segs := strings.Split(ref, "/")
+		n := len(segs)
+		switch {
+		case n >= 4 && segs[n-2] == "_history" && model.IsResourceType(segs[n-4]):
+			return segs[n-4]
+		case n >= 2 && model.IsResourceType(segs[n-2]):
+			return segs[n-2]
+		}
+		return ""
+	}
+	if typ, _, ok := strings.Cut(ref, "?"); ok {
+		return typ
+	}
+	typ, _, _ := strings.Cut(ref, "/")
+	return typ
 }
 
 // referenceTarget checks the form of a literal reference and returns the

@@ -428,6 +428,9 @@ func (w *walker) value(val any, ki *keyInfo) {
 		if ki.child != nil {
 			w.object(m, ki.child)
 		}
+		if ki.typeName == "Reference" {
+			w.referenceTargetAllowed(m, ki.elem)
+		}
 		if ki.elem.codes != nil && ki.typeName == "CodeableConcept" {
 			w.codeableConcept(m, ki.elem)
 		}
