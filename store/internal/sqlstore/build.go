@@ -109,16 +109,93 @@ func (b *builder) where(a string, types []string, clauses []store.Clause, free b
 	} else if len(types) > 1 {
 		b.w(typ + " IN ").in(types)
 	}
+	if d >= 0 {
+		if len(clauses[d]) == 0 {
+			return fmt.Errorf("%w: empty clause", store.ErrInvalid)
+		}
+		b.w(" AND " + a + ".rid IN (")
+		if err := b.set(clauses[d], types); err != nil {
+			return err
+		}
+		b.w(")")
+	}
+	return b.filters(a, types, clauses, d)
+}
+
+// from writes " FROM rows r WHERE conditions": the current, non-deleted
+// resources of the types that match every clause, as alias r with at
+// least the column rid, for a search that may be driven (where's free).
+//
+// When the driving clause's set is read from reference entries restricted
+// to the searched types (a reference to a given target, a chain: typedSet)
+// and nothing else needs the resource row (rid-only filters and sort
+// keys), the set itself is the rows: index entries exist for current,
+// non-deleted versions only, and since migration 0007 each reference entry
+// carries its resource's type, so the resource row would only repeat what
+// the entry says. A chain on a common family name then counts 6,000
+// Observations from the index instead of reading 23,000 resource rows.
+func (b *builder) from(types []string, clauses []store.Clause, sorts []store.Sort) error {
+	if d := driver(clauses); d >= 0 && len(types) > 0 && typedSet(clauses[d]) && ridOnly(clauses, d, sorts) {
+		b.w(" FROM (SELECT DISTINCT e.rid AS rid FROM (")
+		if err := b.set(clauses[d], types); err != nil {
+			return err
+		}
+		b.w(") e) r WHERE 1 = 1")
+		return b.filters("r", types, clauses, d)
+	}
+	b.w(" FROM resource r WHERE ")
+	return b.where("r", types, clauses, true)
+}
+
+// typedSet reports whether set writes every predicate of c as a lookup of
+// reference entries, which it restricts to the searched types.
+func typedSet(c store.Clause) bool {
+	if len(c) == 0 {
+		return false
+	}
+	for i := range c {
+		p := &c[i]
+		if p.Type != store.TypeReference || p.Has != nil || p.Not || p.Missing != nil || p.Param == store.ParamID {
+			return false
+		}
+		if p.Chain == nil && (p.TargetID == "" || p.URL != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// ridOnly reports whether the clauses other than the driver d, and the
+// sort keys, refer to the bound resource by its row id alone (no id, type,
+// last update or deletion flag).
+func ridOnly(clauses []store.Clause, d int, sorts []store.Sort) bool {
+	for _, s := range sorts {
+		if s.Param == store.ParamID || s.Param == store.ParamLastUpdated {
+			return false
+		}
+	}
+	for i, c := range clauses {
+		if i == d {
+			continue
+		}
+		for j := range c {
+			p := &c[j]
+			if p.Has != nil || p.Param == store.ParamID || p.Param == store.ParamLastUpdated {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// filters writes " AND (...)" for every clause but the driver d, each a
+// condition on the bound row a.
+func (b *builder) filters(a string, types []string, clauses []store.Clause, d int) error {
 	for i, c := range clauses {
 		if len(c) == 0 {
 			return fmt.Errorf("%w: empty clause", store.ErrInvalid)
 		}
 		if i == d {
-			b.w(" AND " + a + ".rid IN (")
-			if err := b.set(c, types); err != nil {
-				return err
-			}
-			b.w(")")
 			continue
 		}
 		b.w(" AND (")
@@ -285,6 +362,7 @@ func (b *builder) set(c store.Clause, types []string) error {
 			} else {
 				b.w(" AND " + x + ".param IN ").in(params)
 			}
+			b.sourceType(x, types)
 			continue
 		}
 		if p.Param == store.ParamID {
@@ -302,16 +380,27 @@ func (b *builder) set(c store.Clause, types []string) error {
 			b.hasPatientSet(p.Has)
 			continue
 		}
-		if err := b.predSet(p); err != nil {
+		if err := b.predSet(p, types); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// sourceType writes the condition that reference entry x belongs to a
+// resource of one of the types (none: any type).
+func (b *builder) sourceType(x string, types []string) {
+	if len(types) == 1 {
+		b.w(" AND " + x + ".source_type = ").arg(types[0])
+	} else if len(types) > 1 {
+		b.w(" AND " + x + ".source_type IN ").in(types)
+	}
+}
+
 // predSet writes a subquery selecting the row ids of the resources one
-// positive predicate matches (any type; the caller restricts the type).
-func (b *builder) predSet(p *store.Predicate) error {
+// positive predicate matches. The caller restricts the type; a chain's
+// entries are restricted to the types here already (typedSet).
+func (b *builder) predSet(p *store.Predicate, types []string) error {
 	switch {
 	case p.Has != nil:
 		// Driven from the inner side: the matching sources, the references
@@ -322,7 +411,9 @@ func (b *builder) predSet(p *store.Predicate) error {
 		return b.where(s, hasTypes(p.Has), p.Has.Where, true)
 	case p.Chain != nil:
 		x, t := b.newAlias("x"), b.newAlias("t")
-		b.w("SELECT " + x + ".rid FROM resource " + t + " JOIN idx_reference " + x + " ON " + x + ".target_id = " + t + ".id AND " + x + ".target_type = " + t + ".type WHERE " + x + ".param = ").arg(p.Param).w(" AND ")
+		b.w("SELECT " + x + ".rid FROM resource " + t + " JOIN idx_reference " + x + " ON " + x + ".target_id = " + t + ".id AND " + x + ".target_type = " + t + ".type WHERE " + x + ".param = ").arg(p.Param)
+		b.sourceType(x, types)
+		b.w(" AND ")
 		return b.where(t, p.Chain.Types, p.Chain.Where, true)
 	}
 	table, param, err := tableParam(p)
@@ -440,7 +531,9 @@ func (b *builder) filter(a string, p *store.Predicate) error {
 	case p.Has != nil:
 		x, s := b.newAlias("x"), b.newAlias("s")
 		b.w("EXISTS (SELECT 1 FROM idx_reference " + x + " JOIN resource " + s + " ON " + s + ".rid = " + x + ".rid WHERE " +
-			x + ".target_id = " + a + ".id AND " + x + ".target_type = " + a + ".type AND " + x + ".param = ").arg(p.Has.Param).w(" AND ")
+			x + ".target_id = " + a + ".id AND " + x + ".target_type = " + a + ".type AND " + x + ".param = ").arg(p.Has.Param)
+		b.sourceType(x, hasTypes(p.Has))
+		b.w(" AND ")
 		if err := b.where(s, hasTypes(p.Has), p.Has.Where, false); err != nil {
 			return err
 		}
