@@ -121,3 +121,72 @@ func walkPages(t *testing.T, base, q string, total int) {
 		t.Errorf("%s: %d matches over the pages, want %d", q, seen, total)
 	}
 }
+
+// TestSearchPatientCodes checks one patient's resources by a code, read
+// from the token entries' patient keys (decision 019), against resources
+// written, moved to another patient, recoded and deleted, a resource with
+// two patients (key "T/*"), and a patient parameter pointing at a Group,
+// which no key records; on both stores, with totals on every page.
+func TestSearchPatientCodes(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		pat := func(family string) string {
+			return post(t, base, "Patient", fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":%q}]}`, family))
+		}
+		a, b := pat("A"), pat("B")
+		obs := func(id, code, patient string) string {
+			idPart := ""
+			if id != "" {
+				idPart = `"id":"` + id + `",`
+			}
+			return fmt.Sprintf(`{"resourceType":"Observation",%s"status":"final","code":{"coding":[{"system":"http://loinc.org","code":%q}]},"subject":{"reference":"Patient/%s"}}`,
+				idPart, code, patient)
+		}
+		oa1 := post(t, base, "Observation", obs("", "1-1", a))
+		oa2 := post(t, base, "Observation", obs("", "2-2", a))
+		ob1 := post(t, base, "Observation", obs("", "1-1", b))
+		oa3 := post(t, base, "Observation", obs("", "1-1", b)) // moves to A
+		do(t, "PUT", base+"/Observation/"+oa3, fj, obs(oa3, "1-1", a)).wantStatus(t, 200)
+		oa4 := post(t, base, "Observation", obs("", "1-1", a))
+		do(t, "DELETE", base+"/Observation/"+oa4, "", "").wantStatus(t, 204)
+		oa5 := post(t, base, "Observation", obs("", "2-2", a)) // recoded
+		do(t, "PUT", base+"/Observation/"+oa5, fj, obs(oa5, "1-1", a)).wantStatus(t, 200)
+		appt := func(patients ...string) string {
+			var ps []string
+			for _, p := range patients {
+				ps = append(ps, fmt.Sprintf(`{"actor":{"reference":"Patient/%s"},"status":"accepted"}`, p))
+			}
+			return post(t, base, "Appointment", `{"resourceType":"Appointment","status":"booked","serviceType":[{"coding":[{"system":"urn:svc","code":"vac"}]}],"participant":[`+
+				strings.Join(ps, ",")+`]}`)
+		}
+		ap1, ap2 := appt(a, b), appt(a)
+		dus := post(t, base, "DeviceUseStatement", `{"resourceType":"DeviceUseStatement","status":"active","identifier":[{"system":"urn:x","value":"abc"}],
+			"subject":{"reference":"Group/g1"},"device":{"reference":"Device/d1"}}`)
+
+		cases := []struct {
+			q    string
+			want []string
+		}{
+			{"Observation?patient=" + a + "&code=1-1", []string{oa1, oa3, oa5}},
+			{"Observation?patient=Patient/" + a + "&code=http://loinc.org|1-1", []string{oa1, oa3, oa5}},
+			{"Observation?patient=" + a + "&code=http://snomed.info/sct|1-1", nil},
+			{"Observation?patient=" + a + "&code=1-1,2-2", []string{oa1, oa2, oa3, oa5}},
+			{"Observation?patient=" + b + "&code=1-1", []string{ob1}},
+			{"Observation?subject=" + a + "&code=1-1", []string{oa1, oa3, oa5}},
+			{"Observation?patient=" + a + "&code=1-1&_lastUpdated=gt2000-01-01", []string{oa1, oa3, oa5}},
+			{"Observation?patient=" + a + "&code=1-1&_sort=-_lastUpdated", []string{oa1, oa3, oa5}},
+			{"Appointment?patient=" + a + "&service-type=vac", []string{ap1, ap2}},
+			{"Appointment?patient=" + b + "&service-type=urn:svc|vac", []string{ap1}},
+			{"DeviceUseStatement?patient=g1&identifier=abc", []string{dus}},
+			{"DeviceUseStatement?patient=Patient/g1&identifier=abc", nil},
+		}
+		for _, cs := range cases {
+			wantIDs(t, base, cs.q, cs.want...)
+			if !strings.Contains(cs.q, "_sort") {
+				walkPages(t, base, cs.q+"&_count=1", len(cs.want))
+			}
+			if got := do(t, "GET", base+"/"+cs.q+"&_summary=count", "", "").wantStatus(t, 200).str("total"); got != fmt.Sprint(len(cs.want)) {
+				t.Errorf("%s&_summary=count: total %s, want %d", cs.q, got, len(cs.want))
+			}
+		}
+	})
+}

@@ -17,7 +17,7 @@ import (
 
 var tableScan = regexp.MustCompile(`(?m)^SCAN (?:[^p]|p[^0-9])`)
 
-var coroutineScan = regexp.MustCompile(`(?m)^SCAN r$`)
+var coroutineScan = regexp.MustCompile(`(?m)^SCAN [re]$`)
 
 // TestSQLitePlansDriveFromIndexes pins the query plans of selective
 // searches on an empty, unanalysed SQLite database (the state of every new
@@ -267,12 +267,33 @@ func TestSQLitePlansTypedReferenceSets(t *testing.T) {
 	}{
 		{"reference", one(patient), nil, true},
 		{"chain", one(chain), nil, true},
-		{"reference and code", []store.Clause{{code}, {patient}}, nil, true},
+		{"reference and code", []store.Clause{{code}, {{Param: "subject", Type: store.TypeReference, TargetType: "Patient", TargetID: "p1"}}}, nil, true},
 		{"chain and date", []store.Clause{{{Param: "date", Type: store.TypeDate, DateLow: 1, DateHigh: 2}}, {chain}}, nil, true},
 		{"reference sorted by code", one(patient), []store.Sort{{Param: "code", Type: store.TypeToken}}, true},
 		{"reference sorted by _lastUpdated", one(patient), []store.Sort{{Param: store.ParamLastUpdated}}, false},
 		{"reference and _id", []store.Clause{{patient}, {{Param: store.ParamID, Code: "o1", Not: true}}}, nil, false},
 		{"token", one(code), nil, false},
+	}
+	// One patient's resources by a code: the token entries' patient keys.
+	patientCode := map[string][]store.Clause{
+		"patient code":          {{patient}, {code}},
+		"patient code dates":    {{{Param: "date", Type: store.TypeDate, Prefix: store.PrefixGe, DateLow: 1, DateHigh: 2}}, {code}, {patient}},
+		"patient id code":       {{{Param: "patient", Type: store.TypeReference, TargetID: "p1"}}, {code}},
+		"patient codes":         {{patient}, {code, {Param: "code", Type: store.TypeToken, AnySystem: true, Code: "9"}}},
+		"patient code _updated": {{patient}, {code}, {{Param: store.ParamLastUpdated, Type: store.TypeDate, Prefix: store.PrefixGt, DateLow: 1, DateHigh: 2}}},
+	}
+	for name, where := range patientCode {
+		b := newBuilder(SQLite)
+		b.w("SELECT count(*)")
+		if err := b.from([]string{"Observation"}, where, nil); err != nil {
+			t.Fatal(err)
+		}
+		text := plan(b.String(), b.args...)
+		t.Logf("%s:\n%s\n%s", name, b.String(), text)
+		if !strings.Contains(text, "idx_token_pat (param=? AND code=? AND pat=?") || tableScan.MatchString(coroutineScan.ReplaceAllString(text, "")) ||
+			strings.Contains(text, "idx_date_range") || strings.Contains(text, "idx_token_code") {
+			t.Errorf("%s: not driven by the patient keys:\n%s\n%s", name, b.String(), text)
+		}
 	}
 	for _, c := range cases {
 		b := newBuilder(SQLite)
@@ -283,7 +304,7 @@ func TestSQLitePlansTypedReferenceSets(t *testing.T) {
 		text := plan(b.String(), b.args...)
 		t.Logf("%s:\n%s\n%s", c.name, b.String(), text)
 		usesRows := strings.Contains(text, "SEARCH r USING INTEGER PRIMARY KEY")
-		// SCAN r walks the set's co-routine when there is one.
+		// SCAN r and SCAN e walk the set's co-routines when there are.
 		scans := tableScan.MatchString(coroutineScan.ReplaceAllString(text, ""))
 		if !strings.Contains(text, "CO-ROUTINE r") {
 			scans = tableScan.MatchString(text)
