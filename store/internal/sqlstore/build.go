@@ -155,7 +155,8 @@ func (b *builder) from(types []string, clauses []store.Clause, sorts []store.Sor
 		}
 		return b.filters("r", types, clauses, -1)
 	}
-	if d := driver(clauses); d >= 0 && len(types) > 0 && typedSet(clauses[d]) && ridOnly(clauses, d, sorts) {
+	if d := driver(clauses); d >= 0 && len(types) > 0 && (typedSet(clauses[d]) || len(clauses[d]) == 1 && patientHas(&clauses[d][0], types)) &&
+		ridOnly(clauses, d, sorts) {
 		b.w(" FROM (SELECT DISTINCT e.rid AS rid FROM (")
 		if err := b.set(clauses[d], types); err != nil {
 			return err
@@ -565,7 +566,9 @@ func (b *builder) hasPatientCond(x string, h *store.Has) {
 	b.w(")")
 }
 
-// hasPatientSet writes the row ids of the Patients a patientHas matches:
+// hasPatientSet writes the row ids of the live Patients a patientHas
+// matches (from the partial index resource_patient_live, migration 0007,
+// without their resource rows):
 // the patients of the token entries that match and carry the key of a
 // resource of h.Type (an index-only scan of the code's entries, however
 // many resources match, and one lookup per patient); and, by the general
@@ -581,15 +584,26 @@ func (b *builder) hasPatientSet(h *store.Has) {
 	b.hasPatientCond(x, h)
 	b.w(" AND " + x + ".pat >= ").arg(prefix).w(" AND " + x + ".pat < ").arg(h.Type + "0") // "0" follows "/"
 	b.w(" AND " + x + ".pat <> ").arg(prefix + store.PatientMany)
-	b.w(") " + p + " JOIN resource " + t + " ON " + t + ".type = 'Patient' AND " + t + ".id = substr(" + p + ".pat, ").arg(len(prefix) + 1).w(")")
+	b.w(") " + p + " JOIN resource " + t + b.livePatients() + " ON " + t + ".type = 'Patient' AND " + t + ".deleted = 0 AND " + t + ".id = substr(" + p + ".pat, ").arg(len(prefix) + 1).w(")")
 	x, f := b.newAlias("x"), b.newAlias("f")
 	t = b.newAlias("t")
-	b.w(" UNION ALL SELECT " + t + ".rid FROM idx_token " + x + " JOIN idx_reference " + f + " ON " + f + ".rid = " + x + ".rid JOIN resource " + t +
-		" ON " + t + ".type = " + f + ".target_type AND " + t + ".id = " + f + ".target_id WHERE ")
+	b.w(" UNION ALL SELECT " + t + ".rid FROM idx_token " + x + " JOIN idx_reference " + f + " ON " + f + ".rid = " + x + ".rid JOIN resource " + t + b.livePatients() +
+		" ON " + t + ".type = 'Patient' AND " + t + ".deleted = 0 AND " + t + ".id = " + f + ".target_id WHERE ")
 	b.hasPatientCond(x, h)
 	b.w(" AND " + x + ".pat = ").arg(prefix + store.PatientMany).w(" AND ")
 	b.paramEq(f, store.PatientParam)
 	b.w(" AND " + f + ".target_type = 'Patient'")
+}
+
+// livePatients names, on SQLite, the partial index of live Patients for a
+// resource alias joined by type 'Patient', not deleted, and id: without
+// statistics SQLite prefers the (type, id) key, whose rows must then be
+// read to see deletion.
+func (b *builder) livePatients() string {
+	if b.d == SQLite {
+		return " INDEXED BY resource_patient_live"
+	}
+	return ""
 }
 
 // hasPatientFilter writes a patientHas as a condition on the bound

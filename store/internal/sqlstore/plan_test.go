@@ -274,6 +274,25 @@ func TestSQLitePlansTypedReferenceSets(t *testing.T) {
 		{"reference and _id", []store.Clause{{patient}, {{Param: store.ParamID, Code: "o1", Not: true}}}, nil, false},
 		{"token", one(code), nil, false},
 	}
+	// Patients by their Observations' codes (decision 014): the live
+	// Patients from resource_patient_live, no resource row.
+	for name, where := range map[string][]store.Clause{
+		"patient has": one(store.Predicate{Has: &store.Has{Type: "Observation", Param: "patient", Where: one(code)}}),
+		"patient has and a name": {{{Has: &store.Has{Type: "Observation", Param: "patient", Where: one(code)}}},
+			{{Param: "name", Type: store.TypeString, String: "zh"}}},
+	} {
+		b := newBuilder(SQLite)
+		b.w("SELECT count(*)")
+		if err := b.from([]string{"Patient"}, where, nil); err != nil {
+			t.Fatal(err)
+		}
+		text := plan(b.String(), b.args...)
+		t.Logf("%s:\n%s\n%s", name, b.String(), text)
+		if strings.Contains(text, "SEARCH r USING INTEGER PRIMARY KEY") || !strings.Contains(text, "USING COVERING INDEX resource_patient_live") ||
+			tableScan.MatchString(coroutineScan.ReplaceAllString(text, "")) {
+			t.Errorf("%s: not counted from the indexes alone:\n%s\n%s", name, b.String(), text)
+		}
+	}
 	// One patient's resources by a code: the token entries' patient keys.
 	patientCode := map[string][]store.Clause{
 		"patient code":          {{patient}, {code}},

@@ -18,3 +18,11 @@ UPDATE idx_reference SET source_type = coalesce((SELECT r.type FROM resource r W
 
 DROP INDEX idx_reference_target;
 CREATE INDEX idx_reference_target ON idx_reference (target_id, target_type, param, source_type, rid);
+
+-- The live Patients by id, for the patients of a reverse chain
+-- (Patient?_has:Observation:patient:code=..., decision 014): the token
+-- entries give the patients' ids, and this index their row ids and that
+-- they are not deleted without reading each one's resource row (a common
+-- code's 3,169 patients were as many random resource pages per request).
+-- Partial, so that only Patient writes maintain it.
+CREATE INDEX resource_patient_live ON resource (id, rid) WHERE type = 'Patient' AND deleted = 0;
