@@ -18,6 +18,10 @@ type builder struct {
 	sb    strings.Builder
 	args  []any
 	alias int
+	// valueDependent: the statement leans on a partial index through
+	// its values (the patient keys of idx_token_pat), which a plan made
+	// for any values does not see (SearchQuerier).
+	valueDependent bool
 }
 
 func newBuilder(d Dialect) *builder { return &builder{d: d} }
@@ -221,6 +225,7 @@ func plainCodes(c store.Clause) bool {
 // whose patient entry points at a non-Patient X (a Group: some patient
 // parameters allow one), which no key records. All are of type typ.
 func (b *builder) patientTokenSet(typ string, ref *store.Predicate, c store.Clause) {
+	b.valueDependent = true
 	x := b.newAlias("x")
 	b.w("SELECT " + x + ".rid FROM idx_token " + x + " WHERE (")
 	for i := range c {
@@ -578,6 +583,7 @@ func (b *builder) hasPatientCond(x string, h *store.Has) {
 // in modernc.org/sqlite allocating and freeing temporary B-tree pages was
 // most of such a query's CPU time.
 func (b *builder) hasPatientSet(h *store.Has) {
+	b.valueDependent = true
 	prefix := h.Type + "/"
 	x, p, t := b.newAlias("x"), b.newAlias("p"), b.newAlias("t")
 	b.w("SELECT " + t + ".rid FROM (SELECT DISTINCT " + x + ".pat AS pat FROM idx_token " + x + " WHERE ")
@@ -610,6 +616,7 @@ func (b *builder) livePatients() string {
 // Patient row a: one index probe for the key "T/<a's id>", and one for
 // resources pointing at several patients.
 func (b *builder) hasPatientFilter(a string, h *store.Has) {
+	b.valueDependent = true
 	prefix := h.Type + "/"
 	y := b.newAlias("y")
 	b.w("(EXISTS (SELECT 1 FROM idx_token " + y + " WHERE ")

@@ -64,7 +64,7 @@ func (r Reader) includes(ctx context.Context, q *store.Query, matches []int64) (
 			if inc.TargetType != "" {
 				b.w(" AND x.target_type = ").arg(inc.TargetType)
 			}
-			rows, err := r.Q.Query(ctx, b.String(), b.args...)
+			rows, err := r.searchQuery(ctx, b)
 			if err != nil {
 				return WrapErr(ctx, "include", err)
 			}

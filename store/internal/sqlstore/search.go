@@ -186,7 +186,8 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		if err := b.from(q.Types, q.Where, nil); err != nil {
 			return err
 		}
-		if err := r.scalar(ctx, b, &res.Total); err != nil {
+		rows, err := r.searchQuery(ctx, b)
+		if err := scanScalar(rows, err, &res.Total); err != nil {
 			return WrapErr(ctx, "search count", err)
 		}
 		return nil
@@ -248,7 +249,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	b.w(") m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid")
 	b.orderBy(keys, "m")
 
-	rows, err := r.Q.Query(ctx, b.String(), b.args...)
+	rows, err := r.searchQuery(ctx, b)
 	if err != nil {
 		return nil, WrapErr(ctx, "search", err)
 	}
