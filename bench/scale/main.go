@@ -42,6 +42,7 @@ func main() {
 		doExplain = flag.Bool("explain", false, "print the plan and time of the SQL the store runs for kinds a-d and f (straight on the database)")
 		tz        = flag.String("tz", "", "time zone of zone-less dates, as the server's setting (empty: Asia/Shanghai)")
 		cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+		slowest   = flag.Int("slowest", 0, "print the requests of this many highest CPU times per kind")
 	)
 	flag.Parse()
 	if *cpuprof != "" {
@@ -80,7 +81,7 @@ func main() {
 	}
 	if *doQuery {
 		t0 := time.Now()
-		if _, err := runQueries(ctx, *dsn, *tz, src, *n, *warm, *seed, *only); err != nil {
+		if _, err := runQueries(ctx, *dsn, *tz, src, *n, *warm, *seed, *only, *slowest); err != nil {
 			fail(err)
 		}
 		fmt.Printf("queries took %s\n", time.Since(t0).Round(time.Second))

@@ -36,6 +36,13 @@ type result struct {
 	Totals     int // summed totals, when reported
 	Failures   int
 	FirstError string
+	slow       []slowReq
+}
+
+// slowReq is one measured request, for -slowest.
+type slowReq struct {
+	path      string
+	wall, cpu time.Duration
 }
 
 func (r *result) pct(p float64) time.Duration { return pctOf(r.Lat, p) }
@@ -159,7 +166,7 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm int, seed uint64, only string) ([]*result, error) {
+func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm int, seed uint64, only string, slowest int) ([]*result, error) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(ctx, server.Config{DB: dsn, TimeZone: tz, Logger: logger})
 	if err != nil {
@@ -221,6 +228,7 @@ func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm i
 			}
 			res.Lat = append(res.Lat, lat)
 			res.CPU = append(res.CPU, cpu)
+			res.slow = append(res.slow, slowReq{path, lat, cpu})
 			var b bundleOut
 			if err := json.Unmarshal(rec.Body.Bytes(), &b); err == nil {
 				for _, e := range b.Entry {
@@ -240,6 +248,12 @@ func runQueries(ctx context.Context, dsn, tz string, src []*srcBundle, n, warm i
 		fmt.Printf("%-3s p50 %8s  p99 %8s  cpu p50 %8s p99 %8s  n=%d fail=%d  matches/req %.1f included/req %.1f total/req %.0f  (load %s)  %s\n",
 			k.Name, ms(res.pct(50)), ms(res.pct(99)), ms(pctOf(res.CPU, 50)), ms(pctOf(res.CPU, 99)), len(res.Lat), res.Failures,
 			per(res.Matches, len(res.Lat)), per(res.Included, len(res.Lat)), per(res.Totals, len(res.Lat)), loadavg(), k.Label)
+		if slowest > 0 {
+			sort.Slice(res.slow, func(i, j int) bool { return res.slow[i].cpu > res.slow[j].cpu })
+			for _, q := range res.slow[:min(slowest, len(res.slow))] {
+				fmt.Printf("    slow: cpu %s wall %s  %s\n", ms(q.cpu), ms(q.wall), q.path)
+			}
+		}
 		if res.FirstError != "" {
 			fmt.Printf("    first failure: %s\n", res.FirstError)
 		}

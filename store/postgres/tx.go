@@ -41,7 +41,7 @@ x8 AS (DELETE FROM idx_composite WHERE rid IN (SELECT rid FROM r))` + indexCTEs
 	indexCTEs = `,
 s AS (INSERT INTO idx_string (rid, param, norm, exact) SELECT r.rid, u.* FROM r, unnest($8::text[], $9::text[], $10::text[]) u),
 t AS (INSERT INTO idx_token (rid, param, system, code, text, pat) SELECT r.rid, u.*, $49::text FROM r, unnest($11::text[], $12::text[], $13::text[], $14::text[]) u),
-f AS (INSERT INTO idx_reference (rid, param, target_type, target_id, url) SELECT r.rid, u.* FROM r, unnest($15::text[], $16::text[], $17::text[], $18::text[]) u),
+f AS (INSERT INTO idx_reference (rid, param, target_type, target_id, url, source_type) SELECT r.rid, u.*, $1::text FROM r, unnest($15::text[], $16::text[], $17::text[], $18::text[]) u),
 d AS (INSERT INTO idx_date (rid, param, low, high) SELECT r.rid, u.* FROM r, unnest($19::text[], $20::bigint[], $21::bigint[]) u),
 n AS (INSERT INTO idx_number (rid, param, value, low, high) SELECT r.rid, u.* FROM r, unnest($22::text[], $23::float8[], $24::float8[], $25::float8[]) u),
 q AS (INSERT INTO idx_quantity (rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high)

@@ -47,7 +47,7 @@ var indexColumns = map[string]string{
 	"resource":         "rid, type, id, version, vid, last_updated, deleted",
 	"idx_string":       "rid, param, norm, exact",
 	"idx_token":        "rid, param, system, code, text, pat",
-	"idx_reference":    "rid, param, target_type, target_id, url",
+	"idx_reference":    "rid, param, target_type, target_id, url, source_type",
 	"idx_date":         "rid, param, low, high",
 	"idx_number":       "rid, param, value, low, high",
 	"idx_quantity":     "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
@@ -498,7 +498,7 @@ func (t *tx) bufferIndex(rid int64, typ string, x *store.Index) {
 	})
 	add("idx_reference", len(x.References), func(p []any, i int) []any {
 		e := &x.References[i]
-		return append(p, e.Param, e.TargetType, e.TargetID, e.URL)
+		return append(p, e.Param, e.TargetType, e.TargetID, e.URL, typ) // source_type: migration 0007
 	})
 	add("idx_date", len(x.Dates), func(p []any, i int) []any {
 		e := &x.Dates[i]

@@ -46,8 +46,12 @@ func (r Reader) includes(ctx context.Context, q *store.Query, matches []int64) (
 			}
 			b.w(")")
 			if inc.SourceType != "" {
-				// Unary + on SQLite: without statistics it would otherwise
-				// walk every resource of the source type (see where).
+				// The entry's own type (migration 0007) narrows a
+				// _revinclude in the reference index; the resource's
+				// type says the same. Unary + on SQLite: without
+				// statistics it would otherwise walk every resource of the
+				// source type (see where).
+				b.w(" AND x.source_type = ").arg(inc.SourceType)
 				if r.D == SQLite {
 					b.w(" AND +s.type = ").arg(inc.SourceType)
 				} else {
@@ -60,7 +64,7 @@ func (r Reader) includes(ctx context.Context, q *store.Query, matches []int64) (
 			if inc.TargetType != "" {
 				b.w(" AND x.target_type = ").arg(inc.TargetType)
 			}
-			rows, err := r.Q.Query(ctx, b.String(), b.args...)
+			rows, err := r.searchQuery(ctx, b)
 			if err != nil {
 				return WrapErr(ctx, "include", err)
 			}

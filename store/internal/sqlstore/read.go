@@ -182,6 +182,10 @@ func (r Reader) History(ctx context.Context, q store.HistoryQuery) (*store.Histo
 
 func (r Reader) scalar(ctx context.Context, b *builder, dest any) error {
 	rows, err := r.Q.Query(ctx, b.String(), b.args...)
+	return scanScalar(rows, err, dest)
+}
+
+func scanScalar(rows Rows, err error, dest any) error {
 	if err != nil {
 		return err
 	}

@@ -182,11 +182,12 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	res := &store.SearchResult{Total: -1}
 	countSQL := func() error {
 		b := newBuilder(r.D)
-		b.w("SELECT count(*) FROM resource r WHERE ")
-		if err := b.where("r", q.Types, q.Where, true); err != nil {
+		b.w("SELECT count(*)")
+		if err := b.from(q.Types, q.Where, nil); err != nil {
 			return err
 		}
-		if err := r.scalar(ctx, b, &res.Total); err != nil {
+		rows, err := r.searchQuery(ctx, b)
+		if err := scanScalar(rows, err, &res.Total); err != nil {
 			return WrapErr(ctx, "search count", err)
 		}
 		return nil
@@ -207,13 +208,10 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	// costly part (evaluated once instead of once to count and once for
 	// the page: half the time of a _has on a common code). A page driven
 	// by a plain index predicate in row-id order stops after count+1
-	// rows, so there a separate count is cheaper.
+	// rows, so there the total is counted apart, and only when the page
+	// does not tell it: a first page with no next page holds every match.
 	withTotal := q.Total != store.TotalNone && (len(keys) > 0 || !plainDriver(q.Where))
-	if q.Total != store.TotalNone && !withTotal {
-		if err := countSQL(); err != nil {
-			return nil, err
-		}
-	}
+	countApart := q.Total != store.TotalNone && !withTotal
 
 	// Innermost: matching row ids with their sort keys (and the total);
 	// middle: keyset, order and page; outer: fetch the bodies of that page
@@ -235,8 +233,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	if withTotal {
 		b.w(", count(*) OVER () AS total")
 	}
-	b.w(" FROM resource r WHERE ")
-	if err := b.where("r", q.Types, q.Where, true); err != nil {
+	if err := b.from(q.Types, q.Where, q.Sort); err != nil {
 		return nil, err
 	}
 	b.w(") m")
@@ -252,7 +249,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	b.w(") m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid")
 	b.orderBy(keys, "m")
 
-	rows, err := r.Q.Query(ctx, b.String(), b.args...)
+	rows, err := r.searchQuery(ctx, b)
 	if err != nil {
 		return nil, WrapErr(ctx, "search", err)
 	}
@@ -292,6 +289,13 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		return nil, WrapErr(ctx, "search", err)
 	}
 	rows.Close()
+	if countApart {
+		if res.NextCursor == "" && cur == nil && (len(res.Matches) > 0 || q.Offset == 0) {
+			res.Total = q.Offset + len(res.Matches)
+		} else if err := countSQL(); err != nil {
+			return nil, err
+		}
+	}
 	if withTotal && len(res.Matches) == 0 {
 		// An empty page has no row to carry the total: nothing matches,
 		// or the page is past the end.
