@@ -2,6 +2,7 @@ package recognition
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -181,9 +182,7 @@ func (e *Engine) project(ctx context.Context, r store.Reader, typ, id string, re
 		if enc := refID(res["encounter"], "Encounter"); enc != "" {
 			v, err := r.Read(ctx, "Encounter", enc)
 			if err == nil {
-				if m, err := decode(v.Body); err == nil {
-					out.issuer = refID(m["serviceProvider"], "Organization")
-				}
+				out.issuer = serviceProvider(v.Body)
 			} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrGone) {
 				return out, false, err
 			}
@@ -202,6 +201,23 @@ func (e *Engine) project(ctx context.Context, r store.Reader, typ, id string, re
 		out.value = truncate(out.value, 200)
 	}
 	return out, true, nil
+}
+
+// serviceProvider is the Organization id of an Encounter's
+// serviceProvider, from its stored JSON. Only that member is decoded: a
+// Synthea result names its Encounter, so every Observation of a Bundle
+// read one, and decoding the whole Encounter into a tree cost ~5 % of the
+// ingest's CPU (docs/decisions/017-ingest-cpu.md).
+func serviceProvider(body []byte) string {
+	var enc struct {
+		ServiceProvider struct {
+			Reference string `json:"reference"`
+		} `json:"serviceProvider"`
+	}
+	if json.Unmarshal(body, &enc) != nil {
+		return ""
+	}
+	return refID(map[string]any{"reference": enc.ServiceProvider.Reference}, "Organization")
 }
 
 func truncate(s string, n int) string {
