@@ -271,10 +271,20 @@ func observationValue(res map[string]any) string {
 	return ""
 }
 
-const insertRow = `INSERT INTO recognition_result (patient, code, eff, rtype, rid, issuer, value, study, marked) VALUES `
+const insertRow = ` INTO recognition_result (patient, code, eff, rtype, rid, issuer, value, study, marked) VALUES `
 
-func insertSQL(n int) string {
-	return insertRow + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+// insertSQL inserts n rows. On SQLite it is INSERT OR IGNORE, as the
+// store's own index rows are (decision 003): the table has no constraint
+// a row bound from Go can break (NOT NULL only), and a statement that
+// cannot abort half-way needs no statement journal. With the default
+// ABORT, SQLite copied every page each result's statement touched into
+// one, half of the statement's CPU (docs/decisions/017-ingest-cpu.md).
+func insertSQL(dialect string, n int) string {
+	verb := "INSERT"
+	if dialect == "sqlite" {
+		verb = "INSERT OR IGNORE"
+	}
+	return verb + insertRow + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 }
 
 func (e *Engine) writeRows(ctx context.Context, et store.EngineTx, r result, marked bool) error {
@@ -286,7 +296,7 @@ func (e *Engine) writeRows(ctx context.Context, et store.EngineTx, r result, mar
 	for _, c := range r.codes {
 		args = append(args, r.patient, c, r.eff.Unix(), r.typ, r.id, r.issuer, r.value, r.study, m)
 	}
-	return et.ExecSQL(ctx, insertSQL(len(r.codes)), args...)
+	return et.ExecSQL(ctx, insertSQL(et.Dialect(), len(r.codes)), args...)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
