@@ -126,16 +126,8 @@ func dsn(path string, o Options, kind connKind) (string, error) {
 		q.Add("_pragma", "temp_store(MEMORY)")
 		// The WAL is checkpointed in the background (checkpointer), off
 		// the serialised write path; the writer checkpoints itself only
-		// as a backstop, should the WAL grow past 16,384 pages (128 MB at
-		// 8 KiB pages, 64 MB in a file made with 4 KiB pages).
+		// as a backstop, should the WAL grow past 64 MB.
 		q.Add("_pragma", "wal_autocheckpoint(16384)")
-		// A new file gets 8 KiB pages (SQLite's default is 4 KiB): a
-		// Bundle's rows fill fewer pages, so its COMMIT writes fewer WAL
-		// frames (two pwrite calls each), the checkpoint copies fewer, and
-		// B-trees split less often: ~7 % less CPU per ingested resource,
-		// point reads unchanged (decision 017). An existing file keeps its
-		// page size (the pragma is a no-op once the file has tables).
-		q.Add("_pragma", "page_size(8192)")
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
 	}
