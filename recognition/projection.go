@@ -2,6 +2,7 @@ package recognition
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -181,9 +182,7 @@ func (e *Engine) project(ctx context.Context, r store.Reader, typ, id string, re
 		if enc := refID(res["encounter"], "Encounter"); enc != "" {
 			v, err := r.Read(ctx, "Encounter", enc)
 			if err == nil {
-				if m, err := decode(v.Body); err == nil {
-					out.issuer = refID(m["serviceProvider"], "Organization")
-				}
+				out.issuer = serviceProvider(v.Body)
 			} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrGone) {
 				return out, false, err
 			}
@@ -202,6 +201,23 @@ func (e *Engine) project(ctx context.Context, r store.Reader, typ, id string, re
 		out.value = truncate(out.value, 200)
 	}
 	return out, true, nil
+}
+
+// serviceProvider is the Organization id of an Encounter's
+// serviceProvider, from its stored JSON. Only that member is decoded: a
+// Synthea result names its Encounter, so every Observation of a Bundle
+// read one, and decoding the whole Encounter into a tree cost ~5 % of the
+// ingest's CPU (docs/decisions/017-ingest-cpu.md).
+func serviceProvider(body []byte) string {
+	var enc struct {
+		ServiceProvider struct {
+			Reference string `json:"reference"`
+		} `json:"serviceProvider"`
+	}
+	if json.Unmarshal(body, &enc) != nil {
+		return ""
+	}
+	return refID(map[string]any{"reference": enc.ServiceProvider.Reference}, "Organization")
 }
 
 func truncate(s string, n int) string {
@@ -255,10 +271,20 @@ func observationValue(res map[string]any) string {
 	return ""
 }
 
-const insertRow = `INSERT INTO recognition_result (patient, code, eff, rtype, rid, issuer, value, study, marked) VALUES `
+const insertRow = ` INTO recognition_result (patient, code, eff, rtype, rid, issuer, value, study, marked) VALUES `
 
-func insertSQL(n int) string {
-	return insertRow + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+// insertSQL inserts n rows. On SQLite it is INSERT OR IGNORE, as the
+// store's own index rows are (decision 003): the table has no constraint
+// a row bound from Go can break (NOT NULL only), and a statement that
+// cannot abort half-way needs no statement journal. With the default
+// ABORT, SQLite copied every page each result's statement touched into
+// one, half of the statement's CPU (docs/decisions/017-ingest-cpu.md).
+func insertSQL(dialect string, n int) string {
+	verb := "INSERT"
+	if dialect == "sqlite" {
+		verb = "INSERT OR IGNORE"
+	}
+	return verb + insertRow + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 }
 
 func (e *Engine) writeRows(ctx context.Context, et store.EngineTx, r result, marked bool) error {
@@ -270,7 +296,7 @@ func (e *Engine) writeRows(ctx context.Context, et store.EngineTx, r result, mar
 	for _, c := range r.codes {
 		args = append(args, r.patient, c, r.eff.Unix(), r.typ, r.id, r.issuer, r.value, r.study, m)
 	}
-	return et.ExecSQL(ctx, insertSQL(len(r.codes)), args...)
+	return et.ExecSQL(ctx, insertSQL(et.Dialect(), len(r.codes)), args...)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -43,6 +43,12 @@ type compiledParam struct {
 	expr *fhirpath.Expression
 	// components of a composite parameter, evaluated on each value of expr.
 	components []compiledParam
+	// roots are the resource's elements expr starts from (one per branch
+	// of a union, "value" for a choice value[x]), when every branch is a
+	// path (navigation, where(), as) that yields nothing without its
+	// root element; nil when it may yield something anyway
+	// (Patient.deceased.exists() ...), so it is always evaluated.
+	roots []string
 }
 
 // Special parameters answered by the store from the resource row, or not
@@ -58,8 +64,15 @@ func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, 
 	if p.err != nil {
 		return out, p.err
 	}
+	var buf [32]string
+	alt := altNames(buf[:0], res)
 	for i := range p.params {
 		cp := &p.params[i]
+		if cp.roots != nil && !hasAnyRoot(res, alt, cp.roots) {
+			// Nothing to evaluate: of Observation's 45 parameters a
+			// Synthea Observation has the elements of about 15.
+			continue
+		}
 		vals, err := cp.expr.Evaluate(res, nil)
 		if err != nil {
 			return out, fmt.Errorf("search parameter %s (%s): %w", cp.code, cp.expr, err)
@@ -131,7 +144,7 @@ func compilePlan(rt string) *plan {
 			p.err = fmt.Errorf("compile search parameter %s.%s: %w", rt, code, err)
 			return p
 		}
-		cp := compiledParam{code: code, typ: typ, expr: compiled}
+		cp := compiledParam{code: code, typ: typ, expr: compiled, roots: pathRoots(rt, expr)}
 		if typ == store.TypeComposite {
 			types := ComponentTypes(sp)
 			if types == nil {
@@ -149,6 +162,164 @@ func compilePlan(rt string) *plan {
 		p.params = append(p.params, cp)
 	}
 	return p
+}
+
+// pathRoots returns the elements of a resource of type rt that expr can
+// start from, or nil unless every branch of expr (split at top-level
+// "|") is a path from the resource (rt.a.b, Resource.meta.tag,
+// (rt.value as Quantity), rt.subject.where(...), rt.x.as(T)): such a
+// branch yields nothing when the resource has no root element. Anything
+// else — functions of the whole (exists(), empty()), operators,
+// indexers, a bare "Observation" — is evaluated always.
+func pathRoots(rt, expr string) []string {
+	var roots []string
+	for _, b := range splitTop(expr) {
+		root, ok := pathRoot(rt, stripWhere(strings.TrimSpace(b)))
+		if !ok {
+			return nil
+		}
+		if !slices.Contains(roots, root) {
+			roots = append(roots, root)
+		}
+	}
+	return roots
+}
+
+// splitTop splits s at the "|" outside parentheses and quotes.
+func splitTop(s string) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '\'':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '|' && depth == 0:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// stripWhere removes every ".where(...)" (a filter: it yields a subset of
+// what it is applied to), or returns "" when one is not closed.
+func stripWhere(s string) string {
+	for {
+		i := strings.Index(s, ".where(")
+		if i < 0 {
+			return s
+		}
+		j, depth, quoted := i+len(".where("), 1, false
+		for ; j < len(s) && depth > 0; j++ {
+			switch c := s[j]; {
+			case c == '\\' && quoted:
+				j++
+			case c == '\'':
+				quoted = !quoted
+			case quoted:
+			case c == '(':
+				depth++
+			case c == ')':
+				depth--
+			}
+		}
+		if depth > 0 {
+			return ""
+		}
+		s = s[:i] + s[j:]
+	}
+}
+
+// pathRoot parses one branch without where(): optional "(", the type (rt,
+// Resource or DomainResource), ".", the root element, then only ".name",
+// " as Type", ".as(Type)" and ")" steps.
+func pathRoot(rt, b string) (string, bool) {
+	b = strings.TrimLeft(b, "(")
+	typ, rest, ok := strings.Cut(b, ".")
+	if !ok || (typ != rt && typ != "Resource" && typ != "DomainResource") {
+		return "", false
+	}
+	root := ident(rest)
+	if root == "" {
+		return "", false
+	}
+	rest = rest[len(root):]
+	for rest != "" {
+		switch {
+		case rest[0] == ')':
+			rest = rest[1:]
+		case strings.HasPrefix(rest, " as "):
+			t := ident(rest[4:])
+			if t == "" {
+				return "", false
+			}
+			rest = rest[4+len(t):]
+		case strings.HasPrefix(rest, ".as("):
+			t := ident(rest[4:])
+			if t == "" || !strings.HasPrefix(rest[4+len(t):], ")") {
+				return "", false
+			}
+			rest = rest[5+len(t):]
+		case rest[0] == '.':
+			n := ident(rest[1:])
+			if n == "" || strings.HasPrefix(rest[1+len(n):], "(") {
+				return "", false // a function
+			}
+			rest = rest[1+len(n):]
+		default:
+			return "", false
+		}
+	}
+	return root, true
+}
+
+// ident is the FHIRPath identifier s starts with (letters, digits, _).
+func ident(s string) string {
+	i := 0
+	for i < len(s) && (s[i] == '_' || s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || i > 0 && s[i] >= '0' && s[i] <= '9') {
+		i++
+	}
+	return s[:i]
+}
+
+// hasAnyRoot reports whether res has one of the elements: the name
+// itself, its primitive extension (_name), or a choice type's value
+// (valueQuantity for value). alt holds res's other names (altNames).
+func hasAnyRoot(res map[string]any, alt []string, roots []string) bool {
+	for _, r := range roots {
+		if _, ok := res[r]; ok || slices.Contains(alt, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// altNames appends the names under which res's keys can be a path's root
+// besides the key itself: "status" for "_status", "value" for
+// "valueQuantity" (a key cut before its first upper-case letter; a few
+// are no choice, such as "service" for "serviceProvider", which only
+// means a parameter is evaluated for nothing).
+func altNames(dst []string, res map[string]any) []string {
+	for k := range res {
+		if n := strings.TrimPrefix(k, "_"); n != k {
+			dst = append(dst, n)
+			k = n
+		}
+		for i := 1; i < len(k); i++ {
+			if k[i] >= 'A' && k[i] <= 'Z' {
+				dst = append(dst, k[:i])
+				break
+			}
+		}
+	}
+	return dst
 }
 
 // isNear reports whether sp is Location's near, the one special parameter

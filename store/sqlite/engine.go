@@ -45,10 +45,20 @@ func (t *tx) QuerySQL(ctx context.Context, query string, args ...any) (store.Row
 	return rows, nil
 }
 
-// ExecSQL implements store.EngineTx.
+// ExecSQL implements store.EngineTx. The statement runs inside the
+// transaction's savepoint, so that a Rollback undoes it alone; written
+// without one, a rollback after it (a later entry of the Bundle failing)
+// failed every member of the shared transaction, those that had already
+// committed too.
 func (t *tx) ExecSQL(ctx context.Context, query string, args ...any) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.err != nil {
+		return t.err
+	}
+	if err := t.beginWriting(); err != nil {
+		return sqlstore.WrapErr(ctx, "engine exec", err)
+	}
 	_, err := t.exec(query, args...)
 	return sqlstore.WrapErr(ctx, "engine exec", err)
 }

@@ -156,3 +156,85 @@ func TestGroupCommitCloseFailsWaitingMembers(t *testing.T) {
 		t.Fatal("Begin after Close succeeded")
 	}
 }
+
+// A member that wrote engine rows (store.EngineTx.ExecSQL, as the
+// recognition hook does for each result) and then rolls back undoes them
+// alone: they were written inside its savepoint. Without one, its
+// rollback failed the whole group, and with it a member that had already
+// committed and was waiting for the shared COMMIT.
+func TestEngineRowsRollBackAlone(t *testing.T) {
+	ctx := context.Background()
+	db := openGroupTest(t)
+	setup, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setup.(*tx).ExecSQL(ctx, `CREATE TABLE engine_rows (x TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := setup.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	a, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bStarted, bc := make(chan struct{}), make(chan store.Tx, 1)
+	go func() {
+		close(bStarted)
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		bc <- tx
+	}()
+	waitQueued(t, bStarted)
+	if err := a.Put(ctx, patient("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.(*tx).ExecSQL(ctx, `INSERT INTO engine_rows (x) VALUES ('a')`); err != nil {
+		t.Fatal(err)
+	}
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.Commit() }()
+
+	b := <-bc
+	if b == nil {
+		t.FailNow()
+	}
+	if err := b.Put(ctx, patient("b", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.(*tx).ExecSQL(ctx, `INSERT OR IGNORE INTO engine_rows (x) VALUES ('b'), ('b2')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Rollback(); err != nil {
+		t.Fatalf("rollback after engine rows: %v", err)
+	}
+	if err := <-aDone; err != nil {
+		t.Fatalf("a, committed before b rolled back: %v", err)
+	}
+	if _, err := db.Read(ctx, "Patient", "a"); err != nil {
+		t.Errorf("Patient/a: %v", err)
+	}
+	if _, err := db.Read(ctx, "Patient", "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Patient/b of the rolled-back member: %v", err)
+	}
+	rows, err := db.QuerySQL(ctx, `SELECT x FROM engine_rows ORDER BY x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var x string
+		if err := rows.Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	rows.Close()
+	if len(got) != 1 || got[0] != "a" {
+		t.Errorf("engine rows after b's rollback: %q, want [a]", got)
+	}
+}
