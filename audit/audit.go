@@ -104,12 +104,14 @@ func (w *Writer) loop() {
 	buf := make([]store.AuditRecord, 0, w.batch)
 	tick := time.NewTicker(w.flush)
 	defer tick.Stop()
-	var lastErr error // the last append that failed for good
+	// lost is the last append that failed for good since Sync last
+	// answered: those records were handed to Record before the next Sync
+	// is, so that Sync must fail, whatever succeeds in between.
+	var lost error
 	write := func() {
 		if len(buf) == 0 {
 			return
 		}
-		lastErr = nil
 		// Retry a failing append (the database may be briefly busy) rather
 		// than drop the trail; log each failure.
 		for attempt := 1; ; attempt++ {
@@ -122,7 +124,7 @@ func (w *Writer) loop() {
 			w.l.Error("audit append failed; retrying", "records", len(buf), "attempt", attempt, "err", err)
 			if attempt >= 5 {
 				w.l.Error("audit records could not be stored", "records", len(buf))
-				lastErr = err
+				lost = err
 				break
 			}
 			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
@@ -165,8 +167,9 @@ func (w *Writer) loop() {
 			}
 			write()
 			for _, r := range replies {
-				r <- lastErr
+				r <- lost
 			}
+			lost = nil
 		}
 	}
 }

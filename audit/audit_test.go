@@ -93,3 +93,29 @@ func TestSyncMakesRecordedDecisionsDurable(t *testing.T) {
 		t.Fatal("Sync reported success though the append failed")
 	}
 }
+
+// Records dropped by a failed append (after its retries) make the next Sync
+// fail, even when a later append succeeds before it: Sync vouches for every
+// record handed to Record before it was called.
+func TestSyncReportsRecordsLostBeforeIt(t *testing.T) {
+	log := &memLog{fail: 5}
+	w := NewWriter(log, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{MaxBatch: 2, FlushEvery: time.Hour})
+	defer w.Close()
+	rec := func(id string) {
+		w.Record(access.Event{Time: time.Now(), Allowed: true, Request: access.Request{Action: access.Update, ResourceType: "Patient", ID: id}})
+	}
+	rec("a")
+	rec("b") // a full batch: appended at once, and lost after five failures
+	rec("c")
+	if err := w.Sync(context.Background()); err == nil {
+		t.Fatal("Sync reported success though records recorded before it were lost")
+	}
+	if records, _ := log.count(); records != 1 {
+		t.Fatalf("%d records stored, want 1", records)
+	}
+	// The loss has been reported; later Syncs vouch for later records.
+	rec("d")
+	if err := w.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

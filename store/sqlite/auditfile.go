@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"math"
+	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -104,10 +107,32 @@ type auditFile struct {
 	legacy int64 // the highest Seq of the resources' file's audit_log (0: none)
 }
 
-func openAuditFile(ctx context.Context, path string, o Options, legacy int64) (*auditFile, error) {
+// auditFileMark is the user_version of a resources' file whose trail is
+// kept in its audit file (decision 018; the resources' file's schema is
+// versioned by schema_migrations, its user_version is otherwise unused).
+// A marked database refuses to start without its audit file: a restore of
+// the resources' file alone, or a move that left the audit file behind,
+// would otherwise begin a new, empty trail without a word, and the trail
+// of every access since would be gone.
+const auditFileMark = 18
+
+// openAuditFile opens (creating if needed) the audit file at path of the
+// resources' database main.
+func openAuditFile(ctx context.Context, main *sql.DB, path string, o Options, legacy int64) (*auditFile, error) {
 	wdsn, err := dsn(path, o, connWriter)
 	if err != nil {
 		return nil, err
+	}
+	var mark int
+	if err := main.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&mark); err != nil {
+		return nil, fmt.Errorf("sqlite: open the audit trail %s: %w", path, err)
+	}
+	if mark == auditFileMark {
+		if _, err := os.Stat(filePath(path)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: the audit trail %s is missing: this database keeps its trail of every access there "+
+				"(docs/decisions/018-reads-audit-file.md). Restore it beside the database (a backup is both files); "+
+				"only to begin a new, empty trail on purpose, create an empty file at that path", path)
+		}
 	}
 	rdsn, _ := dsn(path, o, connReader)
 	a := &auditFile{path: path, legacy: legacy}
@@ -139,7 +164,34 @@ func openAuditFile(ctx context.Context, path string, o Options, legacy int64) (*
 	}
 	a.r.SetMaxOpenConns(2)
 	a.r.SetMaxIdleConns(2)
+	// Marked only once the audit file's schema is committed: a crash in
+	// between leaves an unmarked database and its audit file.
+	if mark != auditFileMark {
+		if _, err := main.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, auditFileMark)); err != nil {
+			a.close()
+			return nil, fmt.Errorf("sqlite: mark %s as keeping its audit trail apart: %w", path, err)
+		}
+	}
 	return a, nil
+}
+
+// filePath is the file system path of a database path, which may be a
+// SQLite "file:" URI.
+func filePath(p string) string {
+	if !strings.HasPrefix(p, "file:") {
+		return p
+	}
+	u, err := url.Parse(p)
+	if err != nil {
+		return p
+	}
+	if u.Opaque != "" {
+		if s, err := url.PathUnescape(u.Opaque); err == nil {
+			return s
+		}
+		return u.Opaque
+	}
+	return u.Path
 }
 
 func (a *auditFile) close() error {

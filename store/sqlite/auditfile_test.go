@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,4 +178,62 @@ func FuzzDecodeChunk(f *testing.F) {
 			t.Fatalf("%d records from %d bytes", len(recs), len(data))
 		}
 	})
+}
+
+// A database whose trail is kept in an audit file refuses to start without
+// it (a restore of the resources' file alone, a move that left it behind):
+// it must not begin a new, empty trail silently. An empty file in its place
+// starts a new trail deliberately.
+func TestAuditFileMissingIsAnError(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.db")
+	db, err := Open(ctx, path, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendAudit(ctx, []store.AuditRecord{{Time: time.Now(), Subject: "s", Action: "read", ResourceType: "Patient", ID: "p", Allowed: true}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// Reopening with the file in place works.
+	if db, err = Open(ctx, path, Options{Migrate: true}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, s := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(AuditPath(path) + s); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if db, err := Open(ctx, path, Options{Migrate: true}); err == nil {
+		db.Close()
+		t.Fatal("opened without its audit file")
+	} else if !strings.Contains(err.Error(), AuditPath(path)) {
+		t.Fatalf("the error does not name the audit file: %v", err)
+	}
+	if _, err := os.Stat(AuditPath(path)); !os.IsNotExist(err) {
+		t.Fatalf("a failed open left an audit file behind: %v", err)
+	}
+	if err := os.WriteFile(AuditPath(path), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(ctx, path, Options{Migrate: true}); err != nil {
+		t.Fatalf("with an empty audit file: %v", err)
+	}
+	recs, _, err := db.ReadAudit(ctx, store.AuditQuery{})
+	db.Close()
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("a new trail: %d records, %v", len(recs), err)
+	}
+	// The same through a file: URI.
+	upath := "file:" + filepath.Join(dir, "u.db")
+	if db, err = Open(ctx, upath, Options{Migrate: true}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(ctx, upath, Options{Migrate: true}); err != nil {
+		t.Fatalf("reopening %s: %v", upath, err)
+	}
+	db.Close()
 }

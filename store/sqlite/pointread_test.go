@@ -252,3 +252,67 @@ func TestPointReadSnapshots(t *testing.T) {
 		time.Sleep(snapshotHold)
 	}
 }
+
+// Under concurrent writers and readers, a read that starts after a write was
+// acknowledged (handed over through a channel) sees it or a later version.
+func TestPointReadSeesAcknowledgedWritesConcurrently(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"), Options{Migrate: true, ReadConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	type ack struct {
+		id string
+		v  int64
+	}
+	acks := make(chan ack, 64)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprint("p", w)
+			for i, v := 0, int64(1); v <= 60; i++ {
+				tx, err := db.Begin(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := tx.Put(ctx, &store.Write{Type: "Patient", ID: id, VersionID: v, LastUpdated: time.Now(), Method: "PUT", Body: []byte(`{"resourceType":"Patient"}`)}); err != nil {
+					t.Error(err)
+					tx.Rollback()
+					return
+				}
+				if i%7 == 3 { // a member that rolls back
+					tx.Rollback()
+					continue
+				}
+				if err := tx.Commit(); err != nil {
+					t.Error(err)
+					return
+				}
+				acks <- ack{id, v}
+				v++
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(acks) }()
+	var rg sync.WaitGroup
+	for range 3 {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for a := range acks {
+				got, err := db.Read(ctx, "Patient", a.id)
+				if err != nil || got.VersionID < a.v {
+					t.Errorf("read %s after version %d was acknowledged: %v %v", a.id, a.v, got, err)
+				}
+				if _, err := db.VRead(ctx, "Patient", a.id, a.v); err != nil {
+					t.Errorf("vread %s/%d after it was acknowledged: %v", a.id, a.v, err)
+				}
+			}
+		}()
+	}
+	rg.Wait()
+}

@@ -210,7 +210,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if db.audit, err = openAuditFile(ctx, AuditPath(path), o, legacy); err != nil {
+	if db.audit, err = openAuditFile(ctx, writer, AuditPath(path), o, legacy); err != nil {
 		db.Close()
 		return nil, err
 	}
