@@ -29,8 +29,9 @@ import (
 //
 // A connection keeps its read transaction (its snapshot) open across reads
 // for at most snapshotHold, as long as nothing was committed meanwhile
-// (the store's commit generation, bumped after every COMMIT and before
-// any of its writes is acknowledged): beginning and ending a WAL read
+// (the store's commit generation: odd while a COMMIT is in flight, even
+// and changed once it returned, before any of its writes is
+// acknowledged): beginning and ending a WAL read
 // transaction (a read-mark lock and unlock, two fcntl calls, and an fstat)
 // was half of a point read's CPU (decision 018). So a read sees every
 // write this process acknowledged before it began; a write by another
@@ -141,10 +142,13 @@ func openPointConn(d driver.Driver, dsn string) (*pointConn, error) {
 }
 
 // snapshot makes sure c reads in a transaction that began after the store's
-// commit generation was gen, and not more than snapshotHold ago.
+// commit generation was gen, and not more than snapshotHold ago. An odd
+// gen means a COMMIT is in flight: rows it writes may already be visible
+// to other connections, so the snapshot taken now is used for this read
+// and never reused.
 func (c *pointConn) snapshot(gen int64, now time.Time) error {
 	if c.inTx {
-		if c.txGen == gen && now.Sub(c.txStart) < snapshotHold {
+		if gen%2 == 0 && c.txGen == gen && now.Sub(c.txStart) < snapshotHold {
 			return nil
 		}
 		c.release()

@@ -232,6 +232,18 @@ func TestPointReadSnapshots(t *testing.T) {
 		}
 		time.Sleep(snapshotHold / 2)
 	}
+	// While a COMMIT is in flight (the generation odd, as tx.go sets it
+	// before the COMMIT), a snapshot taken then must not be reused: the
+	// COMMIT may land right after it, other connections see its rows, and
+	// a search that found them would be followed by a read that did not.
+	// The other handle's write stands in for the landing COMMIT.
+	db.generation.Add(1)
+	before := read(db) // a snapshot taken during the "COMMIT"
+	put(other, before+1, "true")
+	if got := read(db); got != before+1 {
+		t.Fatalf("read after a COMMIT that landed while the generation was odd: version %d, want %d", got, before+1)
+	}
+	db.generation.Add(1)
 	// Idle snapshots are ended.
 	deadline = time.Now().Add(10 * time.Second)
 	for {

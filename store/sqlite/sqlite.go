@@ -60,9 +60,10 @@ type DB struct {
 	read   sqlstore.Reader
 	point  *pointReaders // Read and VRead
 	audit  *auditFile    // the audit trail, a file of its own (auditfile.go)
-	// generation counts the shared COMMITs that have returned (tx.go
-	// bumps it before their members are acknowledged): point readers
-	// reuse a snapshot only while it is unchanged (pointread.go).
+	// generation is bumped before and after every shared COMMIT (tx.go),
+	// so it is odd while one is in flight and even again before its
+	// members are acknowledged: point readers reuse a snapshot only
+	// while it is even and unchanged (pointread.go).
 	generation atomic.Int64
 
 	mu  sync.Mutex

@@ -193,8 +193,15 @@ func (db *DB) endGroup(cause error) {
 		}
 	} else if err == nil {
 		db.commits.Add(1)
+		// The generation is odd while the COMMIT is in flight and even
+		// again before any member is acknowledged: a point reader that
+		// sees it odd, or changed, takes a fresh snapshot (pointread.go).
+		// One bump after the COMMIT alone left a window in which another
+		// connection already saw the rows and a point reader, seeing the
+		// old generation, answered from its older snapshot.
+		db.generation.Add(1)
 		err = g.tx.Commit()
-		db.generation.Add(1) // before any member is acknowledged (pointread.go)
+		db.generation.Add(1)
 		if err != nil {
 			err = fmt.Errorf("commit: %w", err)
 		}
