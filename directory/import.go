@@ -589,7 +589,7 @@ func (c *checker) cooperation(r *row) {
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType": "Organization",
-		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":       activeIn(period),
 		"name":         name,
 	}
 	types := []any{concept("", coding(sysOrgType, "other", "Other"))}
@@ -614,7 +614,7 @@ func (c *checker) member(r *row) {
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType":              "OrganizationAffiliation",
-		"active":                    period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":                    activeIn(period),
 		"organization":              coop,
 		"participatingOrganization": member,
 	}
@@ -736,7 +736,7 @@ func (c *checker) role(r *row) {
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType": "PractitionerRole",
-		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":       activeIn(period),
 		"practitioner": prac,
 		"organization": org,
 		"code":         []any{concept(kindName, coding(vocab.SystemPracticeKind, kind, kindName))},
@@ -899,7 +899,7 @@ func (c *checker) expert(r *row) {
 	period := c.period(r, false)
 	res := map[string]any{
 		"resourceType": "PractitionerRole",
-		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":       activeIn(period),
 		"practitioner": prac,
 		"organization": org,
 	}
@@ -1015,4 +1015,11 @@ func ParseAvailability(s string) ([]any, error) {
 		return nil, fmt.Errorf("%q names no days", s)
 	}
 	return out, nil
+}
+
+// activeIn says whether a relation with period (nil: open) is active: not
+// ended, or ending today or later.
+func activeIn(period map[string]any) bool {
+	end := str(period["end"])
+	return end == "" || end >= time.Now().Format("2006-01-02")
 }
