@@ -52,6 +52,7 @@ func main() {
 	n := flag.Int("n", 2000, "resolves per phase")
 	conc := flag.Int("c", 4, "concurrent clients in the last phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the known-patient static-code phase")
+	loadWorkers := flag.Int("load-workers", 4, "concurrent transactions when loading")
 	firstprofile := flag.String("firstprofile", "", "write a CPU profile of the first-visit phase")
 	keys := flag.String("keys", "", "key file (default: next to a SQLite file, else in the temp folder)")
 	flag.Parse()
@@ -67,7 +68,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	if err := load(ctx, srv, *patients); err != nil {
+	if err := load(ctx, srv, *patients, *loadWorkers); err != nil {
 		log.Fatal(err)
 	}
 	h := srv.Handler()
@@ -224,6 +225,23 @@ type residentRecord struct {
 	birth                           time.Time
 }
 
+// patientEntry is the transaction entry of patient i: an institution's
+// record carrying the card identifier as $issue-health-card writes it.
+func patientEntry(i int, issued string) map[string]any {
+	r := resident(i)
+	return map[string]any{
+		"resource": map[string]any{"resourceType": "Patient", "id": patientID(i),
+			"identifier": []any{
+				map[string]any{"use": "official", "type": map[string]any{"text": "电子健康卡"},
+					"system": healthcard.SystemCardID, "value": cardID(i), "period": map[string]any{"start": issued}},
+				map[string]any{"system": empi.SystemResidentID, "value": r.idNumber}},
+			"name":      []any{map[string]any{"text": r.family + r.given, "family": r.family, "given": []any{r.given}}},
+			"gender":    r.gender,
+			"birthDate": r.birth.Format("2006-01-02")},
+		"request": map[string]any{"method": "PUT", "url": "Patient/" + patientID(i)},
+	}
+}
+
 // resident is patient i.
 func resident(i int) residentRecord {
 	const days = 70 * 365
@@ -251,7 +269,7 @@ func resident(i int) residentRecord {
 func patientID(i int) string { return fmt.Sprintf("onecode-pat-%06d", i) }
 
 // load writes the institutions and patients unless the last patient exists.
-func load(ctx context.Context, srv *server.Server, patients int) error {
+func load(ctx context.Context, srv *server.Server, patients, loadWorkers int) error {
 	if _, err := srv.Store().Read(ctx, "Patient", patientID(patients-1)); err == nil {
 		return nil
 	}
@@ -270,28 +288,55 @@ func load(ctx context.Context, srv *server.Server, patients int) error {
 		return err
 	}
 	issued := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	// Batches go in -load-workers concurrent transactions (on PostgreSQL a
+	// transaction waits on a round trip per row; SQLite's writer commits
+	// concurrent ones together). A batch whose last Patient exists was
+	// loaded by an earlier run and is skipped.
+	batches := make(chan int)
+	errs := make(chan error, loadWorkers)
+	var done sync.WaitGroup
+	var loaded sync.Mutex
+	n := 0
+	for range loadWorkers {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			for b := range batches {
+				last := min(b+1000, patients) - 1
+				if _, err := srv.Store().Read(ctx, "Patient", patientID(last)); err == nil {
+					continue
+				}
+				var entries []any
+				for i := b; i <= last; i++ {
+					entries = append(entries, patientEntry(i, issued))
+				}
+				if _, err := srv.Transaction(ctx, map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
+					errs <- err
+					return
+				}
+				loaded.Lock()
+				n += len(entries)
+				if n%10000 == 0 {
+					fmt.Fprintf(os.Stderr, "loaded %d patients in %s\n", n, time.Since(start).Round(time.Second))
+				}
+				loaded.Unlock()
+			}
+		}()
+	}
 	for b := 0; b < patients; b += 1000 {
-		entries = entries[:0]
-		for i := b; i < min(b+1000, patients); i++ {
-			r := resident(i)
-			entries = append(entries, map[string]any{
-				"resource": map[string]any{"resourceType": "Patient", "id": patientID(i),
-					"identifier": []any{
-						map[string]any{"use": "official", "type": map[string]any{"text": "电子健康卡"},
-							"system": healthcard.SystemCardID, "value": cardID(i), "period": map[string]any{"start": issued}},
-						map[string]any{"system": empi.SystemResidentID, "value": r.idNumber}},
-					"name":      []any{map[string]any{"text": r.family + r.given, "family": r.family, "given": []any{r.given}}},
-					"gender":    r.gender,
-					"birthDate": r.birth.Format("2006-01-02")},
-				"request": map[string]any{"method": "PUT", "url": "Patient/" + patientID(i)},
-			})
-		}
-		if _, err := srv.Transaction(ctx, map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
+		select {
+		case batches <- b:
+		case err := <-errs:
+			close(batches)
 			return err
 		}
-		if (b/1000)%10 == 9 {
-			fmt.Fprintf(os.Stderr, "loaded %d patients in %s\n", b+1000, time.Since(start).Round(time.Second))
-		}
+	}
+	close(batches)
+	done.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
 	}
 	// With the EMPI each loaded Patient is an institution's record linked
 	// to a master it made, and the card is on that record (a card the
