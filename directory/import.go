@@ -197,6 +197,12 @@ func Parse(ctx context.Context, in io.Reader, lk Lookup) (*Plan, error) {
 			if v != "" {
 				empty = false
 			}
+			if !utf8.ValidString(v) {
+				// A GBK (or other legacy) file: written on, its names
+				// would turn into replacement characters.
+				errs = append(errs, RowError{Row: line, Column: c, Message: "not UTF-8 text; save the file as UTF-8 (a GBK file must be converted first)"})
+				v = strings.ToValidUTF8(v, "\uFFFD")
+			}
 			r.f[c] = v
 		}
 		if empty {
