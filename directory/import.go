@@ -197,6 +197,12 @@ func Parse(ctx context.Context, in io.Reader, lk Lookup) (*Plan, error) {
 			if v != "" {
 				empty = false
 			}
+			if !utf8.ValidString(v) {
+				// A GBK (or other legacy) file: written on, its names
+				// would turn into replacement characters.
+				errs = append(errs, RowError{Row: line, Column: c, Message: "not UTF-8 text; save the file as UTF-8 (a GBK file must be converted first)"})
+				v = strings.ToValidUTF8(v, "\uFFFD")
+			}
 			r.f[c] = v
 		}
 		if empty {
@@ -589,7 +595,7 @@ func (c *checker) cooperation(r *row) {
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType": "Organization",
-		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":       activeIn(period),
 		"name":         name,
 	}
 	types := []any{concept("", coding(sysOrgType, "other", "Other"))}
@@ -614,7 +620,7 @@ func (c *checker) member(r *row) {
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType":              "OrganizationAffiliation",
-		"active":                    period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":                    activeIn(period),
 		"organization":              coop,
 		"participatingOrganization": member,
 	}
@@ -736,7 +742,7 @@ func (c *checker) role(r *row) {
 	period := c.period(r, true)
 	res := map[string]any{
 		"resourceType": "PractitionerRole",
-		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":       activeIn(period),
 		"practitioner": prac,
 		"organization": org,
 		"code":         []any{concept(kindName, coding(vocab.SystemPracticeKind, kind, kindName))},
@@ -907,7 +913,7 @@ func (c *checker) expert(r *row) {
 	period := c.period(r, false)
 	res := map[string]any{
 		"resourceType": "PractitionerRole",
-		"active":       period == nil || str(period["end"]) == "" || str(period["end"]) >= time.Now().Format("2006-01-02"),
+		"active":       activeIn(period),
 		"practitioner": prac,
 		"organization": org,
 	}
@@ -1023,4 +1029,11 @@ func ParseAvailability(s string) ([]any, error) {
 		return nil, fmt.Errorf("%q names no days", s)
 	}
 	return out, nil
+}
+
+// activeIn says whether a relation with period (nil: open) is active: not
+// ended, or ending today or later.
+func activeIn(period map[string]any) bool {
+	end := str(period["end"])
+	return end == "" || end >= time.Now().Format("2006-01-02")
 }

@@ -75,7 +75,9 @@ func TestParseErrors(t *testing.T) {
 		"member,m2,,,,,,,,c1,,,lead,,,,,,2025-01-01,,,,,\n" + // 14: parent required; organization c1 is a cooperation
 		"institution,h3,丁医院,510104003,12510104450000008X,510104,general-hospital,,,,,,,,,,,,,,30.1,,,\n" + // 15: lat on an institution
 		"institution,h4,戊医院,510104004,12510104450000008X,510104,cdc,,,,,,,,,,,,,,,,,\n" + // 16: code owned in store
-		"a,b,c\n" // 17: field count
+		"a,b,c\n" + // 17: field count
+		"institution,h5,\xbc\xd7\xd2\xbd\xd4\xba,510104005,,510104,general-hospital,,,,,,,,,,,,,,,,,\n" + // 18: 甲医院 in GBK
+		"institution,h6,己\"医院,510104006,,510104,general-hospital,,,,,,,,,,,,,,,,,\n" // 19: a bare quote: the file stops here
 	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{"Organization|" + vocab.SystemInstitutionCode + "|510104004": "other-org"})
 	var errs Errors
 	if !errors.As(err, &errs) {
@@ -92,6 +94,7 @@ func TestParseErrors(t *testing.T) {
 		{9, "licence"}, {9, "gender"}, {9, "birth_date"},
 		{10, "end"}, {11, "kind"}, {12, "code"}, {13, "start"},
 		{14, "parent"}, {14, "organization"}, {15, "lat"}, {16, "code"}, {17, ""},
+		{18, "name"}, {19, ""},
 	}
 	has := func(row int, col string) bool {
 		for _, e := range errs {

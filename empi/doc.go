@@ -65,7 +65,9 @@
 // # Follow-ups (Written, in the write's transaction)
 //
 // The master a source refers to, and the one it left, are recomputed from
-// their sources as read inside the transaction (a search on Patient.link)
+// their sources as read inside the transaction (a search on Patient.link;
+// for the master a written source refers to, the master's seealso links
+// and that source read by id, which name the same set: decision 020)
 // and written in the same transaction, conditional on the version read (or
 // on being absent), so a crash never leaves a source without its master or
 // a master without its link; a concurrent change of the same master

@@ -479,19 +479,17 @@ func (e *Engine) applySourcePrepared(v *store.Version, body map[string]any, pre 
 	if s.pend != nil && s.pend.master == s.master {
 		s.pend = nil
 	}
-	if pre != nil && s.pend == nil && s.has && s.master != "" {
-		e.ix.AddPrepared(*pre, e.master(s.master).mid)
-		return
-	}
-	e.place(v.ID, s)
+	e.place(v.ID, s, pre)
 }
 
-// place puts a source's effective record (pending, else committed) into
-// the index. Caller holds e.mu.
-func (e *Engine) place(id string, s *sourceState) {
+// place puts a source's effective record (pending, else committed, readied
+// for the index as pre when not nil) into the index. Caller holds e.mu.
+func (e *Engine) place(id string, s *sourceState, pre *match.Prepared) {
 	switch {
 	case s.pend != nil:
 		e.ix.Add(s.pend.rec, e.master(s.pend.master).mid)
+	case s.has && s.master != "" && pre != nil:
+		e.ix.AddPrepared(*pre, e.master(s.master).mid)
 	case s.has && s.master != "":
 		e.ix.Add(s.rec, e.master(s.master).mid)
 	default:
@@ -513,7 +511,7 @@ func (e *Engine) sweep(now time.Time) {
 				e.ix.Remove(id)
 				continue
 			}
-			e.place(id, s)
+			e.place(id, s, nil)
 		}
 	}
 	for k, d := range e.decisions {
@@ -680,7 +678,7 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 	}
 	s.pend = &pending{master: d.master, rec: rec, since: now}
 	s.pend.rec.Source = key
-	e.place(key, s)
+	e.place(key, s, nil)
 	e.decisions[mapKey(res)] = d
 	setRefer(res, d.master, e.masters)
 	return nil

@@ -68,6 +68,7 @@ func (e *Engine) Written(ctx context.Context, tx store.Reader, v *store.Version,
 		if d != nil && d.basis != "" {
 			o.basis = map[string]string{v.ID: d.basis}
 		}
+		o.written = v.ID
 		w, err := e.rebuildMaster(ctx, tx, master, o)
 		if err != nil {
 			return nil, err
@@ -94,6 +95,10 @@ type rebuild struct {
 	notLinked    []string          // sources a person decided are not this person
 	clearNotLink []string          // sources a person linked here after all
 	replacedBy   string            // where its sources went, if none is left
+	// written is a source written in this transaction that refers to the
+	// master: its sources are then the master's seealso links and it,
+	// read by id (see sourcesLinked), not searched for.
+	written string
 }
 
 // sourcesOf returns the current sources that refer to master, read
@@ -130,6 +135,48 @@ func sourcesOf(ctx context.Context, r store.Reader, master string) ([]*store.Ver
 	return vs, bodies, nil
 }
 
+// sourcesLinked returns the current sources of master when a source
+// (written) that refers to it was just written: the master's seealso
+// links as read through r and written, each read by id, kept when it
+// still refers to master. It gives what sourcesOf finds, at a few reads
+// by id instead of a search inside the transaction (a first visit with an
+// e-health card adds a source to a known master: decision 020), because
+// every change of a source's refer link rebuilds the masters it left and
+// joined in the same transaction, so a master's seealso links name every
+// source that refers to it as of the version read.
+func sourcesLinked(ctx context.Context, r store.Reader, master string, prev map[string]any, written string) ([]*store.Version, []map[string]any, error) {
+	ids := []string{written}
+	for _, l := range list(prev["link"]) {
+		lk := obj(l)
+		if str(lk["type"]) != "seealso" {
+			continue
+		}
+		if sid, ok := strings.CutPrefix(str(obj(lk["other"])["reference"]), "Patient/"); ok && !slices.Contains(ids, sid) {
+			ids = append(ids, sid)
+		}
+	}
+	var vs []*store.Version
+	var bodies []map[string]any
+	for _, id := range ids {
+		v, err := r.Read(ctx, "Patient", id)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
+		if err != nil {
+			return nil, nil, err
+		}
+		if IsMaster(b) || !slices.Contains(referTargets(b), master) {
+			continue
+		}
+		vs, bodies = append(vs, v), append(bodies, b)
+	}
+	return vs, bodies, nil
+}
+
 // rebuildMaster reads master and its sources through r and returns the
 // master recomputed (conditional on the version read).
 func (e *Engine) rebuildMaster(ctx context.Context, r store.Reader, master string, o rebuild) (Write, error) {
@@ -147,7 +194,13 @@ func (e *Engine) rebuildMaster(ctx context.Context, r store.Reader, master strin
 	default:
 		return w, err
 	}
-	vs, bodies, err := sourcesOf(ctx, r, master)
+	var vs []*store.Version
+	var bodies []map[string]any
+	if prev != nil && o.written != "" {
+		vs, bodies, err = sourcesLinked(ctx, r, master, prev, o.written)
+	} else {
+		vs, bodies, err = sourcesOf(ctx, r, master)
+	}
 	if err != nil {
 		return w, err
 	}

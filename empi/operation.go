@@ -293,7 +293,7 @@ func ParseRequest(r *http.Request) (Request, error) {
 	switch rt := str(res["resourceType"]); rt {
 	case "Patient":
 		q.Patient = res
-		return q, nil
+		return q, checkQueryPatient(res, "Patient")
 	case "Parameters":
 	default:
 		return q, outcome.BadRequest("Patient/$match takes a Parameters resource (or a bare Patient), not a %s.", rt)
@@ -350,7 +350,25 @@ func ParseRequest(r *http.Request) (Request, error) {
 	if q.Patient == nil {
 		return q, outcome.BadRequest("Patient/$match needs the parameter resource (the Patient to match).").At("Parameters.parameter")
 	}
-	return q, nil
+	return q, checkQueryPatient(q.Patient, "Parameters.parameter.resource")
+}
+
+// checkQueryPatient refuses a query Patient whose birthDate is not a FHIR
+// date or not a day of the calendar (1980-02-30): matched without it, the
+// answer would rest on the name alone, as if the date were unknown.
+func checkQueryPatient(p map[string]any, at string) error {
+	v, ok := p["birthDate"]
+	if !ok {
+		return nil
+	}
+	s, isStr := v.(string)
+	layout := map[int]string{4: "2006", 7: "2006-01", 10: "2006-01-02"}[len(s)]
+	if isStr && layout != "" {
+		if t, err := time.Parse(layout, s); err == nil && t.Format(layout) == s {
+			return nil
+		}
+	}
+	return outcome.BadRequest("The birthDate %v of the Patient to match is not a date of the calendar (YYYY, YYYY-MM or YYYY-MM-DD); correct it or leave it out. Nothing was matched.", v).At(at + ".birthDate")
 }
 
 // requestBase derives [base] from a request to [base]/Patient/$match.

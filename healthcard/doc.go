@@ -70,7 +70,12 @@
 // gender, birth date, telecom and address; managingOrganization and
 // identifier.assigner the institution; link refer → master) and the
 // master with a seealso link to it and the patient-role master tag,
-// guarded by If-Match on the master's version.
+// guarded by If-Match on the master's version. The card's holder is
+// found with a search on the card identifier; when one Patient holds it,
+// later resolves read that Patient by id instead and search again when it
+// no longer carries the card (decision 020). Every resolve checks the
+// card's period on the Patients it reads (the holder and its master), so
+// a revocation is refused at once.
 //
 // # Operations
 //

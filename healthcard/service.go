@@ -61,6 +61,11 @@ type Service struct {
 	instMu sync.Mutex
 	insts  map[string]cachedInstitution
 
+	// holders remembers, per card id, the one Patient a search found
+	// holding it (see cardHolders).
+	holderMu sync.Mutex
+	holders  map[string]holderHint
+
 	revMu      sync.Mutex
 	revToken   string // the signed revocation list
 	revExpires time.Time
@@ -87,7 +92,7 @@ func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{st: st, tx: tx, keys: keys, cfg: cfg, insts: map[string]cachedInstitution{}}
+	s := &Service{st: st, tx: tx, keys: keys, cfg: cfg, insts: map[string]cachedInstitution{}, holders: map[string]holderHint{}}
 	s.uses = newRecorder(tx, cfg.FlushInterval, cfg.Logger)
 	return s
 }
@@ -447,8 +452,88 @@ func (s *Service) lookupInstitution(ctx context.Context, ref string) (obj, strin
 	return org, code, nil
 }
 
+// holderHintTTL bounds how long a card's holder is read by id before the
+// card is searched for again.
+const holderHintTTL = 10 * time.Minute
+
+// holderHint is the Patient a card search found as the card's only holder.
+type holderHint struct {
+	id      string
+	expires time.Time
+}
+
+// cardHolders returns the Patients that hold the card: read by id when
+// an earlier search found exactly one holder and that Patient, read now,
+// still carries the card's identifier; else searched for (and remembered
+// when there is one). Nothing is cached but the holder's id: its body,
+// with the card's period, is read from the store on every resolve, and
+// resolveOnce checks the master it leads to as well, where
+// $revoke-health-card writes a revocation (decision 020).
+func (s *Service) cardHolders(ctx context.Context, cardID string) ([]obj, error) {
+	now := s.cfg.Now()
+	s.holderMu.Lock()
+	h, ok := s.holders[cardID]
+	s.holderMu.Unlock()
+	if ok && now.Before(h.expires) {
+		v, err := s.st.Read(ctx, "Patient", h.id)
+		switch {
+		case err == nil:
+			p, err := decode(v)
+			if err != nil {
+				return nil, err
+			}
+			if cardIndex(p, cardID) >= 0 {
+				return []obj{p}, nil
+			}
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrGone):
+		default:
+			return nil, err
+		}
+	}
+	holders, err := search(ctx, s.st, "Patient", 10, tokenPred("identifier", SystemCardID, cardID))
+	if err != nil {
+		return nil, err
+	}
+	s.holderMu.Lock()
+	if len(holders) == 1 {
+		if len(s.holders) >= maxHolderHints {
+			clear(s.holders)
+		}
+		s.holders[cardID] = holderHint{id: str(holders[0]["id"]), expires: now.Add(holderHintTTL)}
+	} else {
+		delete(s.holders, cardID)
+	}
+	s.holderMu.Unlock()
+	return holders, nil
+}
+
+// maxHolderHints bounds the hints' memory (about 150 bytes each).
+const maxHolderHints = 1 << 20
+
+// cardIndex is the index of the identifier of card cardID in p, or -1.
+func cardIndex(p obj, cardID string) int {
+	for i, x := range list(p["identifier"]) {
+		if id := object(x); str(id["system"]) == SystemCardID && str(id["value"]) == cardID {
+			return i
+		}
+	}
+	return -1
+}
+
+// revokedError is the answer for a code of a card that p holds with its
+// period ended, or nil.
+func revokedError(p obj, cardID string) error {
+	for _, x := range list(p["identifier"]) {
+		id := object(x)
+		if str(id["system"]) == SystemCardID && str(id["value"]) == cardID && str(object(id["period"])["end"]) != "" {
+			return outcome.New(http.StatusGone, "business-rule", "The e-health card %s… was revoked on %s; its codes are refused. Ask the resident for the new card.", cardID[:8], str(object(id["period"])["end"]))
+		}
+	}
+	return nil
+}
+
 func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode string) (*Resolution, error) {
-	holders, err := search(ctx, s.st, "Patient", 10, tokenPred("identifier", SystemCardID, code.CardID))
+	holders, err := s.cardHolders(ctx, code.CardID)
 	if err != nil {
 		return nil, err
 	}
@@ -456,11 +541,8 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 		return nil, outcome.New(http.StatusNotFound, "not-found", "No patient holds the e-health card %s…: it was never issued here or its patient was deleted.", code.CardID[:8])
 	}
 	for _, h := range holders {
-		for _, x := range list(h["identifier"]) {
-			id := object(x)
-			if str(id["system"]) == SystemCardID && str(id["value"]) == code.CardID && str(object(id["period"])["end"]) != "" {
-				return nil, outcome.New(http.StatusGone, "business-rule", "The e-health card %s… was revoked on %s; its codes are refused. Ask the resident for the new card.", code.CardID[:8], str(object(id["period"])["end"]))
-			}
+		if err := revokedError(h, code.CardID); err != nil {
+			return nil, err
 		}
 	}
 	// The card's holder: a master, else a record with no master link, else
@@ -482,6 +564,10 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 		}
 		if t := linkTargets(h, "refer"); len(t) > 0 {
 			if master, err = s.readPatient(ctx, t[0]); err != nil {
+				return nil, err
+			}
+			// $revoke-health-card ends the card on the master.
+			if err := revokedError(master, code.CardID); err != nil {
 				return nil, err
 			}
 		} else {

@@ -113,6 +113,13 @@ func TestPatientMatch(t *testing.T) {
 		}
 		do(t, "POST", base+"/Patient/$match", fj, `{"resourceType":"Parameters","parameter":[]}`).wantStatus(t, 400)
 		do(t, "POST", base+"/Patient/$match", "text/plain", query).wantStatus(t, 415)
+		// An impossible birth date is an error, not a query on the name alone.
+		for _, bd := range []string{`"1985-02-30"`, `"1985-13-01"`, `"85-06-12"`, `19850612`} {
+			e := do(t, "POST", base+"/Patient/$match", fj, params(`{"name":"resource","resource":{"resourceType":"Patient","name":[{"text":"刘洋"}],"gender":"male","birthDate":`+bd+`}}`)).wantStatus(t, 400)
+			if !strings.Contains(e.diagnostics(), "not a date of the calendar") || e.str("issue", 0, "expression", 0) != "Parameters.parameter.resource.birthDate" {
+				t.Errorf("birthDate %s: %s", bd, e.body)
+			}
+		}
 		// The ID number with a wrong check character, on someone else's
 		// demographics, is no evidence: no certain or probable answer.
 		wrong := id[:17] + map[bool]string{true: "1", false: "2"}[id[17] != '1']

@@ -373,3 +373,44 @@ func links(r *response, typ string) []string {
 }
 
 func sorted(s ...string) []string { slices.Sort(s); return s }
+
+// A card's holder is read by id on later resolves (decision 020); what
+// the store holds now decides every answer: a card an institution's
+// record carries resolves to that record's master, and once the record
+// drops the card, or ends it, its codes are refused as if never read.
+func TestHealthCardHolderChanges(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			base, kr := cardNode(t, st.dsn(t))
+			do(t, "POST", base+"/Organization", fj, institution("131028001", "131028", "大厂医院")).wantStatus(t, 201)
+			card := healthcard.NewCardID()
+			record := func(cardIdent string) string {
+				return `{"resourceType":"Patient","id":"inst-rec-1","identifier":[{"system":"https://xietong.dev/fhir/sid/mrn/131028001","value":"D-1"}` + cardIdent +
+					`],"name":[{"text":"马丽"}],"gender":"female","birthDate":"1990-05-06"}`
+			}
+			withCard := `,{"system":"` + healthcard.SystemCardID + `","value":"` + card + `","period":{"start":"2026-01-01T00:00:00Z"}}`
+			do(t, "PUT", base+"/Patient/inst-rec-1", fj, record(withCard)).wantStatus(t, 201)
+			mid := masterOf(t, base, "inst-rec-1")
+			static := kr.Sign(healthcard.PlainText(card, healthcard.TypeStatic, time.Time{}))
+			for range 2 { // the second resolve reads the holder by id
+				r := do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")).wantStatus(t, 200)
+				if paramStr(r, "master", "valueReference") != "Patient/"+mid || paramStr(r, "localPatient", "valueReference") != "Patient/inst-rec-1" || paramStr(r, "mrn", "valueIdentifier") != "D-1" {
+					t.Fatalf("resolve: %s", r.body)
+				}
+			}
+			// The institution ends the card on its record: refused.
+			ended := strings.Replace(withCard, `"period":{`, `"period":{"end":"2026-06-01T00:00:00Z",`, 1)
+			do(t, "PUT", base+"/Patient/inst-rec-1", fj, record(ended)).wantStatus(t, 200)
+			wantIssue(t, do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")), 410, "business-rule")
+			// It drops the card: no holder any more.
+			do(t, "PUT", base+"/Patient/inst-rec-1", fj, record("")).wantStatus(t, 200)
+			wantIssue(t, do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")), 404, "not-found")
+			// Written back: resolved again.
+			do(t, "PUT", base+"/Patient/inst-rec-1", fj, record(withCard)).wantStatus(t, 200)
+			do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")).wantStatus(t, 200)
+			// Deleted: no holder.
+			do(t, "DELETE", base+"/Patient/inst-rec-1", "", "").wantStatus(t, 204)
+			wantIssue(t, do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")), 404, "not-found")
+		})
+	}
+}

@@ -39,7 +39,9 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/healthcard"
+	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/server"
 )
@@ -50,6 +52,8 @@ func main() {
 	n := flag.Int("n", 2000, "resolves per phase")
 	conc := flag.Int("c", 4, "concurrent clients in the last phase")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the known-patient static-code phase")
+	loadWorkers := flag.Int("load-workers", 4, "concurrent transactions when loading")
+	firstprofile := flag.String("firstprofile", "", "write a CPU profile of the first-visit phase")
 	keys := flag.String("keys", "", "key file (default: next to a SQLite file, else in the temp folder)")
 	flag.Parse()
 	if *keys == "" {
@@ -64,7 +68,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	if err := load(ctx, srv, *patients); err != nil {
+	if err := load(ctx, srv, *patients, *loadWorkers); err != nil {
 		log.Fatal(err)
 	}
 	h := srv.Handler()
@@ -156,24 +160,37 @@ func main() {
 		return kr.Sign(healthcard.PlainText(cardID(p.pat), healthcard.TypeStatic, time.Time{}))
 	}
 	fmt.Printf("db %s, %d patients with cards, %d institutions\n", redact(*db), *patients, len(institutions))
+	stop := startProfile(*firstprofile)
 	phase("first visit (dynamic code, record created)", 1, dynamic)
 	srv.HealthCards().Flush()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		pprof.StartCPUProfile(f)
-	}
+	stop()
+	stop = startProfile(*cpuprofile)
 	phase("known patient (static code)", 1, static)
-	if *cpuprofile != "" {
-		pprof.StopCPUProfile()
-	}
+	stop()
 	phase("known patient (dynamic code)", *conc, dynamic)
 	srv.HealthCards().Flush()
 	call = func(p pair, _ string) (time.Duration, bool) { return read(p) }
 	phase("baseline: GET Patient/id (same handler)", 1, static)
 	phase("baseline: GET Patient/id (same handler)", *conc, static)
+}
+
+// startProfile starts a CPU profile into path (none when path is empty)
+// and returns what stops it.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 type inst struct{ id, code, div, name string }
@@ -194,10 +211,65 @@ func cardID(i int) string {
 	return strings.ToUpper(hex.EncodeToString(s[:]))
 }
 
+// residentRecord is a patient of the benchmark: distinct persons, as a region's
+// card holders are. Birth dates run over 70 years and names over 20
+// surnames × 1,600 given names, so the EMPI's blocks stay the size of a
+// real region's; each has a valid resident ID number (GB 11643) of its own,
+// so no two are one person. (The first version cycled 100 names and 420
+// birth dates: 2,100 distinct records, so each loaded record linked to a
+// master shared with ~40 identical others, every load rebuilt such a
+// master from all its sources, and the load slowed down quadratically:
+// 77,000 cards in 48 minutes.)
+type residentRecord struct {
+	family, given, gender, idNumber string
+	birth                           time.Time
+}
+
+// patientEntry is the transaction entry of patient i: an institution's
+// record carrying the card identifier as $issue-health-card writes it.
+func patientEntry(i int, issued string) map[string]any {
+	r := resident(i)
+	return map[string]any{
+		"resource": map[string]any{"resourceType": "Patient", "id": patientID(i),
+			"identifier": []any{
+				map[string]any{"use": "official", "type": map[string]any{"text": "电子健康卡"},
+					"system": healthcard.SystemCardID, "value": cardID(i), "period": map[string]any{"start": issued}},
+				map[string]any{"system": empi.SystemResidentID, "value": r.idNumber}},
+			"name":      []any{map[string]any{"text": r.family + r.given, "family": r.family, "given": []any{r.given}}},
+			"gender":    r.gender,
+			"birthDate": r.birth.Format("2006-01-02")},
+		"request": map[string]any{"method": "PUT", "url": "Patient/" + patientID(i)},
+	}
+}
+
+// resident is patient i.
+func resident(i int) residentRecord {
+	const days = 70 * 365
+	surnames := []rune("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗")
+	chars := []rune("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华玉建国志红文斌宇浩凯鹏飞")
+	h := uint64(i)*0x9E3779B97F4A7C15 + 12345
+	h ^= h >> 29
+	r := residentRecord{
+		family: string(surnames[h%uint64(len(surnames))]),
+		given:  string(chars[(h>>8)%uint64(len(chars))]) + string(chars[(h>>16)%uint64(len(chars))]),
+		birth:  time.Date(1940, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%days),
+		gender: "female",
+	}
+	// The sequence's parity is the sex (odd: male); i/days keeps numbers
+	// of the same birth date apart.
+	seq := 2 * (i / days)
+	if i%2 == 0 {
+		r.gender, seq = "male", seq+1
+	}
+	divs := []string{"110112", "120114", "131002", "131082", "131028", "131024"}
+	r.idNumber = idnumber.Generate(divs[i%len(divs)], r.birth, seq)
+	return r
+}
+
 func patientID(i int) string { return fmt.Sprintf("onecode-pat-%06d", i) }
 
 // load writes the institutions and patients unless the last patient exists.
-func load(ctx context.Context, srv *server.Server, patients int) error {
+func load(ctx context.Context, srv *server.Server, patients, loadWorkers int) error {
 	if _, err := srv.Store().Read(ctx, "Patient", patientID(patients-1)); err == nil {
 		return nil
 	}
@@ -215,29 +287,56 @@ func load(ctx context.Context, srv *server.Server, patients int) error {
 	if _, err := srv.Transaction(ctx, map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
 		return err
 	}
-	surnames := []string{"王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"}
-	given := []string{"伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军"}
 	issued := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	// Batches go in -load-workers concurrent transactions (on PostgreSQL a
+	// transaction waits on a round trip per row; SQLite's writer commits
+	// concurrent ones together). A batch whose last Patient exists was
+	// loaded by an earlier run and is skipped.
+	batches := make(chan int)
+	errs := make(chan error, loadWorkers)
+	var done sync.WaitGroup
+	var loaded sync.Mutex
+	n := 0
+	for range loadWorkers {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			for b := range batches {
+				last := min(b+1000, patients) - 1
+				if _, err := srv.Store().Read(ctx, "Patient", patientID(last)); err == nil {
+					continue
+				}
+				var entries []any
+				for i := b; i <= last; i++ {
+					entries = append(entries, patientEntry(i, issued))
+				}
+				if _, err := srv.Transaction(ctx, map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
+					errs <- err
+					return
+				}
+				loaded.Lock()
+				n += len(entries)
+				if n%10000 == 0 {
+					fmt.Fprintf(os.Stderr, "loaded %d patients in %s\n", n, time.Since(start).Round(time.Second))
+				}
+				loaded.Unlock()
+			}
+		}()
+	}
 	for b := 0; b < patients; b += 1000 {
-		entries = entries[:0]
-		for i := b; i < min(b+1000, patients); i++ {
-			name := surnames[i%10] + given[(i/10)%10]
-			entries = append(entries, map[string]any{
-				"resource": map[string]any{"resourceType": "Patient", "id": patientID(i),
-					"identifier": []any{map[string]any{"use": "official", "type": map[string]any{"text": "电子健康卡"},
-						"system": healthcard.SystemCardID, "value": cardID(i), "period": map[string]any{"start": issued}}},
-					"name":      []any{map[string]any{"text": name, "family": name[:3], "given": []any{name[3:]}}},
-					"gender":    []string{"male", "female"}[i%2],
-					"birthDate": fmt.Sprintf("%04d-%02d-%02d", 1940+i%70, 1+i%12, 1+i%28)},
-				"request": map[string]any{"method": "PUT", "url": "Patient/" + patientID(i)},
-			})
-		}
-		if _, err := srv.Transaction(ctx, map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
+		select {
+		case batches <- b:
+		case err := <-errs:
+			close(batches)
 			return err
 		}
-		if (b/1000)%10 == 9 {
-			fmt.Fprintf(os.Stderr, "loaded %d patients in %s\n", b+1000, time.Since(start).Round(time.Second))
-		}
+	}
+	close(batches)
+	done.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
 	}
 	// With the EMPI each loaded Patient is an institution's record linked
 	// to a master it made, and the card is on that record (a card the
