@@ -15,6 +15,7 @@ import (
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
 )
@@ -170,7 +171,10 @@ func (e *Engine) probability(c match.Candidate, grade string) float64 {
 // Errors: a Content-Type other than FHIR JSON is 415; a body that is not
 // a Patient or a Parameters with exactly one Patient resource, a count
 // that is not a positive valueInteger or an onlyCertainMatches that is
-// not a valueBoolean is 400; a body over 1 MiB is 413; GET is 405.
+// not a valueBoolean is 400, and so is a query Patient whose birthDate is
+// not a day of the calendar or whose resident ID number is not one (a
+// wrong check character: checkQueryPatient); a body over 1 MiB is 413;
+// GET is 405.
 // Parameters other than these three are ignored.
 func (e *Engine) MatchOperation(w http.ResponseWriter, r *http.Request, id string) error {
 	if r.Method != http.MethodPost {
@@ -356,7 +360,24 @@ func ParseRequest(r *http.Request) (Request, error) {
 // checkQueryPatient refuses a query Patient whose birthDate is not a FHIR
 // date or not a day of the calendar (1980-02-30): matched without it, the
 // answer would rest on the name alone, as if the date were unknown.
+//
+// It refuses as well a resident ID number (an identifier of the resident
+// ID system) that is not one (a wrong check character, an impossible
+// date, a wrong length): matched without it, a mistyped number would
+// silently fall back to the other details, and the clerk who typed it
+// would never learn that the card and the record disagree.
 func checkQueryPatient(p map[string]any, at string) error {
+	for i, x := range list(p["identifier"]) {
+		ident := obj(x)
+		sys := str(ident["system"])
+		if sys != SystemResidentID && sys != SystemResidentIDOID || str(ident["use"]) == "old" {
+			continue
+		}
+		v := str(ident["value"])
+		if _, err := idnumber.Parse(strings.ToUpper(strings.TrimSpace(v))); err != nil {
+			return outcome.BadRequest("The resident ID number %q of the Patient to match is not valid: %v. Check it against the card, or leave it out to match on the other details. Nothing was matched.", v, err).At(at + ".identifier[" + strconv.Itoa(i) + "].value")
+		}
+	}
 	v, ok := p["birthDate"]
 	if !ok {
 		return nil
