@@ -26,7 +26,10 @@ type params map[string]string
 
 // readParams reads the input of a POST operation: a Parameters body
 // (application/fhir+json), or none. URL query parameters count too, as
-// FHIR allows for primitive inputs; a name given twice is an error.
+// FHIR allows for primitive inputs; a name given twice is an error, and
+// so is a name the operation does not take (but _format and _pretty in
+// the URL, which every interaction takes): a misspelt filter of the usage
+// counts would otherwise widen the answer without a word.
 func readParams(r *http.Request, names ...string) (params, error) {
 	p := params{}
 	known := func(n string) bool {
@@ -37,9 +40,23 @@ func readParams(r *http.Request, names ...string) (params, error) {
 		}
 		return false
 	}
+	unknown := func(n, at string) error {
+		takes := "no parameters"
+		if len(names) > 0 {
+			takes = "the parameters " + strings.Join(names, ", ")
+		}
+		e := outcome.BadRequest("%s is not a parameter of this operation (it takes %s); a misspelt filter would otherwise be ignored and the answer would cover more than was asked.", n, takes)
+		if at != "" {
+			return e.At(at)
+		}
+		return e
+	}
 	for n, vs := range r.URL.Query() {
 		if !known(n) {
-			continue
+			if n == "_format" || n == "_pretty" {
+				continue // the API's own, for every interaction
+			}
+			return nil, unknown(n, "")
 		}
 		if len(vs) > 1 {
 			return nil, outcome.BadRequest("The parameter %s is given more than once.", n)
@@ -76,7 +93,7 @@ func readParams(r *http.Request, names ...string) (params, error) {
 		at := "Parameters.parameter[" + strconv.Itoa(i) + "]"
 		n := str(e["name"])
 		if !known(n) {
-			continue
+			return nil, unknown(n, at)
 		}
 		if _, dup := p[n]; dup {
 			return nil, outcome.BadRequest("The parameter %s is given more than once.", n).At(at)

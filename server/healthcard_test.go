@@ -263,6 +263,13 @@ func TestHealthCard(t *testing.T) {
 			}
 			do(t, "GET", base+"/AuditEvent/$health-card-usage?by=colour", "", "").wantStatus(t, 400)
 			do(t, "GET", base+"/AuditEvent/$health-card-usage?from=yesterday", "", "").wantStatus(t, 400)
+			// A misspelt filter is refused, not ignored (it would count the
+			// whole region); the API's own _format and _pretty are taken.
+			if e := do(t, "GET", base+"/AuditEvent/$health-card-usage?institutoin=H1&by=city", "", "").wantStatus(t, 400); !strings.Contains(e.diagnostics(), "institutoin is not a parameter") || !strings.Contains(e.diagnostics(), "institution") {
+				t.Errorf("misspelt filter: %s", e.body)
+			}
+			do(t, "GET", base+"/AuditEvent/$health-card-usage?by=city&_pretty=true", "", "").wantStatus(t, 200)
+			do(t, "POST", base+"/Patient/$resolve-health-card", fj, `{"resourceType":"Parameters","parameter":[{"name":"kode","valueString":"x"}]}`).wantStatus(t, 400)
 		})
 	}
 }
