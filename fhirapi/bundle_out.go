@@ -168,7 +168,7 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 		return err
 	}
 	base := s.publicBase(r)
-	links := pageLinks(selfPath, req.Self, params.Get("_cursor"), res.NextCursor, req.Query.Offset, req.Query.Count)
+	links := pageLinks(selfPath, req.Self, params.Get("_cursor"), res.NextCursor, res.PrevCursor, req.Query.Offset, req.Query.Count)
 	bw := newBundle("searchset", res.Total, links)
 	for _, v := range res.Matches {
 		body, err := shapeBody(v.Body, shape)
@@ -198,13 +198,13 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 
 // pageLinks are a search page's links. self names this page: the
 // parameters the search used with the cursor (or offset) that led to it.
-// next continues with the store's keyset cursor, so rows written
-// meanwhile neither repeat nor go missing. Every page knows its position
-// (the number of matches before it), carried beside the cursor as
-// _offset, which the store ignores when a cursor is given; previous goes
-// back by position: exact unless matches before the page were written or
-// deleted meanwhile (the keyset cursor only goes forward).
-func pageLinks(path string, params url.Values, cursor, nextCursor string, pos, count int) [][2]string {
+// next and previous go on with the store's keyset cursors (after the
+// page's last match, before its first), so rows written or deleted
+// meanwhile neither repeat nor go missing in either direction. Every page
+// also carries its position (the number of matches before it, as far as
+// this client has paged) beside the cursor as _offset, which the store
+// ignores when a cursor is given.
+func pageLinks(path string, params url.Values, cursor, nextCursor, prevCursor string, pos, count int) [][2]string {
 	self := cloneValues(params)
 	if cursor != "" {
 		self.Set("_cursor", cursor)
@@ -219,8 +219,9 @@ func pageLinks(path string, params url.Values, cursor, nextCursor string, pos, c
 		next.Set("_offset", strconv.Itoa(pos+count))
 		links = append(links, [2]string{"next", path + "?" + next.Encode()})
 	}
-	if pos > 0 && count > 0 {
+	if prevCursor != "" {
 		prev := cloneValues(params)
+		prev.Set("_cursor", prevCursor)
 		if p := pos - count; p > 0 {
 			prev.Set("_offset", strconv.Itoa(p))
 		}

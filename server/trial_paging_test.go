@@ -107,7 +107,7 @@ func TestTrialPreviousLink(t *testing.T) {
 		for i := range 7 {
 			do(t, "POST", base+"/Patient", fj, fmt.Sprintf(`{"resourceType":"Patient","name":[{"family":"P%d"}],"birthDate":"19%d0-01-01"}`, i, 7-i)).wantStatus(t, 201)
 		}
-		for _, q := range []string{"/Patient?_count=2", "/Patient?_count=2&_sort=-birthdate", "/Patient?name=P&_count=3&_sort=family"} {
+		for _, q := range []string{"/Patient?_count=2", "/Patient?_count=2&_sort=-birthdate", "/Patient?name=P&_count=3&_sort=family", "/Patient?_count=3&_sort=gender,-family"} {
 			var pages []*response
 			for r := do(t, "GET", base+q, "", "").wantStatus(t, 200); ; {
 				pages = append(pages, r)
@@ -168,4 +168,50 @@ func TestTrialHistoryIgnoredParameterNotInLinks(t *testing.T) {
 		}
 	}
 	do(t, "GET", base+"/Patient/h/_history?foo=1", "", "", "Prefer", "handling=strict").wantStatus(t, 400)
+}
+
+// The previous link stays correct while data changes: matches written
+// before the page meanwhile neither shift it nor repeat in it (it was a
+// position, _offset, and went back to the wrong rows). Practitioners: a
+// Patient would bring its EMPI master, of the same name, into the pages.
+func TestPreviousLinkWhileDataChanges(t *testing.T) {
+	eachStore(t, func(t *testing.T, base string) {
+		for i := range 7 {
+			do(t, "POST", base+"/Practitioner", fj, fmt.Sprintf(`{"resourceType":"Practitioner","name":[{"family":"P%d"}]}`, i)).wantStatus(t, 201)
+		}
+		families := func(r *response) []string {
+			var out []string
+			for i := 0; r.str("entry", i) != ""; i++ {
+				out = append(out, r.str("entry", i, "resource", "name", 0, "family"))
+			}
+			return out
+		}
+		p1 := do(t, "GET", base+"/Practitioner?name=P&_count=3&_sort=family", "", "").wantStatus(t, 200)
+		p2 := do(t, "GET", link(p1, "next"), "", "").wantStatus(t, 200)
+		p3 := do(t, "GET", link(p2, "next"), "", "").wantStatus(t, 200)
+		if got := families(p3); !slices.Equal(got, []string{"P6"}) {
+			t.Fatalf("page 3: %v (pages 1, 2: %v %v)", got, families(p1), families(p2))
+		}
+		// Two patients that sort into page 1, and one of page 1 deleted.
+		do(t, "POST", base+"/Practitioner", fj, `{"resourceType":"Practitioner","name":[{"family":"P0a"}]}`).wantStatus(t, 201)
+		do(t, "POST", base+"/Practitioner", fj, `{"resourceType":"Practitioner","name":[{"family":"P0b"}]}`).wantStatus(t, 201)
+		do(t, "DELETE", base+"/Practitioner/"+p1.str("entry", 0, "resource", "id"), "", "").wantStatus(t, 204)
+		back := do(t, "GET", link(p3, "previous"), "", "").wantStatus(t, 200)
+		if got := families(back); !slices.Equal(got, []string{"P3", "P4", "P5"}) {
+			t.Fatalf("previous of page 3 after changes before it: %v, want [P3 P4 P5]", got)
+		}
+		first := do(t, "GET", link(back, "previous"), "", "").wantStatus(t, 200)
+		if got := families(first); !slices.Equal(got, []string{"P0b", "P1", "P2"}) {
+			t.Fatalf("previous again: %v, want [P0b P1 P2]", got)
+		}
+		if link(first, "previous") == "" {
+			t.Fatal("P0a is still before: a previous link is due")
+		}
+		if got := families(do(t, "GET", link(first, "previous"), "", "").wantStatus(t, 200)); !slices.Equal(got, []string{"P0a"}) {
+			t.Fatalf("first page now: %v, want [P0a]", got)
+		}
+		if got := families(do(t, "GET", link(first, "next"), "", "").wantStatus(t, 200)); !slices.Equal(got, []string{"P3", "P4", "P5"}) {
+			t.Fatalf("next after going back: %v", got)
+		}
+	})
 }

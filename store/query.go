@@ -241,4 +241,8 @@ type SearchResult struct {
 	Total int
 	// NextCursor continues with the next page; "" on the last page.
 	NextCursor string
+	// PrevCursor goes back to the page before this one (the count matches
+	// that sort just before its first match, as they are now); "" on the
+	// first page.
+	PrevCursor string
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/xietong/xietong/store"
@@ -68,11 +69,16 @@ func sortKeys(sorts []store.Sort) ([]sortKey, error) {
 	return keys, nil
 }
 
-// cursor is the position after the last match of a page: its sort-key
-// values (nil for a resource without a value) and its row id.
+// cursor is a position between matches: its sort-key values (nil for a
+// resource without a value) and its row id. A next cursor names the last
+// match of a page and continues after it; a previous cursor (Back) names
+// the first match of a page and goes back to the page of the matches
+// just before it. Both are keysets, so rows written or deleted meanwhile
+// neither repeat nor go missing in either direction.
 type cursor struct {
 	Keys []any `json:"k"`
 	RID  int64 `json:"r"`
+	Back bool  `json:"b,omitempty"`
 }
 
 func encodeCursor(c cursor) string {
@@ -152,17 +158,63 @@ func (b *builder) after(keys []sortKey, c cursor) {
 	b.w(")")
 }
 
+// before writes the keyset condition "row comes before c" in the same
+// order: the mirror of after.
+func (b *builder) before(keys []sortKey, c cursor) {
+	col := func(i int) string { return "m.k" + strconv.Itoa(i) }
+	b.w("(")
+	for i := 0; i <= len(keys); i++ {
+		if i > 0 {
+			b.w(" OR ")
+		}
+		b.w("(")
+		for j := 0; j < i; j++ { // equal on all earlier keys
+			if c.Keys[j] == nil {
+				b.w(col(j) + " IS NULL AND ")
+			} else {
+				b.w(col(j) + " = ").arg(c.Keys[j]).w(" AND ")
+			}
+		}
+		switch {
+		case i == len(keys):
+			b.w("m.rid < ").arg(c.RID)
+		case c.Keys[i] == nil:
+			b.w(col(i) + " IS NOT NULL") // every value sorts before a null
+		default:
+			op := " < "
+			if keys[i].desc {
+				op = " > "
+			}
+			b.w("(" + col(i) + " IS NOT NULL AND " + col(i) + op).arg(c.Keys[i]).w(")")
+		}
+		b.w(")")
+	}
+	b.w(")")
+}
+
 func (b *builder) orderBy(keys []sortKey, alias string) {
+	b.orderByDir(keys, alias, false)
+}
+
+// orderByDir writes the page order, or its exact reverse (a previous
+// page is read backwards from its cursor, then turned round).
+func (b *builder) orderByDir(keys []sortKey, alias string, reverse bool) {
+	dir := func(desc bool) {
+		if desc != reverse {
+			b.w(" DESC")
+		}
+	}
 	b.w(" ORDER BY ")
 	for i, k := range keys {
 		c := alias + ".k" + strconv.Itoa(i)
-		b.w("CASE WHEN " + c + " IS NULL THEN 1 ELSE 0 END, " + c)
-		if k.desc {
-			b.w(" DESC")
-		}
+		b.w("CASE WHEN " + c + " IS NULL THEN 1 ELSE 0 END")
+		dir(false)
+		b.w(", " + c)
+		dir(k.desc)
 		b.w(", ")
 	}
 	b.w(alias + ".rid")
+	dir(false)
 }
 
 // Search implements store.Reader.
@@ -237,17 +289,22 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		return nil, err
 	}
 	b.w(") m")
+	back := cur != nil && cur.Back
 	if cur != nil {
 		b.w(" WHERE ")
-		b.after(keys, *cur)
+		if back {
+			b.before(keys, *cur)
+		} else {
+			b.after(keys, *cur)
+		}
 	}
-	b.orderBy(keys, "m")
+	b.orderByDir(keys, "m", back)
 	b.w(" LIMIT ").arg(count + 1)
 	if cur == nil && q.Offset > 0 {
 		b.w(" OFFSET ").arg(q.Offset)
 	}
 	b.w(") m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid")
-	b.orderBy(keys, "m")
+	b.orderByDir(keys, "m", back)
 
 	rows, err := r.searchQuery(ctx, b)
 	if err != nil {
@@ -256,9 +313,11 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	defer rows.Close()
 	var last cursor
 	var rids []int64
+	var pos []cursor // each match's position, for the cursors of a page
+	more := false    // a match beyond the page (after it, or before it when back)
 	for rows.Next() {
 		if len(res.Matches) == count {
-			res.NextCursor = encodeCursor(last)
+			more = true
 			break
 		}
 		var rid int64
@@ -284,11 +343,43 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		res.Matches = append(res.Matches, v)
 		rids = append(rids, rid)
 		last = cursor{Keys: kv, RID: rid}
+		pos = append(pos, last)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, WrapErr(ctx, "search", err)
 	}
 	rows.Close()
+	if back {
+		// Read backwards from the cursor: turn the page round. Its next
+		// page starts after its last match; an earlier page exists when
+		// a match was found beyond count.
+		slices.Reverse(res.Matches)
+		slices.Reverse(rids)
+		slices.Reverse(pos)
+	}
+	if n := len(pos); n > 0 {
+		if back {
+			res.NextCursor = encodeCursor(pos[n-1])
+			if more {
+				first := pos[0]
+				first.Back = true
+				res.PrevCursor = encodeCursor(first)
+			}
+		} else {
+			if more {
+				res.NextCursor = encodeCursor(pos[n-1])
+			}
+			if cur != nil || q.Offset > 0 {
+				first := pos[0]
+				first.Back = true
+				res.PrevCursor = encodeCursor(first)
+			}
+		}
+	} else if back && cur != nil {
+		// Nothing before the cursor any more (deleted meanwhile): the
+		// page that led here is where the client can go on from.
+		res.NextCursor = encodeCursor(cursor{Keys: cur.Keys, RID: cur.RID - 1})
+	}
 	if countApart {
 		if res.NextCursor == "" && cur == nil && (len(res.Matches) > 0 || q.Offset == 0) {
 			res.Total = q.Offset + len(res.Matches)
