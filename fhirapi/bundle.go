@@ -733,9 +733,18 @@ func (s *Server) writeBundleResponse(w http.ResponseWriter, r *http.Request, typ
 		} else if er.body != nil {
 			body = er.body
 		}
-		if ret == "OperationOutcome" && res.note != "" {
-			data, _ := marshal(outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: res.note}))
-			resp["outcome"] = rawJSON(data)
+		if ret == "OperationOutcome" && o.method != http.MethodGet && o.method != http.MethodHead {
+			// Every write entry gets its outcome, as a single write does
+			// (writeResult): entries without a note said nothing at all.
+			note := res.note
+			if note == "" && res.version != nil {
+				v := res.version
+				note = v.Type + "/" + v.ID + " was written as version " + strconv.FormatInt(v.VersionID, 10) + "."
+			}
+			if note != "" {
+				data, _ := marshal(outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: note}))
+				resp["outcome"] = rawJSON(data)
+			}
 		}
 		if o.method == http.MethodHead {
 			body = nil

@@ -199,6 +199,20 @@ func TestPreferAndShaping(t *testing.T) {
 			t.Errorf("return=OperationOutcome: %s", r.body)
 		}
 		id := strings.Split(r.header.Get("Location"), "/")[5]
+		// In a transaction every write entry carries its outcome too; a
+		// read entry carries its resource.
+		tr := do(t, "POST", base, fj, `{"resourceType":"Bundle","type":"transaction","entry":[
+			{"fullUrl":"urn:uuid:5b4a3c2d-0000-4000-8000-000000000001","resource":{"resourceType":"Organization","name":"O"},"request":{"method":"POST","url":"Organization"}},
+			{"resource":{"resourceType":"Patient","id":"prefer-tx","gender":"female"},"request":{"method":"PUT","url":"Patient/prefer-tx"}},
+			{"request":{"method":"GET","url":"Patient/`+id+`"}}]}`, "Prefer", "return=OperationOutcome").wantStatus(t, 200)
+		for i := 0; i < 2; i++ {
+			if tr.str("entry", i, "response", "outcome", "resourceType") != "OperationOutcome" || !strings.Contains(tr.str("entry", i, "response", "outcome", "issue", 0, "diagnostics"), "was written as version") {
+				t.Errorf("transaction entry %d under return=OperationOutcome: %s", i, tr.body)
+			}
+		}
+		if tr.str("entry", 2, "response", "outcome") != "" || tr.str("entry", 2, "resource", "resourceType") != "Patient" {
+			t.Errorf("read entry under return=OperationOutcome: %s", tr.body)
+		}
 		s := do(t, "GET", base+"/Patient/"+id+"?_elements=gender", "", "").wantStatus(t, 200)
 		if s.str("gender") != "male" || s.str("name") != "" || !strings.Contains(string(s.body), "SUBSETTED") {
 			t.Errorf("_elements: %s", s.body)
