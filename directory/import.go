@@ -370,7 +370,11 @@ func (c *checker) ref(r *row, col, typ string, kinds ...string) map[string]any {
 		return nil
 	}
 	if !idRe.MatchString(id) {
-		c.fail(r, col, "%q is not a valid resource id", id)
+		if t, bare, ok := strings.Cut(id, "/"); ok && t == typ && idRe.MatchString(bare) {
+			c.fail(r, col, "%q: write the id alone, %q (this column names %s ids)", id, bare, typ)
+		} else {
+			c.fail(r, col, "%q is not a valid resource id (1 to 64 of A-Z a-z 0-9 - .)", id)
+		}
 		return nil
 	}
 	if t := c.byID[typ+"/"+id]; t != nil {
