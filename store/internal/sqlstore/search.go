@@ -124,9 +124,10 @@ func decodeCursor(s string, keys []sortKey) (cursor, error) {
 	return c, nil
 }
 
-// after writes the keyset condition "row comes after c" in the order
-// ORDER BY (k IS NULL), k [DESC] ..., rid: nulls last in both directions.
-func (b *builder) after(keys []sortKey, c cursor) {
+// keyset writes the condition "row comes after c" (or, with back, "row
+// comes before c") in the order ORDER BY (k IS NULL), k [DESC] ..., rid:
+// nulls last in both directions.
+func (b *builder) keyset(keys []sortKey, c cursor, back bool) {
 	col := func(i int) string { return "m.k" + strconv.Itoa(i) }
 	b.w("(")
 	for i := 0; i <= len(keys); i++ {
@@ -141,51 +142,30 @@ func (b *builder) after(keys []sortKey, c cursor) {
 				b.w(col(j) + " = ").arg(c.Keys[j]).w(" AND ")
 			}
 		}
+		// toward: the comparison that moves in the paging direction,
+		// on a key sorted descending (desc) or not
+		toward := func(desc bool) string {
+			if desc != back {
+				return " < "
+			}
+			return " > "
+		}
 		switch {
 		case i == len(keys):
-			b.w("m.rid > ").arg(c.RID)
+			b.w("m.rid" + toward(false)).arg(c.RID)
+		case c.Keys[i] == nil && back:
+			b.w(col(i) + " IS NOT NULL") // every value sorts before a null
 		case c.Keys[i] == nil:
 			b.w("1 = 0") // nothing sorts after a null except ties
 		default:
-			op := " > "
-			if keys[i].desc {
-				op = " < "
+			op := toward(keys[i].desc)
+			// Going forward, nulls (last) come after any value; going
+			// back, only values come before one.
+			nulls := " IS NULL OR "
+			if back {
+				nulls = " IS NOT NULL AND "
 			}
-			b.w("(" + col(i) + " IS NULL OR " + col(i) + op).arg(c.Keys[i]).w(")")
-		}
-		b.w(")")
-	}
-	b.w(")")
-}
-
-// before writes the keyset condition "row comes before c" in the same
-// order: the mirror of after.
-func (b *builder) before(keys []sortKey, c cursor) {
-	col := func(i int) string { return "m.k" + strconv.Itoa(i) }
-	b.w("(")
-	for i := 0; i <= len(keys); i++ {
-		if i > 0 {
-			b.w(" OR ")
-		}
-		b.w("(")
-		for j := 0; j < i; j++ { // equal on all earlier keys
-			if c.Keys[j] == nil {
-				b.w(col(j) + " IS NULL AND ")
-			} else {
-				b.w(col(j) + " = ").arg(c.Keys[j]).w(" AND ")
-			}
-		}
-		switch {
-		case i == len(keys):
-			b.w("m.rid < ").arg(c.RID)
-		case c.Keys[i] == nil:
-			b.w(col(i) + " IS NOT NULL") // every value sorts before a null
-		default:
-			op := " < "
-			if keys[i].desc {
-				op = " > "
-			}
-			b.w("(" + col(i) + " IS NOT NULL AND " + col(i) + op).arg(c.Keys[i]).w(")")
+			b.w("(" + col(i) + nulls + col(i) + op).arg(c.Keys[i]).w(")")
 		}
 		b.w(")")
 	}
@@ -292,11 +272,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 	back := cur != nil && cur.Back
 	if cur != nil {
 		b.w(" WHERE ")
-		if back {
-			b.before(keys, *cur)
-		} else {
-			b.after(keys, *cur)
-		}
+		b.keyset(keys, *cur, back)
 	}
 	b.orderByDir(keys, "m", back)
 	b.w(" LIMIT ").arg(count + 1)
