@@ -76,15 +76,7 @@ func TestServeReadAnswersAsTheMux(t *testing.T) {
 	rec.take()
 	viaMux := func(w http.ResponseWriter, r *http.Request) {
 		// ServeHTTP without serveRead.
-		if p := r.URL.Path; len(p) > len(s.cfg.Base)+1 && strings.HasSuffix(p, "/") {
-			r2 := *r
-			u := *r.URL
-			u.Path = strings.TrimRight(p, "/")
-			u.RawPath = ""
-			r2.URL = &u
-			r = &r2
-		}
-		s.mux.ServeHTTP(w, r)
+		s.mux.ServeHTTP(w, s.trimSlash(r))
 	}
 	type req struct {
 		method, target string

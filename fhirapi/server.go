@@ -161,21 +161,28 @@ func (s *Server) routes() {
 	h(b+"/", s.handleUnknown)
 }
 
-// ServeHTTP implements http.Handler. A trailing slash is ignored
-// (Patient/123/ is Patient/123), as clients and people add them.
+// ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p := r.URL.Path; len(p) > len(s.cfg.Base)+1 && strings.HasSuffix(p, "/") {
-		r2 := *r
-		u := *r.URL
-		u.Path = strings.TrimRight(p, "/")
-		u.RawPath = ""
-		r2.URL = &u
-		r = &r2
-	}
+	r = s.trimSlash(r)
 	if s.serveRead(w, r, s.read) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// trimSlash ignores a trailing slash (Patient/123/ is Patient/123), as
+// clients and people add them.
+func (s *Server) trimSlash(r *http.Request) *http.Request {
+	p := r.URL.Path
+	if len(p) <= len(s.cfg.Base)+1 || !strings.HasSuffix(p, "/") {
+		return r
+	}
+	r2 := *r
+	u := *r.URL
+	u.Path = strings.TrimRight(p, "/")
+	u.RawPath = ""
+	r2.URL = &u
+	return &r2
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
