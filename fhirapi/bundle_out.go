@@ -168,7 +168,7 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 		return err
 	}
 	base := s.publicBase(r)
-	links := pageLinks(selfPath, req.Self, params.Get("_cursor"), res.NextCursor, res.PrevCursor, req.Query.Offset, req.Query.Count)
+	links := pageLinks(selfPath, req.Self, params.Get("_cursor"), req.Query.Offset, res.NextCursor, res.PrevCursor)
 	bw := newBundle("searchset", res.Total, links)
 	for _, v := range res.Matches {
 		body, err := shapeBody(v.Body, shape)
@@ -197,35 +197,24 @@ func (s *Server) searchWith(w http.ResponseWriter, r *http.Request, typ string, 
 }
 
 // pageLinks are a search page's links. self names this page: the
-// parameters the search used with the cursor (or offset) that led to it.
-// next and previous go on with the store's keyset cursors (after the
+// parameters the search used with the cursor (or the _offset) that led to
+// it. next and previous go on with the store's keyset cursors (after the
 // page's last match, before its first), so rows written or deleted
-// meanwhile neither repeat nor go missing in either direction. Every page
-// also carries its position (the number of matches before it, as far as
-// this client has paged) beside the cursor as _offset, which the store
-// ignores when a cursor is given.
-func pageLinks(path string, params url.Values, cursor, nextCursor, prevCursor string, pos, count int) [][2]string {
+// meanwhile neither repeat nor go missing in either direction.
+func pageLinks(path string, params url.Values, cursor string, offset int, nextCursor, prevCursor string) [][2]string {
 	self := cloneValues(params)
 	if cursor != "" {
 		self.Set("_cursor", cursor)
-	}
-	if pos > 0 {
-		self.Set("_offset", strconv.Itoa(pos))
+	} else if offset > 0 {
+		self.Set("_offset", strconv.Itoa(offset))
 	}
 	links := [][2]string{{"self", path + "?" + self.Encode()}}
-	if nextCursor != "" {
-		next := cloneValues(params)
-		next.Set("_cursor", nextCursor)
-		next.Set("_offset", strconv.Itoa(pos+count))
-		links = append(links, [2]string{"next", path + "?" + next.Encode()})
-	}
-	if prevCursor != "" {
-		prev := cloneValues(params)
-		prev.Set("_cursor", prevCursor)
-		if p := pos - count; p > 0 {
-			prev.Set("_offset", strconv.Itoa(p))
+	for _, l := range [][2]string{{"next", nextCursor}, {"previous", prevCursor}} {
+		if l[1] != "" {
+			u := cloneValues(params)
+			u.Set("_cursor", l[1])
+			links = append(links, [2]string{l[0], path + "?" + u.Encode()})
 		}
-		links = append(links, [2]string{"previous", path + "?" + prev.Encode()})
 	}
 	return links
 }
