@@ -287,7 +287,6 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		return nil, WrapErr(ctx, "search", err)
 	}
 	defer rows.Close()
-	var last cursor
 	var rids []int64
 	var pos []cursor // each match's position, for the cursors of a page
 	more := false    // a match beyond the page (after it, or before it when back)
@@ -318,8 +317,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		}
 		res.Matches = append(res.Matches, v)
 		rids = append(rids, rid)
-		last = cursor{Keys: kv, RID: rid}
-		pos = append(pos, last)
+		pos = append(pos, cursor{Keys: kv, RID: rid})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, WrapErr(ctx, "search", err)
@@ -334,22 +332,16 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		slices.Reverse(pos)
 	}
 	if n := len(pos); n > 0 {
-		if back {
+		// Read back, there is a next page (the one the cursor came from)
+		// and an earlier one when a match lay beyond count; read forward,
+		// the reverse, and an earlier page unless this is the first.
+		if back || more {
 			res.NextCursor = encodeCursor(pos[n-1])
-			if more {
-				first := pos[0]
-				first.Back = true
-				res.PrevCursor = encodeCursor(first)
-			}
-		} else {
-			if more {
-				res.NextCursor = encodeCursor(pos[n-1])
-			}
-			if cur != nil || q.Offset > 0 {
-				first := pos[0]
-				first.Back = true
-				res.PrevCursor = encodeCursor(first)
-			}
+		}
+		if back && more || !back && (cur != nil || q.Offset > 0) {
+			first := pos[0]
+			first.Back = true
+			res.PrevCursor = encodeCursor(first)
 		}
 	} else if back && cur != nil {
 		// Nothing before the cursor any more (deleted meanwhile): the
