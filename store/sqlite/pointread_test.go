@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	msqlite "modernc.org/sqlite"
+
 	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/storetest"
@@ -327,4 +329,74 @@ func TestPointReadSeesAcknowledgedWritesConcurrently(t *testing.T) {
 		}()
 	}
 	rg.Wait()
+}
+
+// A point read runs its prepared statement as it is: SQLite never parses
+// and plans it again, whatever type and id are bound. SQLite calls a
+// connection's authorizer while it compiles a statement, also when it
+// re-prepares one, so an authorizer that counts its calls sees every
+// re-preparation. (With "r.type = ?" the plan depended on the bound type
+// through the partial index resource_patient_live, and every read was
+// re-prepared: decision 023.)
+func TestPointReadIsNotReprepared(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"), Options{Migrate: true, ReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]string{{"Patient", "p1"}, {"Patient", "p2"}, {"Observation", "o1"}, {"Encounter", "e1"}} {
+		body := `{"resourceType":"` + r[0] + `","id":"` + r[1] + `"}`
+		if err := tx.Put(ctx, &store.Write{Type: r[0], ID: r[1], VersionID: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	compiled := 0 // statement compilations seen (the reads below run one at a time)
+	for _, c := range db.point.all {
+		reg, ok := c.conn.(msqlite.AuthorizerRegisterer)
+		if !ok {
+			t.Fatal("the driver's connections take no authorizer")
+		}
+		if err := reg.RegisterAuthorizer(func(a msqlite.AuthorizerActionCode, _, _, _, _ string) msqlite.AuthorizerReturnCode {
+			if a == msqlite.AuthSelect {
+				compiled++
+			}
+			return msqlite.AuthorizerOK
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reads := func() {
+		t.Helper()
+		for _, r := range [][2]string{{"Patient", "p1"}, {"Observation", "o1"}, {"Patient", "p2"}, {"Encounter", "e1"}, {"Observation", "nope"}, {"Patient", "nope"}} {
+			_, err := db.Read(ctx, r[0], r[1])
+			if want := r[1] != "nope"; (err == nil) != want {
+				t.Fatalf("read %s/%s: %v", r[0], r[1], err)
+			}
+			_, err = db.VRead(ctx, r[0], r[1], 1)
+			if want := r[1] != "nope"; (err == nil) != want {
+				t.Fatalf("vread %s/%s: %v", r[0], r[1], err)
+			}
+		}
+	}
+	// Registering an authorizer expires the connection's statements: the
+	// first reads compile them once more.
+	reads()
+	if compiled == 0 {
+		t.Fatal("the authorizer saw no compilation at all: the test cannot see re-preparations")
+	}
+	before := compiled
+	for range 5 {
+		reads()
+	}
+	if n := compiled - before; n > 0 {
+		t.Errorf("60 point reads of four types compiled their statements %d more times; want none", n)
+	}
 }
