@@ -322,20 +322,13 @@ func readError(err error, v *store.Version, typ, id string, vid int64) error {
 }
 
 // writeVersion answers a read, honouring If-None-Match, If-Modified-Since,
-// _summary and _elements.
+// _summary, _elements and _pretty. A plain read writes the stored bytes as
+// they are, in one Write.
 func (s *Server) writeVersion(w http.ResponseWriter, r *http.Request, v *store.Version) error {
-	setVersionHeaders(w, v.VersionID, v.LastUpdated)
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		if n, err := parseETag(inm); err == nil && n == v.VersionID {
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
-	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
-		if t, err := http.ParseTime(ims); err == nil && !v.LastUpdated.Truncate(1e9).After(t) {
-			w.WriteHeader(http.StatusNotModified)
-			return nil
-		}
+	if notModified(r, v) {
+		setVersionHeaders(w, v.VersionID, v.LastUpdated)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
 	var shape shape
 	if r.URL.RawQuery != "" {
@@ -344,6 +337,11 @@ func (s *Server) writeVersion(w http.ResponseWriter, r *http.Request, v *store.V
 			return err
 		}
 	}
+	if shape.none() && queryGet(r, "_pretty") != "true" {
+		writeStored(w, r, v)
+		return nil
+	}
+	setVersionHeaders(w, v.VersionID, v.LastUpdated)
 	if shape.none() {
 		writeJSON(w, r, http.StatusOK, v.Body)
 		return nil
@@ -354,6 +352,22 @@ func (s *Server) writeVersion(w http.ResponseWriter, r *http.Request, v *store.V
 	}
 	writeResource(w, r, http.StatusOK, shape.apply(res))
 	return nil
+}
+
+// notModified reports whether the client's If-None-Match or
+// If-Modified-Since says it has version v already.
+func notModified(r *http.Request, v *store.Version) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		if n, err := parseETag(inm); err == nil && n == v.VersionID {
+			return true
+		}
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !v.LastUpdated.Truncate(1e9).After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // queryFromForm merges a POST _search form body into the URL parameters.

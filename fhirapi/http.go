@@ -16,6 +16,7 @@ import (
 
 	"github.com/xietong/xietong/fhir/model"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/store"
 )
 
 const fhirJSON = "application/fhir+json; charset=utf-8"
@@ -126,10 +127,24 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 		}
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	writeBody(w, r, status, body)
+}
+
+// writeBody writes the status and, unless the request is a HEAD, the body.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+}
+
+// writeStored answers a read with a version's stored bytes as they are,
+// setting Content-Type, ETag, Last-Modified and Content-Length.
+func writeStored(w http.ResponseWriter, r *http.Request, v *store.Version) {
+	h := w.Header()
+	h["Content-Type"] = fhirJSONHeader
+	versionHeaders(h, v.VersionID, v.LastUpdated, len(v.Body))
+	writeBody(w, r, http.StatusOK, v.Body)
 }
 
 func writeResource(w http.ResponseWriter, r *http.Request, status int, res map[string]any) {
@@ -151,11 +166,34 @@ func writeOutcome(w http.ResponseWriter, r *http.Request, e *outcome.Error) {
 
 // setVersionHeaders sets ETag and Last-Modified of a version.
 func setVersionHeaders(w http.ResponseWriter, vid int64, lastUpdated time.Time) {
-	// Canonical keys assigned directly: Set would canonicalise them on
-	// every read.
-	h := w.Header()
-	h["Etag"] = []string{etag(vid)}
-	h["Last-Modified"] = []string{lastUpdated.UTC().Format(http.TimeFormat)}
+	versionHeaders(w.Header(), vid, lastUpdated, -1)
+}
+
+// versionHeaders sets ETag and Last-Modified of a version and, when n is
+// not negative, Content-Length: n. Every read by id sets them, so they
+// cost two allocations, not six: the values are cut from one string and
+// share one slice, each value's capacity capped so that appending to one
+// cannot overwrite the next (docs/decisions/023-read-path-cpu.md). Keys
+// are assigned canonical, as Set would canonicalise them on every read.
+func versionHeaders(h http.Header, vid int64, lastUpdated time.Time, n int) {
+	var buf [80]byte
+	b := append(buf[:0], `W/"`...)
+	b = strconv.AppendInt(b, vid, 10)
+	b = append(b, '"')
+	e := len(b)
+	b = lastUpdated.UTC().AppendFormat(b, http.TimeFormat)
+	m := len(b)
+	if n >= 0 {
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	s := string(b)
+	vals := make([]string, 3)
+	vals[0], vals[1], vals[2] = s[:e], s[e:m], s[m:]
+	h["Etag"] = vals[0:1:1]
+	h["Last-Modified"] = vals[1:2:2]
+	if n >= 0 {
+		h["Content-Length"] = vals[2:3:3]
+	}
 }
 
 func etag(vid int64) string { return `W/"` + strconv.FormatInt(vid, 10) + `"` }
@@ -270,14 +308,20 @@ func queryGet(r *http.Request, key string) string {
 	return r.URL.Query().Get(key)
 }
 
-// acceptsGzip reads Accept-Encoding, honouring q=0 (RFC 9110 12.5.3).
+// acceptsGzip reads Accept-Encoding, honouring q=0 (RFC 9110 12.5.3). It
+// runs on every request, so it cuts the header in place rather than
+// splitting it into slices.
 func acceptsGzip(h string) bool {
-	for _, part := range strings.Split(h, ",") {
+	for rest := h; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
 			continue
 		}
-		for _, p := range strings.Split(params, ";") {
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
 			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 			if strings.EqualFold(k, "q") {
 				if q, err := strconv.ParseFloat(v, 64); err == nil && q == 0 {

@@ -23,6 +23,7 @@ func TestReadRoutes(t *testing.T) {
 		{"HEAD", "/Patient/p1", 200, ""},
 		{"GET", "/Patient/p1/", 200, `"id":"p1"`},
 		{"GET", "/Patient/p1?_elements=id", 200, `SUBSETTED`},
+		{"GET", "/Patient/p1?_pretty=true", 200, "{\n  \"resourceType\": \"Patient\""},
 		{"GET", "/Patient/nope", 404, `Patient/nope is not known`},
 		{"GET", "/patient/p1", 404, `not a FHIR R4 resource type`},
 		{"GET", "/Patient/_history", 200, `"type":"history"`},
@@ -52,6 +53,9 @@ func TestReadRoutes(t *testing.T) {
 		}
 		if c.path == "/Patient/p1" && c.status == 200 && (resp.Header.Get("ETag") != `W/"1"` || resp.Header.Get("Last-Modified") == "") {
 			t.Errorf("read headers: %v", resp.Header)
+		}
+		if c.status == 200 && c.method == "GET" && strings.HasPrefix(c.path, "/Patient/p1") && resp.ContentLength != int64(len(b)) {
+			t.Errorf("%s %s: Content-Length %d, body %d bytes", c.method, c.path, resp.ContentLength, len(b))
 		}
 	}
 }
