@@ -281,11 +281,18 @@ func auditKey(space, v string) int64 {
 
 var auditKeyStmts sync.Map // n -> the INSERT of n keys
 
+// auditKeySQL is the INSERT of n key entries. It says OR IGNORE although
+// no entry can be there already (each names the chunk just inserted, and
+// the keys are distinct): a multi-row INSERT that may abort on a
+// constraint makes SQLite copy every page it first touches into a
+// statement journal, to undo the statement alone; under OR IGNORE none
+// can abort. In the profile of a node under wrk the journal was a fifth
+// of an append's CPU (docs/decisions/023-read-path-cpu.md).
 func auditKeySQL(n int) string {
 	if s, ok := auditKeyStmts.Load(n); ok {
 		return s.(string)
 	}
-	s := "INSERT INTO audit_key (key, max_at, chunk) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")
+	s := "INSERT OR IGNORE INTO audit_key (key, max_at, chunk) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")
 	auditKeyStmts.Store(n, s)
 	return s
 }
