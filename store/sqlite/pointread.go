@@ -1,31 +1,45 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/internal/sqlstore"
 )
 
 // pointReaders serve Read and VRead, the hottest queries of the node (every
-// GET [base]/[type]/[id]), below database/sql: each connection of the pool
-// holds the two statements prepared at the driver level and is taken from
-// a channel. Through database/sql a point read paid for the pool, its
-// locking, the argument conversion and the Rows wrapper about as much as
-// the lookup itself (docs/decisions/016-read-and-ingest-cpu.md:
-// BenchmarkPointRead, 12-13 against 16-23 µs of CPU per read).
+// GET [base]/[type]/[id]), below database/sql and below the driver: each
+// connection of the pool is a SQLite handle opened with the library itself
+// (modernc.org/sqlite/lib), holding its statements prepared. Through
+// database/sql a point read paid for the pool, its locking, the argument
+// conversion and the Rows wrapper about as much as the lookup itself
+// (docs/decisions/016-read-and-ingest-cpu.md); through the driver's own
+// connections it still paid about twenty allocations and two microseconds
+// per read for its Rows (column names and declared types fetched on every
+// query, each value boxed): a third of the read (decision 023). Here a read
+// binds the type and id, steps, and copies the body once.
 //
-// The connections are opened like the search pool's (query_only, the file
-// memory-mapped). Without mmap_size they were measured far slower as soon
-// as anything commits: every commit empties a WAL reader's page cache, and
-// reloading pages into it (allocating, pread, freeing at the next commit)
-// cost more than parsing mapped pages again.
+// The connections are opened like the search pool's (the reader DSN's
+// settings: query_only, the file memory-mapped). Without mmap_size they
+// were measured far slower as soon as anything commits: every commit
+// empties a WAL reader's page cache, and reloading pages into it
+// (allocating, pread, freeing at the next commit) cost more than parsing
+// mapped pages again.
 //
 // A connection keeps its read transaction (its snapshot) open across reads
 // for at most snapshotHold, as long as nothing was committed meanwhile
@@ -40,8 +54,7 @@ import (
 // snapshot never holds back checkpoints for longer.
 //
 // Reads never watch the caller's cancellation (a primary-key lookup takes
-// microseconds; watching a context costs the driver a goroutine per query),
-// as decision 006 established for the pool before.
+// microseconds), as decision 006 established for the pool before.
 type pointReaders struct {
 	// A connection is taken from the top of a stack (last returned, first
 	// reused): at the usual concurrency the same one or two connections
@@ -63,17 +76,19 @@ type pointReaders struct {
 // when nothing was committed in this process meanwhile.
 const snapshotHold = 2 * time.Millisecond
 
+// pointConn is one SQLite handle of the pool. It is used by one goroutine
+// at a time (the pool hands it out), so it is opened without SQLite's
+// mutexes, and its TLS (the library's per-thread state) is its own.
 type pointConn struct {
-	conn  driver.Conn
-	read  driver.StmtQueryContext
-	vread driver.StmtQueryContext
-	stmts []driver.Stmt
-	dest  []driver.Value
+	tls                     *libc.TLS
+	db                      uintptr // sqlite3*
+	read, vread, begin, end uintptr // sqlite3_stmt*: point read, versioned read, BEGIN, COMMIT
+	stmts                   []uintptr
+	arg                     uintptr // C memory (pointArgSize) the type and id are bound from
 
-	begin, end driver.StmtExecContext // BEGIN, COMMIT
-	inTx       bool                   // a read transaction is open
-	txGen      int64                  // the commit generation read before it began
-	txStart    time.Time
+	inTx    bool // a read transaction is open
+	txGen   int64
+	txStart time.Time
 }
 
 // Point reads select only what the caller does not know already.
@@ -92,10 +107,14 @@ const (
 	pointVReadSQL = `SELECT version, last_updated, method, deleted, body FROM resource_version WHERE type = ? AND id = ? AND version = ?`
 )
 
-func openPointReaders(d driver.Driver, dsn string, n int, gen func() int64) (*pointReaders, error) {
+func openPointReaders(_ driver.Driver, dsn string, n int, gen func() int64) (*pointReaders, error) {
 	p := &pointReaders{sem: make(chan struct{}, n), closed: make(chan struct{}), gen: gen}
+	path, pragmas, err := pointSettings(dsn)
+	if err != nil {
+		return nil, err
+	}
 	for range n {
-		c, err := openPointConn(d, dsn)
+		c, err := openPointConn(path, pragmas)
 		if err != nil {
 			p.close()
 			return nil, err
@@ -106,49 +125,130 @@ func openPointReaders(d driver.Driver, dsn string, n int, gen func() int64) (*po
 	return p, nil
 }
 
-func openPointConn(d driver.Driver, dsn string) (*pointConn, error) {
-	conn, err := d.Open(dsn)
+// pointSettings turns a reader DSN of this package (dsn: a path, then the
+// driver's parameters) into the path and the PRAGMAs that give a handle
+// opened with the library the same settings as the driver would. A
+// parameter it does not know is an error, so that a setting added to the
+// reader DSN cannot silently miss the point readers.
+func pointSettings(dsn string) (path string, pragmas []string, err error) {
+	path, query, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite: point readers: %w", err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[k] {
+			switch k {
+			case "_pragma":
+				pragmas = append(pragmas, "PRAGMA "+v)
+			case "_busy_timeout", "_foreign_keys", "_synchronous", "_query_only":
+				pragmas = append(pragmas, "PRAGMA "+k[1:]+" = "+v)
+			default:
+				return "", nil, fmt.Errorf("sqlite: point readers: unknown setting %s in the reader DSN", k)
+			}
+		}
+	}
+	return path, pragmas, nil
+}
+
+func openPointConn(path string, pragmas []string) (pc *pointConn, err error) {
+	pc = &pointConn{tls: libc.NewTLS()}
+	defer func() {
+		if err != nil {
+			pc.close()
+			pc = nil
+		}
+	}()
+	name, err := libc.CString(path)
 	if err != nil {
 		return nil, err
 	}
-	pc := &pointConn{conn: conn, dest: make([]driver.Value, 5)}
-	for _, q := range []string{pointReadSQL, pointVReadSQL} {
-		st, err := conn.Prepare(q)
-		if err != nil {
-			pc.close()
-			return nil, fmt.Errorf("sqlite: prepare point read: %w", err)
-		}
-		pc.stmts = append(pc.stmts, st)
-		sq, ok := st.(driver.StmtQueryContext)
-		if !ok {
-			pc.close()
-			return nil, errors.New("sqlite: the driver's statements lack QueryContext")
-		}
-		if pc.read == nil {
-			pc.read = sq
-		} else {
-			pc.vread = sq
+	defer libc.Xfree(pc.tls, name)
+	if pc.arg = libc.Xmalloc(pc.tls, pointArgSize); pc.arg == 0 {
+		return nil, errors.New("sqlite: point readers: out of memory")
+	}
+	pdb := pc.tls.Alloc(8)
+	defer pc.tls.Free(8)
+	rc := sqlite3.Xsqlite3_open_v2(pc.tls, name, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_URI|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
+	pc.db = cPointer(pdb) // a handle even on failure, to be closed
+	if rc != sqlite3.SQLITE_OK {
+		return nil, pc.errorf("open %s", rc, path)
+	}
+	for _, q := range pragmas {
+		if err := pc.exec(q); err != nil {
+			return nil, err
 		}
 	}
-	for _, q := range []string{"BEGIN", "COMMIT"} {
-		st, err := conn.Prepare(q)
+	for _, q := range []string{pointReadSQL, pointVReadSQL, "BEGIN", "COMMIT"} {
+		st, err := pc.prepare(q)
 		if err != nil {
-			pc.close()
-			return nil, fmt.Errorf("sqlite: prepare point read: %w", err)
+			return nil, err
 		}
 		pc.stmts = append(pc.stmts, st)
-		se, ok := st.(driver.StmtExecContext)
-		if !ok {
-			pc.close()
-			return nil, errors.New("sqlite: the driver's statements lack ExecContext")
-		}
-		if pc.begin == nil {
-			pc.begin = se
-		} else {
-			pc.end = se
-		}
 	}
+	pc.read, pc.vread, pc.begin, pc.end = pc.stmts[0], pc.stmts[1], pc.stmts[2], pc.stmts[3]
 	return pc, nil
+}
+
+// cPointer reads the pointer the library stored at p (an out parameter).
+func cPointer(p uintptr) uintptr {
+	return uintptr(binary.NativeEndian.Uint64(libc.GoBytes(p, 8)))
+}
+
+// prepare compiles q on c (persistent: it lives as long as c).
+func (c *pointConn) prepare(q string) (uintptr, error) {
+	z, err := libc.CString(q)
+	if err != nil {
+		return 0, err
+	}
+	defer libc.Xfree(c.tls, z)
+	pst := c.tls.Alloc(8)
+	defer c.tls.Free(8)
+	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
+		return 0, c.errorf("prepare %q", rc, q)
+	}
+	st := cPointer(pst)
+	if st == 0 {
+		return 0, fmt.Errorf("sqlite: point readers: %q is no statement", q)
+	}
+	return st, nil
+}
+
+// exec runs a statement that returns no rows (a PRAGMA) once.
+func (c *pointConn) exec(q string) error {
+	st, err := c.prepare(q)
+	if err != nil {
+		return err
+	}
+	defer sqlite3.Xsqlite3_finalize(c.tls, st)
+	for {
+		switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
+		case sqlite3.SQLITE_ROW: // PRAGMA x = y answers with the new value
+		case sqlite3.SQLITE_DONE:
+			return nil
+		default:
+			return c.errorf("%s", rc, q)
+		}
+	}
+}
+
+// run steps a statement that returns no rows (BEGIN, COMMIT) and resets it.
+func (c *pointConn) run(st uintptr) error {
+	rc := sqlite3.Xsqlite3_step(c.tls, st)
+	sqlite3.Xsqlite3_reset(c.tls, st)
+	if rc != sqlite3.SQLITE_DONE {
+		return c.errorf("%s", rc, libc.GoString(sqlite3.Xsqlite3_sql(c.tls, st)))
+	}
+	return nil
+}
+
+// errorf describes a failed call with SQLite's message for the handle.
+func (c *pointConn) errorf(format string, rc int32, args ...any) error {
+	msg := "no handle"
+	if c.db != 0 {
+		msg = libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
+	}
+	return fmt.Errorf("sqlite: point read: %s: %s (%d)", fmt.Sprintf(format, args...), msg, rc)
 }
 
 // snapshot makes sure c reads in a transaction that began after the store's
@@ -165,7 +265,7 @@ func (c *pointConn) snapshot(gen int64, now time.Time) error {
 	}
 	// BEGIN is deferred: the snapshot is taken by the first read, after
 	// gen was read.
-	if _, err := c.begin.ExecContext(context.Background(), nil); err != nil {
+	if err := c.run(c.begin); err != nil {
 		return err
 	}
 	c.inTx, c.txGen, c.txStart = true, gen, now
@@ -178,19 +278,29 @@ func (c *pointConn) release() {
 		return
 	}
 	c.inTx = false
-	if _, err := c.end.ExecContext(context.Background(), nil); err != nil {
-		// A read transaction cannot fail to end; should it, the next BEGIN
-		// fails and reports it.
-		return
-	}
+	// A read transaction cannot fail to end; should it, the next BEGIN
+	// fails and reports it.
+	c.run(c.end)
 }
 
-func (pc *pointConn) close() error {
-	var errs []error
-	for _, st := range pc.stmts {
-		errs = append(errs, st.Close())
+func (c *pointConn) close() error {
+	for _, st := range c.stmts {
+		sqlite3.Xsqlite3_finalize(c.tls, st)
 	}
-	return errors.Join(append(errs, pc.conn.Close())...)
+	c.stmts = nil
+	var err error
+	if c.db != 0 {
+		if rc := sqlite3.Xsqlite3_close_v2(c.tls, c.db); rc != sqlite3.SQLITE_OK {
+			err = c.errorf("close", rc)
+		}
+		c.db = 0
+	}
+	if c.arg != 0 {
+		libc.Xfree(c.tls, c.arg)
+		c.arg = 0
+	}
+	c.tls.Close()
+	return err
 }
 
 var errPointClosed = errors.New("sqlite: database closed")
@@ -308,38 +418,98 @@ func (p *pointReaders) read(ctx context.Context, op, typ, id string, version int
 }
 
 func (c *pointConn) query(typ, id string, version int64) (*store.Version, error) {
-	var (
-		rows driver.Rows
-		err  error
-	)
-	// context.Background: no Done channel, so the driver starts no
-	// goroutine to watch it.
-	if version == 0 {
-		rows, err = c.read.QueryContext(context.Background(), []driver.NamedValue{{Ordinal: 1, Value: typ}, {Ordinal: 2, Value: id}})
-	} else {
-		rows, err = c.vread.QueryContext(context.Background(), []driver.NamedValue{{Ordinal: 1, Value: typ}, {Ordinal: 2, Value: id}, {Ordinal: 3, Value: version}})
+	st := c.read
+	if version != 0 {
+		st = c.vread
 	}
-	if err != nil {
+	defer sqlite3.Xsqlite3_reset(c.tls, st)
+	if err := c.bindArgs(st, typ, id); err != nil {
 		return nil, err
 	}
-	err = rows.Next(c.dest)
-	if err == io.EOF {
-		if err := rows.Close(); err != nil {
-			return nil, err
+	if version != 0 {
+		if rc := sqlite3.Xsqlite3_bind_int64(c.tls, st, 3, version); rc != sqlite3.SQLITE_OK {
+			return nil, c.errorf("bind", rc)
 		}
+	}
+	switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
+	case sqlite3.SQLITE_ROW:
+	case sqlite3.SQLITE_DONE:
 		return nil, store.ErrNotFound
+	default:
+		return nil, c.errorf("step", rc)
 	}
-	if err != nil {
-		rows.Close()
-		return nil, err
+	for i, want := range [...]int32{sqlite3.SQLITE_INTEGER, sqlite3.SQLITE_INTEGER, sqlite3.SQLITE_TEXT, sqlite3.SQLITE_INTEGER} {
+		if t := sqlite3.Xsqlite3_column_type(c.tls, st, int32(i)); t != want {
+			return nil, fmt.Errorf("sqlite: point read of %s/%s: column %d has type %d, want %d", typ, id, i, t, want)
+		}
 	}
-	v, err := sqlstore.VersionFromValues(typ, id, c.dest)
-	clear(c.dest)
-	if cerr := rows.Close(); err == nil {
-		err = cerr
+	v := &store.Version{
+		Type: typ, ID: id,
+		VersionID:   sqlite3.Xsqlite3_column_int64(c.tls, st, 0),
+		LastUpdated: sqlstore.FromMicros(sqlite3.Xsqlite3_column_int64(c.tls, st, 1)),
+		Method:      method(libc.GoBytes(sqlite3.Xsqlite3_column_text(c.tls, st, 2), int(sqlite3.Xsqlite3_column_bytes(c.tls, st, 2)))),
+		Deleted:     sqlite3.Xsqlite3_column_int64(c.tls, st, 3) != 0,
 	}
-	if err != nil {
-		return nil, err
+	if !v.Deleted {
+		// The body is copied once, from the page it lies on (a blob, or
+		// text as some tools write it) into the version.
+		p := sqlite3.Xsqlite3_column_blob(c.tls, st, 4)
+		n := sqlite3.Xsqlite3_column_bytes(c.tls, st, 4)
+		if p != 0 {
+			v.Body = bytes.Clone(libc.GoBytes(p, int(n)))
+		}
 	}
 	return v, nil
+}
+
+// pointArgSize is the C memory of a connection for the values it binds:
+// far more than a type and an id need (ids have at most 64 characters).
+const pointArgSize = 512
+
+// bindArgs binds typ and id to the first two parameters of st. They are
+// copied into the connection's own C memory and bound from there
+// (SQLITE_STATIC: no copy by SQLite, no allocation per read); values too
+// long for it are bound as copies SQLite makes. The bindings are left in
+// place after the read: clearing them would expire the statement
+// (sqlite3_clear_bindings does whenever any parameter has a say in the
+// plan), and every read binds both again before it steps.
+func (c *pointConn) bindArgs(st uintptr, typ, id string) error {
+	for i, v := range [2]string{typ, id} {
+		var rc int32
+		if len(typ)+len(id) <= pointArgSize {
+			off := uintptr(0)
+			if i == 1 {
+				off = uintptr(len(typ))
+			}
+			copy(libc.GoBytes(c.arg+off, len(v)), v)
+			rc = sqlite3.Xsqlite3_bind_text(c.tls, st, int32(i+1), c.arg+off, int32(len(v)), sqlite3.SQLITE_STATIC)
+		} else {
+			z, err := libc.CString(v)
+			if err != nil {
+				return err
+			}
+			rc = sqlite3.Xsqlite3_bind_text(c.tls, st, int32(i+1), z, int32(len(v)), sqlite3.SQLITE_TRANSIENT)
+			libc.Xfree(c.tls, z)
+		}
+		if rc != sqlite3.SQLITE_OK {
+			return c.errorf("bind", rc)
+		}
+	}
+	return nil
+}
+
+// method returns a version's HTTP method from the bytes SQLite holds: one
+// of the same few strings on every read, without an allocation.
+func method(b []byte) string {
+	switch string(b) {
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodDelete:
+		return http.MethodDelete
+	}
+	return string(b)
 }

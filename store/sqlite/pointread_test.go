@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	msqlite "modernc.org/sqlite"
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/xietong/xietong/internal/cputime"
 	"github.com/xietong/xietong/store"
@@ -331,16 +333,14 @@ func TestPointReadSeesAcknowledgedWritesConcurrently(t *testing.T) {
 	rg.Wait()
 }
 
-// A point read runs its prepared statement as it is: SQLite never parses
-// and plans it again, whatever type and id are bound. SQLite calls a
-// connection's authorizer while it compiles a statement, also when it
-// re-prepares one, so an authorizer that counts its calls sees every
-// re-preparation. (With "r.type = ?" the plan depended on the bound type
-// through the partial index resource_patient_live, and every read was
-// re-prepared: decision 023.)
+// A point read runs its prepared statements as they are: SQLite never
+// parses and plans them again, whatever type and id are bound. (With
+// "r.type = ?" the plan depended on the bound type through the partial
+// index resource_patient_live, and every read was re-prepared: decision
+// 023.)
 func TestPointReadIsNotReprepared(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"), Options{Migrate: true, ReadConns: 1})
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"), Options{Migrate: true, ReadConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,23 +358,7 @@ func TestPointReadIsNotReprepared(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	compiled := 0 // statement compilations seen (the reads below run one at a time)
-	for _, c := range db.point.all {
-		reg, ok := c.conn.(msqlite.AuthorizerRegisterer)
-		if !ok {
-			t.Fatal("the driver's connections take no authorizer")
-		}
-		if err := reg.RegisterAuthorizer(func(a msqlite.AuthorizerActionCode, _, _, _, _ string) msqlite.AuthorizerReturnCode {
-			if a == msqlite.AuthSelect {
-				compiled++
-			}
-			return msqlite.AuthorizerOK
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reads := func() {
-		t.Helper()
+	for range 10 {
 		for _, r := range [][2]string{{"Patient", "p1"}, {"Observation", "o1"}, {"Patient", "p2"}, {"Encounter", "e1"}, {"Observation", "nope"}, {"Patient", "nope"}} {
 			_, err := db.Read(ctx, r[0], r[1])
 			if want := r[1] != "nope"; (err == nil) != want {
@@ -386,17 +370,55 @@ func TestPointReadIsNotReprepared(t *testing.T) {
 			}
 		}
 	}
-	// Registering an authorizer expires the connection's statements: the
-	// first reads compile them once more.
-	reads()
-	if compiled == 0 {
-		t.Fatal("the authorizer saw no compilation at all: the test cannot see re-preparations")
+	runs := 0
+	for _, c := range db.point.all {
+		for i, st := range c.stmts {
+			runs += int(sqlite3.Xsqlite3_stmt_status(c.tls, st, sqlite3.SQLITE_STMTSTATUS_RUN, 0))
+			if n := sqlite3.Xsqlite3_stmt_status(c.tls, st, sqlite3.SQLITE_STMTSTATUS_REPREPARE, 0); n != 0 {
+				t.Errorf("statement %d (%s) was prepared again %d times", i, libc.GoString(sqlite3.Xsqlite3_sql(c.tls, st)), n)
+			}
+		}
 	}
-	before := compiled
-	for range 5 {
-		reads()
+	if runs < 120 {
+		t.Errorf("the statements ran %d times, want at least 120: the test did not see the reads", runs)
 	}
-	if n := compiled - before; n > 0 {
-		t.Errorf("60 point reads of four types compiled their statements %d more times; want none", n)
+}
+
+// Values too long for a point reader's own C memory are bound as copies:
+// such an id is read like any other, and an unknown one is not found.
+func TestPointReadLongValues(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.db"), Options{Migrate: true, ReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	long := strings.Repeat("x", pointArgSize+10)
+	body := `{"resourceType":"Basic","id":"` + long + `"}`
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{long, "short"} {
+		if err := tx.Put(ctx, &store.Write{Type: "Basic", ID: id, VersionID: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // long and short in turn: each binding replaces the other
+		for _, id := range []string{long, "short"} {
+			v, err := db.Read(ctx, "Basic", id)
+			if err != nil || v.ID != id || string(v.Body) != body || v.Method != "PUT" || v.VersionID != 1 {
+				t.Fatalf("read %.20s...: %+v %v", id, v, err)
+			}
+			if _, err := db.VRead(ctx, "Basic", id, 1); err != nil {
+				t.Fatalf("vread %.20s...: %v", id, err)
+			}
+		}
+		if _, err := db.Read(ctx, "Basic", long+"y"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("read of an unknown long id: %v", err)
+		}
 	}
 }
