@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -107,7 +106,7 @@ const (
 	pointVReadSQL = `SELECT version, last_updated, method, deleted, body FROM resource_version WHERE type = ? AND id = ? AND version = ?`
 )
 
-func openPointReaders(_ driver.Driver, dsn string, n int, gen func() int64) (*pointReaders, error) {
+func openPointReaders(dsn string, n int, gen func() int64) (*pointReaders, error) {
 	p := &pointReaders{sem: make(chan struct{}, n), closed: make(chan struct{}), gen: gen}
 	path, pragmas, err := pointSettings(dsn)
 	if err != nil {

@@ -200,7 +200,7 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	pdsn, _ := dsn(path, o, connReader)
-	if db.point, err = openPointReaders(reader.Driver(), pdsn, readConns(o), db.generation.Load); err != nil {
+	if db.point, err = openPointReaders(pdsn, readConns(o), db.generation.Load); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
