@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	sqldriver "database/sql/driver"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -200,35 +199,4 @@ func scanScalar(rows Rows, err error, dest any) error {
 		return err
 	}
 	return rows.Close()
-}
-
-// VersionFromValues builds the version of typ/id from a point read's
-// columns as a driver returns them: version, last_updated, method,
-// deleted, body (store/sqlite reads them below database/sql).
-func VersionFromValues(typ, id string, vals []sqldriver.Value) (*store.Version, error) {
-	if len(vals) != 5 {
-		return nil, fmt.Errorf("point read: %d columns, want 5", len(vals))
-	}
-	version, ok1 := vals[0].(int64)
-	lu, ok2 := vals[1].(int64)
-	deleted, ok3 := vals[3].(int64)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, fmt.Errorf("point read: unexpected column types %T, %T, %T", vals[0], vals[1], vals[3])
-	}
-	v := &store.Version{Type: typ, ID: id, VersionID: version, LastUpdated: FromMicros(lu), Deleted: deleted != 0}
-	switch m := vals[2].(type) {
-	case string:
-		v.Method = m
-	case []byte:
-		v.Method = string(m)
-	}
-	if !v.Deleted {
-		switch b := vals[4].(type) {
-		case []byte:
-			v.Body = b
-		case string:
-			v.Body = []byte(b)
-		}
-	}
-	return v, nil
 }
