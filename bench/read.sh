@@ -11,6 +11,9 @@
 #                           an existing SQLite file = a copy of it (and of its audit file, DB.audit,
 #                           if there is one), used as it is (a prepared benchmark database:
 #                           docs/BENCHMARKS.md); or a postgres:// URL of an empty database
+#   bench/read.sh prepare FILE                 build a prepared database: a fresh SQLite FILE (it must
+#                                              not exist) with the first 10 Synthea bundles ingested
+#                                              through a node, which is then stopped (FILE and FILE.audit)
 #   XIETONG_BIN=/tmp/xt bench/read.sh ...      use that binary instead of building one
 #   XIETONG_BIN_B=/tmp/xt-before ...           A/B: also run that binary on its own copy of DB,
 #                                              interleaved (bare, A, B, bare, A, B, ...); SQLite files only
@@ -27,6 +30,10 @@ if ! command -v wrk >/dev/null; then
 fi
 tmp=$(mktemp -d)
 server= serverb= barepid=
+if [[ "${1:-}" == prepare ]]; then
+  out=${2:?usage: bench/read.sh prepare FILE}
+  [[ ! -e "$out" ]] || { echo "$out exists: give a new file" >&2; exit 1; }
+fi
 # The nodes run in subshells ($(start ...)): killed by pid.
 trap 'kill $server $serverb $barepid $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$tmp"' EXIT
 src=${1:-}
@@ -64,6 +71,17 @@ start() {
   kill -0 "$pid" 2>/dev/null || { echo "the node on port $3 did not start: $(cat "$tmp/node-$3.log")" >&2; exit 1; }
   echo "$pid"
 }
+if [[ "$src" == prepare ]]; then
+  port=${PORT:-18080}
+  curl -s -o /dev/null "http://127.0.0.1:$port/" && { echo "port $port is taken: set PORT" >&2; exit 1; }
+  server=$(start "$tmp/xietong" "$out" "$port")
+  "$tmp/xietong" bench ingest --url "http://127.0.0.1:$port/fhir" --bundles ../shared/synthea/r4 --limit 10 --floor=false | grep ingest:
+  kill -TERM "$server"
+  while kill -0 "$server" 2>/dev/null; do sleep 0.2; done # a graceful stop: the WAL checkpointed, the trail flushed
+  server=
+  echo "prepared $out ($(du -h "$out" | cut -f1)) and $out.audit"
+  exit 0
+fi
 if [[ -z "$src" ]]; then
   db=$tmp/a.db
 elif [[ "$src" == postgres* ]]; then
