@@ -340,24 +340,12 @@ func TestPointReadSeesAcknowledgedWritesConcurrently(t *testing.T) {
 // 023.)
 func TestPointReadIsNotReprepared(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"), Options{Migrate: true, ReadConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var ws []*store.Write
 	for _, r := range [][2]string{{"Patient", "p1"}, {"Patient", "p2"}, {"Observation", "o1"}, {"Encounter", "e1"}} {
 		body := `{"resourceType":"` + r[0] + `","id":"` + r[1] + `"}`
-		if err := tx.Put(ctx, &store.Write{Type: r[0], ID: r[1], VersionID: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)}); err != nil {
-			t.Fatal(err)
-		}
+		ws = append(ws, &store.Write{Type: r[0], ID: r[1], VersionID: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)})
 	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	db := pointDB(t, 2, ws...)
 	for range 10 {
 		for _, r := range [][2]string{{"Patient", "p1"}, {"Observation", "o1"}, {"Patient", "p2"}, {"Encounter", "e1"}, {"Observation", "nope"}, {"Patient", "nope"}} {
 			_, err := db.Read(ctx, r[0], r[1])
@@ -388,25 +376,13 @@ func TestPointReadIsNotReprepared(t *testing.T) {
 // such an id is read like any other, and an unknown one is not found.
 func TestPointReadLongValues(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.db"), Options{Migrate: true, ReadConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	long := strings.Repeat("x", pointArgSize+10)
 	body := `{"resourceType":"Basic","id":"` + long + `"}`
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var ws []*store.Write
 	for _, id := range []string{long, "short"} {
-		if err := tx.Put(ctx, &store.Write{Type: "Basic", ID: id, VersionID: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)}); err != nil {
-			t.Fatal(err)
-		}
+		ws = append(ws, &store.Write{Type: "Basic", ID: id, VersionID: 1, LastUpdated: time.Now(), Method: "PUT", Body: []byte(body)})
 	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	db := pointDB(t, 1, ws...)
 	for range 3 { // long and short in turn: each binding replaces the other
 		for _, id := range []string{long, "short"} {
 			v, err := db.Read(ctx, "Basic", id)
@@ -421,4 +397,29 @@ func TestPointReadLongValues(t *testing.T) {
 			t.Fatalf("read of an unknown long id: %v", err)
 		}
 	}
+}
+
+// pointDB opens a migrated database with conns point readers and stores
+// ws in one transaction; it is closed when the test ends.
+func pointDB(t *testing.T, conns int, ws ...*store.Write) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{Migrate: true, ReadConns: conns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if err := tx.Put(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
