@@ -105,6 +105,11 @@ type auditFile struct {
 	w, r   *sql.DB
 	mu     sync.Mutex
 	legacy int64 // the highest Seq of the resources' file's audit_log (0: none)
+
+	// The statements of the appends, prepared on the writer (under mu);
+	// unprepared are those an append ran unprepared, to prepare after it.
+	stmts      map[string]*sql.Stmt
+	unprepared []string
 }
 
 // auditFileMark is the user_version of a resources' file whose trail is
@@ -135,7 +140,7 @@ func openAuditFile(ctx context.Context, main *sql.DB, path string, o Options, le
 		}
 	}
 	rdsn, _ := dsn(path, o, connReader)
-	a := &auditFile{path: path, legacy: legacy}
+	a := &auditFile{path: path, legacy: legacy, stmts: map[string]*sql.Stmt{}}
 	if a.w, err = sql.Open("sqlite", wdsn); err != nil {
 		return nil, err
 	}
@@ -198,7 +203,45 @@ func (a *auditFile) close() error {
 	if a == nil {
 		return nil
 	}
+	a.mu.Lock()
+	for _, st := range a.stmts {
+		st.Close()
+	}
+	a.stmts = nil
+	a.mu.Unlock()
 	return errors.Join(a.r.Close(), a.w.Close())
+}
+
+// exec runs q in tx from a statement prepared on the writer, so that the
+// appends, which run the same few statements every second (the chunk's
+// INSERT, the key INSERTs of up to 128 rows), do not parse them again:
+// parsing was a tenth of an append's CPU (docs/decisions/023-read-path-cpu.md).
+// A statement not prepared yet runs as it is and is prepared after the
+// transaction (prepareSeen): preparing on the writer's one connection
+// while tx holds it would wait forever. Called under mu.
+func (a *auditFile) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
+	if st, ok := a.stmts[q]; ok {
+		_, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return err
+	}
+	a.unprepared = append(a.unprepared, q)
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+// prepareSeen prepares the statements the last append ran unprepared.
+// Called under mu, outside a transaction; a failure only leaves a
+// statement to be parsed again next time.
+func (a *auditFile) prepareSeen(ctx context.Context) {
+	for _, q := range a.unprepared {
+		if _, ok := a.stmts[q]; ok || a.stmts == nil {
+			continue
+		}
+		if st, err := a.w.PrepareContext(ctx, q); err == nil {
+			a.stmts[q] = st
+		}
+	}
+	a.unprepared = a.unprepared[:0]
 }
 
 // append stores recs in one transaction, durable when it returns nil.
@@ -211,6 +254,7 @@ func (a *auditFile) append(ctx context.Context, recs []store.AuditRecord) error 
 	ctx = context.WithoutCancel(ctx)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	defer a.prepareSeen(ctx)         // after the transaction has ended (deferred before it)
 	tx, err := a.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (the writer's _txlock)
 	if err != nil {
 		return err
@@ -231,7 +275,7 @@ func (a *auditFile) append(ctx context.Context, recs []store.AuditRecord) error 
 		c := recs[:min(len(recs), auditChunkMax)]
 		recs = recs[len(c):]
 		data, minAt, maxAt := enc.encode(c)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_chunk (first_seq, n, min_at, max_at, data) VALUES (?, ?, ?, ?, ?)`,
+		if err := a.exec(ctx, tx, `INSERT INTO audit_chunk (first_seq, n, min_at, max_at, data) VALUES (?, ?, ?, ?, ?)`,
 			next, len(c), minAt, maxAt, data); err != nil {
 			return err
 		}
@@ -261,7 +305,7 @@ func (a *auditFile) append(ctx context.Context, recs []store.AuditRecord) error 
 			for _, k := range sorted[:n] {
 				kargs = append(kargs, k, maxAt, next)
 			}
-			if _, err := tx.ExecContext(ctx, auditKeySQL(n), kargs...); err != nil {
+			if err := a.exec(ctx, tx, auditKeySQL(n), kargs...); err != nil {
 				return err
 			}
 			sorted = sorted[n:]

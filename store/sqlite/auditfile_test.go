@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	msqlite "modernc.org/sqlite"
+
 	"github.com/xietong/xietong/store"
 	"github.com/xietong/xietong/store/internal/sqlstore"
 )
@@ -236,4 +238,65 @@ func TestAuditFileMissingIsAnError(t *testing.T) {
 		t.Fatalf("reopening %s: %v", upath, err)
 	}
 	db.Close()
+}
+
+// Appends run their INSERTs from statements prepared once on the writer:
+// SQLite compiles them on the first append (and again after anything
+// expires them), not on every append. The writer connection's authorizer
+// sees every compilation.
+func TestAuditAppendReusesItsStatements(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// 300 records, 202 distinct keys: a chunk INSERT and key INSERTs of
+	// 128 and 74 rows per append.
+	recs := make([]store.AuditRecord, 300)
+	for i := range recs {
+		recs[i] = store.AuditRecord{Time: time.Now(), Subject: "u", Role: "clinician", Action: "read", ResourceType: "Observation", ID: fmt.Sprint("o", i%200), Allowed: true}
+	}
+	if err := db.AppendAudit(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	inserts := 0
+	conn, err := db.audit.w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Raw(func(dc any) error {
+		return dc.(msqlite.AuthorizerRegisterer).RegisterAuthorizer(func(a msqlite.AuthorizerActionCode, _, _, _, _ string) msqlite.AuthorizerReturnCode {
+			if a == msqlite.AuthInsert {
+				inserts++
+			}
+			return msqlite.AuthorizerOK
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	// The authorizer expired the prepared statements: compiled once more.
+	if err := db.AppendAudit(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if inserts == 0 {
+		t.Fatal("the authorizer saw no INSERT compiled: the test cannot see compilations")
+	}
+	before := inserts
+	for range 3 {
+		if err := db.AppendAudit(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := inserts - before; n != 0 {
+		t.Errorf("three appends compiled their INSERTs %d times; want none", n)
+	}
+	got, _, err := db.ReadAudit(ctx, store.AuditQuery{ResourceType: "Observation", ID: "o7", Count: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5*2 { // o7 is in records 7 and 207 of each of five appends
+		t.Errorf("o7: %d records, want 10", len(got))
+	}
 }
