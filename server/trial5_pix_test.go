@@ -1,0 +1,43 @@
+package server_test
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xietong/xietong/identity/idnumber"
+)
+
+// $ihe-pix found nobody for an ID number typed with a lower-case x (the
+// store keeps it upper-case), nor for the same number under the national
+// OID system that the EMPI treats as the same identifier.
+func TestTrial5PIXReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "pix.db"))
+	var id string
+	for seq := 2; ; seq += 2 {
+		if id = idnumber.Generate("440104", time.Date(1992, 8, 15, 0, 0, 0, 0, time.UTC), seq); strings.HasSuffix(id, "X") {
+			break
+		}
+	}
+	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, strings.ToLower(id), "欧阳娜娜", "female", "1992-08-15", "")).wantStatus(t, 201)
+	do(t, "POST", base+"/Patient", fj, pat("440106001", "TH0001", "urn:oid:2.16.156.10011.1.1", id, "欧阳娜娜", "female", "1992-08-15", "")).wantStatus(t, 201)
+	for _, src := range []string{
+		sidResident + "|" + strings.ToLower(id),
+		sidResident + "|" + id,
+		"urn:oid:2.16.156.10011.1.1|" + id,
+		"urn:oid:2.16.156.10011.1.1|" + strings.ToLower(id),
+	} {
+		r := do(t, "GET", base+"/Patient/$ihe-pix?sourceIdentifier="+url.QueryEscape(src), "", "").wantStatus(t, 200)
+		for _, want := range []string{`"value":"GZ0001"`, `"value":"TH0001"`} {
+			if !strings.Contains(string(r.body), want) {
+				t.Errorf("$ihe-pix?sourceIdentifier=%s lacks %s: %s", src, want, r.body)
+			}
+		}
+	}
+	r := do(t, "GET", base+"/Patient/$ihe-pix?sourceIdentifier="+url.QueryEscape(sidResident+"|"+id[:17]+"0"), "", "")
+	if r.status != 400 || !strings.Contains(r.diagnostics(), "check character") {
+		t.Errorf("an ID number with a wrong check character: %d %s, want 400 saying so", r.status, r.body)
+	}
+}
