@@ -48,6 +48,7 @@ const (
 	BasisProbabilistic = "probabilistic"
 	BasisNew           = "new"
 	BasisAsserted      = "asserted"
+	BasisDocument      = "document" // the same travel document (passport, permit)
 	BasisManual        = "manual"
 )
 
@@ -657,13 +658,17 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 	if err := CheckIdentifiers(res, e.now()); err != nil {
 		return err
 	}
+	holders, err := e.documentHolders(ctx, res, id)
+	if err != nil {
+		return err
+	}
 	rec := Record(res)
 	rec.Source = id
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
 	e.sweep(now)
-	d := e.decide(id, rec, res)
+	d := e.decide(id, rec, res, holders)
 	d.since = now
 	key := id
 	if key == "" {
@@ -686,7 +691,7 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 
 // decide chooses the master of source id (see doc.go, "Linking").
 // Caller holds e.mu.
-func (e *Engine) decide(id string, rec match.Record, res map[string]any) *decision {
+func (e *Engine) decide(id string, rec match.Record, res map[string]any, holders []string) *decision {
 	d := &decision{source: id}
 	cur := ""
 	if s := e.sources[id]; s != nil && id != "" {
@@ -710,6 +715,15 @@ func (e *Engine) decide(id string, rec match.Record, res map[string]any) *decisi
 			continue
 		}
 		d.master, d.basis = x, BasisAsserted
+		return d
+	}
+	// A travel document another record carries is that record's person
+	// (a manual link stays where a person put it).
+	if m := e.documentMaster(id, holders, rec); m != "" && (cur == "" || !e.masters[cur].manual[id]) {
+		d.master = m
+		if m != cur {
+			d.basis = BasisDocument
+		}
 		return d
 	}
 	if cur != "" {
@@ -838,17 +852,26 @@ func setRefer(res map[string]any, master string, masters map[string]*masterState
 // birthDate or gender is accepted (the number may be the record's only
 // mistake, or the rest) but never links deterministically. A legacy
 // 15-digit number is upgraded to 18 digits in place, the original kept as
-// an identifier of use old.
+// an identifier of use old. Travel documents (passports, the permits of
+// Hong Kong, Macao and Taiwan residents, foreigners' permanent residence
+// cards: documents.go) are checked the same way, with identity/identifier,
+// and written in their standard form ("h1234 5678" becomes H12345678).
 func CheckIdentifiers(res map[string]any, now time.Time) error {
 	ids := list(res["identifier"])
 	var extra []any
 	for i, x := range ids {
 		ident := obj(x)
 		sys := str(ident["system"])
-		if sys != SystemResidentID && sys != SystemResidentIDOID || str(ident["use"]) == "old" {
+		at := fmt.Sprintf("Patient.identifier[%d].value", i)
+		if str(ident["use"]) == "old" {
 			continue
 		}
-		at := fmt.Sprintf("Patient.identifier[%d].value", i)
+		if sys != SystemResidentID && sys != SystemResidentIDOID {
+			if err := checkDocument(ident, at, now); err != nil {
+				return err
+			}
+			continue
+		}
 		v := str(ident["value"])
 		n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(v)), now)
 		if err != nil {

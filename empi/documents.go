@@ -1,0 +1,129 @@
+package empi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/identity/identifier"
+	"github.com/xietong/xietong/identity/match"
+)
+
+// Identifier systems of the travel documents that residents of Hong Kong,
+// Macao and Taiwan and foreigners carry instead of a resident ID number.
+// A passport's system names its issuing country (ISO 3166-1 alpha-3) after
+// SystemPassportPrefix, as an institution's record numbers name the
+// institution: the same number from two countries is two passports.
+const (
+	SystemHKMacaoPermit    = "https://xietong.dev/fhir/sid/hk-macao-permit"             // 港澳居民来往内地通行证
+	SystemTaiwanPermit     = "https://xietong.dev/fhir/sid/taiwan-permit"               // 台湾居民来往大陆通行证
+	SystemForeignResidence = "https://xietong.dev/fhir/sid/foreign-permanent-residence" // 外国人永久居留身份证
+	SystemPassportPrefix   = "https://xietong.dev/fhir/sid/passport/"
+)
+
+// documentKind tells whether sys is a travel-document system, of which
+// kind and issuing country. A passport system whose country is not three
+// letters is an error (the system itself is wrong).
+func documentKind(sys string) (kind identifier.Kind, country string, ok bool, err error) {
+	switch sys {
+	case SystemHKMacaoPermit:
+		return identifier.HKMacaoPermit, "", true, nil
+	case SystemTaiwanPermit:
+		return identifier.TaiwanPermit, "", true, nil
+	case SystemForeignResidence:
+		return identifier.ForeignResidence, "", true, nil
+	}
+	c, isPassport := strings.CutPrefix(sys, SystemPassportPrefix)
+	if !isPassport {
+		return "", "", false, nil
+	}
+	if len(c) != 3 || strings.ToUpper(c) != c || strings.IndexFunc(c, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return "", "", false, fmt.Errorf("a passport's system names its issuing country after %s as an ISO 3166 alpha-3 code (CHN, USA, GBR ...), not %q", SystemPassportPrefix, c)
+	}
+	return identifier.Passport, c, true, nil
+}
+
+// checkDocument validates and normalises the value of a travel-document
+// identifier in place (spaces and hyphens removed, upper case); ok is
+// false for identifiers of other systems.
+func checkDocument(ident map[string]any, at string, now time.Time) error {
+	kind, country, ok, err := documentKind(str(ident["system"]))
+	if err == nil && !ok {
+		return nil
+	}
+	if err == nil {
+		var id identifier.Identifier
+		if id, err = identifier.Validate(kind, country, str(ident["value"]), now); err == nil {
+			ident["value"] = id.Value
+			return nil
+		}
+	}
+	return &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: []outcome.Issue{{
+		Severity: "error", Code: "value",
+		Diagnostics: "The travel document is not valid: " + err.Error() + ". Check it against the document; the record was not stored and nothing was linked.",
+		Expression:  []string{at},
+	}}}
+}
+
+// documents returns the current travel documents of a Patient (validated
+// and normalised by CheckIdentifiers) as system|value.
+func documents(p map[string]any) []string {
+	var out []string
+	for _, x := range list(p["identifier"]) {
+		ident := obj(x)
+		if str(ident["use"]) == "old" || ended(ident["period"]) {
+			continue
+		}
+		if _, _, ok, err := documentKind(str(ident["system"])); ok && err == nil && str(ident["value"]) != "" {
+			out = append(out, str(ident["system"])+"|"+str(ident["value"]))
+		}
+	}
+	return out
+}
+
+// documentHolders returns the institutions' records (other than self)
+// that carry one of the travel documents of p, read from the store: one
+// document is one holder, so they are the same person. Searched before
+// the identity stage takes its lock; a record of the same document
+// written at the same moment is not seen (the probabilistic match or the
+// review queue still applies to it).
+func (e *Engine) documentHolders(ctx context.Context, p map[string]any, self string) ([]string, error) {
+	var out []string
+	for _, key := range documents(p) {
+		found, err := e.searchPatients(ctx, url.Values{"identifier": {strings.ReplaceAll(key, ",", `\,`)}}, 20)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range found {
+			if id := str(f["id"]); id != self && !IsMaster(f) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// documentMaster returns the live master of a record that shares a travel
+// document with source id, unless a person decided against it or it holds
+// a different valid resident ID number. Caller holds e.mu.
+func (e *Engine) documentMaster(id string, holders []string, rec match.Record) string {
+	for _, h := range holders {
+		s := e.sources[h]
+		if s == nil {
+			continue
+		}
+		m := s.master
+		if s.pend != nil {
+			m = s.pend.master
+		}
+		if !e.live(m) || e.masters[m].notLinked[id] || e.vetoed(rec, m, id) {
+			continue
+		}
+		return m
+	}
+	return ""
+}
