@@ -92,8 +92,14 @@ func documents(p map[string]any) []string {
 // written at the same moment is not seen (the probabilistic match or the
 // review queue still applies to it).
 func (e *Engine) documentHolders(ctx context.Context, p map[string]any, self string) ([]string, error) {
+	return e.holders(ctx, documents(p), self)
+}
+
+// holders returns the institutions' records (other than self) that carry
+// one of the identifiers (system|value).
+func (e *Engine) holders(ctx context.Context, keys []string, self string) ([]string, error) {
 	var out []string
-	for _, key := range documents(p) {
+	for _, key := range keys {
 		found, err := e.searchPatients(ctx, url.Values{"identifier": {strings.ReplaceAll(key, ",", `\,`)}}, 20)
 		if err != nil {
 			return nil, err
