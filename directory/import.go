@@ -18,6 +18,7 @@ import (
 
 	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/fhir/validate"
+	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/store"
 )
 
@@ -27,7 +28,7 @@ import (
 var Columns = []string{
 	"kind", "id", "name", "code", "uscc", "division", "type", "grade", "parent", "organization",
 	"practitioner", "location", "role", "specialty", "licence", "gender", "birth_date", "title",
-	"start", "end", "lat", "lon", "address", "phone", "available",
+	"start", "end", "lat", "lon", "address", "city", "district", "phone", "available",
 }
 
 // Row kinds and the resource each becomes.
@@ -329,13 +330,13 @@ func (c *checker) check(rows []*row) {
 
 // kindColumns are the columns each kind uses besides kind and id.
 var kindColumns = map[string][]string{
-	"institution":  {"name", "code", "uscc", "division", "type", "grade", "address", "phone"},
+	"institution":  {"name", "code", "uscc", "division", "type", "grade", "address", "city", "district", "phone"},
 	"department":   {"name", "parent", "code"},
 	"cooperation":  {"name", "type", "parent", "specialty", "start", "end"},
 	"member":       {"parent", "organization", "role", "specialty", "start", "end"},
 	"practitioner": {"name", "licence", "type", "gender", "birth_date", "title", "phone"},
 	"role":         {"practitioner", "organization", "location", "specialty", "type", "start", "end", "phone"},
-	"location":     {"name", "organization", "division", "lat", "lon", "address", "phone"},
+	"location":     {"name", "organization", "division", "lat", "lon", "address", "city", "district", "phone"},
 	"service":      {"name", "organization", "location", "type", "specialty", "phone"},
 	"pool":         {"name", "type", "specialty", "organization"},
 	"expert":       {"parent", "practitioner", "organization", "location", "specialty", "available", "start", "end", "phone"},
@@ -427,8 +428,9 @@ func (c *checker) division(r *row, col string) string {
 		c.fail(r, col, "%q is not a GB/T 2260 division code (six digits, e.g. 110112)", d)
 		return ""
 	}
-	if p, _ := strconv.Atoi(d[:2]); p < 11 || p > 82 {
-		c.fail(r, col, "%q does not start with a province code (11 to 82)", d)
+	if idnumber.ProvinceOf(d) == "" {
+		// A range check (11 to 82) let 19…, 20…, 39… through.
+		c.fail(r, col, "%q: %s is not a province code of GB/T 2260 (11 北京 … 65 新疆, 71 台湾, 81 香港, 82 澳门)", d, d[:2])
 		return ""
 	}
 	return d
@@ -500,6 +502,14 @@ func (c *checker) address(r *row, div string) map[string]any {
 	if line := r.get("address"); line != "" {
 		a["text"] = line
 		a["line"] = []any{line}
+	}
+	// The names the finder's city filter reads (a division code alone
+	// names no city a resident would type).
+	if v := r.get("city"); v != "" {
+		a["city"] = v
+	}
+	if v := r.get("district"); v != "" {
+		a["district"] = v
 	}
 	if div != "" {
 		a["extension"] = []any{map[string]any{"url": vocab.ExtAddressDivision, "valueCoding": coding(vocab.SystemDivision, div, "")}}
@@ -779,6 +789,19 @@ func (c *checker) coordinate(r *row, col string, lim float64) (json.Number, bool
 	return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), true
 }
 
+// China's extent, generously: from 3.5°N (the Zengmu Reef) to 54°N and
+// from 73°E to 136°E. A directory of Chinese institutions has no place
+// outside it; one there has a lost sign or digit, or swapped columns.
+const minLat, maxLat, minLon, maxLon = 3.5, 54.0, 73.0, 136.0
+
+func (c *checker) inChina(r *row, lat, lon json.Number) {
+	la, _ := lat.Float64()
+	lo, _ := lon.Float64()
+	if la < minLat || la > maxLat || lo < minLon || lo > maxLon {
+		c.fail(r, "lat", "(%s, %s) lies outside China (latitude %g to %g, longitude %g to %g): is a sign or a digit lost, or are lat and lon swapped?", lat, lon, minLat, maxLat, minLon, maxLon)
+	}
+}
+
 func (c *checker) location(r *row) {
 	name := c.name(r)
 	c.required(r, "organization", "lat", "lon", "division")
@@ -786,6 +809,9 @@ func (c *checker) location(r *row) {
 	div := c.division(r, "division")
 	lat, okLat := c.coordinate(r, "lat", 90)
 	lon, okLon := c.coordinate(r, "lon", 180)
+	if okLat && okLon {
+		c.inChina(r, lat, lon)
+	}
 	res := map[string]any{
 		"resourceType":         "Location",
 		"status":               "active",

@@ -1,0 +1,67 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A 广佛肇 directory written by the trial of session 5 (decision 025), with
+// the mistakes a hospital's spreadsheet has. Three went through: a
+// division code of no province (19…), a location in the southern
+// hemisphere (latitude's sign lost) and one in Libya (longitude's first
+// digit lost). And the finder's city filter by name found nothing in an
+// imported directory, whose addresses had no city or district names.
+func TestTrial5ImportCatchesPlacesOutsideChina(t *testing.T) {
+	const header = "kind,id,name,code,uscc,division,type,grade,parent,organization,lat,lon,address,city,district\n"
+	file := header +
+		"institution,b2,坏医院二,191234001,12440106455000002W,191234,general-hospital,3A,,,,,,,\n" +
+		"institution,h1,天河中医医院,440106001,12440106455000002W,440106,tcm-hospital,3A,,,,,天河区天河路600号,广州市,天河区\n" +
+		"location,l1,院区一,,,440106,,,,h1,-23.125,113.361,,,\n" +
+		"location,l2,院区二,,,440106,,,,h1,23.125,13.361,,,\n" +
+		"location,l3,院区三,,,440106,,,,h1,23.125,113.361,天河区天河路600号,广州市,天河区\n"
+	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{})
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want row errors, got %v", err)
+	}
+	want := map[int]string{2: "19 is not a province code", 4: "outside China", 5: "outside China"}
+	for _, e := range errs {
+		if w, ok := want[e.Row]; ok && strings.Contains(e.Message, w) {
+			delete(want, e.Row)
+			continue
+		}
+		t.Errorf("unexpected %s", e)
+	}
+	for row, w := range want {
+		t.Errorf("row %d: no error saying %q (errors: %v)", row, w, errs)
+	}
+}
+
+// Address names from the city and district columns land where the
+// finder's city filter reads them.
+func TestTrial5ImportWritesCityAndDistrict(t *testing.T) {
+	const header = "kind,id,name,code,uscc,division,type,organization,lat,lon,address,city,district\n"
+	file := header +
+		"institution,h1,天河中医医院,440106001,12440106455000002W,440106,tcm-hospital,,,,天河区天河路600号,广州市,天河区\n" +
+		"location,l1,院区一,,,440106,,h1,23.125,113.361,天河路600号,广州市,天河区\n"
+	plan, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range plan.Bundle["entry"].([]any) {
+		res := e.(map[string]any)["resource"].(map[string]any)
+		a := res["address"]
+		if l, ok := a.([]any); ok {
+			a = l[0]
+		}
+		addr := a.(map[string]any)
+		if addr["city"] != "广州市" || addr["district"] != "天河区" {
+			t.Errorf("%s address %v, want city 广州市 and district 天河区", res["resourceType"], addr)
+		}
+		if res["resourceType"] == "Location" && (!inCity(res, "广州市") || !inCity(res, "天河区") || inCity(res, "佛山市")) {
+			t.Errorf("%s: inCity by name wrong", res["resourceType"])
+		}
+	}
+}
