@@ -381,7 +381,7 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 		return err
 	}
 	var result map[string]any
-	var target string
+	var source, target string
 	err = e.inTx(r.Context(), "$merge", preview, func(t *opTx) error {
 		resolve := func(ref, what string) (string, error) {
 			_, body, err := t.read("Patient", ref, what)
@@ -410,7 +410,7 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 		if err != nil {
 			return err
 		}
-		target = to
+		source, target = from, to
 		if from == to {
 			return outcome.Unprocessable("source-patient and target-patient are one master Patient (Patient/%s) already.", to)
 		}
@@ -451,9 +451,15 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Master Patient/%s was merged into Patient/%s.", srcRef, target)
+	// Name the masters, and the record the caller named when it is not
+	// one (a source-patient may be an institution's record).
+	what := "Patient/" + source
+	if source != srcRef {
+		what += " (the master of Patient/" + srcRef + ")"
+	}
+	msg := fmt.Sprintf("Master %s was merged into Patient/%s.", what, target)
 	if preview {
-		msg = fmt.Sprintf("Preview: merging Patient/%s into Patient/%s would give this result; nothing was written.", srcRef, target)
+		msg = fmt.Sprintf("Preview: merging master %s into Patient/%s would give this result; nothing was written.", what, target)
 	}
 	out := map[string]any{"resourceType": "Parameters", "parameter": []any{
 		map[string]any{"name": "input", "resource": ps.resource},

@@ -50,3 +50,17 @@ func TestTrial5HouseholdGetsOwnMasters(t *testing.T) {
 func withID(id, body string) string {
 	return `{"id":"` + id + `",` + strings.TrimPrefix(body, "{")
 }
+
+// $merge named by institutions' records said "Master Patient/j3 was
+// merged", though j3 is a record and its master is another Patient.
+func TestTrial5MergeOutcomeNamesTheMasters(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "merge.db"))
+	do(t, "PUT", base+"/Patient/j1", fj, withID("j1", pat("440104001", "GZ0501", "", "", "陳偉強", "male", "1975-10-10", ""))).wantStatus(t, 201)
+	do(t, "PUT", base+"/Patient/j3", fj, withID("j3", pat("440605001", "NH0501", "", "", "CHAN Wai Keung", "male", "1975-10-10", ""))).wantStatus(t, 201)
+	from, to := masterOf(t, base, "j3"), masterOf(t, base, "j1")
+	r := do(t, "POST", base+"/Patient/$merge", fj, params(refParam("source-patient", "j3"), refParam("target-patient", "j1"))).wantStatus(t, 200)
+	want := "Master Patient/" + from + " (the master of Patient/j3) was merged into Patient/" + to
+	if !strings.Contains(string(r.body), want) {
+		t.Errorf("outcome does not say %q: %s", want, r.body)
+	}
+}
