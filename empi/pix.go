@@ -97,9 +97,6 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 	slices.Sort(masters)
 	var out []any
 	seen := map[string]bool{sys + "|" + val: true}
-	for _, q := range strings.Split(query, ",") {
-		seen[q] = true
-	}
 	for _, m := range masters {
 		out = append(out, map[string]any{"name": "targetId", "valueReference": map[string]any{"reference": "Patient/" + m}})
 		_, bodies, err := sourcesOf(ctx, e.st, m)

@@ -41,3 +41,15 @@ func TestTrial5PIXReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
 		t.Errorf("an ID number with a wrong check character: %d %s, want 400 saying so", r.status, r.body)
 	}
 }
+
+// Asked with a legacy 15-digit number, $ihe-pix hid the 18-digit form the
+// record holds now (it counted the upgraded query as the source).
+func TestTrial5PIXGivesTheUpgradedNumber(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "pix15.db"))
+	id := idnumber.Generate("441202", time.Date(1968, 2, 29, 0, 0, 0, 0, time.UTC), 35)
+	do(t, "POST", base+"/Patient", fj, pat("441202001", "ZQ0001", sidResident, idnumber.Legacy(id), "司马相如", "male", "1968-02-29", "")).wantStatus(t, 201)
+	r := do(t, "GET", base+"/Patient/$ihe-pix?sourceIdentifier="+url.QueryEscape(sidResident+"|"+idnumber.Legacy(id)), "", "").wantStatus(t, 200)
+	if !strings.Contains(string(r.body), `"value":"`+id+`"`) {
+		t.Errorf("$ihe-pix by the 15-digit number lacks the 18-digit %s: %s", id, r.body)
+	}
+}
