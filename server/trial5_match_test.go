@@ -38,3 +38,15 @@ func TestTrial5MatchByIdentifier(t *testing.T) {
 		t.Errorf("a misspelt onlyCertainMatches: %d %s, want 400 naming the parameters $match takes", r.status, r.body)
 	}
 }
+
+// A query with a birth date (and an identifier nobody carries) graded a
+// stranger born that day "probable": PDQm's probable is a close match a
+// person should review, and a shared birth date is none.
+func TestTrial5MatchOnBirthDateAloneIsNotProbable(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "birth.db"))
+	do(t, "PUT", base+"/Patient/y1", fj, withID("y1", pat("440104001", "GZ0701", "", "", "于艳涵", "female", "1980-01-02", "13912345678"))).wantStatus(t, 201)
+	r := do(t, "POST", base+"/Patient/$match", fj, params(`{"name":"resource","resource":{"resourceType":"Patient","birthDate":"1980-01-02","identifier":[{"system":"`+sidPassport+`USA","value":"545123456"}]}}`)).wantStatus(t, 200)
+	if strings.Contains(string(r.body), `"probable"`) || strings.Contains(string(r.body), `"certain"`) {
+		t.Errorf("a stranger born the same day is graded above possible: %s", r.body)
+	}
+}

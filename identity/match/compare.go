@@ -120,6 +120,16 @@ func nameClose(l Level, a, b *prepared) bool {
 	return l == Level(chinese.Homophone) || (l == Level(chinese.Typo) && typoIdentifies(a, b))
 }
 
+// beyondBirth reports whether a field other than birth date and sex
+// agrees (a name at least one typo apart, an ID number or phone at most
+// one edit apart, a similar address; the same district alone is not): a
+// birth date and a sex are shared by thousands of strangers in a region
+// and never worth a review.
+func (c *Comparison) beyondBirth() bool {
+	return c.Levels[FieldName] >= Level(chinese.Typo) || c.Levels[FieldID] >= 2 ||
+		c.Levels[FieldPhone] >= 2 || c.Levels[FieldAddress] == 3
+}
+
 // contradicts reports whether sex or birth date disagree outright. A name
 // that only sounds alike or is one character off is then a relative's
 // rather than the person's mistyped: boy and girl twins 子涵 and 梓涵, or a

@@ -73,3 +73,22 @@ func TestPersonStillLinksDespiteOneSlip(t *testing.T) {
 		})
 	}
 }
+
+// A query that shares only a birth date (and sex) with a record scored
+// above the review threshold (15.2 ≥ 12): $match graded a stranger born
+// the same day "probable", and a write would have queued a review for
+// it. Another field must agree before a person is asked to look.
+func TestBirthDateAloneIsNoReview(t *testing.T) {
+	ix := match.NewIndex(defaultModel())
+	ix.Link(match.Record{Source: "GZ/1", Name: "于艳涵", Birth: day(1980, 1, 2), Sex: idnumber.Male,
+		Phones: []string{"13912345678"}, Division: "440104", Address: "越秀区东风中路1号"})
+	cs := ix.Match(match.Record{Birth: day(1980, 1, 2), Sex: idnumber.Male}, 0)
+	if len(cs) != 1 || cs[0].Decision != match.NoMatch {
+		t.Errorf("birth date and sex alone: %+v, want one candidate, no match", cs)
+	}
+	// With a name that sounds alike it is a review, as before.
+	cs = ix.Match(match.Record{Name: "于燕涵", Birth: day(1980, 1, 2)}, 0)
+	if len(cs) != 1 || cs[0].Decision == match.NoMatch {
+		t.Errorf("homophone name and birth date: %+v, want review or link", cs)
+	}
+}
