@@ -25,7 +25,8 @@ import (
 // and a targetId for every one of those Patients and for the master.
 //
 // A resident ID number is looked up as the identity stage stores it
-// (upper case, 18 characters, under both its systems: pixQuery).
+// (upper case, 18 characters, under both its systems: pixQuery), and a
+// targetSystem of either system answers the numbers under that system.
 //
 // Errors: 400 for a missing or malformed sourceIdentifier (a resident ID
 // number that fails GB 11643 included); 404 when no
@@ -75,7 +76,11 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 		return outcome.NotFound("No Patient carries the identifier %s.", srcs[0])
 	}
 	for _, t := range targets {
-		known, err := e.searchPatients(ctx, url.Values{"identifier": {t + "|"}}, 1)
+		q := t + "|"
+		if residentSystem(t) {
+			q = SystemResidentID + "|," + SystemResidentIDOID + "|"
+		}
+		known, err := e.searchPatients(ctx, url.Values{"identifier": {q}}, 1)
 		if err != nil {
 			return err
 		}
@@ -108,7 +113,8 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 			for _, x := range list(b["identifier"]) {
 				ident := obj(x)
 				s, v := str(ident["system"]), str(ident["value"])
-				if v == "" || seen[s+"|"+v] || (len(targets) > 0 && !slices.Contains(targets, s)) {
+				s, wanted := targetFor(s, targets)
+				if v == "" || seen[s+"|"+v] || !wanted {
 					continue
 				}
 				seen[s+"|"+v] = true
@@ -131,6 +137,26 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 		res["parameter"] = out
 	}
 	return writeJSON(w, http.StatusOK, res)
+}
+
+func residentSystem(s string) bool { return s == SystemResidentID || s == SystemResidentIDOID }
+
+// targetFor says whether an identifier of system s answers the
+// targetSystems asked for (all when none), and under which system: a
+// resident ID number is given under whichever of its two systems was
+// asked for.
+func targetFor(s string, targets []string) (string, bool) {
+	if len(targets) == 0 || slices.Contains(targets, s) {
+		return s, true
+	}
+	if residentSystem(s) {
+		for _, t := range targets {
+			if residentSystem(t) {
+				return t, true
+			}
+		}
+	}
+	return s, false
 }
 
 // pixQuery is the identifier search for a sourceIdentifier. A resident ID

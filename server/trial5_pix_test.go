@@ -53,3 +53,18 @@ func TestTrial5PIXGivesTheUpgradedNumber(t *testing.T) {
 		t.Errorf("$ihe-pix by the 15-digit number lacks the 18-digit %s: %s", id, r.body)
 	}
 }
+
+// targetSystem=urn:oid:2.16.156.10011.1.1 (the national OID of resident
+// ID numbers) was a 403 "not an identifier system of any patient" in a
+// region whose records hold the numbers under resident-id, the system
+// the EMPI treats as the same. The numbers come back under the system
+// asked for.
+func TestTrial5PIXTargetSystemOID(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "pixoid.db"))
+	id := idnumber.Generate("440104", time.Date(1992, 8, 15, 0, 0, 0, 0, time.UTC), 4)
+	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, id, "欧阳娜娜", "female", "1992-08-15", "")).wantStatus(t, 201)
+	r := do(t, "GET", base+"/Patient/$ihe-pix?sourceIdentifier="+url.QueryEscape(sidMRN+"440104001|GZ0001")+"&targetSystem="+url.QueryEscape("urn:oid:2.16.156.10011.1.1"), "", "").wantStatus(t, 200)
+	if !strings.Contains(string(r.body), `"system":"urn:oid:2.16.156.10011.1.1","value":"`+id+`"`) {
+		t.Errorf("the resident ID number under the OID asked for is missing: %s", r.body)
+	}
+}
