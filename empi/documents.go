@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,9 +89,9 @@ func documents(p map[string]any) []string {
 // documentHolders returns the institutions' records (other than self)
 // that carry one of the travel documents of p, read from the store: one
 // document is one holder, so they are the same person. Searched before
-// the identity stage takes its lock; a record of the same document
-// written at the same moment is not seen (the probabilistic match or the
-// review queue still applies to it).
+// the identity stage takes its lock; records of the same document whose
+// decisions are still pending (the same transaction, or a write at the
+// same moment) are added under the lock (withPendingHolders).
 func (e *Engine) documentHolders(ctx context.Context, p map[string]any, self string) ([]string, error) {
 	return e.holders(ctx, documents(p), self)
 }
@@ -132,4 +133,43 @@ func (e *Engine) documentMaster(id string, holders []string, rec match.Record) s
 		return m
 	}
 	return ""
+}
+
+// holdDocuments records a pending decision's travel documents. Caller
+// holds e.mu.
+func (e *Engine) holdDocuments(docs []string, source string) {
+	for _, d := range docs {
+		if e.pendingDocs[d] == nil {
+			e.pendingDocs[d] = map[string]bool{}
+		}
+		e.pendingDocs[d][source] = true
+	}
+}
+
+// withPendingHolders adds to the holders read from the store the sources
+// of pending decisions that carry one of docs. Caller holds e.mu.
+func (e *Engine) withPendingHolders(holders, docs []string, self string) []string {
+	for _, d := range docs {
+		for sid := range e.pendingDocs[d] {
+			if s := e.sources[sid]; sid != self && s != nil && s.pend != nil && !slices.Contains(holders, sid) {
+				holders = append(holders, sid)
+			}
+		}
+	}
+	return holders
+}
+
+// dropSettledDocuments forgets the sources whose decision committed or
+// expired: the store answers for them now. Caller holds e.mu.
+func (e *Engine) dropSettledDocuments() {
+	for d, srcs := range e.pendingDocs {
+		for sid := range srcs {
+			if s := e.sources[sid]; s == nil || s.pend == nil {
+				delete(srcs, sid)
+			}
+		}
+		if len(srcs) == 0 {
+			delete(e.pendingDocs, d)
+		}
+	}
 }

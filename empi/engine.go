@@ -113,10 +113,15 @@ type Engine struct {
 	masters   map[string]*masterState
 	byMID     map[match.MasterID]string
 	decisions map[uintptr]*decision
-	lastSweep time.Time
-	loaded    bool
-	seen      time.Time // newest lastUpdated applied (for catch-up)
-	lastSync  time.Time
+	// pendingDocs holds, per travel document (system|value), the sources
+	// whose decision is pending (not committed): a record of the same
+	// document in the same transaction, or written at the same moment,
+	// finds them before the store does (documents.go).
+	pendingDocs map[string]map[string]bool
+	lastSweep   time.Time
+	loaded      bool
+	seen        time.Time // newest lastUpdated applied (for catch-up)
+	lastSync    time.Time
 }
 
 type sourceState struct {
@@ -164,11 +169,12 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{
 		st: cfg.Store, model: cfg.Model, cfg: cfg, log: cfg.Logger, now: cfg.Now,
-		ix:        match.NewIndex(cfg.Model),
-		sources:   map[string]*sourceState{},
-		masters:   map[string]*masterState{},
-		byMID:     map[match.MasterID]string{},
-		decisions: map[uintptr]*decision{},
+		ix:          match.NewIndex(cfg.Model),
+		sources:     map[string]*sourceState{},
+		masters:     map[string]*masterState{},
+		byMID:       map[match.MasterID]string{},
+		decisions:   map[uintptr]*decision{},
+		pendingDocs: map[string]map[string]bool{},
 	}
 }
 
@@ -520,6 +526,7 @@ func (e *Engine) sweep(now time.Time) {
 			delete(e.decisions, k)
 		}
 	}
+	e.dropSettledDocuments()
 }
 
 // Committed applies the versions a transaction wrote (masters first, so
@@ -668,7 +675,8 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 	defer e.mu.Unlock()
 	now := e.now()
 	e.sweep(now)
-	d := e.decide(id, rec, res, holders)
+	docs := documents(res)
+	d := e.decide(id, rec, res, e.withPendingHolders(holders, docs, id))
 	d.since = now
 	key := id
 	if key == "" {
@@ -676,6 +684,7 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 		// in the index is held under a name of its own until it expires.
 		key = "pending:" + newID()
 	}
+	e.holdDocuments(docs, key)
 	s := e.sources[key]
 	if s == nil {
 		s = &sourceState{}

@@ -62,3 +62,17 @@ func TestTrial5TravelDocumentsLinkAndAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Two records of one permit in one transaction (a hospital group sending
+// its records together) got two masters: the second's look-up read the
+// store, where the first was not yet.
+func TestTrial5TravelDocumentInOneTransaction(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "docstx.db"))
+	entry := func(id, inst, name string) string {
+		return `{"resource":` + docPatient(id, inst, "TX-"+id, sidHKMacao, "H87654321", name, "male", "1962-06-27") + `,"request":{"method":"PUT","url":"Patient/` + id + `"}}`
+	}
+	do(t, "POST", base, fj, `{"resourceType":"Bundle","type":"transaction","entry":[`+entry("tx1", "440104001", "梁朝偉")+`,`+entry("tx2", "440106001", "LEUNG Chiu Wai")+`]}`).wantStatus(t, 200)
+	if a, b := masterOf(t, base, "tx1"), masterOf(t, base, "tx2"); a != b {
+		t.Errorf("one permit in one transaction, two masters: %s and %s", a, b)
+	}
+}
