@@ -444,7 +444,7 @@ func (c *checker) specialty(r *row) []any {
 		return nil
 	}
 	if !deptRe.MatchString(v) {
-		c.fail(r, "specialty", "%q is not a clinical-department code (NN or NN.NN, e.g. 50 中医科, 03.04 心血管内科)", v)
+		c.fail(r, "specialty", "%q is not a clinical-department code (NN or NN.NN, e.g. 50 中医科, 03.04 心血管内科)%s", v, spreadsheetHint(v, 0))
 		return nil
 	}
 	return []any{concept(vocab.Departments[v], coding(vocab.SystemDepartment, v, vocab.Departments[v]))}
@@ -528,7 +528,7 @@ func (c *checker) institution(r *row) {
 	if code != "" {
 		switch {
 		case len(code) != 9 || !isDigits(code):
-			c.fail(r, "code", "%q is not an institution code (the six-digit division code and a three-digit sequence, e.g. 110112001)", code)
+			c.fail(r, "code", "%q is not an institution code (the six-digit division code and a three-digit sequence, e.g. 110112001)%s", code, spreadsheetHint(code, 9))
 		case div != "" && code[:6] != div:
 			c.fail(r, "code", "the institution code %s does not start with the division code %s", code, div)
 		default:
@@ -588,7 +588,7 @@ func (c *checker) department(r *row) {
 	parent := c.ref(r, "parent", "Organization", "institution")
 	code := r.get("code")
 	if code != "" && !deptRe.MatchString(code) {
-		c.fail(r, "code", "%q is not a clinical-department code (NN or NN.NN)", code)
+		c.fail(r, "code", "%q is not a clinical-department code (NN or NN.NN)%s", code, spreadsheetHint(code, 0))
 	}
 	r.res = map[string]any{
 		"resourceType": "Organization",
@@ -666,7 +666,7 @@ func (c *checker) practitioner(r *row) {
 	}
 	if lic != "" {
 		if len(lic) != want || !isDigits(lic) {
-			c.fail(r, "licence", "%q is not a %s (%d digits)", lic, typText, want)
+			c.fail(r, "licence", "%q is not a %s (%d digits)%s", lic, typText, want, spreadsheetHint(lic, want))
 		} else if prev := c.licences[lic]; prev > 0 {
 			c.fail(r, "licence", "the licence %s is already used on row %d", lic, prev)
 		} else {
@@ -783,7 +783,7 @@ func (c *checker) coordinate(r *row, col string, lim float64) (json.Number, bool
 	}
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < -lim || x > lim {
-		c.fail(r, col, "%q is not a coordinate in decimal degrees from %g to %g", v, -lim, lim)
+		c.fail(r, col, "%q is not a coordinate in decimal degrees from %g to %g%s", v, -lim, lim, spreadsheetHint(v, 0))
 		return "", false
 	}
 	return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), true
@@ -1066,4 +1066,28 @@ func ParseAvailability(s string) ([]any, error) {
 func activeIn(period map[string]any) bool {
 	end := str(period["end"])
 	return end == "" || end >= time.Now().Format("2006-01-02")
+}
+
+var (
+	sciNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+]?[0-9]+$`)
+	lostZero  = regexp.MustCompile(`^[1-9](\.[0-9]{2})?$`)
+)
+
+// spreadsheetHint names the damage a spreadsheet does to a file saved as
+// CSV, when v shows it: a code turned into a number in scientific
+// notation, a leading zero dropped (03.04 → 3.04; a code of digits one
+// short of want), a decimal comma. It returns "" otherwise.
+func spreadsheetHint(v string, want int) string {
+	const asText = "; format the column as text in the spreadsheet and type it again"
+	switch {
+	case sciNumber.MatchString(v):
+		return ": a spreadsheet turned it into a number" + asText
+	case lostZero.MatchString(v) || (want > 0 && len(v) == want-1 && isDigits(v)):
+		return ": a spreadsheet may have dropped its leading zero (03.04 became 3.04)" + asText
+	case strings.Count(v, ",") == 1:
+		if _, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64); err == nil {
+			return ": write it with a decimal point (23.125), not a comma"
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,32 @@ func TestTrial5ImportWritesCityAndDistrict(t *testing.T) {
 		if res["resourceType"] == "Location" && (!inCity(res, "广州市") || !inCity(res, "天河区") || inCity(res, "佛山市")) {
 			t.Errorf("%s: inCity by name wrong", res["resourceType"])
 		}
+	}
+}
+
+// A file saved from a spreadsheet: the institution code turned into
+// 4.40106E+08, the leading zero of 03.04 and of a licence dropped, and
+// coordinates written with a decimal comma. Each was reported, but in
+// words that left the cause to be guessed.
+func TestTrial5SpreadsheetDamageIsNamed(t *testing.T) {
+	file := "\ufeffkind,id,name,code,uscc,division,type,grade,parent,organization,licence,lat,lon\r\n" +
+		"institution,x1,某医院,4.40106E+08,12440106455000002W,440106,general-hospital,3A,,,,,\r\n" +
+		"department,x1-d,心内科,3.04,,,,,x1,,,,\r\n" +
+		"practitioner,p1,某医生,,,,doctor,,,,44010600012345,,\r\n" +
+		"location,x1-l,某医院,,,440106,,,,x1,,\"23,125\",\"113,361\"\r\n"
+	_, err := Parse(context.Background(), strings.NewReader(file), fakeLookup{})
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want row errors, got %v", err)
+	}
+	want := map[string]string{"code@2": "spreadsheet", "code@3": "leading zero", "licence@4": "leading zero", "lat@5": "decimal point", "lon@5": "decimal point"}
+	for _, e := range errs {
+		k := e.Column + "@" + strconv.Itoa(e.Row)
+		if w, ok := want[k]; ok && strings.Contains(e.Message, w) {
+			delete(want, k)
+		}
+	}
+	for k, w := range want {
+		t.Errorf("%s: no error saying %q (errors: %v)", k, w, errs)
 	}
 }
