@@ -1082,8 +1082,10 @@ func spreadsheetHint(v string, want int) string {
 	switch {
 	case sciNumber.MatchString(v):
 		return ": a spreadsheet turned it into a number" + asText
-	case lostZero.MatchString(v) || (want > 0 && len(v) == want-1 && isDigits(v)):
+	case lostZero.MatchString(v):
 		return ": a spreadsheet may have dropped its leading zero (03.04 became 3.04)" + asText
+	case want > 0 && len(v) == want-1 && isDigits(v):
+		return ": a spreadsheet may have dropped its leading zero" + asText
 	case strings.Count(v, ",") == 1:
 		if _, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64); err == nil {
 			return ": write it with a decimal point (23.125), not a comma"
