@@ -95,9 +95,12 @@
 // maritalStatus and communication come from the first ranked source that
 // has them; gender and birthDate from the first source's valid ID number
 // when it has one; deceased from the first that says so; telecom is the
-// union. Identifiers are not copied: conditional creates and updates by
-// identifier (If-None-Exist, PUT Patient?identifier=) must keep finding the
-// institution's one record. A master is found by any of its sources'
+// union. A master's own identifiers (e-health cards) stay on it, and
+// when it is retired (merged, or its last record linked elsewhere) they
+// go to the master its records went to, so a card in a resident's hand
+// keeps resolving. Sources' identifiers are not copied: conditional
+// creates and updates by identifier (If-None-Exist, PUT
+// Patient?identifier=) must keep finding the institution's one record. A master is found by any of its sources'
 // identifiers with the chained search Patient?link:Patient.identifier=s|v
 // (and a source's master with _include=Patient:link); PIXm gives all the
 // identifiers at once.

@@ -94,6 +94,9 @@ type Write struct {
 	Resource  map[string]any
 	IfVersion int64 // the version read; 0 with Create false: unconditional
 	Create    bool  // the resource was read as absent
+	// carry are the identifiers of its own (e-health cards) that a master
+	// retired by this write hands to the master that replaced it.
+	carry []any
 }
 
 // Engine is the regional master patient index: the identity stage of the

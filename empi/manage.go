@@ -194,13 +194,8 @@ func (t *opTx) relink(srcV *store.Version, src map[string]any, to, from string, 
 	if err := t.put(src, srcV.VersionID, false); err != nil {
 		return err
 	}
-	w, err := e.rebuildMaster(t.ctx, t.tx, to, rebuild{basis: map[string]string{id: BasisManual}, clearNotLink: []string{id}})
-	if err != nil {
-		return err
-	}
-	if err := t.putWrite(w); err != nil {
-		return err
-	}
+	// The master left first: retired, it hands its card to the one joined.
+	var left *Write
 	if from != "" && from != to {
 		if fromOpts.replacedBy == "" {
 			fromOpts.replacedBy = to
@@ -209,7 +204,21 @@ func (t *opTx) relink(srcV *store.Version, src map[string]any, to, from string, 
 		if err != nil {
 			return err
 		}
-		return t.putWrite(w)
+		left = &w
+	}
+	o := rebuild{basis: map[string]string{id: BasisManual}, clearNotLink: []string{id}}
+	if left != nil {
+		o.adopt = left.carry
+	}
+	w, err := e.rebuildMaster(t.ctx, t.tx, to, o)
+	if err != nil {
+		return err
+	}
+	if err := t.putWrite(w); err != nil {
+		return err
+	}
+	if left != nil {
+		return t.putWrite(*left)
 	}
 	return nil
 }
@@ -434,7 +443,12 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 			basis[sid] = BasisManual
 			moved = append(moved, sid)
 		}
-		wt, err := e.rebuildMaster(t.ctx, t.tx, to, rebuild{basis: basis, clearNotLink: moved})
+		// The retired master first: its card goes to the target.
+		wf, err := e.rebuildMaster(t.ctx, t.tx, from, rebuild{replacedBy: to})
+		if err != nil {
+			return err
+		}
+		wt, err := e.rebuildMaster(t.ctx, t.tx, to, rebuild{basis: basis, clearNotLink: moved, adopt: wf.carry})
 		if err != nil {
 			return err
 		}
@@ -442,10 +456,6 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 			return err
 		}
 		result = wt.Resource
-		wf, err := e.rebuildMaster(t.ctx, t.tx, from, rebuild{replacedBy: to})
-		if err != nil {
-			return err
-		}
 		return t.putWrite(wf)
 	})
 	if err != nil {
