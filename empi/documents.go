@@ -48,11 +48,19 @@ func documentKind(sys string) (kind identifier.Kind, country string, ok bool, er
 	return identifier.Passport, c, true, nil
 }
 
+// SystemMRNPrefix + an institution code is the system of that
+// institution's medical record numbers.
+const SystemMRNPrefix = "https://xietong.dev/fhir/sid/mrn/"
+
 // checkDocument validates and normalises the value of a travel-document
-// identifier in place (spaces and hyphens removed, upper case); ok is
-// false for identifiers of other systems.
+// identifier, or of an institution's record number (not blank, no control
+// characters, at most 64 bytes, trimmed), in place (a document's spaces
+// and hyphens removed, upper case); other identifiers pass.
 func checkDocument(ident map[string]any, at string, now time.Time) error {
 	kind, country, ok, err := documentKind(str(ident["system"]))
+	if inst, isMRN := strings.CutPrefix(str(ident["system"]), SystemMRNPrefix); isMRN {
+		kind, country, ok, err = identifier.MRN, inst, true, nil
+	}
 	if err == nil && !ok {
 		return nil
 	}
@@ -63,9 +71,13 @@ func checkDocument(ident map[string]any, at string, now time.Time) error {
 			return nil
 		}
 	}
+	what := "travel document"
+	if kind == identifier.MRN {
+		what = "medical record number"
+	}
 	return &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: []outcome.Issue{{
 		Severity: "error", Code: "value",
-		Diagnostics: "The travel document is not valid: " + err.Error() + ". Check it against the document; the record was not stored and nothing was linked.",
+		Diagnostics: "The " + what + " is not valid: " + err.Error() + ". Check it; the record was not stored and nothing was linked.",
 		Expression:  []string{at},
 	}}}
 }

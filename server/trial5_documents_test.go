@@ -76,3 +76,24 @@ func TestTrial5TravelDocumentInOneTransaction(t *testing.T) {
 		t.Errorf("one permit in one transaction, two masters: %s and %s", a, b)
 	}
 }
+
+// An institution's record number with a line break, of blanks only, or of
+// 100 characters was stored and indexed as any other: the identifier
+// package refuses them (an MRN), but nothing asked it.
+func TestTrial5RecordNumbersAreChecked(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "mrn.db"))
+	for _, bad := range []struct{ value, want string }{
+		{`GZ\n01`, "control characters"},
+		{" ", "empty"},
+		{strings.Repeat("A", 100), "longer than 64"},
+	} {
+		r := do(t, "PUT", base+"/Patient/x", fj, `{"resourceType":"Patient","id":"x","identifier":[{"system":"`+sidMRN+`440104001","value":"`+bad.value+`"}],"name":[{"text":"王五"}]}`)
+		if r.status != 422 || !strings.Contains(r.diagnostics(), bad.want) || !strings.Contains(string(r.body), "Patient.identifier[0].value") {
+			t.Errorf("MRN %q: %d %s, want 422 at Patient.identifier[0].value saying %q", bad.value, r.status, r.body, bad.want)
+		}
+	}
+	r := do(t, "PUT", base+"/Patient/y", fj, `{"resourceType":"Patient","id":"y","identifier":[{"system":"`+sidMRN+`440104001","value":" GZ-0001 "}],"name":[{"text":"王五"}]}`).wantStatus(t, 201)
+	if r.str("identifier", 0, "value") != "GZ-0001" {
+		t.Errorf("the record number is not stored trimmed: %s", r.body)
+	}
+}
