@@ -867,7 +867,9 @@ func setRefer(res map[string]any, master string, masters map[string]*masterState
 // an identifier of use old. Travel documents (passports, the permits of
 // Hong Kong, Macao and Taiwan residents, foreigners' permanent residence
 // cards: documents.go) are checked the same way, with identity/identifier,
-// and written in their standard form ("h1234 5678" becomes H12345678).
+// and written in their standard form ("h1234 5678" becomes H12345678);
+// so are institutions' record numbers (system SystemMRNPrefix + code:
+// not blank, no control characters, at most 64 bytes, trimmed).
 func CheckIdentifiers(res map[string]any, now time.Time) error {
 	ids := list(res["identifier"])
 	var extra []any
