@@ -233,7 +233,7 @@ func (b *builder) patientTokenSet(typ string, ref *store.Predicate, c store.Clau
 			b.w(" OR ")
 		}
 		q := &c[i]
-		b.w("(" + x + ".param = ").arg(q.Param)
+		b.w("(").paramIs(x, q.Param, q.Also)
 		// On SQLite the unary + keeps the system out of the index choice:
 		// without statistics it would prefer (param, code, system) of
 		// idx_token_code, every patient's entries of the code, to the
@@ -536,7 +536,8 @@ func (b *builder) predSet(p *store.Predicate, types []string) error {
 		return err
 	}
 	x := b.newAlias("x")
-	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(param)
+	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE ")
+	b.paramIs(x, param, p.Also)
 	return b.valueCond(x, p)
 }
 
@@ -569,7 +570,7 @@ func (b *builder) hasPatientCond(x string, h *store.Has) {
 }
 
 func (b *builder) hasPatientPred(x string, q *store.Predicate) {
-	b.w("(" + x + ".param = ").arg(q.Param)
+	b.w("(").paramIs(x, q.Param, q.Also)
 	_ = b.valueCond(x, q) // a plain token: valueCond cannot fail
 	b.w(" AND " + x + ".pat <> '')")
 }
@@ -676,10 +677,25 @@ func hasTypes(h *store.Has) []string {
 // that code (measured: without the +, the plans of plan_test probe
 // idx_token_code and idx_date_range per driving row).
 func (b *builder) paramEq(x, param string) *builder {
+	return b.paramsEq(x, param, nil)
+}
+
+// paramsEq is paramEq for a parameter whose entries include those of also
+// (store.Predicate.Also).
+func (b *builder) paramsEq(x, param string, also []string) *builder {
 	if b.d == SQLite {
 		b.w("+")
 	}
-	return b.w(x + ".param = ").arg(param)
+	return b.paramIs(x, param, also)
+}
+
+// paramIs writes "x.param = ?", or "x.param IN (?, ...)" when the
+// parameter's entries include those of others (store.Predicate.Also).
+func (b *builder) paramIs(x, param string, also []string) *builder {
+	if len(also) == 0 {
+		return b.w(x + ".param = ").arg(param)
+	}
+	return b.w(x + ".param IN ").in(append([]string{param}, also...))
 }
 
 // filter writes one predicate as a boolean expression over the bound row a.
@@ -737,7 +753,7 @@ func (b *builder) filter(a string, p *store.Predicate) error {
 	}
 	x := b.newAlias("x")
 	b.w("EXISTS (SELECT 1 FROM " + table + " " + x + " WHERE " + x + ".rid = " + a + ".rid AND ")
-	b.paramEq(x, param)
+	b.paramsEq(x, param, p.Also)
 	if p.Missing == nil {
 		if err := b.valueCond(x, p); err != nil {
 			return err
