@@ -3,6 +3,7 @@ package search
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -110,34 +111,14 @@ func TestUnionsAreUnions(t *testing.T) {
 // written as if it were of parameter as.
 func entries(x *store.Index, params []string, as string) map[string]bool {
 	out := map[string]bool{}
-	add := func(param string, e any) {
-		if slices.Contains(params, param) {
-			out[strings.Replace(fmt.Sprintf("%+v", e), "Param:"+param+" ", "Param:"+as+" ", 1)] = true
+	v := reflect.ValueOf(*x)
+	for i := range v.NumField() { // Strings, Tokens, ...: slices of entries with a Param
+		for j := range v.Field(i).Len() {
+			e := v.Field(i).Index(j)
+			if param := e.FieldByName("Param").String(); slices.Contains(params, param) {
+				out[strings.Replace(fmt.Sprintf("%+v", e.Interface()), "Param:"+param+" ", "Param:"+as+" ", 1)] = true
+			}
 		}
-	}
-	for _, e := range x.Strings {
-		add(e.Param, e)
-	}
-	for _, e := range x.Tokens {
-		add(e.Param, e)
-	}
-	for _, e := range x.References {
-		add(e.Param, e)
-	}
-	for _, e := range x.Dates {
-		add(e.Param, e)
-	}
-	for _, e := range x.Numbers {
-		add(e.Param, e)
-	}
-	for _, e := range x.Quantities {
-		add(e.Param, e)
-	}
-	for _, e := range x.URIs {
-		add(e.Param, e)
-	}
-	for _, e := range x.Composites {
-		add(e.Param, e)
 	}
 	return out
 }

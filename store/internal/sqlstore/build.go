@@ -234,10 +234,11 @@ func (b *builder) patientTokenSet(typ string, ref *store.Predicate, c store.Clau
 		}
 		q := &c[i]
 		b.w("(").paramIs(x, q.Param, q.Also)
-		// On SQLite the unary + keeps the system out of the index choice:
-		// without statistics it would prefer (param, code, system) of
-		// idx_token_code, every patient's entries of the code, to the
-		// patient keys' (param, code, pat IN (...)).
+		// On SQLite the unary + keeps the system out of the index choice.
+		// Before migration 0008 that kept SQLite (without statistics) off
+		// a (param, code, system) index, every patient's entries of the
+		// code; the one token index now leads with (param, code, pat), and
+		// the system filters the patient's few entries of the code.
 		sys := x + ".system"
 		if b.d == SQLite {
 			sys = "+" + sys

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,28 +15,8 @@ import (
 // entries included), numbers each resource's entries of a parameter 0, 1,
 // ..., and leaves no rowid table behind.
 func TestSQLiteMigration0008KeepsEveryEntry(t *testing.T) {
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "m8.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	migrations, err := filepath.Glob("../../sqlite/migrations/*.sql")
-	if err != nil || len(migrations) < 8 || !strings.Contains(migrations[7], "0008_") {
-		t.Fatal(migrations, err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	for _, m := range migrations[:7] {
-		ddl, err := os.ReadFile(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(ddl))
-	}
+	m := newMigrationDB(t, 8)
+	db, exec := m.DB, m.exec
 	tables := []string{"idx_string", "idx_token", "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri", "idx_composite"}
 	columns := func(table string) []string {
 		rows, err := db.Query("SELECT name FROM pragma_table_info(?) ORDER BY name", table)
@@ -95,11 +76,7 @@ func TestSQLiteMigration0008KeepsEveryEntry(t *testing.T) {
 	for _, table := range tables {
 		before[table] = dump(table, columns(table))
 	}
-	ddl, err := os.ReadFile(migrations[7])
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec(string(ddl))
+	m.apply()
 	for _, table := range tables {
 		cols := columns(table)
 		if after := dump(table, cols); !slices.Equal(after, before[table]) {
@@ -119,3 +96,48 @@ func TestSQLiteMigration0008KeepsEveryEntry(t *testing.T) {
 		t.Errorf("%d of the replaced indexes remain (%v)", n, err)
 	}
 }
+
+// migrationDB is a new SQLite database at the schema before migration n,
+// for a test of what migration n does to existing rows.
+type migrationDB struct {
+	*sql.DB
+	t    *testing.T
+	next string // the file of migration n
+}
+
+func newMigrationDB(t *testing.T, n int) *migrationDB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), fmt.Sprintf("m%d.db", n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	migrations, err := filepath.Glob("../../sqlite/migrations/*.sql") // sorted: 0001, 0002, ...
+	if err != nil || len(migrations) < n || !strings.Contains(migrations[n-1], fmt.Sprintf("%04d_", n)) {
+		t.Fatal(migrations, err)
+	}
+	m := &migrationDB{DB: db, t: t, next: migrations[n-1]}
+	for _, f := range migrations[:n-1] {
+		m.execFile(f)
+	}
+	return m
+}
+
+func (m *migrationDB) exec(q string, args ...any) {
+	m.t.Helper()
+	if _, err := m.Exec(q, args...); err != nil {
+		m.t.Fatal(q, err)
+	}
+}
+
+func (m *migrationDB) execFile(f string) {
+	m.t.Helper()
+	ddl, err := os.ReadFile(f)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.exec(string(ddl))
+}
+
+// apply runs migration n.
+func (m *migrationDB) apply() { m.t.Helper(); m.execFile(m.next) }
