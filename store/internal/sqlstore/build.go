@@ -19,8 +19,8 @@ type builder struct {
 	args  []any
 	alias int
 	// valueDependent: the statement leans on a partial index through
-	// its values (the patient keys of PostgreSQL's idx_token_pat), which a plan made
-	// for any values does not see (SearchQuerier).
+	// its values (the patient keys of PostgreSQL's idx_token_pat), which
+	// a plan made for any values does not see (SearchQuerier).
 	valueDependent bool
 }
 
@@ -576,13 +576,13 @@ func (b *builder) hasPatientPred(x string, q *store.Predicate) {
 	b.w(" AND " + x + ".pat <> '')")
 }
 
-// hasPatientKeys writes the distinct patient keys of resources of type h.Type
-// (prefix "T/") that one patient each (not "T/*") among the token entries
-// matching h's clause. One code is a range of the token index, its keys
-// streamed in index order. Several are one range each, united: as an OR,
-// SQLite on the clustered token table (migration 0008) collects the matching
-// entries' keys and reads each one's table row (a "MULTI-INDEX OR" is not
-// covering on a WITHOUT ROWID table), 21,000 lookups for a common code.
+// hasPatientKeys writes the distinct patient keys "T/<patient id>" (T is
+// h.Type; not "T/*", several patients) of the token entries that match h's
+// clause. One code is a range of the token index, its keys streamed in
+// index order. Several codes are one range each, united: written as an OR,
+// SQLite answers it on the clustered token table (migration 0008) with a
+// "MULTI-INDEX OR", which is not covering on a WITHOUT ROWID table and
+// reads every matching entry's table row (21,000 for a common code).
 func (b *builder) hasPatientKeys(h *store.Has, prefix string) {
 	keys := func(distinct, x string, q *store.Predicate) {
 		b.w("SELECT " + distinct + x + ".pat AS pat FROM idx_token " + x + " WHERE ")
