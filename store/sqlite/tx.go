@@ -400,12 +400,6 @@ func (t *tx) put(ctx context.Context, w *store.Write) error {
 	if t.done {
 		return fmt.Errorf("put: %w: the transaction has ended", store.ErrInvalid)
 	}
-	// The lookups below are point reads under the writer: checked for an
-	// ended context, not watched (watchedOnce).
-	ctx, err := watchedOnce(ctx)
-	if err != nil {
-		return err
-	}
 	if !t.haveIDs {
 		st, err := t.stmt(ctx, sqlMaxIDs)
 		if err != nil {
@@ -617,28 +611,10 @@ func (t *tx) point(ctx context.Context, op, typ, id string, versionID int64) (*s
 	}
 	// Not among the pending rows (or an older version of one, inserted
 	// when this transaction updated it): SQLite has it, if anyone has.
-	ctx, err = watchedOnce(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if versionID == 0 {
 		return t.direct.Read(ctx, typ, id)
 	}
 	return t.direct.VRead(ctx, typ, id, versionID)
-}
-
-// watchedOnce returns ctx's error if it has ended, else ctx without its
-// cancellation, for a point read by key inside the transaction (the
-// current row of a Put, a hook's read by id). For a cancellable context,
-// such as every HTTP request's, database/sql and the driver each start a
-// goroutine per query to watch it, which costs more than the lookup
-// (decision 006, section 4, for the point reads outside a transaction);
-// inside the writer that cost is serial.
-func watchedOnce(ctx context.Context) (context.Context, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return context.WithoutCancel(ctx), nil
 }
 
 // Commit implements store.Tx. Only when it returns nil is the write
