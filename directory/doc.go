@@ -29,7 +29,9 @@
 //	institution   Organization              name*, code* (institution code: the six-digit division
 //	                                        code and a three-digit sequence, unique), uscc* (统一社会
 //	                                        信用代码, GB 32100 check character), division* (GB/T 2260),
-//	                                        type* (institution kind), grade, address, phone
+//	                                        type* (institution kind), grade, address, city,
+//	                                        district (the names the finder's city filter reads,
+//	                                        e.g. 广州市, 天河区), phone
 //	department    Organization (partOf)     name*, parent* (an institution), code* (clinical
 //	                                        department: NN or NN.NN, e.g. 03.04 心血管内科)
 //	cooperation   Organization              name*, type* (cooperation kind), start*, end, parent
@@ -46,7 +48,8 @@
 //	                                        区域注册执业机构: regional registration is one
 //	                                        practitioner with roles at several institutions), phone
 //	location      Location                  name*, organization*, division*, lat*, lon* (decimal
-//	                                        degrees, WGS 84), address, phone
+//	                                        degrees, WGS 84, within China), address, city,
+//	                                        district, phone
 //	service       HealthcareService         name*, organization*, location*, type* (service kind,
 //	                                        e.g. tcm-clinic), specialty, phone
 //	pool          Group (expert pool)       name*, type* (quality-control 质控专家库 or consultation

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -229,7 +230,9 @@ func isDigits(s string) bool {
 // searchset Bundle of HealthcareServices, nearest first; each match entry
 // carries its distance in km in the location-distance extension of
 // entry.search, and the Location it was measured to (and the providing
-// Organization) follow as include entries.
+// Organization) follow as include entries. An empty answer to a type that
+// is none of the directory's service kinds carries an OperationOutcome
+// entry (search.mode outcome) saying so.
 func (f *Finder) Operation(w http.ResponseWriter, r *http.Request, id string) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET")
@@ -286,6 +289,16 @@ func (f *Finder) Operation(w http.ResponseWriter, r *http.Request, id string) er
 	for _, x := range found {
 		add(x.Location)
 		add(x.Organization)
+	}
+	if len(found) == 0 && q.Type != "" && vocab.ServiceKinds[q.Type] == "" {
+		// A misspelt type (tcm-clnic) must not read as "no such service
+		// here"; a region's own code stays searchable, so this is a
+		// warning beside the empty answer, not a 400.
+		included = append(included, map[string]any{"resource": map[string]any{
+			"resourceType": "OperationOutcome",
+			"issue": []any{map[string]any{"severity": "warning", "code": "not-found", "expression": []any{"type"},
+				"diagnostics": fmt.Sprintf("No service has the type %q; the directory's service kinds are %s.", q.Type, keys(vocab.ServiceKinds))}},
+		}, "search": map[string]any{"mode": "outcome"}})
 	}
 	b := map[string]any{"resourceType": "Bundle", "type": "searchset", "total": len(found)}
 	if all := append(entries, included...); len(all) > 0 {

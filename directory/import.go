@@ -18,6 +18,7 @@ import (
 
 	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/fhir/validate"
+	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/store"
 )
 
@@ -27,7 +28,7 @@ import (
 var Columns = []string{
 	"kind", "id", "name", "code", "uscc", "division", "type", "grade", "parent", "organization",
 	"practitioner", "location", "role", "specialty", "licence", "gender", "birth_date", "title",
-	"start", "end", "lat", "lon", "address", "phone", "available",
+	"start", "end", "lat", "lon", "address", "city", "district", "phone", "available",
 }
 
 // Row kinds and the resource each becomes.
@@ -329,13 +330,13 @@ func (c *checker) check(rows []*row) {
 
 // kindColumns are the columns each kind uses besides kind and id.
 var kindColumns = map[string][]string{
-	"institution":  {"name", "code", "uscc", "division", "type", "grade", "address", "phone"},
+	"institution":  {"name", "code", "uscc", "division", "type", "grade", "address", "city", "district", "phone"},
 	"department":   {"name", "parent", "code"},
 	"cooperation":  {"name", "type", "parent", "specialty", "start", "end"},
 	"member":       {"parent", "organization", "role", "specialty", "start", "end"},
 	"practitioner": {"name", "licence", "type", "gender", "birth_date", "title", "phone"},
 	"role":         {"practitioner", "organization", "location", "specialty", "type", "start", "end", "phone"},
-	"location":     {"name", "organization", "division", "lat", "lon", "address", "phone"},
+	"location":     {"name", "organization", "division", "lat", "lon", "address", "city", "district", "phone"},
 	"service":      {"name", "organization", "location", "type", "specialty", "phone"},
 	"pool":         {"name", "type", "specialty", "organization"},
 	"expert":       {"parent", "practitioner", "organization", "location", "specialty", "available", "start", "end", "phone"},
@@ -427,8 +428,9 @@ func (c *checker) division(r *row, col string) string {
 		c.fail(r, col, "%q is not a GB/T 2260 division code (six digits, e.g. 110112)", d)
 		return ""
 	}
-	if p, _ := strconv.Atoi(d[:2]); p < 11 || p > 82 {
-		c.fail(r, col, "%q does not start with a province code (11 to 82)", d)
+	if idnumber.ProvinceOf(d) == "" {
+		// A range check (11 to 82) let 19…, 20…, 39… through.
+		c.fail(r, col, "%q: %s is not a province code of GB/T 2260 (11 北京 … 65 新疆, 71 台湾, 81 香港, 82 澳门)", d, d[:2])
 		return ""
 	}
 	return d
@@ -442,7 +444,7 @@ func (c *checker) specialty(r *row) []any {
 		return nil
 	}
 	if !deptRe.MatchString(v) {
-		c.fail(r, "specialty", "%q is not a clinical-department code (NN or NN.NN, e.g. 50 中医科, 03.04 心血管内科)", v)
+		c.fail(r, "specialty", "%q is not a clinical-department code (NN or NN.NN, e.g. 50 中医科, 03.04 心血管内科)%s", v, spreadsheetHint(v, 0))
 		return nil
 	}
 	return []any{concept(vocab.Departments[v], coding(vocab.SystemDepartment, v, vocab.Departments[v]))}
@@ -501,6 +503,14 @@ func (c *checker) address(r *row, div string) map[string]any {
 		a["text"] = line
 		a["line"] = []any{line}
 	}
+	// The names the finder's city filter reads (a division code alone
+	// names no city a resident would type).
+	if v := r.get("city"); v != "" {
+		a["city"] = v
+	}
+	if v := r.get("district"); v != "" {
+		a["district"] = v
+	}
 	if div != "" {
 		a["extension"] = []any{map[string]any{"url": vocab.ExtAddressDivision, "valueCoding": coding(vocab.SystemDivision, div, "")}}
 	}
@@ -518,7 +528,7 @@ func (c *checker) institution(r *row) {
 	if code != "" {
 		switch {
 		case len(code) != 9 || !isDigits(code):
-			c.fail(r, "code", "%q is not an institution code (the six-digit division code and a three-digit sequence, e.g. 110112001)", code)
+			c.fail(r, "code", "%q is not an institution code (the six-digit division code and a three-digit sequence, e.g. 110112001)%s", code, spreadsheetHint(code, 9))
 		case div != "" && code[:6] != div:
 			c.fail(r, "code", "the institution code %s does not start with the division code %s", code, div)
 		default:
@@ -578,7 +588,7 @@ func (c *checker) department(r *row) {
 	parent := c.ref(r, "parent", "Organization", "institution")
 	code := r.get("code")
 	if code != "" && !deptRe.MatchString(code) {
-		c.fail(r, "code", "%q is not a clinical-department code (NN or NN.NN)", code)
+		c.fail(r, "code", "%q is not a clinical-department code (NN or NN.NN)%s", code, spreadsheetHint(code, 0))
 	}
 	r.res = map[string]any{
 		"resourceType": "Organization",
@@ -656,7 +666,7 @@ func (c *checker) practitioner(r *row) {
 	}
 	if lic != "" {
 		if len(lic) != want || !isDigits(lic) {
-			c.fail(r, "licence", "%q is not a %s (%d digits)", lic, typText, want)
+			c.fail(r, "licence", "%q is not a %s (%d digits)%s", lic, typText, want, spreadsheetHint(lic, want))
 		} else if prev := c.licences[lic]; prev > 0 {
 			c.fail(r, "licence", "the licence %s is already used on row %d", lic, prev)
 		} else {
@@ -773,10 +783,23 @@ func (c *checker) coordinate(r *row, col string, lim float64) (json.Number, bool
 	}
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < -lim || x > lim {
-		c.fail(r, col, "%q is not a coordinate in decimal degrees from %g to %g", v, -lim, lim)
+		c.fail(r, col, "%q is not a coordinate in decimal degrees from %g to %g%s", v, -lim, lim, spreadsheetHint(v, 0))
 		return "", false
 	}
 	return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), true
+}
+
+// China's extent, generously: from 3.5°N (the Zengmu Reef) to 54°N and
+// from 73°E to 136°E. A directory of Chinese institutions has no place
+// outside it; one there has a lost sign or digit, or swapped columns.
+const minLat, maxLat, minLon, maxLon = 3.5, 54.0, 73.0, 136.0
+
+func (c *checker) inChina(r *row, lat, lon json.Number) {
+	la, _ := lat.Float64()
+	lo, _ := lon.Float64()
+	if la < minLat || la > maxLat || lo < minLon || lo > maxLon {
+		c.fail(r, "lat", "(%s, %s) lies outside China (latitude %g to %g, longitude %g to %g): is a sign or a digit lost, or are lat and lon swapped?", lat, lon, minLat, maxLat, minLon, maxLon)
+	}
 }
 
 func (c *checker) location(r *row) {
@@ -786,6 +809,9 @@ func (c *checker) location(r *row) {
 	div := c.division(r, "division")
 	lat, okLat := c.coordinate(r, "lat", 90)
 	lon, okLon := c.coordinate(r, "lon", 180)
+	if okLat && okLon {
+		c.inChina(r, lat, lon)
+	}
 	res := map[string]any{
 		"resourceType":         "Location",
 		"status":               "active",
@@ -1040,4 +1066,30 @@ func ParseAvailability(s string) ([]any, error) {
 func activeIn(period map[string]any) bool {
 	end := str(period["end"])
 	return end == "" || end >= time.Now().Format("2006-01-02")
+}
+
+var (
+	sciNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[eE][+]?[0-9]+$`)
+	lostZero  = regexp.MustCompile(`^[1-9](\.[0-9]{2})?$`)
+)
+
+// spreadsheetHint names the damage a spreadsheet does to a file saved as
+// CSV, when v shows it: a code turned into a number in scientific
+// notation, a leading zero dropped (03.04 → 3.04; a code of digits one
+// short of want), a decimal comma. It returns "" otherwise.
+func spreadsheetHint(v string, want int) string {
+	const asText = "; format the column as text in the spreadsheet and type it again"
+	switch {
+	case sciNumber.MatchString(v):
+		return ": a spreadsheet turned it into a number" + asText
+	case lostZero.MatchString(v):
+		return ": a spreadsheet may have dropped its leading zero (03.04 became 3.04)" + asText
+	case want > 0 && len(v) == want-1 && isDigits(v):
+		return ": a spreadsheet may have dropped its leading zero" + asText
+	case strings.Count(v, ",") == 1:
+		if _, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64); err == nil {
+			return ": write it with a decimal point (23.125), not a comma"
+		}
+	}
+	return ""
 }

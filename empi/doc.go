@@ -16,7 +16,7 @@
 // clients cannot write or delete one (422). It has a link seealso to each
 // source (an institution's Patient), each with the extension
 // empi-link-basis saying why (id-number, probabilistic, new, asserted,
-// manual), and the extension empi-not-linked for each source a person
+// manual, document), and the extension empi-not-linked for each source a person
 // decided is not this person. Each source has a link refer to its master,
 // written into the resource by Prepare on every write (institutions
 // overwrite their records; their own links of other kinds, and refer links
@@ -32,6 +32,15 @@
 //     15-digit number is upgraded, the old form kept with use old. A valid
 //     number that contradicts birthDate or gender is kept but links nothing
 //     by itself (identity/match: inconsistent).
+//   - Travel documents (systems in documents.go: passport/{ISO 3166
+//     alpha-3}, hk-macao-permit, taiwan-permit,
+//     foreign-permanent-residence) are validated with identity/identifier
+//     (422 naming the identifier) and normalised in place. A record
+//     carrying a document that another institution's record carries is
+//     linked to that record's master (basis document), read from the
+//     store before the decision, unless a person decided against it or
+//     the master holds a different valid ID number: one document, one
+//     holder, whatever the names (陳偉強, CHAN Wai Keung) say.
 //   - A refer link to a live master other than the current one (the
 //     one-code service creating an institution's record, or an
 //     institution's own knowledge) is trusted, unless that master holds a
@@ -86,9 +95,12 @@
 // maritalStatus and communication come from the first ranked source that
 // has them; gender and birthDate from the first source's valid ID number
 // when it has one; deceased from the first that says so; telecom is the
-// union. Identifiers are not copied: conditional creates and updates by
-// identifier (If-None-Exist, PUT Patient?identifier=) must keep finding the
-// institution's one record. A master is found by any of its sources'
+// union. A master's own identifiers (e-health cards) stay on it, and
+// when it is retired (merged, or its last record linked elsewhere) they
+// go to the master its records went to, so a card in a resident's hand
+// keeps resolving. Sources' identifiers are not copied: conditional
+// creates and updates by identifier (If-None-Exist, PUT
+// Patient?identifier=) must keep finding the institution's one record. A master is found by any of its sources'
 // identifiers with the chained search Patient?link:Patient.identifier=s|v
 // (and a source's master with _include=Patient:link); PIXm gives all the
 // identifiers at once.

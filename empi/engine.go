@@ -48,6 +48,7 @@ const (
 	BasisProbabilistic = "probabilistic"
 	BasisNew           = "new"
 	BasisAsserted      = "asserted"
+	BasisDocument      = "document" // the same travel document (passport, permit)
 	BasisManual        = "manual"
 )
 
@@ -93,6 +94,9 @@ type Write struct {
 	Resource  map[string]any
 	IfVersion int64 // the version read; 0 with Create false: unconditional
 	Create    bool  // the resource was read as absent
+	// carry are the identifiers of its own (e-health cards) that a master
+	// retired by this write hands to the master that replaced it.
+	carry []any
 }
 
 // Engine is the regional master patient index: the identity stage of the
@@ -112,10 +116,15 @@ type Engine struct {
 	masters   map[string]*masterState
 	byMID     map[match.MasterID]string
 	decisions map[uintptr]*decision
-	lastSweep time.Time
-	loaded    bool
-	seen      time.Time // newest lastUpdated applied (for catch-up)
-	lastSync  time.Time
+	// pendingDocs holds, per travel document (system|value), the sources
+	// whose decision is pending (not committed): a record of the same
+	// document in the same transaction, or written at the same moment,
+	// finds them before the store does (documents.go).
+	pendingDocs map[string]map[string]bool
+	lastSweep   time.Time
+	loaded      bool
+	seen        time.Time // newest lastUpdated applied (for catch-up)
+	lastSync    time.Time
 }
 
 type sourceState struct {
@@ -163,11 +172,12 @@ func New(cfg Config) *Engine {
 	}
 	return &Engine{
 		st: cfg.Store, model: cfg.Model, cfg: cfg, log: cfg.Logger, now: cfg.Now,
-		ix:        match.NewIndex(cfg.Model),
-		sources:   map[string]*sourceState{},
-		masters:   map[string]*masterState{},
-		byMID:     map[match.MasterID]string{},
-		decisions: map[uintptr]*decision{},
+		ix:          match.NewIndex(cfg.Model),
+		sources:     map[string]*sourceState{},
+		masters:     map[string]*masterState{},
+		byMID:       map[match.MasterID]string{},
+		decisions:   map[uintptr]*decision{},
+		pendingDocs: map[string]map[string]bool{},
 	}
 }
 
@@ -519,6 +529,7 @@ func (e *Engine) sweep(now time.Time) {
 			delete(e.decisions, k)
 		}
 	}
+	e.dropSettledDocuments()
 }
 
 // Committed applies the versions a transaction wrote (masters first, so
@@ -657,13 +668,18 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 	if err := CheckIdentifiers(res, e.now()); err != nil {
 		return err
 	}
+	holders, err := e.documentHolders(ctx, res, id)
+	if err != nil {
+		return err
+	}
 	rec := Record(res)
 	rec.Source = id
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
 	e.sweep(now)
-	d := e.decide(id, rec, res)
+	docs := documents(res)
+	d := e.decide(id, rec, res, e.withPendingHolders(holders, docs, id))
 	d.since = now
 	key := id
 	if key == "" {
@@ -671,6 +687,7 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 		// in the index is held under a name of its own until it expires.
 		key = "pending:" + newID()
 	}
+	e.holdDocuments(docs, key)
 	s := e.sources[key]
 	if s == nil {
 		s = &sourceState{}
@@ -686,7 +703,7 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 
 // decide chooses the master of source id (see doc.go, "Linking").
 // Caller holds e.mu.
-func (e *Engine) decide(id string, rec match.Record, res map[string]any) *decision {
+func (e *Engine) decide(id string, rec match.Record, res map[string]any, holders []string) *decision {
 	d := &decision{source: id}
 	cur := ""
 	if s := e.sources[id]; s != nil && id != "" {
@@ -710,6 +727,15 @@ func (e *Engine) decide(id string, rec match.Record, res map[string]any) *decisi
 			continue
 		}
 		d.master, d.basis = x, BasisAsserted
+		return d
+	}
+	// A travel document another record carries is that record's person
+	// (a manual link stays where a person put it).
+	if m := e.documentMaster(id, holders, rec); m != "" && (cur == "" || !e.masters[cur].manual[id]) {
+		d.master = m
+		if m != cur {
+			d.basis = BasisDocument
+		}
 		return d
 	}
 	if cur != "" {
@@ -838,17 +864,28 @@ func setRefer(res map[string]any, master string, masters map[string]*masterState
 // birthDate or gender is accepted (the number may be the record's only
 // mistake, or the rest) but never links deterministically. A legacy
 // 15-digit number is upgraded to 18 digits in place, the original kept as
-// an identifier of use old.
+// an identifier of use old. Travel documents (passports, the permits of
+// Hong Kong, Macao and Taiwan residents, foreigners' permanent residence
+// cards: documents.go) are checked the same way, with identity/identifier,
+// and written in their standard form ("h1234 5678" becomes H12345678);
+// so are institutions' record numbers (system SystemMRNPrefix + code:
+// not blank, no control characters, at most 64 bytes, trimmed).
 func CheckIdentifiers(res map[string]any, now time.Time) error {
 	ids := list(res["identifier"])
 	var extra []any
 	for i, x := range ids {
 		ident := obj(x)
 		sys := str(ident["system"])
-		if sys != SystemResidentID && sys != SystemResidentIDOID || str(ident["use"]) == "old" {
+		at := fmt.Sprintf("Patient.identifier[%d].value", i)
+		if str(ident["use"]) == "old" {
 			continue
 		}
-		at := fmt.Sprintf("Patient.identifier[%d].value", i)
+		if sys != SystemResidentID && sys != SystemResidentIDOID {
+			if err := checkDocument(ident, at, now); err != nil {
+				return err
+			}
+			continue
+		}
 		v := str(ident["value"])
 		n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(v)), now)
 		if err != nil {

@@ -63,24 +63,33 @@ func (e *Engine) Written(ctx context.Context, tx store.Reader, v *store.Version,
 	}
 	e.mu.Unlock()
 	var out []Write
+	// The master left is rebuilt first: retired, it hands its own
+	// identifiers (a card) to the master joined.
+	var left *Write
+	if prevMaster != "" && prevMaster != master {
+		w, err := e.rebuildMaster(ctx, tx, prevMaster, rebuild{replacedBy: master})
+		if err != nil {
+			return nil, err
+		}
+		left = &w
+	}
 	if master != "" {
 		o := rebuild{}
 		if d != nil && d.basis != "" {
 			o.basis = map[string]string{v.ID: d.basis}
 		}
 		o.written = v.ID
+		if left != nil {
+			o.adopt = left.carry
+		}
 		w, err := e.rebuildMaster(ctx, tx, master, o)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, w)
 	}
-	if prevMaster != "" && prevMaster != master {
-		w, err := e.rebuildMaster(ctx, tx, prevMaster, rebuild{replacedBy: master})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
+	if left != nil {
+		out = append(out, *left)
 	}
 	if d != nil && d.master == master && len(d.review) > 0 {
 		out = append(out, Write{Resource: e.reviewTask(v.ID, master, d.review), Create: true})
@@ -95,6 +104,7 @@ type rebuild struct {
 	notLinked    []string          // sources a person decided are not this person
 	clearNotLink []string          // sources a person linked here after all
 	replacedBy   string            // where its sources went, if none is left
+	adopt        []any             // identifiers of a master retired into this one (Write.carry)
 	// written is a source written in this transaction that refers to the
 	// master: its sources are then the master's seealso links and it,
 	// read by id (see sourcesLinked), not searched for.
@@ -205,6 +215,11 @@ func (e *Engine) rebuildMaster(ctx context.Context, r store.Reader, master strin
 		return w, err
 	}
 	w.Resource = golden(master, prev, vs, bodies, o, e.now())
+	if len(bodies) == 0 && o.replacedBy != "" && o.replacedBy != master {
+		// Retired: its own identifiers (a card the resident carries) go
+		// to the master its records went to, or nobody would hold them.
+		w.carry = ownIdentifiers(prev, nil)
+	}
 	return w, nil
 }
 
@@ -377,28 +392,48 @@ func golden(id string, prev map[string]any, vs []*store.Version, sources []map[s
 	}
 	m["link"] = links
 	// Identifiers the master holds itself (written by the platform's
-	// engines, such as e-health card ids) carry over; the sources'
-	// identifiers stay on the sources.
-	if prev != nil {
-		fromSources := map[string]bool{}
-		for _, r := range rs {
-			for _, x := range list(r.body["identifier"]) {
-				id := obj(x)
-				fromSources[str(id["system"])+"|"+str(id["value"])] = true
-			}
-		}
-		var own []any
-		for _, x := range list(prev["identifier"]) {
-			id := obj(x)
-			if !fromSources[str(id["system"])+"|"+str(id["value"])] {
-				own = append(own, clone(id))
-			}
-		}
-		if len(own) > 0 {
-			m["identifier"] = own
+	// engines, such as e-health card ids) carry over, with those of a
+	// master retired into this one; the sources' identifiers stay on the
+	// sources.
+	bodies := make([]map[string]any, len(rs))
+	for i, r := range rs {
+		bodies[i] = r.body
+	}
+	own := ownIdentifiers(prev, bodies)
+	for _, x := range o.adopt {
+		if !slices.ContainsFunc(own, func(y any) bool { return sameIdentifier(x, y) }) {
+			own = append(own, clone(obj(x)))
 		}
 	}
+	if len(own) > 0 {
+		m["identifier"] = own
+	}
 	return m
+}
+
+// ownIdentifiers are the identifiers of master prev that none of its
+// sources carries: the platform's own (e-health card ids).
+func ownIdentifiers(prev map[string]any, sources []map[string]any) []any {
+	fromSources := map[string]bool{}
+	for _, b := range sources {
+		for _, x := range list(b["identifier"]) {
+			id := obj(x)
+			fromSources[str(id["system"])+"|"+str(id["value"])] = true
+		}
+	}
+	var own []any
+	for _, x := range list(prev["identifier"]) {
+		id := obj(x)
+		if !fromSources[str(id["system"])+"|"+str(id["value"])] {
+			own = append(own, clone(id))
+		}
+	}
+	return own
+}
+
+func sameIdentifier(a, b any) bool {
+	x, y := obj(a), obj(b)
+	return str(x["system"]) == str(y["system"]) && str(x["value"]) == str(y["value"])
 }
 
 // reviewTask is the review-queue Task for a source that got a master of

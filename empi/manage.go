@@ -194,13 +194,8 @@ func (t *opTx) relink(srcV *store.Version, src map[string]any, to, from string, 
 	if err := t.put(src, srcV.VersionID, false); err != nil {
 		return err
 	}
-	w, err := e.rebuildMaster(t.ctx, t.tx, to, rebuild{basis: map[string]string{id: BasisManual}, clearNotLink: []string{id}})
-	if err != nil {
-		return err
-	}
-	if err := t.putWrite(w); err != nil {
-		return err
-	}
+	// The master left first: retired, it hands its card to the one joined.
+	var left *Write
 	if from != "" && from != to {
 		if fromOpts.replacedBy == "" {
 			fromOpts.replacedBy = to
@@ -209,7 +204,21 @@ func (t *opTx) relink(srcV *store.Version, src map[string]any, to, from string, 
 		if err != nil {
 			return err
 		}
-		return t.putWrite(w)
+		left = &w
+	}
+	o := rebuild{basis: map[string]string{id: BasisManual}, clearNotLink: []string{id}}
+	if left != nil {
+		o.adopt = left.carry
+	}
+	w, err := e.rebuildMaster(t.ctx, t.tx, to, o)
+	if err != nil {
+		return err
+	}
+	if err := t.putWrite(w); err != nil {
+		return err
+	}
+	if left != nil {
+		return t.putWrite(*left)
 	}
 	return nil
 }
@@ -381,7 +390,7 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 		return err
 	}
 	var result map[string]any
-	var target string
+	var source, target string
 	err = e.inTx(r.Context(), "$merge", preview, func(t *opTx) error {
 		resolve := func(ref, what string) (string, error) {
 			_, body, err := t.read("Patient", ref, what)
@@ -410,7 +419,7 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 		if err != nil {
 			return err
 		}
-		target = to
+		source, target = from, to
 		if from == to {
 			return outcome.Unprocessable("source-patient and target-patient are one master Patient (Patient/%s) already.", to)
 		}
@@ -434,7 +443,12 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 			basis[sid] = BasisManual
 			moved = append(moved, sid)
 		}
-		wt, err := e.rebuildMaster(t.ctx, t.tx, to, rebuild{basis: basis, clearNotLink: moved})
+		// The retired master first: its card goes to the target.
+		wf, err := e.rebuildMaster(t.ctx, t.tx, from, rebuild{replacedBy: to})
+		if err != nil {
+			return err
+		}
+		wt, err := e.rebuildMaster(t.ctx, t.tx, to, rebuild{basis: basis, clearNotLink: moved, adopt: wf.carry})
 		if err != nil {
 			return err
 		}
@@ -442,18 +456,20 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 			return err
 		}
 		result = wt.Resource
-		wf, err := e.rebuildMaster(t.ctx, t.tx, from, rebuild{replacedBy: to})
-		if err != nil {
-			return err
-		}
 		return t.putWrite(wf)
 	})
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Master Patient/%s was merged into Patient/%s.", srcRef, target)
+	// Name the masters, and the record the caller named when it is not
+	// one (a source-patient may be an institution's record).
+	what := "Patient/" + source
+	if source != srcRef {
+		what += " (the master of Patient/" + srcRef + ")"
+	}
+	msg := fmt.Sprintf("Master %s was merged into Patient/%s.", what, target)
 	if preview {
-		msg = fmt.Sprintf("Preview: merging Patient/%s into Patient/%s would give this result; nothing was written.", srcRef, target)
+		msg = fmt.Sprintf("Preview: merging master %s into Patient/%s would give this result; nothing was written.", what, target)
 	}
 	out := map[string]any{"resourceType": "Parameters", "parameter": []any{
 		map[string]any{"name": "input", "resource": ps.resource},

@@ -73,19 +73,42 @@ func (e *Engine) Match(ctx context.Context, q Request) ([]Match, error) {
 	count = min(count, MaxCount)
 	rec := Record(q.Patient)
 	rec.Source = ""
+	held, err := e.holders(ctx, queryIdentifiers(q.Patient), "")
+	if err != nil {
+		return nil, err
+	}
 	cands := e.ix.Match(rec, 0)
 	e.mu.Lock()
 	var out []Match
+	vetoed := map[string]bool{}
 	for _, c := range cands {
 		id := e.byMID[c.Master]
 		if m := e.masters[id]; m == nil || m.retired || m.version == 0 {
 			continue // retired, or not committed yet
 		}
 		g := e.grade(c)
+		if c.Rule == match.RuleDifferentID {
+			vetoed[id] = true
+		}
 		if g == GradeCertainlyNot || (q.OnlyCertainMatches && g != GradeCertain) {
 			continue
 		}
 		out = append(out, Match{ID: id, Grade: g, Score: e.probability(c, g), Candidate: c})
+	}
+	// A record that carries one of the query's identifiers (its number
+	// at an institution, a travel document) is the person: its master is
+	// certain, unless it holds a different valid resident ID number.
+	for _, h := range held {
+		s := e.sources[h]
+		if s == nil || !e.live(s.master) || e.masters[s.master].version == 0 || vetoed[s.master] {
+			continue
+		}
+		i := slices.IndexFunc(out, func(m Match) bool { return m.ID == s.master })
+		if i < 0 {
+			out = append(out, Match{ID: s.master})
+			i = len(out) - 1
+		}
+		out[i].Grade, out[i].Score = GradeCertain, max(out[i].Score, identifierScore)
 	}
 	e.mu.Unlock()
 	slices.SortStableFunc(out, func(a, b Match) int {
@@ -107,6 +130,26 @@ func (e *Engine) Match(ctx context.Context, q Request) ([]Match, error) {
 		out = out[:count]
 	}
 	return out, nil
+}
+
+// identifierScore is the search.score of a master found by an identifier
+// one of its records carries: certain, as a same valid ID number is.
+const identifierScore = 0.99
+
+// queryIdentifiers are the identifiers of a $match query Patient looked
+// up as they are (system|value): all but resident ID numbers, which the
+// index compares (valid or not, consistent or not), and old ones.
+func queryIdentifiers(p map[string]any) []string {
+	var out []string
+	for _, x := range list(p["identifier"]) {
+		ident := obj(x)
+		sys, v := str(ident["system"]), strings.TrimSpace(str(ident["value"]))
+		if sys == "" || v == "" || sys == SystemResidentID || sys == SystemResidentIDOID || str(ident["use"]) == "old" {
+			continue
+		}
+		out = append(out, sys+"|"+v)
+	}
+	return out
 }
 
 // grade maps a candidate to a match grade: a Link (the same valid ID
@@ -174,8 +217,12 @@ func (e *Engine) probability(c match.Candidate, grade string) float64 {
 // not a valueBoolean is 400, and so is a query Patient whose birthDate is
 // not a day of the calendar or whose resident ID number is not one (a
 // wrong check character: checkQueryPatient); a body over 1 MiB is 413;
-// GET is 405.
-// Parameters other than these three are ignored.
+// GET is 405. A parameter other than these three is 400 (a misspelt
+// onlyCertainMatches must not widen the answer).
+//
+// A record carrying one of the query's identifiers other than a resident
+// ID number (an institution's record number, a travel document,
+// normalised first) makes its master a certain match.
 func (e *Engine) MatchOperation(w http.ResponseWriter, r *http.Request, id string) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -317,7 +364,9 @@ func ParseRequest(r *http.Request) (Request, error) {
 		switch name {
 		case "resource", "onlyCertainMatches", "count":
 		default:
-			continue // not a parameter of $match: ignored
+			// A misspelt onlyCertainMatches would otherwise return
+			// probable matches to a caller that wants certain ones only.
+			return q, outcome.BadRequest("Patient/$match takes the parameters resource, onlyCertainMatches and count, not %q.", name).At(at + ".name")
 		}
 		if seen[name] {
 			return q, outcome.BadRequest("The parameter %s is given more than once.", name).At(at)
@@ -365,12 +414,23 @@ func ParseRequest(r *http.Request) (Request, error) {
 // ID system) that is not one (a wrong check character, an impossible
 // date, a wrong length): matched without it, a mistyped number would
 // silently fall back to the other details, and the clerk who typed it
-// would never learn that the card and the record disagree.
+// would never learn that the card and the record disagree. A travel
+// document is checked and normalised as a write's is (checkDocument).
 func checkQueryPatient(p map[string]any, at string) error {
 	for i, x := range list(p["identifier"]) {
 		ident := obj(x)
 		sys := str(ident["system"])
-		if sys != SystemResidentID && sys != SystemResidentIDOID || str(ident["use"]) == "old" {
+		if str(ident["use"]) == "old" {
+			continue
+		}
+		if sys != SystemResidentID && sys != SystemResidentIDOID {
+			if err := checkDocument(ident, at+".identifier["+strconv.Itoa(i)+"].value", time.Now()); err != nil {
+				var oe *outcome.Error
+				if errors.As(err, &oe) {
+					oe.Status = http.StatusBadRequest
+				}
+				return err
+			}
 			continue
 		}
 		v := str(ident["value"])

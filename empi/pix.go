@@ -6,9 +6,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/search"
 	"github.com/xietong/xietong/store"
 )
@@ -22,7 +24,12 @@ import (
 // other identifier of every record of the person (the master's sources)
 // and a targetId for every one of those Patients and for the master.
 //
-// Errors: 400 for a missing or malformed sourceIdentifier; 404 when no
+// A resident ID number is looked up as the identity stage stores it
+// (upper case, 18 characters, under both its systems: pixQuery), and a
+// targetSystem of either system answers the numbers under that system.
+//
+// Errors: 400 for a missing or malformed sourceIdentifier (a resident ID
+// number that fails GB 11643 included); 404 when no
 // Patient carries it; 403 when a targetSystem is not an identifier system
 // of any Patient in the region (PIXm: the target domain is not
 // recognised).
@@ -57,7 +64,11 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 	if err := e.maybeSync(ctx); err != nil {
 		return err
 	}
-	found, err := e.searchPatients(ctx, url.Values{"identifier": {srcs[0]}}, 100)
+	query, err := pixQuery(sys, val, e.now())
+	if err != nil {
+		return err
+	}
+	found, err := e.searchPatients(ctx, url.Values{"identifier": {query}}, 100)
 	if err != nil {
 		return err
 	}
@@ -65,7 +76,11 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 		return outcome.NotFound("No Patient carries the identifier %s.", srcs[0])
 	}
 	for _, t := range targets {
-		known, err := e.searchPatients(ctx, url.Values{"identifier": {t + "|"}}, 1)
+		q := t + "|"
+		if residentSystem(t) {
+			q = SystemResidentID + "|," + SystemResidentIDOID + "|"
+		}
+		known, err := e.searchPatients(ctx, url.Values{"identifier": {q}}, 1)
 		if err != nil {
 			return err
 		}
@@ -98,7 +113,8 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 			for _, x := range list(b["identifier"]) {
 				ident := obj(x)
 				s, v := str(ident["system"]), str(ident["value"])
-				if v == "" || seen[s+"|"+v] || (len(targets) > 0 && !slices.Contains(targets, s)) {
+				s, wanted := targetFor(s, targets)
+				if v == "" || seen[s+"|"+v] || !wanted {
 					continue
 				}
 				seen[s+"|"+v] = true
@@ -121,6 +137,44 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 		res["parameter"] = out
 	}
 	return writeJSON(w, http.StatusOK, res)
+}
+
+func residentSystem(s string) bool { return s == SystemResidentID || s == SystemResidentIDOID }
+
+// targetFor says whether an identifier of system s answers the
+// targetSystems asked for (all when none), and under which system: a
+// resident ID number is given under whichever of its two systems was
+// asked for.
+func targetFor(s string, targets []string) (string, bool) {
+	if len(targets) == 0 || slices.Contains(targets, s) {
+		return s, true
+	}
+	if residentSystem(s) {
+		for _, t := range targets {
+			if residentSystem(t) {
+				return t, true
+			}
+		}
+	}
+	return s, false
+}
+
+// pixQuery is the identifier search for a sourceIdentifier. A resident ID
+// number is read as the identity stage stores it (CheckIdentifiers): upper
+// case, a legacy 15-digit number upgraded, and under either of its two
+// systems, which the EMPI treats as one; a clerk's lower-case x or the
+// national OID would otherwise find nobody. A number that fails GB 11643
+// is a 400 naming what is wrong, as $match answers it. Other identifiers
+// are searched as given.
+func pixQuery(sys, val string, now time.Time) (string, error) {
+	if sys != SystemResidentID && sys != SystemResidentIDOID {
+		return sys + "|" + val, nil
+	}
+	n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(val)), now)
+	if err != nil {
+		return "", outcome.BadRequest("The sourceIdentifier's resident ID number is not valid: %v. Check it against the card.", err).At("sourceIdentifier")
+	}
+	return SystemResidentID + "|" + n.Value + "," + SystemResidentIDOID + "|" + n.Value, nil
 }
 
 // searchPatients runs a Patient search on the store and decodes at most

@@ -101,14 +101,17 @@ func (ix *Indexer) plan(rt string) *plan {
 	if p != nil {
 		return p
 	}
-	p = compilePlan(rt)
+	p = compilePlan(rt, false)
 	ix.mu.Lock()
 	ix.plans[rt] = p
 	ix.mu.Unlock()
 	return p
 }
 
-func compilePlan(rt string) *plan {
+// compilePlan compiles the parameters of resource type rt that have
+// entries of their own; withUnions adds those that are unions of others
+// (unions), for the test that compares them.
+func compilePlan(rt string, withUnions bool) *plan {
 	p := &plan{}
 	if !model.IsResourceType(rt) {
 		p.err = fmt.Errorf("%q is not a resource type", rt)
@@ -132,7 +135,7 @@ func compilePlan(rt string) *plan {
 			}
 			typ = store.TypeNear
 		}
-		if notIndexed[code] {
+		if notIndexed[code] || unions[rt][code] != nil && !withUnions {
 			continue
 		}
 		expr := sp.ExpressionFor(rt)

@@ -212,7 +212,7 @@ func parseSort(resourceType string, values []string) ([]store.Sort, error) {
 				}
 				switch sp.Type {
 				case "string", "date", "token", "number", "uri":
-					s.Type = store.ParamType(sp.Type)
+					s.Type, s.Also = store.ParamType(sp.Type), unionParts(sp, s.Param)
 				default:
 					return nil, unsupported("_sort", fmt.Sprintf("on a %s parameter (%s)", sp.Type, s.Param))
 				}
@@ -525,7 +525,7 @@ func uriParents(u string) []string {
 // keeps a quantity in the unit written (a composite's component:
 // composite entries hold no canonical units).
 func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, opts *Options, raw bool) (store.Predicate, error) {
-	p := store.Predicate{Param: name, Type: store.ParamType(sp.Type)}
+	p := store.Predicate{Param: name, Type: store.ParamType(sp.Type), Also: unionParts(sp, name)}
 	if sp.Type == "special" && sp.Code == "near" && slices.Contains(sp.Base, "Location") {
 		p.Type = store.TypeNear
 	}

@@ -119,6 +119,11 @@ const (
 type Predicate struct {
 	Param string
 	Type  ParamType
+	// Also names parameters whose entries count as Param's: a parameter
+	// defined as the union of others has no entries of its own (the
+	// search package leaves them out: Observation's combo-code is code |
+	// component-code), and its predicates match the others' entries.
+	Also []string
 
 	// Missing, when set, is :missing=true (*Missing) or :missing=false; the
 	// value fields are then ignored.
@@ -222,6 +227,7 @@ type Sort struct {
 	Param string // a parameter code, or "_id" / "_lastUpdated"
 	Type  ParamType
 	Desc  bool
+	Also  []string // as Predicate.Also
 }
 
 // Include is one _include or _revinclude.

@@ -94,7 +94,11 @@ func runImportDirectory(ctx context.Context, args []string, stdout, stderr io.Wr
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	fmt.Fprintf(stdout, "imported %d rows from %s in one transaction:\n", len(plan.Rows), fs.Arg(0))
+	rows := "rows"
+	if len(plan.Rows) == 1 {
+		rows = "row" // "imported 1 rows" (decision 025)
+	}
+	fmt.Fprintf(stdout, "imported %d %s from %s in one transaction:\n", len(plan.Rows), rows, fs.Arg(0))
 	for _, k := range kinds {
 		fmt.Fprintf(stdout, "  %-13s %5d\n", k, plan.Counts[k])
 	}

@@ -235,6 +235,17 @@ func (n Number) CheckRecord(birth time.Time, sex Sex) error {
 // first registration.
 func (n Number) Province() string { return provinces[n.Division[:2]] }
 
+// ProvinceOf returns the name of the province-level division of a GB/T
+// 2260 division code (its first two digits), or "" when they name none.
+// 83, which only residence permits of Taiwan residents carry, is no
+// division.
+func ProvinceOf(division string) string {
+	if len(division) < 2 || division[:2] == "83" {
+		return ""
+	}
+	return provinces[division[:2]]
+}
+
 // provinces are the province-level codes of GB/T 2260, and 81–83 for the
 // residence permits of Hong Kong, Macao and Taiwan residents.
 var provinces = map[string]string{

@@ -76,9 +76,10 @@ type Comparison struct {
 	// Score is the sum of the weights of Levels (log2 likelihood ratio).
 	Score float64
 	// Identifying is true when the comparison has evidence of the person
-	// rather than of the household: the names agree at least as
-	// homophones, or differ only in the surname, or the ID numbers are
-	// equal or one edit apart. Phones, addresses and often birth dates
+	// rather than of the household: the names are equal, or the ID
+	// numbers are equal or one edit apart, or the names are homophones
+	// or differ only in the surname while sex and birth date do not
+	// disagree outright. Phones, addresses and often birth dates
 	// are shared within a family (twins share all three), so without such
 	// evidence a record is never linked automatically, only reviewed.
 	Identifying bool
@@ -108,9 +109,35 @@ func (m *Model) compare(a, b *prepared) Comparison {
 	for f, l := range c.Levels {
 		c.Score += m.Weights[f][l]
 	}
-	c.Identifying = c.Levels[FieldName] >= Level(chinese.Homophone) || c.Levels[FieldID] >= 2 ||
-		(c.Levels[FieldName] == Level(chinese.Typo) && typoIdentifies(a, b))
+	c.Identifying = c.Levels[FieldID] >= 2 || c.Levels[FieldName] == Level(chinese.Exact) ||
+		(nameClose(c.Levels[FieldName], a, b) && !c.contradicts())
 	return c
+}
+
+// nameClose reports whether names that are not equal still point at one
+// person: homophones, or one typo apart in a way siblings' names are not.
+func nameClose(l Level, a, b *prepared) bool {
+	return l == Level(chinese.Homophone) || (l == Level(chinese.Typo) && typoIdentifies(a, b))
+}
+
+// beyondBirth reports whether a field other than birth date and sex
+// agrees (a name at least one typo apart, an ID number or phone at most
+// one edit apart, a similar address; the same district alone is not): a
+// birth date and a sex are shared by thousands of strangers in a region
+// and never worth a review.
+func (c *Comparison) beyondBirth() bool {
+	return c.Levels[FieldName] >= Level(chinese.Typo) || c.Levels[FieldID] >= 2 ||
+		c.Levels[FieldPhone] >= 2 || c.Levels[FieldAddress] == 3
+}
+
+// contradicts reports whether sex or birth date disagree outright. A name
+// that only sounds alike or is one character off is then a relative's
+// rather than the person's mistyped: boy and girl twins 子涵 and 梓涵, or a
+// newborn registered as 黄丽婴 beside her mother 黄丽, share the
+// household's phone and address, which outweigh the disagreement in the
+// score. An exact name still identifies (a sex or a date mis-keyed).
+func (c *Comparison) contradicts() bool {
+	return c.Levels[FieldSex] == 1 || c.Levels[FieldBirth] == 1
 }
 
 // typoIdentifies reports whether two names one typo apart still point at

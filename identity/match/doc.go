@@ -22,7 +22,9 @@
 //     log2(m/u), m and u being the probabilities of that level among
 //     matching and non-matching pairs. The sum is compared with two
 //     thresholds: at or above AutoLink the record links automatically;
-//     at or above Review it goes to a review queue; below, no link. An
+//     at or above Review it goes to a review queue (when a field besides
+//     birth date and sex agrees: those two alone are any stranger's born
+//     that day); below, no link. An
 //     automatic link also needs identifying evidence (Comparison.Identifying):
 //     phones, addresses and often birth dates are shared within a family,
 //     and the independence assumption of Fellegi–Sunter would otherwise

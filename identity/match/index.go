@@ -336,7 +336,7 @@ func (ix *Index) match(r Record, p *prepared, limit int) []Candidate {
 			c.Decision = Link
 		case c.Score >= ix.model.AutoLink:
 			c.Decision = Review
-		case c.Score >= ix.model.Review:
+		case c.Score >= ix.model.Review && c.beyondBirth():
 			c.Decision = Review
 		}
 		c.Source = ix.sources[all[best].id]

@@ -45,14 +45,15 @@ var chunks = []int{128, 32, 8, 1}
 var indexColumns = map[string]string{
 	"resource_version": "vid, type, id, version, last_updated, method, deleted, body",
 	"resource":         "rid, type, id, version, vid, last_updated, deleted",
-	"idx_string":       "rid, param, norm, exact",
-	"idx_token":        "rid, param, system, code, text, pat",
-	"idx_reference":    "rid, param, target_type, target_id, url, source_type",
-	"idx_date":         "rid, param, low, high",
-	"idx_number":       "rid, param, value, low, high",
-	"idx_quantity":     "rid, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
-	"idx_uri":          "rid, param, uri",
-	"idx_composite":    "rid, param, system1, code1, low1, high1, system2, code2, low2, high2, system3, code3, low3, high3",
+	// Index rows: rid and seq first (bufferIndex), then the entry's fields.
+	"idx_string":    "rid, seq, param, norm, exact",
+	"idx_token":     "rid, seq, param, system, code, text, pat",
+	"idx_reference": "rid, seq, param, target_type, target_id, url, source_type",
+	"idx_date":      "rid, seq, param, low, high",
+	"idx_number":    "rid, seq, param, value, low, high",
+	"idx_quantity":  "rid, seq, param, system, code, low, high, canonical_code, canonical_low, canonical_high",
+	"idx_uri":       "rid, seq, param, uri",
+	"idx_composite": "rid, seq, param, system1, code1, low1, high1, system2, code2, low2, high2, system3, code3, low3, high3",
 }
 
 // insertSQL is the INSERT of n rows into an index table.
@@ -482,6 +483,10 @@ func (t *tx) buffer(table string, n int, args ...any) {
 }
 
 // bufferIndex adds x's rows for rid (of type typ) to the pending inserts.
+// Each row's key is (rid, param, seq) (migration 0008: the index tables
+// are clustered on it); seq is the entry's position among the resource's
+// entries of its table, so the key is unique however many entries repeat
+// a parameter, or repeat each other.
 func (t *tx) bufferIndex(rid int64, typ string, x *store.Index) {
 	add := func(table string, n int, row func(p []any, i int) []any) {
 		if n == 0 {
@@ -489,7 +494,7 @@ func (t *tx) bufferIndex(rid int64, typ string, x *store.Index) {
 		}
 		p := t.pending[table]
 		for i := 0; i < n; i++ {
-			p = row(append(p, rid), i)
+			p = row(append(p, rid, i), i)
 		}
 		t.pending[table] = p
 		t.rows[table] += n

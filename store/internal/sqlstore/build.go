@@ -19,8 +19,8 @@ type builder struct {
 	args  []any
 	alias int
 	// valueDependent: the statement leans on a partial index through
-	// its values (the patient keys of idx_token_pat), which a plan made
-	// for any values does not see (SearchQuerier).
+	// its values (the patient keys of PostgreSQL's idx_token_pat), which
+	// a plan made for any values does not see (SearchQuerier).
 	valueDependent bool
 }
 
@@ -233,11 +233,12 @@ func (b *builder) patientTokenSet(typ string, ref *store.Predicate, c store.Clau
 			b.w(" OR ")
 		}
 		q := &c[i]
-		b.w("(" + x + ".param = ").arg(q.Param)
-		// On SQLite the unary + keeps the system out of the index choice:
-		// without statistics it would prefer (param, code, system) of
-		// idx_token_code, every patient's entries of the code, to the
-		// patient keys' (param, code, pat IN (...)).
+		b.w("(").paramIs(x, q.Param, q.Also)
+		// On SQLite the unary + keeps the system out of the index choice.
+		// Before migration 0008 that kept SQLite (without statistics) off
+		// a (param, code, system) index, every patient's entries of the
+		// code; the one token index now leads with (param, code, pat), and
+		// the system filters the patient's few entries of the code.
 		sys := x + ".system"
 		if b.d == SQLite {
 			sys = "+" + sys
@@ -536,7 +537,8 @@ func (b *builder) predSet(p *store.Predicate, types []string) error {
 		return err
 	}
 	x := b.newAlias("x")
-	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE " + x + ".param = ").arg(param)
+	b.w("SELECT " + x + ".rid FROM " + table + " " + x + " WHERE ")
+	b.paramIs(x, param, p.Also)
 	return b.valueCond(x, p)
 }
 
@@ -556,19 +558,53 @@ func patientHas(p *store.Predicate, types []string) bool {
 // hasPatientCond writes the conditions on token entry x of a
 // patientHas's inner clause: any of its predicates, each on an entry with
 // a patient (the literal condition that pat is not empty, in every
-// branch, lets SQLite use the partial index idx_token_pat for each).
+// branch, lets PostgreSQL use its partial index idx_token_pat for each).
 func (b *builder) hasPatientCond(x string, h *store.Has) {
 	b.w("(")
 	for i := range h.Where[0] {
-		q := &h.Where[0][i]
 		if i > 0 {
 			b.w(" OR ")
 		}
-		b.w("(" + x + ".param = ").arg(q.Param)
-		_ = b.valueCond(x, q) // a plain token: valueCond cannot fail
-		b.w(" AND " + x + ".pat <> '')")
+		b.hasPatientPred(x, &h.Where[0][i])
 	}
 	b.w(")")
+}
+
+func (b *builder) hasPatientPred(x string, q *store.Predicate) {
+	b.w("(").paramIs(x, q.Param, q.Also)
+	_ = b.valueCond(x, q) // a plain token: valueCond cannot fail
+	b.w(" AND " + x + ".pat <> '')")
+}
+
+// hasPatientKeys writes the distinct patient keys "T/<patient id>" (T is
+// h.Type; not "T/*", several patients) of the token entries that match h's
+// clause. One code is a range of the token index, its keys streamed in
+// index order. Several codes are one range each, united: written as an OR,
+// SQLite answers it on the clustered token table (migration 0008) with a
+// "MULTI-INDEX OR", which is not covering on a WITHOUT ROWID table and
+// reads every matching entry's table row (21,000 for a common code).
+func (b *builder) hasPatientKeys(h *store.Has, prefix string) {
+	keys := func(distinct, x string, q *store.Predicate) {
+		b.w("SELECT " + distinct + x + ".pat AS pat FROM idx_token " + x + " WHERE ")
+		b.hasPatientPred(x, q)
+		b.w(" AND " + x + ".pat >= ").arg(prefix).w(" AND " + x + ".pat < ").arg(h.Type + "0") // "0" follows "/"
+		b.w(" AND " + x + ".pat <> ").arg(prefix + store.PatientMany)
+	}
+	c := h.Where[0]
+	if len(c) == 1 {
+		x := b.newAlias("x")
+		keys("DISTINCT ", x, &c[0])
+		return
+	}
+	k := b.newAlias("p") // a co-routine, streamed (plan_test's convention)
+	b.w("SELECT DISTINCT " + k + ".pat AS pat FROM (")
+	for i := range c {
+		if i > 0 {
+			b.w(" UNION ALL ")
+		}
+		keys("", b.newAlias("x"), &c[i])
+	}
+	b.w(") " + k)
 }
 
 // hasPatientSet writes the row ids of the live Patients a patientHas
@@ -585,11 +621,9 @@ func (b *builder) hasPatientCond(x string, h *store.Has) {
 func (b *builder) hasPatientSet(h *store.Has) {
 	b.valueDependent = true
 	prefix := h.Type + "/"
-	x, p, t := b.newAlias("x"), b.newAlias("p"), b.newAlias("t")
-	b.w("SELECT " + t + ".rid FROM (SELECT DISTINCT " + x + ".pat AS pat FROM idx_token " + x + " WHERE ")
-	b.hasPatientCond(x, h)
-	b.w(" AND " + x + ".pat >= ").arg(prefix).w(" AND " + x + ".pat < ").arg(h.Type + "0") // "0" follows "/"
-	b.w(" AND " + x + ".pat <> ").arg(prefix + store.PatientMany)
+	p, t := b.newAlias("p"), b.newAlias("t")
+	b.w("SELECT " + t + ".rid FROM (")
+	b.hasPatientKeys(h, prefix)
 	b.w(") " + p + " JOIN resource " + t + b.livePatients() + " ON " + t + ".type = 'Patient' AND " + t + ".deleted = 0 AND " + t + ".id = substr(" + p + ".pat, ").arg(len(prefix) + 1).w(")")
 	x, f := b.newAlias("x"), b.newAlias("f")
 	t = b.newAlias("t")
@@ -638,14 +672,31 @@ func hasTypes(h *store.Has) []string {
 }
 
 // paramEq writes "x.param = ?" for a probe correlated on x.rid. On SQLite
-// the unary + keeps the planner on the (rid, param) index: given param
-// alone it prefers an index leading with param, i.e. every entry of that
-// parameter.
+// the unary + keeps the planner on the table's key (rid, param, seq),
+// scanning the resource's entries of the table: given param it prefers an
+// index leading with param and a value (param, code), i.e. every entry of
+// that code (measured: without the +, the plans of plan_test probe
+// idx_token_code and idx_date_range per driving row).
 func (b *builder) paramEq(x, param string) *builder {
+	return b.paramsEq(x, param, nil)
+}
+
+// paramsEq is paramEq for a parameter whose entries include those of also
+// (store.Predicate.Also).
+func (b *builder) paramsEq(x, param string, also []string) *builder {
 	if b.d == SQLite {
 		b.w("+")
 	}
-	return b.w(x + ".param = ").arg(param)
+	return b.paramIs(x, param, also)
+}
+
+// paramIs writes "x.param = ?", or "x.param IN (?, ...)" when the
+// parameter's entries include those of others (store.Predicate.Also).
+func (b *builder) paramIs(x, param string, also []string) *builder {
+	if len(also) == 0 {
+		return b.w(x + ".param = ").arg(param)
+	}
+	return b.w(x + ".param IN ").in(append([]string{param}, also...))
 }
 
 // filter writes one predicate as a boolean expression over the bound row a.
@@ -703,7 +754,7 @@ func (b *builder) filter(a string, p *store.Predicate) error {
 	}
 	x := b.newAlias("x")
 	b.w("EXISTS (SELECT 1 FROM " + table + " " + x + " WHERE " + x + ".rid = " + a + ".rid AND ")
-	b.paramEq(x, param)
+	b.paramsEq(x, param, p.Also)
 	if p.Missing == nil {
 		if err := b.valueCond(x, p); err != nil {
 			return err

@@ -33,7 +33,7 @@ func sortKeys(sorts []store.Sort) ([]sortKey, error) {
 			return func(b *builder) {
 				x := b.newAlias("o")
 				b.w("(SELECT " + agg + "(" + x + "." + col + ") FROM " + table + " " + x + " WHERE " + x + ".rid = r.rid AND ")
-				b.paramEq(x, s.Param).w(")")
+				b.paramsEq(x, s.Param, s.Also).w(")")
 			}
 		}
 		switch {
