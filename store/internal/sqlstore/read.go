@@ -63,9 +63,16 @@ func (r Reader) one(ctx context.Context, op, sql string, args ...any) (*store.Ve
 }
 
 // ReadSQL and VReadSQL are the hot point reads; stores may prepare them.
+//
+// ReadSQL compares the type as CAST(? AS TEXT) for the reason
+// store/sqlite/pointread.go gives (decision 023): with a bare parameter,
+// SQLite's plan depends on the bound value through the partial index
+// resource_patient_live, and the statement is parsed and planned again
+// whenever another type is bound: on every read inside a write transaction
+// (the hooks' reads of Encounters, Patients and masters).
 func (r Reader) ReadSQL() string {
-	return "SELECT " + versionCols + " FROM resource r JOIN resource_version v ON v.vid = r.vid WHERE r.type = " +
-		r.ph(1) + " AND r.id = " + r.ph(2)
+	return "SELECT " + versionCols + " FROM resource r JOIN resource_version v ON v.vid = r.vid WHERE r.type = CAST(" +
+		r.ph(1) + " AS TEXT) AND r.id = " + r.ph(2)
 }
 
 func (r Reader) VReadSQL() string {
