@@ -55,6 +55,8 @@ type Engine struct {
 	// Patient's id, for the type-level check's code parameter.
 	ResolveCode func(ctx context.Context, code, orderer string) (string, error)
 
+	providers providerCache // Encounter bodies' serviceProviders, read inside writes
+
 	mu       sync.RWMutex
 	s        *state
 	auto     *remarker
