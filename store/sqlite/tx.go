@@ -117,7 +117,7 @@ func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
 		db.release()
 		return nil, sqlstore.WrapErr(ctx, "begin", err)
 	}
-	t := &tx{db: db, g: g, pending: map[string][]any{}, rows: map[string]int{}, created: map[string]current{}, unflushed: map[string]*store.Version{}}
+	t := &tx{db: db, g: g, pending: pendingPool.Get().(map[string][]any), rows: map[string]int{}, created: map[string]current{}, unflushed: map[string]*store.Version{}}
 	t.Reader = sqlstore.Reader{Q: flushingQuerier{t: t, q: sqlQuerier{tx: g.tx, stmts: db.wstmts}}, D: sqlstore.SQLite}
 	t.direct = sqlstore.Reader{Q: sqlQuerier{tx: g.tx, stmts: db.wstmts}, D: sqlstore.SQLite}
 	db.mu.Lock()
@@ -678,6 +678,7 @@ func (t *tx) Commit() error {
 	g := t.g
 	g.members++
 	t.done = true
+	t.recycle()
 	t.mu.Unlock()
 	t.forget()
 	t.db.release()
@@ -703,10 +704,12 @@ func (t *tx) Rollback() error {
 // with it. The caller holds t.mu.
 func (t *tx) end(cause error) error {
 	t.done = true
-	for table := range t.pending {
-		t.pending[table] = nil
+	for table, p := range t.pending {
+		clear(p)
+		t.pending[table] = p[:0]
 		t.rows[table] = 0
 	}
+	t.recycle()
 	var err error
 	switch {
 	case !t.wrote:
@@ -735,6 +738,21 @@ func (t *tx) end(cause error) error {
 	t.forget()
 	t.db.release()
 	return err
+}
+
+// pendingPool keeps finished transactions' row buffers (emptied, their
+// capacity kept) for the next ones: grown afresh for every transaction,
+// their appends cost ~5 % of the serial writer's time in allocation and
+// copying (docs/decisions/022-ingest-index-tables.md, round 2).
+var pendingPool = sync.Pool{New: func() any { return map[string][]any{} }}
+
+// recycle hands the emptied buffers back; the transaction has ended and
+// holds t.mu.
+func (t *tx) recycle() {
+	if t.pending != nil && !t.hasPending() {
+		pendingPool.Put(t.pending)
+	}
+	t.pending = nil
 }
 
 func (t *tx) forget() {
