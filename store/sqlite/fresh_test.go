@@ -3,9 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/xietong/xietong/store"
 )
@@ -15,15 +13,11 @@ import (
 // refuses, failing the whole shared transaction rather than overwriting.
 func TestPutFresh(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "f.db"), Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	db := openGroupTest(t)
 	write := func(id string, v int64, body string) *store.Write {
-		return &store.Write{Type: "Patient", ID: id, VersionID: v, LastUpdated: now, Method: "POST", Body: []byte(body),
-			Index: store.Index{Tokens: []store.TokenEntry{{Param: "identifier", System: "urn:s", Code: id}}}}
+		w := patient(id, v)
+		w.Body = []byte(body)
+		return w
 	}
 	fresh := func(st store.Tx, w *store.Write) error { return st.(*tx).PutFresh(ctx, w) }
 
