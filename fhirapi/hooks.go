@@ -64,6 +64,23 @@ type hookTx struct {
 // store's optional capabilities on it (store.EngineTx).
 func (t *hookTx) Unwrap() store.Tx { return t.Tx }
 
+// freshPutter is a store transaction that can store the first version
+// of a resource whose id the server has just minted without looking for
+// its current row first (store/sqlite: that lookup is a query inside the
+// serial writer; docs/decisions/022-ingest-index-tables.md, round 2). A
+// store without it gets Put, which looks.
+type freshPutter interface {
+	PutFresh(ctx context.Context, w *store.Write) error
+}
+
+// PutFresh passes the store's PutFresh through, or falls back to Put.
+func (t *hookTx) PutFresh(ctx context.Context, w *store.Write) error {
+	if fp, ok := t.Tx.(freshPutter); ok {
+		return fp.PutFresh(ctx, w)
+	}
+	return t.Tx.Put(ctx, w)
+}
+
 func (s *Server) hookPrepare(ctx context.Context, o *op) error {
 	for _, h := range s.deps.Hooks {
 		if err := h.Prepare(ctx, o.typ, o.id, o.resource); err != nil {

@@ -332,7 +332,13 @@ func (s *Server) put(ctx context.Context, tx store.Tx, o *op, vid int64, now tim
 	}
 	method := o.method
 	w := &store.Write{Type: o.typ, ID: o.id, VersionID: vid, LastUpdated: now, Method: method, Body: body, Index: o.index}
-	if err := tx.Put(ctx, w); err != nil {
+	put := tx.Put
+	if fp, ok := tx.(freshPutter); ok && method == http.MethodPost && o.newID && vid == 1 {
+		// A create under an id this server has just minted: no row can
+		// have it, so the store need not look for one.
+		put = fp.PutFresh
+	}
+	if err := put(ctx, w); err != nil {
 		return nil, err
 	}
 	return &result{status: status, version: &store.Version{

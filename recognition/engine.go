@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,8 @@ type Engine struct {
 	// turns a scanned one-code presented at the orderer into the master
 	// Patient's id, for the type-level check's code parameter.
 	ResolveCode func(ctx context.Context, code, orderer string) (string, error)
+
+	providers providerCache // Encounter bodies' serviceProviders, read inside writes
 
 	mu       sync.RWMutex
 	s        *state
@@ -443,36 +446,61 @@ func (e *Engine) Written(ctx context.Context, tx store.Reader, v *store.Version,
 }
 
 // adoptResults gives a report's Observations that name no issuer the
-// report's performer, and marks those that then qualify.
+// report's performer, and marks those that then qualify. Their rows are
+// read with one query per report (adoptBatch ids at a time), not one per
+// result: each query inside the serial writer costs database/sql a
+// goroutine, and most results name their issuer already (no row).
 func (e *Engine) adoptResults(ctx context.Context, tx store.Reader, et store.EngineTx, report map[string]any, issuer string) ([]fhirapi.Followup, error) {
-	var fs []fhirapi.Followup
+	var ids []string
 	for _, ref := range list(report, "result") {
-		id := refID(ref, "Observation")
-		if id == "" {
-			continue
+		if id := refID(ref, "Observation"); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
-		rows, err := et.QuerySQL(ctx, `SELECT code, eff FROM recognition_result WHERE rid = ? AND rtype = 'Observation' AND issuer = ''`, id)
+	}
+	type orphan struct {
+		codes []string
+		eff   int64
+	}
+	orphans := map[string]*orphan{}
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), adoptBatch)]
+		ids = ids[len(batch):]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		rows, err := et.QuerySQL(ctx, `SELECT rid, code, eff FROM recognition_result WHERE rid IN (?`+strings.Repeat(", ?", len(batch)-1)+`) AND rtype = 'Observation' AND issuer = ''`, args...)
 		if err != nil {
 			return nil, err
 		}
-		var codes []string
-		var eff int64
 		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c, &eff); err != nil {
+			var id, c string
+			var eff int64
+			if err := rows.Scan(&id, &c, &eff); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			codes = append(codes, c)
+			o := orphans[id]
+			if o == nil {
+				o = &orphan{}
+				orphans[id] = o
+			}
+			o.codes, o.eff = append(o.codes, c), eff
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
 		}
-		if len(codes) == 0 {
+	}
+	var fs []fhirapi.Followup
+	for _, ref := range list(report, "result") {
+		id := refID(ref, "Observation")
+		o := orphans[id]
+		if o == nil {
 			continue
 		}
+		delete(orphans, id) // a result listed twice is adopted once
 		e.mu.RLock()
-		on := e.s.markFor(codes, issuer, e.localDay(time.Unix(eff, 0)), e.localDay(e.now()))
+		on := e.s.markFor(o.codes, issuer, e.localDay(time.Unix(o.eff, 0)), e.localDay(e.now()))
 		e.mu.RUnlock()
 		if err := et.ExecSQL(ctx, `UPDATE recognition_result SET issuer = ?, marked = ? WHERE rid = ? AND rtype = 'Observation'`, issuer, b2i(on), id); err != nil {
 			return nil, err
@@ -493,6 +521,9 @@ func (e *Engine) adoptResults(ctx context.Context, tx store.Reader, et store.Eng
 	}
 	return fs, nil
 }
+
+// adoptBatch bounds the ids of one query (SQLite allows 32,766 variables).
+const adoptBatch = 500
 
 func b2i(b bool) int {
 	if b {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xietong/xietong/store"
@@ -182,7 +183,7 @@ func (e *Engine) project(ctx context.Context, r store.Reader, typ, id string, re
 		if enc := refID(res["encounter"], "Encounter"); enc != "" {
 			v, err := r.Read(ctx, "Encounter", enc)
 			if err == nil {
-				out.issuer = serviceProvider(v.Body)
+				out.issuer = e.providers.of(v.Body)
 			} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrGone) {
 				return out, false, err
 			}
@@ -218,6 +219,43 @@ func serviceProvider(body []byte) string {
 		return ""
 	}
 	return refID(map[string]any{"reference": enc.ServiceProvider.Reference}, "Organization")
+}
+
+// providerCache remembers serviceProvider's answer per Encounter body,
+// keyed by the body's bytes themselves, so it cannot go stale: a changed
+// or rolled-back Encounter has other bytes, or is never read again. The
+// results of one Encounter (a Synthea encounter has several) read it one
+// after the other inside the serial writer, and decoding it each time was
+// ~3 µs per resource of the writer's time (docs/decisions/022, round 2).
+type providerCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// providerCacheSize bounds the cache (it starts again when full), and
+// providerBodyMax the bodies kept: ~1,000 Encounters of a few KiB.
+const (
+	providerCacheSize = 1024
+	providerBodyMax   = 8 << 10
+)
+
+func (c *providerCache) of(body []byte) string {
+	c.mu.Lock()
+	p, ok := c.m[string(body)] // no copy: the compiler looks up by the bytes
+	c.mu.Unlock()
+	if ok {
+		return p
+	}
+	p = serviceProvider(body)
+	if len(body) <= providerBodyMax {
+		c.mu.Lock()
+		if c.m == nil || len(c.m) >= providerCacheSize {
+			c.m = make(map[string]string, providerCacheSize)
+		}
+		c.m[string(body)] = p
+		c.mu.Unlock()
+	}
+	return p
 }
 
 func truncate(s string, n int) string {

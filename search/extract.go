@@ -43,6 +43,10 @@ type compiledParam struct {
 	expr *fhirpath.Expression
 	// components of a composite parameter, evaluated on each value of expr.
 	components []compiledParam
+	// part marks a component: its entries become composite parts, which
+	// keep no token text and no canonical quantity (compositeParts), so
+	// those are not computed.
+	part bool
 	// roots are the resource's elements expr starts from (one per branch
 	// of a union, "value" for a choice value[x]), when every branch is a
 	// path (navigation, where(), as) that yields nothing without its
@@ -159,7 +163,7 @@ func compilePlan(rt string, withUnions bool) *plan {
 					p.err = fmt.Errorf("compile component %d of search parameter %s.%s: %w", i+1, rt, code, err)
 					return p
 				}
-				cp.components = append(cp.components, compiledParam{typ: types[i], expr: ce})
+				cp.components = append(cp.components, compiledParam{typ: types[i], expr: ce, part: true})
 			}
 		}
 		p.params = append(p.params, cp)
@@ -368,6 +372,7 @@ const maxCompositeRows = 64
 // addComposites indexes each value of a composite's expression: the
 // components evaluated on that value, every combination of their entries.
 func addComposites(x *store.Index, cp *compiledParam, res map[string]any, vals fhirpath.Collection, zone *time.Location) error {
+	var tmp store.Index // a component value's entries, reused
 	for _, v := range vals {
 		rows := [][]store.CompositePart{nil}
 		for i := range cp.components {
@@ -378,7 +383,8 @@ func addComposites(x *store.Index, cp *compiledParam, res map[string]any, vals f
 			}
 			var parts []store.CompositePart
 			for _, one := range cv {
-				var tmp store.Index
+				tmp = store.Index{Strings: tmp.Strings[:0], Tokens: tmp.Tokens[:0], References: tmp.References[:0],
+					Dates: tmp.Dates[:0], Numbers: tmp.Numbers[:0], Quantities: tmp.Quantities[:0], URIs: tmp.URIs[:0]}
 				addEntries(&tmp, c, one, zone)
 				parts = append(parts, compositeParts(&tmp)...)
 			}
@@ -472,7 +478,7 @@ func addEntries(x *store.Index, cp *compiledParam, v fhirpath.Value, zone *time.
 			x.Strings = append(x.Strings, store.StringEntry{Param: cp.code, Norm: NormalizeString(s), Exact: s})
 		}
 	case store.TypeToken:
-		addTokens(x, cp.code, t, node)
+		addTokens(x, cp.code, t, node, !cp.part)
 	case store.TypeReference:
 		addReference(x, cp.code, t, node)
 	case store.TypeDate:
@@ -489,7 +495,7 @@ func addEntries(x *store.Index, cp *compiledParam, v fhirpath.Value, zone *time.
 			}
 		}
 	case store.TypeQuantity:
-		addQuantity(x, cp.code, node)
+		addQuantityEntry(x, cp.code, node, !cp.part)
 	case store.TypeURI:
 		if s, ok := node.(string); ok && s != "" {
 			x.URIs = append(x.URIs, store.URIEntry{Param: cp.code, URI: s})
@@ -544,10 +550,17 @@ func stringsOf(t string, node any) []string {
 	return nil
 }
 
-func addTokens(x *store.Index, code, t string, node any) {
+// addTokens adds node's token entries; withText normalises their text
+// (for :text), which a composite's part does not keep.
+func addTokens(x *store.Index, code, t string, node any, withText bool) {
 	add := func(system, c, text string) {
 		if c != "" || system != "" {
-			x.Tokens = append(x.Tokens, store.TokenEntry{Param: code, System: system, Code: c, Text: NormalizeString(text)})
+			if withText {
+				text = NormalizeString(text)
+			} else {
+				text = ""
+			}
+			x.Tokens = append(x.Tokens, store.TokenEntry{Param: code, System: system, Code: c, Text: text})
 		}
 	}
 	switch n := node.(type) {
@@ -569,13 +582,13 @@ func addTokens(x *store.Index, code, t string, node any) {
 			for _, c := range codings {
 				if cm, ok := c.(map[string]any); ok {
 					d := str(cm, "display")
-					if text != "" {
+					if withText && text != "" {
 						d = text + " " + d
 					}
 					add(str(cm, "system"), str(cm, "code"), d)
 				}
 			}
-			if len(codings) == 0 && text != "" {
+			if withText && len(codings) == 0 && text != "" {
 				x.Tokens = append(x.Tokens, store.TokenEntry{Param: code, Text: NormalizeString(text)})
 			}
 		case "Identifier":
@@ -683,7 +696,11 @@ func numberText(node any) (string, bool) {
 	return "", false
 }
 
-func addQuantity(x *store.Index, code string, node any) {
+func addQuantity(x *store.Index, code string, node any) { addQuantityEntry(x, code, node, true) }
+
+// addQuantityEntry adds node's quantity entry, with its canonical unit
+// when canonical is set (a composite's part does not keep it).
+func addQuantityEntry(x *store.Index, code string, node any, canonical bool) {
 	n, ok := node.(map[string]any)
 	if !ok {
 		return
@@ -704,7 +721,7 @@ func addQuantity(x *store.Index, code string, node any) {
 	e := store.QuantityEntry{Param: code, System: str(n, "system"), Code: unit, Low: lo, High: hi}
 	// A UCUM-coded unit held in ucumUnits is also stored in its canonical
 	// unit, so a search in another unit of the dimension compares with it.
-	if c := str(n, "code"); e.System == UCUMSystem && c != "" {
+	if c := str(n, "code"); canonical && e.System == UCUMSystem && c != "" {
 		if canon, v, ok := CanonicalUnit(c, val); ok {
 			e.CanonicalCode, e.CanonicalLow, e.CanonicalHigh = canon, v, v
 		}

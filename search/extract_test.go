@@ -148,3 +148,47 @@ func BenchmarkIndex(b *testing.B) {
 	}
 	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N*len(res)), "cpu-ns/resource")
 }
+
+// A composite's parts keep no token text and no canonical quantity, so
+// they are extracted without them (compiledParam.part); the composite
+// entries must be exactly those made from fully extracted components, on
+// every resource of 20 Synthea bundles and of the official examples.
+func TestCompositePartsNeedNoTextOrCanonical(t *testing.T) {
+	res := syntheaResources(t, 20)
+	for _, raw := range sharedtest.ExampleSeeds(1) { // every official example
+		if m, err := fhirjson.Decode(raw, fhirjson.Limits{}); err == nil {
+			res = append(res, m)
+		}
+	}
+	fast, full := NewIndexer(nil), NewIndexer(nil)
+	whole := map[string]bool{} // types whose plan in full extracts parts fully
+	composites := 0
+	for _, r := range res {
+		rt := r["resourceType"].(string)
+		if p := full.plan(rt); p.err == nil && !whole[rt] {
+			q := *p
+			q.params = slices.Clone(p.params)
+			for i := range q.params {
+				q.params[i].components = slices.Clone(q.params[i].components)
+				for j := range q.params[i].components {
+					q.params[i].components[j].part = false
+				}
+			}
+			whole[rt] = true
+			full.plans[rt] = &q
+		}
+		got, err1 := fast.Index(rt, r)
+		want, err2 := full.Index(rt, r)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s/%v: %v against %v", rt, r["id"], err1, err2)
+		}
+		if !reflect.DeepEqual(got.Composites, want.Composites) {
+			t.Fatalf("%s/%v: composite entries differ:\n got %+v\nwant %+v", rt, r["id"], got.Composites, want.Composites)
+		}
+		composites += len(got.Composites)
+	}
+	if composites < 1000 {
+		t.Fatalf("only %d composite entries: the test covers too little", composites)
+	}
+	t.Logf("%d resources, %d composite entries", len(res), composites)
+}
