@@ -177,6 +177,23 @@ func pixQuery(sys, val string, now time.Time) (string, error) {
 	return SystemResidentID + "|" + n.Value + "," + SystemResidentIDOID + "|" + n.Value, nil
 }
 
+// SearchIdentifiers is the identifier rule of searches (fhirapi's
+// Deps.Identifiers): a valid resident ID number under either of its
+// systems matches both, in the form the identity stage stores
+// (CheckIdentifiers: upper case, upgraded from 15 digits), so that
+// Patient?identifier=…|…x finds the record written as …X. Anything else,
+// an invalid number included, is searched as given (nil).
+func SearchIdentifiers(system, value string) []store.Coding {
+	if !residentSystem(system) {
+		return nil
+	}
+	n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(value)), time.Now())
+	if err != nil {
+		return nil
+	}
+	return []store.Coding{{System: SystemResidentID, Code: n.Value}, {System: SystemResidentIDOID, Code: n.Value}}
+}
+
 // searchPatients runs a Patient search on the store and decodes at most
 // count matches.
 func (e *Engine) searchPatients(ctx context.Context, q url.Values, count int) ([]map[string]any, error) {

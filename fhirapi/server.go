@@ -101,6 +101,9 @@ type Deps struct {
 	// Hooks are the engines' steps on the write path (identity,
 	// recognition marking), run in order; see Hook.
 	Hooks []Hook
+	// Identifiers widens identifier searches (search.Options.Identifiers):
+	// the EMPI's rule for resident ID numbers.
+	Identifiers func(system, value string) []store.Coding
 }
 
 // OperationFunc serves one operation call; id is "" at type level.
@@ -276,5 +279,6 @@ func (s *Server) searchOptions(r *http.Request) search.Options {
 		Zone:         s.cfg.Zone,
 		Terminology:  search.StoreTerminology{R: s.deps.Store},
 		Context:      r.Context(),
+		Identifiers:  s.deps.Identifiers,
 	}
 }

@@ -43,6 +43,14 @@ type Options struct {
 	// on tokens; without Terminology those modifiers are not supported.
 	Terminology Terminology
 	Context     context.Context
+	// Identifiers, when set, lists the identifiers a search for
+	// system|value on an identifier parameter also matches, itself
+	// included in the form it is stored in (nil: search as given). The
+	// EMPI's says that a resident ID number is stored upper case, upgraded
+	// from 15 digits, and is the same under its two systems; a clerk's
+	// lower-case x found nobody. Only plain searches are widened (no
+	// modifier): an OR of :not predicates would match everything.
+	Identifiers func(system, value string) []store.Coding
 }
 
 // Parse turns the parameters of a search on resourceType ("" for a
@@ -486,7 +494,23 @@ func parsePredicates(sp *model.SearchParam, key, name, modifier, value string, o
 	if err != nil {
 		return nil, err
 	}
+	if opts.Identifiers != nil && modifier == "" && identifierParam(sp) && !p.AnySystem && p.System != "" && p.Code != "" {
+		if alts := opts.Identifiers(p.System, p.Code); len(alts) > 0 {
+			out := make([]store.Predicate, len(alts))
+			for i, c := range alts {
+				out[i] = p
+				out[i].System, out[i].Code = c.System, c.Code
+			}
+			return out, nil
+		}
+	}
 	return []store.Predicate{p}, nil
+}
+
+// identifierParam tells whether sp searches Identifier values (a token
+// parameter named identifier or whose expression ends in .identifier).
+func identifierParam(sp *model.SearchParam) bool {
+	return sp.Type == "token" && (sp.Code == "identifier" || strings.HasSuffix(sp.Expression, ".identifier"))
 }
 
 // uriParents lists u and every prefix of it that ends at a path segment
@@ -592,7 +616,7 @@ func parsePredicate(sp *model.SearchParam, key, name, modifier, value string, op
 		case "of-type":
 			// system|code|value of an Identifier's type and value.
 			parts := splitUnescaped(value, '|')
-			if len(parts) != 3 || parts[1] == "" || parts[2] == "" || sp.Code != "identifier" && !strings.HasSuffix(sp.Expression, ".identifier") {
+			if len(parts) != 3 || parts[1] == "" || parts[2] == "" || !identifierParam(sp) {
 				return bad(":of-type applies to identifier parameters and takes type-system|type-code|value")
 			}
 			p.Param = name + suffixOfType

@@ -20,6 +20,7 @@ import (
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/audit"
+	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/fhirapi"
 	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/recognition"
@@ -122,7 +123,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:     cfg.Logger,
 		Operations: ops,
 		// Identity first: recognition follows the master link it sets.
-		Hooks: []fhirapi.Hook{empiHook{ident}, s.recog},
+		Hooks:       []fhirapi.Hook{empiHook{ident}, s.recog},
+		Identifiers: empi.SearchIdentifiers,
 	})
 	s.recog.Writer = apiWriter{s}
 	s.fhir = s.withPrincipal(s.api)

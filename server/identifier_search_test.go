@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xietong/xietong/identity/idnumber"
+)
+
+// Patient?identifier=system|value found nobody for a resident ID number
+// typed with a lower-case x, in its legacy 15-digit form, or under the
+// national OID system, although the EMPI stores the number upper case,
+// upgraded, and treats both systems as one (found by the session-5 trial,
+// decision 025; $ihe-pix and $match already read numbers that way).
+func TestIdentifierSearchReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
+	base := node(t, filepath.Join(t.TempDir(), "idsearch.db"))
+	var id string
+	for seq := 2; ; seq += 2 {
+		if id = idnumber.Generate("440104", time.Date(1962, 8, 15, 0, 0, 0, 0, time.UTC), seq); strings.HasSuffix(id, "X") {
+			break
+		}
+	}
+	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, strings.ToLower(id), "欧阳娜娜", "female", "1962-08-15", "")).wantStatus(t, 201)
+	do(t, "POST", base+"/Patient", fj, pat("440106001", "TH0001", "urn:oid:2.16.156.10011.1.1", id, "欧阳娜娜", "female", "1962-08-15", "")).wantStatus(t, 201)
+	count := func(q string) int {
+		t.Helper()
+		r := do(t, "GET", base+"/Patient?_summary=count&identifier="+url.QueryEscape(q), "", "").wantStatus(t, 200)
+		var b struct{ Total int }
+		if err := json.Unmarshal(r.body, &b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Total
+	}
+	// Both institutions' records and their master carry the number.
+	want := count(sidResident + "|" + id)
+	if want < 2 {
+		t.Fatalf("identifier=%s|%s found %d records, want the two institutions' at least", sidResident, id, want)
+	}
+	for _, q := range []string{
+		sidResident + "|" + strings.ToLower(id),
+		"urn:oid:2.16.156.10011.1.1|" + id,
+		"urn:oid:2.16.156.10011.1.1|" + strings.ToLower(id),
+	} {
+		if got := count(q); got != want {
+			t.Errorf("identifier=%s found %d, want %d (as the upper-case number under the resident-id system)", q, got, want)
+		}
+	}
+	// A legacy 15-digit number finds the record written with it (stored upgraded).
+	old := idnumber.Generate("441202", time.Date(1968, 2, 20, 0, 0, 0, 0, time.UTC), 35)
+	do(t, "POST", base+"/Patient", fj, pat("441202001", "ZQ0001", sidResident, idnumber.Legacy(old), "司马相如", "male", "1968-02-20", "")).wantStatus(t, 201)
+	if got := count(sidResident + "|" + idnumber.Legacy(old)); got < 1 {
+		t.Errorf("identifier by the 15-digit number found %d, want the record stored under %s", got, old)
+	}
+	// Anything else is searched as given: a wrong check character finds nobody.
+	if got := count(sidResident + "|" + id[:17] + "0"); got != 0 {
+		t.Errorf("a number with a wrong check character found %d", got)
+	}
+}
