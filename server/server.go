@@ -122,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Hooks: []fhirapi.Hook{empiHook{ident}, s.recog},
 	})
 	s.recog.Writer = apiWriter{s}
+	s.cards.Recover() // card uses a crash left in the journal, now that the API serves (decision 024)
 	s.mux.Handle("/fhir", s.withPrincipal(s.api))
 	s.mux.Handle("/fhir/", s.withPrincipal(s.api))
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
