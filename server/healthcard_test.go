@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -419,5 +420,87 @@ func TestHealthCardHolderChanges(t *testing.T) {
 			do(t, "DELETE", base+"/Patient/inst-rec-1", "", "").wantStatus(t, 204)
 			wantIssue(t, do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")), 404, "not-found")
 		})
+	}
+}
+
+// Use records a crash left in the journal (decision 024) are written at
+// the next start: those the store lacks, once each; one already written
+// before the crash is not written again, and a line the crash cut short
+// is skipped. A clean shutdown leaves no journal file.
+func TestHealthCardJournalRecovers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "test.db")
+	journal := db + ".health-card-uses"
+	open := func() (*server.Server, string) {
+		srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		return srv, hs.URL + "/fhir"
+	}
+	files := func() []string {
+		names, _ := filepath.Glob(filepath.Join(journal, "*"))
+		return names
+	}
+	total := func(base string) int {
+		u := do(t, "GET", base+"/AuditEvent/$health-card-usage?by=event", "", "").wantStatus(t, 200)
+		n, err := strconv.Atoi(u.str("parameter", 0, "valueInteger"))
+		if err != nil {
+			t.Fatalf("usage: %s", u.body)
+		}
+		return n
+	}
+	srv, base := open()
+	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"韩梅梅"}]}`).wantStatus(t, 201).str("id")
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	srv.Close()
+	if f := files(); len(f) != 0 {
+		t.Fatalf("a clean shutdown left journal files %v", f)
+	}
+
+	srv, base = open()
+	if n := total(base); n != 2 {
+		t.Fatalf("%d uses counted, want 2 (issue, resolve)", n)
+	}
+	found := do(t, "GET", base+"/AuditEvent?subtype=https://xietong.dev/fhir/CodeSystem/health-card-event|resolve", "", "").wantStatus(t, 200)
+	written := found.json["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)
+	srv.Close()
+	lost := map[string]any{}
+	for k, v := range written {
+		lost[k] = v
+	}
+	delete(lost, "meta")
+	lost["id"] = "crash-left-1"
+	var b strings.Builder
+	for _, ev := range []map[string]any{written, lost} {
+		line, _ := json.Marshal(ev)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	b.WriteString(`{"resourceType":"AuditEvent","id":"crash-torn","ty`)
+	if err := os.MkdirAll(journal, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(journal, "uses-00000000000000000007.jsonl"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	srv, base = open()
+	defer srv.Close()
+	if n := total(base); n != 3 {
+		t.Fatalf("%d uses counted after the restart, want 3 (the one the crash left, once)", n)
+	}
+	do(t, "GET", base+"/AuditEvent/crash-left-1", "", "").wantStatus(t, 200)
+	do(t, "GET", base+"/AuditEvent/crash-torn", "", "").wantStatus(t, 404)
+	if v := do(t, "GET", base+"/AuditEvent/"+written["id"].(string), "", "").wantStatus(t, 200).str("meta", "versionId"); v != "1" {
+		t.Errorf("the use written before the crash was written again (version %s)", v)
+	}
+	for _, f := range files() {
+		if strings.HasSuffix(f, "07.jsonl") {
+			t.Errorf("the recovered journal file %s was not removed", f)
+		}
 	}
 }
