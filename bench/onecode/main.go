@@ -80,8 +80,11 @@ func main() {
 		log.Fatal(err)
 	}
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	gcStart, gcCPU := time.Now(), cputime.Process()
+	runtime.GC() // a forced full collection of the node's heap: what a GC cycle marks
+	gcWall, gcCost := time.Since(gcStart), cputime.Process()-gcCPU
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
 	if *memprofile != "" {
 		writeHeapProfile(*memprofile)
 	}
@@ -106,8 +109,8 @@ func main() {
 	static := func(p pair) string {
 		return kr.Sign(healthcard.PlainText(cardID(p.pat), healthcard.TypeStatic, time.Time{}))
 	}
-	fmt.Printf("db %s, %d patients with cards, %d institutions; live heap after start %d MB (%d objects)\n",
-		redact(*db), *patients, len(institutions), ms.HeapAlloc>>20, ms.HeapObjects)
+	fmt.Printf("db %s, %d patients with cards, %d institutions; live heap after start %d MB (%d objects); a forced GC %.0f ms (%.0f ms CPU)\n",
+		redact(*db), *patients, len(institutions), mem.HeapAlloc>>20, mem.HeapObjects, ms(gcWall), ms(gcCost))
 	stop := startProfile(*firstprofile)
 	b.closedLoop("first visit (dynamic code, record created)", pairs, 1, dynamic, b.resolve)
 	srv.HealthCards().Flush()
@@ -255,15 +258,16 @@ func (b *bench) openLoop(name string, pairs []pair, rate float64, code func(pair
 
 // measure is one phase's clock, CPU time and GC count.
 type measure struct {
-	start time.Time
-	cpu   time.Duration
-	gc    uint32
+	start          time.Time
+	cpu            time.Duration
+	gc             uint32
+	mallocs, bytes uint64
 }
 
 func startMeasure() measure {
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
-	return measure{start: time.Now(), cpu: cputime.Process(), gc: mem.NumGC}
+	return measure{start: time.Now(), cpu: cputime.Process(), gc: mem.NumGC, mallocs: mem.Mallocs, bytes: mem.TotalAlloc}
 }
 
 func (m measure) report(name, load string, ds []time.Duration, created int) {
@@ -274,9 +278,10 @@ func (m measure) report(name, load string, ds []time.Duration, created int) {
 	ds = slices.Clone(ds)
 	slices.Sort(ds)
 	q := func(f float64) string { return fmt.Sprintf("%.2f", ms(ds[int(f*float64(len(ds)-1))])) }
-	fmt.Printf("%-46s %-12s n %d (created %4d)  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  %.0f/s  cpu %.2f ms/call  gc %d\n",
-		name, load, len(ds), created, q(0.5), q(0.9), q(0.99), q(1), float64(len(ds))/wall.Seconds(),
-		float64(cpu.Microseconds())/1000/float64(len(ds)), mem.NumGC-m.gc)
+	n := float64(len(ds))
+	fmt.Printf("%-46s %-12s n %d (created %4d)  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  %.0f/s  cpu %.2f ms/call  %.0f allocs %.0f KB/call  gc %d\n",
+		name, load, len(ds), created, q(0.5), q(0.9), q(0.99), q(1), n/wall.Seconds(),
+		float64(cpu.Microseconds())/1000/n, float64(mem.Mallocs-m.mallocs)/n, float64(mem.TotalAlloc-m.bytes)/1024/n, mem.NumGC-m.gc)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
