@@ -13,8 +13,8 @@ import (
 )
 
 // journal keeps the use records that are not yet AuditEvents in the store
-// in append-only files (one JSON AuditEvent, with the id it will be
-// written under, per line), so that the writer can turn them into few
+// in append-only files (one JSON AuditEvent per line, its meta.source
+// naming the use), so that the writer can turn them into few
 // large transactions while a crash still loses only what was not synced
 // (decision 024). Records are appended to the active file; rotate closes
 // it and starts the next, whose records the next write takes; a file is
@@ -82,7 +82,7 @@ func readJournalFile(name string) ([]obj, error) {
 		d := json.NewDecoder(bytes.NewReader(line))
 		d.UseNumber()
 		var ev obj
-		if err := d.Decode(&ev); err != nil || str(ev["resourceType"]) != "AuditEvent" || str(ev["id"]) == "" {
+		if err := d.Decode(&ev); err != nil || str(ev["resourceType"]) != "AuditEvent" || str(object(ev["meta"])["source"]) == "" {
 			continue
 		}
 		out = append(out, ev)

@@ -3,7 +3,6 @@ package healthcard
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -115,11 +114,13 @@ func auditEvent(u use) obj {
 // with POST (decision 007). With one (decision 024), every interval the
 // uses queued since the last tick are appended to the journal and synced,
 // so a crash still loses at most interval of uses, and they become
-// AuditEvents once the oldest has waited writeEvery or maxBatch wait:
-// written with PUT under the id each carries, so that writing one again
-// after a crash changes nothing. A commit costs mostly the pages it
-// writes, which the records of one transaction share: at a region's
-// rate, ten times fewer commits are about three times less CPU per use.
+// AuditEvents once the oldest has waited writeEvery or maxBatch wait. A
+// commit costs mostly the pages it writes, which the records of one
+// transaction share, so fewer, larger commits cost less per use. Each
+// journaled use carries its own id in meta.source (SourceUses + "#" +
+// id, searchable as _source), so that after a crash only the uses the
+// store lacks are written; they are created with POST all the same (a
+// PUT under a client id costs the write a look-up of the id per use).
 type recorder struct {
 	tx         Transactor
 	st         store.Reader
@@ -162,7 +163,7 @@ func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) 
 func (r *recorder) add(ev obj) {
 	r.mu.Lock()
 	if r.j != nil {
-		ev["id"] = uuid()
+		ev["meta"] = obj{"source": SourceUses + "#" + uuid()}
 	}
 	if len(r.pending) == 0 {
 		r.since = time.Now()
@@ -263,9 +264,10 @@ func (r *recorder) recover() {
 	}
 	var todo []obj
 	for _, ev := range evs {
-		_, err := r.st.Read(context.Background(), "AuditEvent", str(ev["id"]))
-		if err == nil || errors.Is(err, store.ErrGone) {
-			continue // written before the crash (or deleted since)
+		res, err := r.st.Search(context.Background(), &store.Query{Types: []string{"AuditEvent"}, Count: 1, Total: store.TotalNone,
+			Where: []store.Clause{{{Param: "_source", Type: store.TypeURI, URI: str(object(ev["meta"])["source"])}}}})
+		if err == nil && len(res.Matches) > 0 {
+			continue // written before the crash
 		}
 		todo = append(todo, ev)
 	}
@@ -278,25 +280,20 @@ func (r *recorder) recover() {
 }
 
 // write writes AuditEvents in transactions of at most maxBatch and
-// reports whether all were written. Those carrying an id (journaled) are
-// PUT under it, the others POSTed.
+// reports whether all were written.
 func (r *recorder) write(evs []obj) bool {
 	ok := true
 	for len(evs) > 0 {
 		n := min(len(evs), maxBatch)
 		entries := make([]any, n)
 		for i, ev := range evs[:n] {
-			if id := str(ev["id"]); id != "" {
-				entries[i] = obj{"resource": ev, "request": obj{"method": "PUT", "url": "AuditEvent/" + id}}
-			} else {
-				entries[i] = obj{"fullUrl": "urn:uuid:" + uuid(), "resource": ev, "request": obj{"method": "POST", "url": "AuditEvent"}}
-			}
+			entries[i] = obj{"fullUrl": "urn:uuid:" + uuid(), "resource": ev, "request": obj{"method": "POST", "url": "AuditEvent"}}
 		}
 		ctx := access.WithPrincipal(context.Background(), access.Principal{Subject: "health-card", Role: "system"})
 		if _, err := r.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
 			ok = false
 			msg := "health-card use records lost"
-			if str(evs[0]["id"]) != "" {
+			if r.j != nil {
 				msg = "health-card use records not written; the journal keeps them for the next start"
 			}
 			r.log.Error(msg, "count", n, "err", err)

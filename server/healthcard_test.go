@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -467,20 +468,27 @@ func TestHealthCardJournalRecovers(t *testing.T) {
 	}
 	found := do(t, "GET", base+"/AuditEvent?subtype=https://xietong.dev/fhir/CodeSystem/health-card-event|resolve", "", "").wantStatus(t, 200)
 	written := found.json["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)
+	source, _ := written["meta"].(map[string]any)["source"].(string)
+	if !strings.HasPrefix(source, healthcard.SourceUses+"#") {
+		t.Fatalf("a use record's meta.source is %q, want %s#<use id>", source, healthcard.SourceUses)
+	}
 	srv.Close()
+	// What a crash leaves: the use written before it (still in the
+	// journal), one that was not, and a line cut short.
 	lost := map[string]any{}
 	for k, v := range written {
 		lost[k] = v
 	}
-	delete(lost, "meta")
-	lost["id"] = "crash-left-1"
+	delete(lost, "id")
+	lost["meta"] = map[string]any{"source": healthcard.SourceUses + "#crash-left-1"}
+	lost["recorded"] = "2026-12-06T08:00:00.000Z"
 	var b strings.Builder
 	for _, ev := range []map[string]any{written, lost} {
 		line, _ := json.Marshal(ev)
 		b.Write(line)
 		b.WriteByte('\n')
 	}
-	b.WriteString(`{"resourceType":"AuditEvent","id":"crash-torn","ty`)
+	b.WriteString(`{"resourceType":"AuditEvent","meta":{"source":"` + healthcard.SourceUses + `#crash-torn"},"ty`)
 	if err := os.MkdirAll(journal, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -493,10 +501,11 @@ func TestHealthCardJournalRecovers(t *testing.T) {
 	if n := total(base); n != 3 {
 		t.Fatalf("%d uses counted after the restart, want 3 (the one the crash left, once)", n)
 	}
-	do(t, "GET", base+"/AuditEvent/crash-left-1", "", "").wantStatus(t, 200)
-	do(t, "GET", base+"/AuditEvent/crash-torn", "", "").wantStatus(t, 404)
-	if v := do(t, "GET", base+"/AuditEvent/"+written["id"].(string), "", "").wantStatus(t, 200).str("meta", "versionId"); v != "1" {
-		t.Errorf("the use written before the crash was written again (version %s)", v)
+	for src, want := range map[string]int{"#crash-left-1": 1, "#crash-torn": 0, strings.TrimPrefix(source, healthcard.SourceUses): 1} {
+		got := do(t, "GET", base+"/AuditEvent?_source="+url.QueryEscape(healthcard.SourceUses+src), "", "").wantStatus(t, 200)
+		if n, _ := got.json["entry"].([]any); len(n) != want {
+			t.Errorf("AuditEvents with meta.source …%s: %d, want %d", src, len(n), want)
+		}
 	}
 	for _, f := range files() {
 		if strings.HasSuffix(f, "07.jsonl") {
