@@ -3,7 +3,7 @@
 // (server.New + httptest recorder, the principal of an institution), on a
 // database where cards were issued to many patients.
 //
-//	go run ./bench/onecode -db /tmp/onecode.db -patients 100000 -n 2000
+//	go run ./bench/onecode -db /tmp/onecode.db -patients 100000 -n 2000 -rate 100
 //	go run ./bench/onecode -db 'postgres://postgres@127.0.0.1:5432/xietong_onecode?sslmode=disable' -patients 100000 -n 2000
 //
 // Load (skipped when the patients are there): 20 institutions in the
@@ -13,8 +13,12 @@
 // sample to check). Measure: -n resolves of fresh dynamic codes of
 // random patients at random institutions, first visits (the local record
 // is created: a transaction), then the same pairs again with static codes
-// (the record exists: reads only), then again with -c concurrent clients.
-// It prints p50, p90, p99 and max per phase.
+// (the record exists: reads only), with -rate an open loop of static codes
+// at that mean rate (Poisson arrivals, each call measured from its
+// scheduled send time), then dynamic codes with -c concurrent clients,
+// and a read by id as the machine's baseline. It prints p50, p90, p99,
+// max, the process's CPU and allocations per call and the GCs per phase
+// (decision 024 states the load model).
 package main
 
 import (
