@@ -303,19 +303,16 @@ func (r *recorder) write(evs []obj) bool {
 	return ok
 }
 
-func (r *recorder) flush() {
-	ack := make(chan struct{})
-	select {
-	case r.flushReq <- ack:
-		<-ack
-	case <-r.done:
-	}
-}
+func (r *recorder) flush() { r.ask(r.flushReq) }
 
-func (r *recorder) recoverJournal() {
+func (r *recorder) recoverJournal() { r.ask(r.recoverReq) }
+
+// ask has the run goroutine do what req asks and waits for it (not after
+// close).
+func (r *recorder) ask(req chan chan struct{}) {
 	ack := make(chan struct{})
 	select {
-	case r.recoverReq <- ack:
+	case req <- ack:
 		<-ack
 	case <-r.done:
 	}

@@ -276,18 +276,23 @@ func TestHealthCard(t *testing.T) {
 	}
 }
 
+// restartableNode starts a node on db that the test closes itself (to
+// start another on the same database), and returns it with its FHIR base.
+func restartableNode(t *testing.T, db string) (*server.Server, string) {
+	t.Helper()
+	srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return srv, hs.URL + "/fhir"
+}
+
 // A card and its keys survive a restart of the node.
 func TestHealthCardSurvivesRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "test.db")
-	open := func() (*server.Server, string) {
-		srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv.Handler())
-		t.Cleanup(hs.Close)
-		return srv, hs.URL + "/fhir"
-	}
+	open := func() (*server.Server, string) { return restartableNode(t, db) }
 	srv, base := open()
 	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
 	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"李雷"}]}`).wantStatus(t, 201).str("id")
@@ -431,15 +436,7 @@ func TestHealthCardHolderChanges(t *testing.T) {
 func TestHealthCardJournalRecovers(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "test.db")
 	journal := db + ".health-card-uses"
-	open := func() (*server.Server, string) {
-		srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv.Handler())
-		t.Cleanup(hs.Close)
-		return srv, hs.URL + "/fhir"
-	}
+	open := func() (*server.Server, string) { return restartableNode(t, db) }
 	files := func() []string {
 		names, _ := filepath.Glob(filepath.Join(journal, "*"))
 		return names

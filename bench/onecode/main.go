@@ -301,28 +301,17 @@ func writeHeapProfile(path string) {
 	}
 }
 
-// startTrace starts an execution trace into path (none when path is
-// empty) and returns what stops it.
-func startTrace(path string) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := trace.Start(f); err != nil {
-		log.Fatal(err)
-	}
-	return func() {
-		trace.Stop()
-		f.Close()
-	}
-}
-
 // startProfile starts a CPU profile into path (none when path is empty)
 // and returns what stops it.
 func startProfile(path string) func() {
+	return startCapture(path, pprof.StartCPUProfile, pprof.StopCPUProfile)
+}
+
+// startTrace starts an execution trace into path (none when path is
+// empty) and returns what stops it.
+func startTrace(path string) func() { return startCapture(path, trace.Start, trace.Stop) }
+
+func startCapture(path string, start func(io.Writer) error, stop func()) func() {
 	if path == "" {
 		return func() {}
 	}
@@ -330,11 +319,11 @@ func startProfile(path string) func() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		log.Fatal(err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
+		stop()
 		f.Close()
 	}
 }
