@@ -43,7 +43,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/xietong/xietong/access"
@@ -230,17 +229,15 @@ func (b *bench) openLoop(name string, pairs []pair, rate float64, code func(pair
 	m := startMeasure()
 	start := m.start
 	var wg sync.WaitGroup
-	// The sender sleeps in the kernel (nanosleep on a thread of its own)
-	// rather than on a Go timer: the runtime's timers wake through
-	// epoll_wait, whose millisecond timeout made sends up to 1 ms late
-	// while the process was idle, a delay no network client would add.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// The sender sleeps on a Go timer. In an idle process the runtime
+	// waits for timers in epoll_wait, whose timeout is in milliseconds, so
+	// a send can leave up to 1 ms late; that wait is in the figures. A
+	// sleep in the kernel (nanosleep on a locked thread) was tried: the
+	// call it starts then waits behind the sleeping thread's processor
+	// until the runtime retakes it, and it measured worse (decision 024).
 	for i, p := range pairs {
 		if d := time.Until(start.Add(at[i])); d > 0 {
-			ts := syscall.NsecToTimespec(int64(d))
-			for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
-			}
+			time.Sleep(d)
 		} else if d < -time.Millisecond {
 			late.Add(1)
 		}
