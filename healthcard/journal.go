@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 // Not safe for concurrent use: the recorder holds its lock around it.
 type journal struct {
 	dir    string
+	lock   *os.File // held while open: one node per journal
 	f      *os.File
 	seq    uint64   // the active file's number
 	closed []string // rotated files whose records are being written
@@ -31,20 +33,34 @@ type journal struct {
 
 const journalPrefix, journalSuffix = "uses-", ".jsonl"
 
+// errJournalBusy: another node holds the journal (see openJournal).
+var errJournalBusy = errors.New("the use journal is held by another node on this database")
+
 // openJournal opens the journal in dir (created if missing) and returns
 // it with the records the files already there hold (a crash's), oldest
 // first, and those files (removed by done once the records are written).
-func openJournal(dir string) (*journal, []obj, []string, error) {
+// A second process on the same database (an import while the node
+// serves) gets errJournalBusy: it must neither share the active file nor
+// write another node's pending uses as a crash's.
+func openJournal(dir string) (j *journal, left []obj, names []string, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, err
 	}
-	names, err := filepath.Glob(filepath.Join(dir, journalPrefix+"*"+journalSuffix))
+	lock, err := lockJournal(filepath.Join(dir, "lock"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	names, err = filepath.Glob(filepath.Join(dir, journalPrefix+"*"+journalSuffix))
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	slices.Sort(names) // the numbers are zero-padded: oldest first
-	j := &journal{dir: dir}
-	var left []obj
+	j = &journal{dir: dir, lock: lock}
 	for _, name := range names {
 		n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), journalPrefix), journalSuffix), 10, 64)
 		if err != nil {
@@ -145,6 +161,7 @@ func (j *journal) done(names []string) {
 // close syncs and closes the active file and removes it when it holds no
 // record, nor does any rotated file (a clean shutdown leaves no file).
 func (j *journal) close() error {
+	defer j.lock.Close() // releases the lock
 	st, err := j.f.Stat()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package healthcard
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -151,10 +152,16 @@ func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) 
 		kick: make(chan struct{}, 1), flushReq: make(chan chan struct{}), recoverReq: make(chan chan struct{}), done: make(chan struct{})}
 	if cfg.JournalDir != "" {
 		j, left, files, err := openJournal(cfg.JournalDir)
-		if err != nil {
+		switch {
+		case errors.Is(err, errJournalBusy):
+			// Another node serves this database: this one writes its
+			// uses every interval, without a journal.
+			r.log.Warn("health-card use journal held by another node; uses are written every "+r.interval.String(), "dir", cfg.JournalDir)
+		case err != nil:
 			return nil, fmt.Errorf("health-card use journal %s: %w", cfg.JournalDir, err)
+		default:
+			r.j, r.replay, r.replayed = j, left, files
 		}
-		r.j, r.replay, r.replayed = j, left, files
 	}
 	go r.run()
 	return r, nil

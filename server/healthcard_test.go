@@ -438,7 +438,7 @@ func TestHealthCardJournalRecovers(t *testing.T) {
 	journal := db + ".health-card-uses"
 	open := func() (*server.Server, string) { return restartableNode(t, db) }
 	files := func() []string {
-		names, _ := filepath.Glob(filepath.Join(journal, "*"))
+		names, _ := filepath.Glob(filepath.Join(journal, "uses-*"))
 		return names
 	}
 	total := func(base string) int {
@@ -508,5 +508,31 @@ func TestHealthCardJournalRecovers(t *testing.T) {
 		if strings.HasSuffix(f, "07.jsonl") {
 			t.Errorf("the recovered journal file %s was not removed", f)
 		}
+	}
+}
+
+// A second node on the same database (an import while the node serves)
+// neither shares the first one's journal nor writes its pending uses as a
+// crash's: it writes its own uses without a journal, and each use is
+// counted once.
+func TestHealthCardJournalOneNodePerDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "test.db")
+	first, base := restartableNode(t, db)
+	defer first.Close()
+	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"李雷"}]}`).wantStatus(t, 201).str("id")
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	// Past one sync interval (200 ms) the first node's uses are in its
+	// journal and not yet in the store (they are written every 2 s).
+	time.Sleep(300 * time.Millisecond)
+
+	second, base2 := restartableNode(t, db)
+	do(t, "POST", base2+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	second.Close()
+	first.HealthCards().Flush()
+	u := do(t, "GET", base+"/AuditEvent/$health-card-usage?by=event", "", "").wantStatus(t, 200)
+	if n := u.str("parameter", 0, "valueInteger"); n != "3" {
+		t.Fatalf("%s uses counted, want 3 (an issue and two resolves, once each): %s", n, u.body)
 	}
 }
