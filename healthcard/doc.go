@@ -118,5 +118,11 @@
 // code-type) and the institution's record. The code systems are under
 // https://xietong.dev/fhir/CodeSystem/. They are written in batches (see
 // Service) and counted by $health-card-usage per institution, city,
-// channel, month (in the server's zone), event and care step.
+// channel, month (in the server's zone), event and care step. On a
+// SQLite node the batches go through a journal next to the database
+// (<db>.health-card-uses): synced every 200 ms, written as AuditEvents
+// every 2 s, each use named by its meta.source
+// (https://xietong.dev/fhir/health-card/uses#<uuid>, searchable as
+// _source) so that the uses a crash left in the journal are written at
+// the next start once each (decision 024).
 package healthcard

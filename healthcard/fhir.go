@@ -25,6 +25,9 @@ const (
 	SystemChannel         = base + "CodeSystem/health-card-channel"
 	SystemCareStep        = base + "CodeSystem/care-step"
 	ExtAddressDivision    = base + "StructureDefinition/address-division"
+	// SourceUses + "#" + a use's id is the meta.source of a journaled use
+	// record (decision 024).
+	SourceUses = base + "health-card/uses"
 
 	// AuditEventType is the AuditEvent.type code of one-code uses.
 	AuditEventType = "health-card"

@@ -36,8 +36,14 @@ type Config struct {
 	// Asia/Shanghai, or UTC if the zone database is missing).
 	Zone *time.Location
 	// FlushInterval bounds how long a use record waits in memory before it
-	// is written (default 200 ms); see Service.
+	// is written, or synced to the journal when there is one (default
+	// 200 ms): what a crash can lose. See Service.
 	FlushInterval time.Duration
+	// JournalDir is a folder for the use journal ("": none); see Service.
+	JournalDir string
+	// WriteInterval bounds how long a journaled use waits before it is
+	// written as an AuditEvent (default 2 s; unused without a journal).
+	WriteInterval time.Duration
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
@@ -48,9 +54,13 @@ type Config struct {
 // Reads go straight to the store; writes (cards, local links, use
 // records) go through the Transactor, so they are validated, indexed and
 // audited like any client's write. Use records are written in batches by
-// one goroutine (at most FlushInterval after the use, or when 500 wait):
-// a resolve does not wait for a disk write, at the price that a crash can
-// lose the uses of the last FlushInterval. Close writes what is pending.
+// one goroutine: a resolve does not wait for a disk write, at the price
+// that a crash can lose the uses of the last FlushInterval. Without a
+// journal they are written at most FlushInterval after the use (or when
+// 500 wait); with one (Config.JournalDir), they are appended to it and
+// synced every FlushInterval and written as AuditEvents every
+// WriteInterval (or when 500 wait), in far fewer transactions; Recover
+// writes those a crash left in it. Close writes what is pending.
 type Service struct {
 	st   store.Reader
 	tx   Transactor
@@ -71,8 +81,9 @@ type Service struct {
 	revExpires time.Time
 }
 
-// New builds a Service. Call Close when done.
-func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) *Service {
+// New builds a Service. Call Recover once tx serves, and Close when
+// done. The error is the journal's (a folder that cannot be opened).
+func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) (*Service, error) {
 	if cfg.DynamicTTL <= 0 {
 		cfg.DynamicTTL = 60 * time.Second
 	}
@@ -86,6 +97,9 @@ func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) *Service {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 200 * time.Millisecond
 	}
+	if cfg.WriteInterval <= 0 {
+		cfg.WriteInterval = 2 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -93,8 +107,12 @@ func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	s := &Service{st: st, tx: tx, keys: keys, cfg: cfg, insts: map[string]cachedInstitution{}, holders: map[string]holderHint{}}
-	s.uses = newRecorder(tx, cfg.FlushInterval, cfg.Logger)
-	return s
+	uses, err := newRecorder(tx, st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.uses = uses
+	return s, nil
 }
 
 // Keys is the service's keyring.
@@ -102,6 +120,10 @@ func (s *Service) Keys() *Keyring { return s.keys }
 
 // Flush writes the pending use records and waits for them.
 func (s *Service) Flush() { s.uses.flush() }
+
+// Recover writes the use records a crash left in the journal (those the
+// store lacks) and waits for them; call it once the Transactor serves.
+func (s *Service) Recover() { s.uses.recoverJournal() }
 
 // Close writes the pending use records and stops the writer.
 func (s *Service) Close() { s.uses.close() }

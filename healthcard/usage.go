@@ -3,11 +3,15 @@ package healthcard
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/store"
 )
 
 // use is one use of a card, before it becomes an AuditEvent.
@@ -104,30 +108,75 @@ func auditEvent(u use) obj {
 	return ev
 }
 
-// recorder writes AuditEvents in transaction Bundles from one goroutine.
+// recorder writes the use AuditEvents in transaction Bundles from one
+// goroutine.
+//
+// Without a journal a use waits at most interval in memory and is written
+// with POST (decision 007). With one (decision 024), every interval the
+// uses queued since the last tick are appended to the journal and synced,
+// so a crash still loses at most interval of uses, and they become
+// AuditEvents once the oldest has waited writeEvery or maxBatch wait. A
+// commit costs mostly the pages it writes, which the records of one
+// transaction share, so fewer, larger commits cost less per use. Each
+// journaled use carries its own id in meta.source (SourceUses + "#" +
+// id, searchable as _source), so that after a crash only the uses the
+// store lacks are written; they are created with POST all the same (a
+// PUT under a client id costs the write a look-up of the id per use).
 type recorder struct {
-	tx       Transactor
-	log      *slog.Logger
-	interval time.Duration
+	tx         Transactor
+	st         store.Reader
+	log        *slog.Logger
+	interval   time.Duration
+	writeEvery time.Duration
+
+	j        *journal // nil: no journal; used by the run goroutine only
+	replay   []obj    // a crash's records read at start, written by recover
+	replayed []string // their files
+
 	mu       sync.Mutex
-	pending  []obj
-	kick     chan struct{}
-	flushReq chan chan struct{}
-	done     chan struct{}
-	once     sync.Once
+	pending  []obj     // uses not yet in the store, oldest first
+	unsynced int       // how many at the end of pending the journal lacks
+	since    time.Time // when the oldest pending was queued
+
+	kick       chan struct{}
+	flushReq   chan chan struct{}
+	recoverReq chan chan struct{}
+	done       chan struct{}
+	once       sync.Once
 }
 
 const maxBatch = 500
 
-func newRecorder(tx Transactor, interval time.Duration, log *slog.Logger) *recorder {
-	r := &recorder{tx: tx, log: log, interval: interval, kick: make(chan struct{}, 1), flushReq: make(chan chan struct{}), done: make(chan struct{})}
+func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) {
+	r := &recorder{tx: tx, st: st, log: cfg.Logger, interval: cfg.FlushInterval, writeEvery: cfg.WriteInterval,
+		kick: make(chan struct{}, 1), flushReq: make(chan chan struct{}), recoverReq: make(chan chan struct{}), done: make(chan struct{})}
+	if cfg.JournalDir != "" {
+		j, left, files, err := openJournal(cfg.JournalDir)
+		switch {
+		case errors.Is(err, errJournalBusy):
+			// Another node serves this database: this one writes its
+			// uses every interval, without a journal.
+			r.log.Warn("health-card use journal held by another node; uses are written every "+r.interval.String(), "dir", cfg.JournalDir)
+		case err != nil:
+			return nil, fmt.Errorf("health-card use journal %s: %w", cfg.JournalDir, err)
+		default:
+			r.j, r.replay, r.replayed = j, left, files
+		}
+	}
 	go r.run()
-	return r
+	return r, nil
 }
 
 func (r *recorder) add(ev obj) {
 	r.mu.Lock()
+	if r.j != nil {
+		ev["meta"] = obj{"source": SourceUses + "#" + uuid()}
+	}
+	if len(r.pending) == 0 {
+		r.since = time.Now()
+	}
 	r.pending = append(r.pending, ev)
+	r.unsynced++
 	n := len(r.pending)
 	r.mu.Unlock()
 	if n >= maxBatch {
@@ -144,45 +193,133 @@ func (r *recorder) run() {
 	for {
 		select {
 		case <-t.C:
-			r.write()
+			r.tick(false)
 		case <-r.kick:
-			r.write()
+			r.tick(true)
 		case ack := <-r.flushReq:
-			r.write()
+			r.tick(true)
+			close(ack)
+		case ack := <-r.recoverReq:
+			r.recover()
 			close(ack)
 		case <-r.done:
-			r.write()
+			r.tick(true)
+			if r.j != nil {
+				if err := r.j.close(); err != nil {
+					r.log.Error("health-card use journal", "err", err)
+				}
+			}
 			return
 		}
 	}
 }
 
-// write drains the queue in batches of at most maxBatch.
-func (r *recorder) write() {
-	for {
-		r.mu.Lock()
-		n := min(len(r.pending), maxBatch)
-		batch := r.pending[:n:n]
-		r.pending = r.pending[n:]
-		r.mu.Unlock()
-		if n == 0 {
-			return
+// tick syncs the uses queued since the last tick to the journal, and
+// writes the pending ones when they are due (always without a journal;
+// force: now). Only the recorder's goroutine touches the journal, and the
+// lock is not held across its I/O: a resolve queuing a use never waits
+// for a sync.
+func (r *recorder) tick(force bool) {
+	r.mu.Lock()
+	var tail []obj
+	if r.j != nil && r.unsynced > 0 {
+		tail = slices.Clone(r.pending[len(r.pending)-r.unsynced:])
+	}
+	r.unsynced = 0
+	n := len(r.pending)
+	var batch []obj
+	if n > 0 && (force || r.j == nil || n >= maxBatch || time.Since(r.since) >= r.writeEvery) {
+		batch = r.pending
+		r.pending = nil
+	}
+	r.mu.Unlock()
+	if len(tail) > 0 {
+		err := r.j.append(tail)
+		if err == nil {
+			err = r.j.sync()
 		}
+		if err != nil {
+			// They are still written from memory, as without a journal.
+			r.log.Error("health-card use journal: uses not synced", "count", len(tail), "err", err)
+		}
+	}
+	if len(batch) == 0 {
+		return
+	}
+	// The active file holds exactly the batch (every use taken since the
+	// last rotation): it is removed once they are written.
+	file := ""
+	if r.j != nil {
+		if err := r.j.rotate(); err != nil {
+			r.log.Error("health-card use journal: rotate", "err", err)
+		} else {
+			file = r.j.closed[len(r.j.closed)-1]
+		}
+	}
+	if r.write(batch) && file != "" {
+		r.j.done([]string{file})
+	}
+}
+
+// recover writes the records a crash left in the journal that the store
+// does not hold yet, and removes their files.
+func (r *recorder) recover() {
+	evs, files := r.replay, r.replayed
+	r.replay, r.replayed = nil, nil
+	if len(files) == 0 {
+		return
+	}
+	var todo []obj
+	for _, ev := range evs {
+		res, err := r.st.Search(context.Background(), &store.Query{Types: []string{"AuditEvent"}, Count: 1, Total: store.TotalNone,
+			Where: []store.Clause{{{Param: "_source", Type: store.TypeURI, URI: str(object(ev["meta"])["source"])}}}})
+		if err == nil && len(res.Matches) > 0 {
+			continue // written before the crash
+		}
+		todo = append(todo, ev)
+	}
+	if r.write(todo) {
+		r.j.done(files)
+		if len(todo) > 0 {
+			r.log.Info("health-card uses recovered from the journal", "count", len(todo))
+		}
+	}
+}
+
+// write writes AuditEvents in transactions of at most maxBatch and
+// reports whether all were written.
+func (r *recorder) write(evs []obj) bool {
+	ok := true
+	for len(evs) > 0 {
+		n := min(len(evs), maxBatch)
 		entries := make([]any, n)
-		for i, ev := range batch {
+		for i, ev := range evs[:n] {
 			entries[i] = obj{"fullUrl": "urn:uuid:" + uuid(), "resource": ev, "request": obj{"method": "POST", "url": "AuditEvent"}}
 		}
 		ctx := access.WithPrincipal(context.Background(), access.Principal{Subject: "health-card", Role: "system"})
 		if _, err := r.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err != nil {
-			r.log.Error("health-card use records lost", "count", n, "err", err)
+			ok = false
+			msg := "health-card use records lost"
+			if r.j != nil {
+				msg = "health-card use records not written; the journal keeps them for the next start"
+			}
+			r.log.Error(msg, "count", n, "err", err)
 		}
+		evs = evs[n:]
 	}
+	return ok
 }
 
-func (r *recorder) flush() {
+func (r *recorder) flush() { r.ask(r.flushReq) }
+
+func (r *recorder) recoverJournal() { r.ask(r.recoverReq) }
+
+// ask has the run goroutine do what req asks and waits for it (not after
+// close).
+func (r *recorder) ask(req chan chan struct{}) {
 	ack := make(chan struct{})
 	select {
-	case r.flushReq <- ack:
+	case req <- ack:
 		<-ack
 	case <-r.done:
 	}

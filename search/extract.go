@@ -81,21 +81,68 @@ func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, 
 		if err != nil {
 			return out, fmt.Errorf("search parameter %s (%s): %w", cp.code, cp.expr, err)
 		}
+		before := lengthsOf(&out)
 		switch cp.typ {
 		case store.TypeComposite:
 			if err := addComposites(&out, cp, res, vals, ix.zone); err != nil {
 				return out, err
 			}
-			continue
 		case store.TypeNear:
 			addPosition(&out, vals)
-			continue
+		default:
+			for _, v := range vals {
+				addEntries(&out, cp, v, ix.zone)
+			}
 		}
-		for _, v := range vals {
-			addEntries(&out, cp, v, ix.zone)
-		}
+		dedupe(&out, before)
 	}
 	return out, nil
+}
+
+// lengths are the entry counts of x by kind, for dedupe.
+type lengths [8]int
+
+func lengthsOf(x *store.Index) lengths {
+	return lengths{len(x.Strings), len(x.Tokens), len(x.References), len(x.Dates),
+		len(x.Numbers), len(x.Quantities), len(x.URIs), len(x.Composites)}
+}
+
+// dedupe drops the entries one parameter added (those past before) that
+// equal another it added: two elements with the same value (an
+// AuditEvent's two entities of one role) would otherwise be two index
+// rows matching the same searches, written and kept for nothing.
+func dedupe(x *store.Index, before lengths) {
+	x.Strings = dedupeFrom(x.Strings, before[0])
+	x.Tokens = dedupeFrom(x.Tokens, before[1])
+	x.References = dedupeFrom(x.References, before[2])
+	x.Dates = dedupeFrom(x.Dates, before[3])
+	x.Numbers = dedupeFrom(x.Numbers, before[4])
+	x.Quantities = dedupeFrom(x.Quantities, before[5])
+	x.URIs = dedupeFrom(x.URIs, before[6])
+	x.Composites = dedupeFrom(x.Composites, before[7])
+}
+
+// dedupeFrom removes the later of equal entries among s[from:], keeping
+// the order (a parameter adds a handful, so pairwise is cheapest).
+func dedupeFrom[E comparable](s []E, from int) []E {
+	if len(s)-from < 2 {
+		return s
+	}
+	n := from
+	for i := from; i < len(s); i++ {
+		dup := false
+		for j := from; j < n; j++ {
+			if s[j] == s[i] {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			s[n] = s[i]
+			n++
+		}
+	}
+	return s[:n]
 }
 
 func (ix *Indexer) plan(rt string) *plan {

@@ -33,6 +33,18 @@ func HealthCardKeysPath(db string) string {
 	return filepath.Join(dir, "xietong", "health-card-keys.json")
 }
 
+// healthCardJournalDir is the folder of the e-health card use journal
+// (decision 024): next to a SQLite database file; none for PostgreSQL or
+// an in-memory database, whose use records are written every 200 ms as
+// before (a node-local folder shared by several databases would replay
+// one's records into another).
+func healthCardJournalDir(db string) string {
+	if db == "" || strings.Contains(db, "://") || strings.Contains(db, ":memory:") || strings.HasPrefix(db, "file:") {
+		return ""
+	}
+	return db + ".health-card-uses"
+}
+
 // startEngines builds the e-health card service (loading or creating its
 // keys) and publishes its keys. Its writes go through s.api (set later in
 // New), so they are validated, indexed and audited like any client's.
@@ -49,9 +61,12 @@ func (s *Server) startEngines() error {
 	if err != nil {
 		return err
 	}
-	s.cards = healthcard.New(s.store, apiTransactor{s}, keys, healthcard.Config{
-		DynamicTTL: s.cfg.HealthCardTTL, Zone: zone, Logger: s.log,
+	s.cards, err = healthcard.New(s.store, apiTransactor{s}, keys, healthcard.Config{
+		DynamicTTL: s.cfg.HealthCardTTL, Zone: zone, Logger: s.log, JournalDir: healthCardJournalDir(s.cfg.DB),
 	})
+	if err != nil {
+		return err
+	}
 	s.mux.Handle("GET /.well-known/health-card-keys", s.cards.KeysHandler())
 	s.mux.Handle("GET /.well-known/health-card-revocations", s.cards.RevocationsHandler())
 	return nil

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -274,18 +276,23 @@ func TestHealthCard(t *testing.T) {
 	}
 }
 
+// restartableNode starts a node on db that the test closes itself (to
+// start another on the same database), and returns it with its FHIR base.
+func restartableNode(t *testing.T, db string) (*server.Server, string) {
+	t.Helper()
+	srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return srv, hs.URL + "/fhir"
+}
+
 // A card and its keys survive a restart of the node.
 func TestHealthCardSurvivesRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "test.db")
-	open := func() (*server.Server, string) {
-		srv, err := server.New(context.Background(), server.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv.Handler())
-		t.Cleanup(hs.Close)
-		return srv, hs.URL + "/fhir"
-	}
+	open := func() (*server.Server, string) { return restartableNode(t, db) }
 	srv, base := open()
 	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
 	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"李雷"}]}`).wantStatus(t, 201).str("id")
@@ -419,5 +426,113 @@ func TestHealthCardHolderChanges(t *testing.T) {
 			do(t, "DELETE", base+"/Patient/inst-rec-1", "", "").wantStatus(t, 204)
 			wantIssue(t, do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "131028001")), 404, "not-found")
 		})
+	}
+}
+
+// Use records a crash left in the journal (decision 024) are written at
+// the next start: those the store lacks, once each; one already written
+// before the crash is not written again, and a line the crash cut short
+// is skipped. A clean shutdown leaves no journal file.
+func TestHealthCardJournalRecovers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "test.db")
+	journal := db + ".health-card-uses"
+	open := func() (*server.Server, string) { return restartableNode(t, db) }
+	files := func() []string {
+		names, _ := filepath.Glob(filepath.Join(journal, "uses-*"))
+		return names
+	}
+	total := func(base string) int {
+		u := do(t, "GET", base+"/AuditEvent/$health-card-usage?by=event", "", "").wantStatus(t, 200)
+		n, err := strconv.Atoi(u.str("parameter", 0, "valueInteger"))
+		if err != nil {
+			t.Fatalf("usage: %s", u.body)
+		}
+		return n
+	}
+	srv, base := open()
+	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"韩梅梅"}]}`).wantStatus(t, 201).str("id")
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	srv.Close()
+	if f := files(); len(f) != 0 {
+		t.Fatalf("a clean shutdown left journal files %v", f)
+	}
+
+	srv, base = open()
+	if n := total(base); n != 2 {
+		t.Fatalf("%d uses counted, want 2 (issue, resolve)", n)
+	}
+	found := do(t, "GET", base+"/AuditEvent?subtype=https://xietong.dev/fhir/CodeSystem/health-card-event|resolve", "", "").wantStatus(t, 200)
+	written := found.json["entry"].([]any)[0].(map[string]any)["resource"].(map[string]any)
+	source, _ := written["meta"].(map[string]any)["source"].(string)
+	if !strings.HasPrefix(source, healthcard.SourceUses+"#") {
+		t.Fatalf("a use record's meta.source is %q, want %s#<use id>", source, healthcard.SourceUses)
+	}
+	srv.Close()
+	// What a crash leaves: the use written before it (still in the
+	// journal), one that was not, and a line cut short.
+	lost := map[string]any{}
+	for k, v := range written {
+		lost[k] = v
+	}
+	delete(lost, "id")
+	lost["meta"] = map[string]any{"source": healthcard.SourceUses + "#crash-left-1"}
+	lost["recorded"] = "2026-12-06T08:00:00.000Z"
+	var b strings.Builder
+	for _, ev := range []map[string]any{written, lost} {
+		line, _ := json.Marshal(ev)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	b.WriteString(`{"resourceType":"AuditEvent","meta":{"source":"` + healthcard.SourceUses + `#crash-torn"},"ty`)
+	if err := os.MkdirAll(journal, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(journal, "uses-00000000000000000007.jsonl"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	srv, base = open()
+	defer srv.Close()
+	if n := total(base); n != 3 {
+		t.Fatalf("%d uses counted after the restart, want 3 (the one the crash left, once)", n)
+	}
+	for src, want := range map[string]int{"#crash-left-1": 1, "#crash-torn": 0, strings.TrimPrefix(source, healthcard.SourceUses): 1} {
+		got := do(t, "GET", base+"/AuditEvent?_source="+url.QueryEscape(healthcard.SourceUses+src), "", "").wantStatus(t, 200)
+		if n, _ := got.json["entry"].([]any); len(n) != want {
+			t.Errorf("AuditEvents with meta.source …%s: %d, want %d", src, len(n), want)
+		}
+	}
+	for _, f := range files() {
+		if strings.HasSuffix(f, "07.jsonl") {
+			t.Errorf("the recovered journal file %s was not removed", f)
+		}
+	}
+}
+
+// A second node on the same database (an import while the node serves)
+// neither shares the first one's journal nor writes its pending uses as a
+// crash's: it writes its own uses without a journal, and each use is
+// counted once.
+func TestHealthCardJournalOneNodePerDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "test.db")
+	first, base := restartableNode(t, db)
+	defer first.Close()
+	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"李雷"}]}`).wantStatus(t, 201).str("id")
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	// Past one sync interval (200 ms) the first node's uses are in its
+	// journal and not yet in the store (they are written every 2 s).
+	time.Sleep(300 * time.Millisecond)
+
+	second, base2 := restartableNode(t, db)
+	do(t, "POST", base2+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	second.Close()
+	first.HealthCards().Flush()
+	u := do(t, "GET", base+"/AuditEvent/$health-card-usage?by=event", "", "").wantStatus(t, 200)
+	if n := u.str("parameter", 0, "valueInteger"); n != "3" {
+		t.Fatalf("%s uses counted, want 3 (an issue and two resolves, once each): %s", n, u.body)
 	}
 }

@@ -1,0 +1,189 @@
+package healthcard
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// journal keeps the use records that are not yet AuditEvents in the store
+// in append-only files (one JSON AuditEvent per line, its meta.source
+// naming the use), so that the writer can turn them into few
+// large transactions while a crash still loses only what was not synced
+// (decision 024). Records are appended to the active file; rotate closes
+// it and starts the next, whose records the next write takes; a file is
+// removed once all its records are in the store. Files left by a crash
+// are read back at start (pending) and written by Service.Recover.
+//
+// Not safe for concurrent use: the recorder holds its lock around it.
+type journal struct {
+	dir    string
+	lock   *os.File // held while open: one node per journal
+	f      *os.File
+	seq    uint64   // the active file's number
+	closed []string // rotated files whose records are being written
+}
+
+const journalPrefix, journalSuffix = "uses-", ".jsonl"
+
+// errJournalBusy: another node holds the journal (see openJournal).
+var errJournalBusy = errors.New("the use journal is held by another node on this database")
+
+// openJournal opens the journal in dir (created if missing) and returns
+// it with the records the files already there hold (a crash's), oldest
+// first, and those files (removed by done once the records are written).
+// A second process on the same database (an import while the node
+// serves) gets errJournalBusy: it must neither share the active file nor
+// write another node's pending uses as a crash's.
+func openJournal(dir string) (j *journal, left []obj, names []string, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, nil, err
+	}
+	lock, err := lockJournal(filepath.Join(dir, "lock"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	names, err = filepath.Glob(filepath.Join(dir, journalPrefix+"*"+journalSuffix))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	slices.Sort(names) // the numbers are zero-padded: oldest first
+	j = &journal{dir: dir, lock: lock}
+	for _, name := range names {
+		n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), journalPrefix), journalSuffix), 10, 64)
+		if err != nil {
+			continue // not one of ours
+		}
+		j.seq = max(j.seq, n)
+		evs, err := readJournalFile(name)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		left = append(left, evs...)
+	}
+	if err := j.next(); err != nil {
+		return nil, nil, nil, err
+	}
+	return j, left, names, nil
+}
+
+// readJournalFile returns the records of one file. A last line cut short
+// by a crash (no newline, or not JSON) was never synced whole and is
+// skipped: its use is within the loss the sync interval allows.
+func readJournalFile(name string) ([]obj, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []obj
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(line))
+		d.UseNumber()
+		var ev obj
+		if err := d.Decode(&ev); err != nil || str(ev["resourceType"]) != "AuditEvent" || str(object(ev["meta"])["source"]) == "" {
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out, sc.Err()
+}
+
+// next opens the next active file.
+func (j *journal) next() error {
+	j.seq++
+	name := filepath.Join(j.dir, fmt.Sprintf("%s%020d%s", journalPrefix, j.seq, journalSuffix))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	j.f = f
+	return syncDir(j.dir) // the new file's name survives a crash
+}
+
+// append writes records to the active file (not synced).
+func (j *journal) append(evs []obj) error {
+	var b bytes.Buffer
+	for _, ev := range evs {
+		line, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	_, err := j.f.Write(b.Bytes())
+	return err
+}
+
+// sync makes the appended records durable.
+func (j *journal) sync() error { return j.f.Sync() }
+
+// rotate syncs and closes the active file, keeps it for done, and starts
+// the next.
+func (j *journal) rotate() error {
+	if err := j.f.Sync(); err != nil {
+		return err
+	}
+	if err := j.f.Close(); err != nil {
+		return err
+	}
+	j.closed = append(j.closed, j.f.Name())
+	return j.next()
+}
+
+// done removes files whose records are all in the store.
+func (j *journal) done(names []string) {
+	for _, n := range names {
+		os.Remove(n)
+		j.closed = slices.DeleteFunc(j.closed, func(c string) bool { return c == n })
+	}
+	syncDir(j.dir)
+}
+
+// close syncs and closes the active file and removes it when it holds no
+// record, nor does any rotated file (a clean shutdown leaves no file).
+func (j *journal) close() error {
+	defer j.lock.Close() // releases the lock
+	st, err := j.f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := j.f.Sync(); err != nil {
+		return err
+	}
+	if err := j.f.Close(); err != nil {
+		return err
+	}
+	if st.Size() == 0 && len(j.closed) == 0 {
+		os.Remove(j.f.Name())
+		syncDir(j.dir)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
