@@ -179,7 +179,9 @@ func cardParameters(c *Card) obj {
 // master Patient's card (issued now, or the active one) with a static and
 // a fresh dynamic code, as Parameters (cardId, status, patient, issued,
 // staticCode, staticText, dynamicCode, dynamicText, dynamicValidUntil,
-// keyId). 201 when a card was issued, 200 for an existing one.
+// keyId). 200 both when a card was issued and for an existing one: the
+// answer is the operation's Parameters, not a created resource (the card
+// is an identifier on the master, which the answer names).
 func (s *Service) IssueOperation(w http.ResponseWriter, r *http.Request, id string) error {
 	if err := postOnly(w, r, "$issue-health-card"); err != nil {
 		return err
@@ -341,6 +343,12 @@ func (s *Service) UsageOperation(w http.ResponseWriter, r *http.Request, id stri
 				q.To = t
 			}
 		}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return outcome.BadRequest("from (%s) must be before to (%s): to is exclusive, so from=2026-12-01&to=2026-12-02 counts one day.", p["from"], p["to"]).At("from")
+	}
+	if c := q.City; c != "" && CityCode(c) != c {
+		return outcome.BadRequest("city must be a prefecture-level GB/T 2260 code of six digits ending in 00 (131000 廊坊市, 120100 天津市), not %q.", c).At("city")
 	}
 	if e := q.Event; e != "" && eventNames[e] == "" {
 		return outcome.BadRequest("event must be issue, revoke or resolve, not %q.", e).At("event")

@@ -265,6 +265,14 @@ func TestHealthCard(t *testing.T) {
 			}
 			do(t, "GET", base+"/AuditEvent/$health-card-usage?by=colour", "", "").wantStatus(t, 400)
 			do(t, "GET", base+"/AuditEvent/$health-card-usage?from=yesterday", "", "").wantStatus(t, 400)
+			// A reversed period and a city that is no prefecture code counted
+			// nothing and said 200 (found by the session-5 trial, decision 025).
+			for _, q := range []string{"from=2026-12-07&to=2026-12-06", "from=2026-12-06&to=2026-12-06", "city=4412", "city=131082", "city=廊坊"} {
+				if r := do(t, "GET", base+"/AuditEvent/$health-card-usage?"+q, "", "").wantStatus(t, 400); !strings.Contains(r.diagnostics(), strings.SplitN(strings.SplitN(q, "&", 2)[0], "=", 2)[0]) {
+					t.Errorf("$health-card-usage?%s: %s, want a message naming the parameter", q, r.body)
+				}
+			}
+			do(t, "GET", base+"/AuditEvent/$health-card-usage?from=2026-12-06&to=2026-12-07&city=131000", "", "").wantStatus(t, 200)
 			// A misspelt filter is refused, not ignored (it would count the
 			// whole region); the API's own _format and _pretty are taken.
 			if e := do(t, "GET", base+"/AuditEvent/$health-card-usage?institutoin=H1&by=city", "", "").wantStatus(t, 400); !strings.Contains(e.diagnostics(), "institutoin is not a parameter") || !strings.Contains(e.diagnostics(), "institution") {
