@@ -18,12 +18,7 @@ import (
 // decision 025; $ihe-pix and $match already read numbers that way).
 func TestIdentifierSearchReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
 	base := node(t, filepath.Join(t.TempDir(), "idsearch.db"))
-	var id string
-	for seq := 2; ; seq += 2 {
-		if id = idnumber.Generate("440104", time.Date(1962, 8, 15, 0, 0, 0, 0, time.UTC), seq); strings.HasSuffix(id, "X") {
-			break
-		}
-	}
+	id := residentIDEndingInX("440104", time.Date(1962, 8, 15, 0, 0, 0, 0, time.UTC))
 	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, strings.ToLower(id), "欧阳娜娜", "female", "1962-08-15", "")).wantStatus(t, 201)
 	do(t, "POST", base+"/Patient", fj, pat("440106001", "TH0001", "urn:oid:2.16.156.10011.1.1", id, "欧阳娜娜", "female", "1962-08-15", "")).wantStatus(t, 201)
 	count := func(q string) int {
@@ -58,5 +53,16 @@ func TestIdentifierSearchReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
 	// Anything else is searched as given: a wrong check character finds nobody.
 	if got := count(sidResident + "|" + id[:17] + "0"); got != 0 {
 		t.Errorf("a number with a wrong check character found %d", got)
+	}
+}
+
+// residentIDEndingInX is a woman's valid resident ID number of that
+// division and birth date whose check character is X (the one a clerk
+// types in lower case).
+func residentIDEndingInX(division string, birth time.Time) string {
+	for seq := 2; ; seq += 2 {
+		if id := idnumber.Generate(division, birth, seq); strings.HasSuffix(id, "X") {
+			return id
+		}
 	}
 }
