@@ -1,11 +1,11 @@
 package healthcard
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,10 +88,10 @@ func readJournalFile(name string) ([]obj, error) {
 		return nil, err
 	}
 	var out []obj
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
+	// Lines of any length: a crash can leave a long unsynced tail (zeros
+	// without a newline on some file systems), which must be skipped, not
+	// refuse the node's start.
+	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
@@ -103,7 +103,7 @@ func readJournalFile(name string) ([]obj, error) {
 		}
 		out = append(out, ev)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // next opens the next active file.
@@ -129,8 +129,17 @@ func (j *journal) append(evs []obj) error {
 		b.Write(line)
 		b.WriteByte('\n')
 	}
-	_, err := j.f.Write(b.Bytes())
-	return err
+	// A write cut short (a full disk) is taken back, so that the next
+	// append does not continue the fragment's line and lose its first use.
+	end, err := j.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := j.f.Write(b.Bytes()); err != nil {
+		j.f.Truncate(end)
+		return err
+	}
+	return nil
 }
 
 // sync makes the appended records durable.

@@ -138,6 +138,14 @@ type recorder struct {
 	unsynced int       // how many at the end of pending the journal lacks
 	since    time.Time // when the oldest pending was queued
 
+	// The store writes run on a goroutine of their own (writer), so that
+	// the journal keeps being synced every interval while a batch waits for
+	// the store (another process's long transaction, say): run hands it one
+	// batch at a time and removes the batch's file when it reports back.
+	writes   chan writeJob
+	written  chan writeJob
+	inFlight bool // a batch is with the writer; run goroutine only
+
 	kick       chan struct{}
 	flushReq   chan chan struct{}
 	recoverReq chan chan struct{}
@@ -147,9 +155,18 @@ type recorder struct {
 
 const maxBatch = 500
 
+// writeJob is a batch of uses for the store and the journal file that
+// holds exactly them ("" without a journal); ok is the writer's answer.
+type writeJob struct {
+	batch []obj
+	file  string
+	ok    bool
+}
+
 func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) {
 	r := &recorder{tx: tx, st: st, log: cfg.Logger, interval: cfg.FlushInterval, writeEvery: cfg.WriteInterval,
-		kick: make(chan struct{}, 1), flushReq: make(chan chan struct{}), recoverReq: make(chan chan struct{}), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), flushReq: make(chan chan struct{}), recoverReq: make(chan chan struct{}), done: make(chan struct{}),
+		writes: make(chan writeJob), written: make(chan writeJob)}
 	if cfg.JournalDir != "" {
 		j, left, files, err := openJournal(cfg.JournalDir)
 		switch {
@@ -163,8 +180,40 @@ func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) 
 			r.j, r.replay, r.replayed = j, left, files
 		}
 	}
+	go r.writer()
 	go r.run()
 	return r, nil
+}
+
+// writer writes the batches run hands it, one at a time.
+func (r *recorder) writer() {
+	for job := range r.writes {
+		job.ok = r.write(job.batch)
+		r.written <- job
+	}
+}
+
+// finished takes the writer's report: the batch's file goes once its
+// uses are in the store (a failed batch's stays for the next start).
+func (r *recorder) finished(job writeJob) {
+	r.inFlight = false
+	if job.ok && job.file != "" {
+		r.j.done([]string{job.file})
+	}
+}
+
+// wait waits for the batch with the writer, if any.
+func (r *recorder) wait() {
+	if r.inFlight {
+		r.finished(<-r.written)
+	}
+}
+
+// drain writes every use queued so far and waits until they are written.
+func (r *recorder) drain() {
+	r.wait()
+	r.tick(true)
+	r.wait()
 }
 
 func (r *recorder) add(ev obj) {
@@ -196,14 +245,18 @@ func (r *recorder) run() {
 			r.tick(false)
 		case <-r.kick:
 			r.tick(true)
+		case job := <-r.written:
+			r.finished(job)
+			r.tick(false) // a batch that came due meanwhile
 		case ack := <-r.flushReq:
-			r.tick(true)
+			r.drain()
 			close(ack)
 		case ack := <-r.recoverReq:
 			r.recover()
 			close(ack)
 		case <-r.done:
-			r.tick(true)
+			r.drain()
+			close(r.writes)
 			if r.j != nil {
 				if err := r.j.close(); err != nil {
 					r.log.Error("health-card use journal", "err", err)
@@ -228,7 +281,7 @@ func (r *recorder) tick(force bool) {
 	r.unsynced = 0
 	n := len(r.pending)
 	var batch []obj
-	if n > 0 && (force || r.j == nil || n >= maxBatch || time.Since(r.since) >= r.writeEvery) {
+	if n > 0 && !r.inFlight && (force || r.j == nil || n >= maxBatch || time.Since(r.since) >= r.writeEvery) {
 		batch = r.pending
 		r.pending = nil
 	}
@@ -256,9 +309,8 @@ func (r *recorder) tick(force bool) {
 			file = r.j.closed[len(r.j.closed)-1]
 		}
 	}
-	if r.write(batch) && file != "" {
-		r.j.done([]string{file})
-	}
+	r.inFlight = true
+	r.writes <- writeJob{batch: batch, file: file}
 }
 
 // recover writes the records a crash left in the journal that the store
