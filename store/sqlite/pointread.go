@@ -150,12 +150,14 @@ func pointSettings(dsn string) (path string, pragmas []string, err error) {
 	return path, pragmas, nil
 }
 
-func openPointConn(path string, pragmas []string) (pc *pointConn, err error) {
-	pc = &pointConn{tls: libc.NewTLS()}
+// openPointConn opens one handle. The connection is a local, not the
+// named result: every error path returns nil for it, and the cleanup must
+// still close the half-opened one (a nil result here made it panic).
+func openPointConn(path string, pragmas []string) (_ *pointConn, err error) {
+	pc := &pointConn{tls: libc.NewTLS()}
 	defer func() {
 		if err != nil {
 			pc.close()
-			pc = nil
 		}
 	}()
 	name, err := libc.CString(path)

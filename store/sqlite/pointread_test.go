@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -359,6 +360,10 @@ func TestPointReadIsNotReprepared(t *testing.T) {
 		}
 	}
 	runs := 0
+	// Under the pool's lock: the idle release may be ending a snapshot on
+	// one of these handles, which SQLite does not lock itself.
+	db.point.mu.Lock()
+	defer db.point.mu.Unlock()
 	for _, c := range db.point.all {
 		for i, st := range c.stmts {
 			runs += int(sqlite3.Xsqlite3_stmt_status(c.tls, st, sqlite3.SQLITE_STMTSTATUS_RUN, 0))
@@ -422,4 +427,25 @@ func pointDB(t *testing.T, conns int, ws ...*store.Write) *DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// A point reader that cannot be opened (no such file, no schema) is an
+// error of Open, not a panic: the cleanup of a half-opened handle closed
+// a nil one (found by the session-5 review).
+func TestPointReadersOpenFailure(t *testing.T) {
+	if _, err := openPointReaders(filepath.Join(t.TempDir(), "nope", "x.db")+"?_query_only=1", 1, func() int64 { return 0 }); err == nil {
+		t.Error("point readers opened on a missing file")
+	}
+	p := filepath.Join(t.TempDir(), "empty.db")
+	d, err := sql.Open("sqlite", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Exec("CREATE TABLE x(a)"); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := openPointReaders(p+"?_query_only=1", 1, func() int64 { return 0 }); err == nil {
+		t.Error("point readers opened on a file without the schema")
+	}
 }
