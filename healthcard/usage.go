@@ -144,7 +144,8 @@ type recorder struct {
 	// batch at a time and removes the batch's file when it reports back.
 	writes   chan writeJob
 	written  chan writeJob
-	inFlight bool // a batch is with the writer; run goroutine only
+	inFlight bool       // a batch is with the writer; run goroutine only
+	failed   []writeJob // journaled batches whose write failed, retried in turn
 
 	kick       chan struct{}
 	flushReq   chan chan struct{}
@@ -161,6 +162,7 @@ type writeJob struct {
 	batch []obj
 	file  string
 	ok    bool
+	retry bool // written before and failed: write only what the store lacks
 }
 
 func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) {
@@ -188,6 +190,9 @@ func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) 
 // writer writes the batches run hands it, one at a time.
 func (r *recorder) writer() {
 	for job := range r.writes {
+		if job.retry {
+			job.batch = r.missing(job.batch)
+		}
 		job.ok = r.write(job.batch)
 		r.written <- job
 	}
@@ -197,9 +202,25 @@ func (r *recorder) writer() {
 // uses are in the store (a failed batch's stays for the next start).
 func (r *recorder) finished(job writeJob) {
 	r.inFlight = false
-	if job.ok && job.file != "" {
+	switch {
+	case job.ok && job.file != "":
 		r.j.done([]string{job.file})
+	case !job.ok && job.file != "":
+		r.failed = append(r.failed, job) // its file keeps the uses: retry while running
 	}
+}
+
+// retry hands the oldest failed batch to the writer again, if it is idle.
+func (r *recorder) retry() bool {
+	if r.inFlight || len(r.failed) == 0 {
+		return false
+	}
+	job := r.failed[0]
+	r.failed = r.failed[1:]
+	job.retry, job.ok = true, false
+	r.inFlight = true
+	r.writes <- job
+	return true
 }
 
 // wait waits for the batch with the writer, if any.
@@ -212,6 +233,10 @@ func (r *recorder) wait() {
 // drain writes every use queued so far and waits until they are written.
 func (r *recorder) drain() {
 	r.wait()
+	for range len(r.failed) { // each failed batch once more
+		r.retry()
+		r.wait()
+	}
 	r.tick(true)
 	r.wait()
 }
@@ -243,6 +268,7 @@ func (r *recorder) run() {
 		select {
 		case <-t.C:
 			r.tick(false)
+			r.retry()
 		case <-r.kick:
 			r.tick(true)
 		case job := <-r.written:
@@ -321,21 +347,28 @@ func (r *recorder) recover() {
 	if len(files) == 0 {
 		return
 	}
-	var todo []obj
-	for _, ev := range evs {
-		res, err := r.st.Search(context.Background(), &store.Query{Types: []string{"AuditEvent"}, Count: 1, Total: store.TotalNone,
-			Where: []store.Clause{{{Param: "_source", Type: store.TypeURI, URI: str(object(ev["meta"])["source"])}}}})
-		if err == nil && len(res.Matches) > 0 {
-			continue // written before the crash
-		}
-		todo = append(todo, ev)
-	}
+	todo := r.missing(evs)
 	if r.write(todo) {
 		r.j.done(files)
 		if len(todo) > 0 {
 			r.log.Info("health-card uses recovered from the journal", "count", len(todo))
 		}
 	}
+}
+
+// missing returns the journaled uses the store does not hold (by their
+// meta.source): after a crash, or when a batch's write failed part-way.
+func (r *recorder) missing(evs []obj) []obj {
+	var todo []obj
+	for _, ev := range evs {
+		res, err := r.st.Search(context.Background(), &store.Query{Types: []string{"AuditEvent"}, Count: 1, Total: store.TotalNone,
+			Where: []store.Clause{{{Param: "_source", Type: store.TypeURI, URI: str(object(ev["meta"])["source"])}}}})
+		if err == nil && len(res.Matches) > 0 {
+			continue // written already
+		}
+		todo = append(todo, ev)
+	}
+	return todo
 }
 
 // write writes AuditEvents in transactions of at most maxBatch and
