@@ -129,6 +129,11 @@ func (j *journal) append(evs []obj) error {
 		b.Write(line)
 		b.WriteByte('\n')
 	}
+	if j.f == nil { // the last rotation could not open the next file: try again
+		if err := j.next(); err != nil {
+			return err
+		}
+	}
 	// A write cut short (a full disk) is taken back, so that the next
 	// append does not continue the fragment's line and lose its first use.
 	end, err := j.f.Seek(0, io.SeekEnd)
@@ -142,12 +147,25 @@ func (j *journal) append(evs []obj) error {
 	return nil
 }
 
+var errNoActiveFile = errors.New("no active journal file (the next could not be opened)")
+
 // sync makes the appended records durable.
-func (j *journal) sync() error { return j.f.Sync() }
+func (j *journal) sync() error {
+	if j.f == nil {
+		return errNoActiveFile
+	}
+	return j.f.Sync()
+}
 
 // rotate syncs and closes the active file, keeps it for done, and starts
-// the next.
+// the next. Should the next not open, the active file is none until an
+// append opens one (the journal is not off for the rest of the node's
+// life), and rotate fails meanwhile: the caller then keeps no file for
+// the batch, whose uses went to no file.
 func (j *journal) rotate() error {
+	if j.f == nil {
+		return errNoActiveFile
+	}
 	if err := j.f.Sync(); err != nil {
 		return err
 	}
@@ -155,6 +173,7 @@ func (j *journal) rotate() error {
 		return err
 	}
 	j.closed = append(j.closed, j.f.Name())
+	j.f = nil
 	return j.next()
 }
 
@@ -171,6 +190,9 @@ func (j *journal) done(names []string) {
 // record, nor does any rotated file (a clean shutdown leaves no file).
 func (j *journal) close() error {
 	defer j.lock.Close() // releases the lock
+	if j.f == nil {
+		return nil
+	}
 	st, err := j.f.Stat()
 	if err != nil {
 		return err

@@ -329,9 +329,11 @@ func (r *recorder) tick(force bool) {
 	// last rotation): it is removed once they are written.
 	file := ""
 	if r.j != nil {
+		closed := len(r.j.closed)
 		if err := r.j.rotate(); err != nil {
 			r.log.Error("health-card use journal: rotate", "err", err)
-		} else {
+		}
+		if len(r.j.closed) > closed { // closed with the batch in it, even if the next did not open
 			file = r.j.closed[len(r.j.closed)-1]
 		}
 	}
