@@ -99,13 +99,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ops := empiOperations(ident)
-	if err := s.startEngines(); err != nil {
+	// fail undoes what has started so far (the card service holds its use
+	// journal's lock, the audit writer its goroutine) and closes the store.
+	fail := func(err error) (*Server, error) {
+		if s.cards != nil {
+			s.cards.Close() // nothing has used it yet: no write through the API
+		}
+		if s.audit != nil {
+			s.audit.Close()
+		}
 		st.Close()
 		return nil, err
 	}
+	if err := s.startEngines(); err != nil {
+		return fail(err)
+	}
 	if s.recog, err = newRecognition(ctx, st, zone, s); err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	ops = s.withEngineOperations(ops)
 	recognitionOperations(s.recog, ops)
@@ -133,8 +143,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.mux.Handle("/fhir/", s.fhir)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	if err := s.mountConsole(); err != nil {
-		st.Close()
-		return nil, err
+		s.recog.Close()
+		return fail(err)
 	}
 	return s, nil
 }
