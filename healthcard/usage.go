@@ -129,7 +129,12 @@ type recorder struct {
 	interval   time.Duration
 	writeEvery time.Duration
 
-	j        *journal // nil: no journal; used by the run goroutine only
+	j *journal // nil: no journal; set under mu, used by the run goroutine only
+	// lockDir is the journal folder whose lock another process held at
+	// start (an import, a node still stopping): the run goroutine tries
+	// the lock again every lockRetry and takes the journal over.
+	lockDir  string
+	lockNext time.Time
 	replay   []obj    // a crash's records read at start, written by recover
 	replayed []string // their files
 
@@ -175,7 +180,8 @@ func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) 
 		case errors.Is(err, errJournalBusy):
 			// Another node serves this database: this one writes its
 			// uses every interval, without a journal.
-			r.log.Warn("health-card use journal held by another node; uses are written every "+r.interval.String(), "dir", cfg.JournalDir)
+			r.log.Warn("health-card use journal held by another process; uses are written every "+r.interval.String()+" until it is free", "dir", cfg.JournalDir)
+			r.lockDir, r.lockNext = cfg.JournalDir, time.Now().Add(lockRetry)
 		case err != nil:
 			return nil, fmt.Errorf("health-card use journal %s: %w", cfg.JournalDir, err)
 		default:
@@ -185,6 +191,33 @@ func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) 
 	go r.writer()
 	go r.run()
 	return r, nil
+}
+
+// lockRetry is how often a recorder without its journal tries the lock.
+const lockRetry = 2 * time.Second
+
+// takeJournal takes the journal over once the process that held its lock
+// at start has let it go, and writes what a crash of that process left
+// there (the uses the store lacks), as a start would.
+func (r *recorder) takeJournal() {
+	if r.lockDir == "" || time.Now().Before(r.lockNext) {
+		return
+	}
+	r.lockNext = time.Now().Add(lockRetry)
+	j, left, files, err := openJournal(r.lockDir)
+	if errors.Is(err, errJournalBusy) {
+		return
+	}
+	if err != nil {
+		r.log.Error("health-card use journal", "dir", r.lockDir, "err", err)
+		return
+	}
+	r.log.Info("health-card use journal taken over", "dir", r.lockDir)
+	r.mu.Lock()
+	r.j, r.lockDir = j, ""
+	r.mu.Unlock()
+	r.replay, r.replayed = left, files
+	r.recover()
 }
 
 // writer writes the batches run hands it, one at a time.
@@ -267,6 +300,7 @@ func (r *recorder) run() {
 	for {
 		select {
 		case <-t.C:
+			r.takeJournal()
 			r.tick(false)
 			r.retry()
 		case <-r.kick:

@@ -117,3 +117,40 @@ func TestHealthCardJournalLongTornLine(t *testing.T) {
 	s, _ = restartableNode(t, db)
 	s.Close()
 }
+
+// A node that found the journal's lock taken at start (an import, or a
+// node still stopping) takes the journal over once the lock is free: it
+// ran without one for the rest of its life (found by the session-5
+// review).
+func TestHealthCardJournalTakenOverWhenFree(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "test.db")
+	journal := db + ".health-card-uses"
+	first, base := restartableNode(t, db)
+	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"李雷"}]}`).wantStatus(t, 201).str("id")
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+
+	second, base2 := restartableNode(t, db) // the lock is the first's
+	defer second.Close()
+	first.Close()
+	time.Sleep(2500 * time.Millisecond) // one lock retry (2 s) and a tick
+	second.HealthCards().Flush()
+	before := journalUses(journal)
+	do(t, "POST", base2+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	synced := false
+	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if journalUses(journal) > before {
+			synced = true
+			break
+		}
+	}
+	if !synced {
+		t.Errorf("the second node's use is not in the journal after the first let the lock go")
+	}
+	second.HealthCards().Flush()
+	u := do(t, "GET", base2+"/AuditEvent/$health-card-usage?event=resolve&by=event", "", "").wantStatus(t, 200)
+	if got := u.str("parameter", 0, "valueInteger"); got != "2" {
+		t.Errorf("resolves counted: %s, want 2 (once each)", got)
+	}
+}
