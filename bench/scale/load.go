@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -109,6 +110,30 @@ func load(ctx context.Context, dsn string, units []unit, total, workers, batch i
 	el := time.Since(start)
 	fmt.Printf("loaded %d resources (%d index entries, %.1f/res) in %s: %.0f resources/s\n",
 		written, entries, float64(entries)/float64(max(written, 1)), el.Round(time.Second), float64(written)/el.Seconds())
+	if open.IsPostgres(dsn) {
+		return vacuum(ctx, dsn)
+	}
+	return nil
+}
+
+// vacuum runs VACUUM (ANALYZE) on a PostgreSQL database just loaded. A
+// bulk load leaves the visibility map empty until autovacuum comes by (its
+// insert threshold is a fifth of the table), so every index-only scan
+// fetches the heap page of each entry: _has on a common code read 8,000
+// buffers instead of 540 at 200,000 resources (decision 026). The queries
+// measure the database as autovacuum keeps it, not the moment after the
+// load; the time is printed apart from the load's.
+func vacuum(ctx context.Context, dsn string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if _, err := db.ExecContext(ctx, "VACUUM (ANALYZE)"); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	fmt.Printf("VACUUM (ANALYZE) in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 

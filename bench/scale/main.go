@@ -8,6 +8,8 @@
 //	go run ./bench/scale -db /tmp/scale.db -resources 1000000 -load
 //	go run ./bench/scale -db /tmp/scale.db -resources 1000000 -query
 //
+// On PostgreSQL the load ends with VACUUM (ANALYZE) (see vacuum).
+//
 // -resources must be the same in both phases only in that the query phase
 // draws patients from the generation order; it counts the patients loaded.
 package main
