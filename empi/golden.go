@@ -120,29 +120,42 @@ func sourcesOf(ctx context.Context, r store.Reader, master string) ([]*store.Ver
 	}
 	q := req.Query
 	q.Total = store.TotalNone
-	var vs []*store.Version
-	var bodies []map[string]any
+	src := sourceSet{master: master}
 	for {
 		res, err := r.Search(ctx, q)
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, v := range res.Matches {
-			b, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
-			if err != nil {
+			if err := src.add(v); err != nil {
 				return nil, nil, err
 			}
-			if IsMaster(b) || !slices.Contains(referTargets(b), master) {
-				continue
-			}
-			vs, bodies = append(vs, v), append(bodies, b)
 		}
 		if res.NextCursor == "" || len(res.Matches) == 0 {
 			break
 		}
 		q.Cursor = res.NextCursor
 	}
-	return vs, bodies, nil
+	return src.vs, src.bodies, nil
+}
+
+// sourceSet collects the versions that are sources of master: not
+// masters themselves, and referring to it.
+type sourceSet struct {
+	master string
+	vs     []*store.Version
+	bodies []map[string]any
+}
+
+func (s *sourceSet) add(v *store.Version) error {
+	b, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
+	if err != nil {
+		return err
+	}
+	if !IsMaster(b) && slices.Contains(referTargets(b), s.master) {
+		s.vs, s.bodies = append(s.vs, v), append(s.bodies, b)
+	}
+	return nil
 }
 
 // sourcesLinked returns the current sources of master when a source
@@ -165,8 +178,7 @@ func sourcesLinked(ctx context.Context, r store.Reader, master string, prev map[
 			ids = append(ids, sid)
 		}
 	}
-	var vs []*store.Version
-	var bodies []map[string]any
+	src := sourceSet{master: master}
 	for _, id := range ids {
 		v, err := r.Read(ctx, "Patient", id)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
@@ -175,16 +187,11 @@ func sourcesLinked(ctx context.Context, r store.Reader, master string, prev map[
 		if err != nil {
 			return nil, nil, err
 		}
-		b, err := fhirjson.Decode(v.Body, fhirjson.Limits{})
-		if err != nil {
+		if err := src.add(v); err != nil {
 			return nil, nil, err
 		}
-		if IsMaster(b) || !slices.Contains(referTargets(b), master) {
-			continue
-		}
-		vs, bodies = append(vs, v), append(bodies, b)
 	}
-	return vs, bodies, nil
+	return src.vs, src.bodies, nil
 }
 
 // rebuildMaster reads master and its sources through r and returns the
