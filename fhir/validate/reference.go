@@ -65,24 +65,31 @@ func namedType(ref string) string {
 		return ""
 	}
 	if isAbsoluteURI(ref) {
-		if q := strings.IndexAny(ref, "?#"); q >= 0 {
-			ref = ref[:q]
-		}
-		segs := strings.Split(ref, "/")
-		n := len(segs)
-		switch {
-		case n >= 4 && segs[n-2] == "_history" && model.IsResourceType(segs[n-4]):
-			return segs[n-4]
-		case n >= 2 && model.IsResourceType(segs[n-2]):
-			return segs[n-2]
-		}
-		return ""
+		return urlType(ref)
 	}
 	if typ, _, ok := strings.Cut(ref, "?"); ok {
 		return typ
 	}
 	typ, _, _ := strings.Cut(ref, "/")
 	return typ
+}
+
+// urlType is the resource type an absolute reference names: a FHIR
+// RESTful URL ends in Type/id or Type/id/_history/version; other URLs are
+// allowed and name no type ("").
+func urlType(ref string) string {
+	if q := strings.IndexAny(ref, "?#"); q >= 0 {
+		ref = ref[:q]
+	}
+	segs := strings.Split(ref, "/")
+	n := len(segs)
+	switch {
+	case n >= 4 && segs[n-2] == "_history" && model.IsResourceType(segs[n-4]):
+		return segs[n-4]
+	case n >= 2 && model.IsResourceType(segs[n-2]):
+		return segs[n-2]
+	}
+	return ""
 }
 
 // referenceTarget checks the form of a literal reference and returns the
@@ -109,20 +116,7 @@ func (w *walker) referenceTarget(ref string) string {
 		return ""
 	}
 	if isAbsoluteURI(ref) {
-		// A FHIR RESTful URL ends in Type/id or Type/id/_history/version;
-		// other URLs are allowed and name no type.
-		if q := strings.IndexAny(ref, "?#"); q >= 0 {
-			ref = ref[:q]
-		}
-		segs := strings.Split(ref, "/")
-		n := len(segs)
-		if n >= 4 && segs[n-2] == "_history" && model.IsResourceType(segs[n-4]) {
-			return segs[n-4]
-		}
-		if n >= 2 && model.IsResourceType(segs[n-2]) {
-			return segs[n-2]
-		}
-		return ""
+		return urlType(ref)
 	}
 	// A conditional reference (transactions): Type?search.
 	if typ, _, ok := strings.Cut(ref, "?"); ok {
