@@ -24,6 +24,29 @@ func journalUses(dir string) int {
 	return n
 }
 
+// knownCard issues a card to a new patient and resolves it once at
+// institution 110112001 (the first visit writes its record): later
+// resolves there are a known patient's. It returns the static code.
+func knownCard(t *testing.T, base string) string {
+	t.Helper()
+	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
+	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"韩梅梅"}]}`).wantStatus(t, 201).str("id")
+	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
+	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	return static
+}
+
+// journalGrows tells whether the journal holds more than before uses
+// within 1.5 s (its sync interval is 200 ms).
+func journalGrows(dir string, before int) bool {
+	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if journalUses(dir) > before {
+			return true
+		}
+	}
+	return false
+}
+
 // While a batch of uses waits for the store (here: another process holds
 // SQLite's write lock, as `xietong import directory` does for its whole
 // transaction), the uses answered meanwhile are still synced to the
@@ -36,11 +59,8 @@ func TestHealthCardJournalSyncsWhileAWriteWaits(t *testing.T) {
 	journal := db + ".health-card-uses"
 	srv, base := restartableNode(t, db)
 	defer srv.Close()
-	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
-	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"韩梅梅"}]}`).wantStatus(t, 201).str("id")
-	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
 	// The first visit creates the institution's record (a write): before the lock.
-	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	static := knownCard(t, base)
 	srv.HealthCards().Flush()
 
 	other, err := sql.Open("sqlite", db+"?_busy_timeout=1000")
@@ -61,13 +81,7 @@ func TestHealthCardJournalSyncsWhileAWriteWaits(t *testing.T) {
 	time.Sleep(2300 * time.Millisecond) // the use is due (every 2 s): its write now waits for the lock
 	before := journalUses(journal)
 	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
-	synced := false
-	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if journalUses(journal) > before {
-			synced = true
-			break
-		}
-	}
+	synced := journalGrows(journal, before)
 	if !synced {
 		conn.ExecContext(ctx, "ROLLBACK")
 		t.Fatalf("a use answered while a batch waited for the store was not in the journal 1.5 s later (%d records there)", journalUses(journal))
@@ -126,10 +140,7 @@ func TestHealthCardJournalTakenOverWhenFree(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "test.db")
 	journal := db + ".health-card-uses"
 	first, base := restartableNode(t, db)
-	do(t, "POST", base+"/Organization", fj, institution("110112001", "110112", "运河医院")).wantStatus(t, 201)
-	p := do(t, "POST", base+"/Patient", fj, `{"resourceType":"Patient","name":[{"text":"李雷"}]}`).wantStatus(t, 201).str("id")
-	static := paramStr(do(t, "POST", base+"/Patient/"+p+"/$issue-health-card", "", "").wantStatus(t, 200), "staticCode", "valueString")
-	do(t, "POST", base+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
+	static := knownCard(t, base)
 
 	second, base2 := restartableNode(t, db) // the lock is the first's
 	defer second.Close()
@@ -138,13 +149,7 @@ func TestHealthCardJournalTakenOverWhenFree(t *testing.T) {
 	second.HealthCards().Flush()
 	before := journalUses(journal)
 	do(t, "POST", base2+"/Patient/$resolve-health-card", fj, resolveBody(static, "110112001")).wantStatus(t, 200)
-	synced := false
-	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if journalUses(journal) > before {
-			synced = true
-			break
-		}
-	}
+	synced := journalGrows(journal, before)
 	if !synced {
 		t.Errorf("the second node's use is not in the journal after the first let the lock go")
 	}
