@@ -81,13 +81,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q) // with its _cursor: self names this page
-	links := [][2]string{{"self", base + "/$audit?" + self.Encode()}}
-	if next != "" {
-		n := cloneValues(self)
-		n.Set("_cursor", next)
-		links = append(links, [2]string{"next", base + "/$audit?" + n.Encode()})
-	}
+	links := pageLinks(base+"/$audit", q, "", 0, next, "") // q keeps its _cursor: self names this page
 	bw := newBundle("searchset", -1, links)
 	for _, rec := range recs {
 		body, err := marshal(audit.Event(rec))

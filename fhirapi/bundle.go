@@ -736,12 +736,7 @@ func (s *Server) writeBundleResponse(w http.ResponseWriter, r *http.Request, typ
 		if ret == "OperationOutcome" && o.method != http.MethodGet && o.method != http.MethodHead {
 			// Every write entry gets its outcome, as a single write does
 			// (writeResult): entries without a note said nothing at all.
-			note := res.note
-			if note == "" && res.version != nil {
-				v := res.version
-				note = v.Type + "/" + v.ID + " was written as version " + strconv.FormatInt(v.VersionID, 10) + "."
-			}
-			if note != "" {
+			if note := writtenNote(res.note, res.version); note != "" {
 				data, _ := marshal(outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: note}))
 				resp["outcome"] = rawJSON(data)
 			}

@@ -306,14 +306,8 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q) // with its _cursor: self names this page
-	path := base + r.URL.Path[len(s.cfg.Base):]
-	links := [][2]string{{"self", path + "?" + self.Encode()}}
-	if page.NextCursor != "" {
-		next := cloneValues(self)
-		next.Set("_cursor", page.NextCursor)
-		links = append(links, [2]string{"next", path + "?" + next.Encode()})
-	}
+	// q keeps its _cursor: self names this page.
+	links := pageLinks(base+r.URL.Path[len(s.cfg.Base):], q, "", 0, page.NextCursor, "")
 	writeJSON(w, r, http.StatusOK, historyBundle(base, page, links))
 	return nil
 }

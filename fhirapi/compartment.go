@@ -227,17 +227,11 @@ func (s *Server) everything(w http.ResponseWriter, r *http.Request, id string) e
 		return err
 	}
 	base := s.publicBase(r)
-	self := cloneValues(q) // with its _cursor: self names this page
 	path := base + "/Patient/" + id + "/$everything"
 	if id == "" {
 		path = base + "/Patient/$everything"
 	}
-	links := [][2]string{{"self", path + "?" + self.Encode()}}
-	if next != "" {
-		n := cloneValues(self)
-		n.Set("_cursor", next)
-		links = append(links, [2]string{"next", path + "?" + n.Encode()})
-	}
+	links := pageLinks(path, q, "", 0, next, "") // q keeps its _cursor: self names this page
 	bw := newBundle("searchset", -1, links)
 	for _, v := range matches {
 		bw.entry(base+"/"+v.Type+"/"+v.ID, v.Body, map[string]any{"search": map[string]any{"mode": "match"}})

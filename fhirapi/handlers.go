@@ -178,14 +178,20 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, res *result
 	case "minimal":
 		w.WriteHeader(res.status)
 	case "OperationOutcome":
-		note := res.note
-		if note == "" {
-			note = v.Type + "/" + v.ID + " was written as version " + strconv.FormatInt(v.VersionID, 10) + "."
-		}
-		writeResource(w, r, res.status, outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: note}))
+		writeResource(w, r, res.status, outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: writtenNote(res.note, v)}))
 	default:
 		writeJSON(w, r, res.status, v.Body)
 	}
+}
+
+// writtenNote is a write's OperationOutcome text (Prefer:
+// return=OperationOutcome): its note, else that v was written; "" when
+// there is neither.
+func writtenNote(note string, v *store.Version) string {
+	if note != "" || v == nil {
+		return note
+	}
+	return v.Type + "/" + v.ID + " was written as version " + strconv.FormatInt(v.VersionID, 10) + "."
 }
 
 // publicBase is the absolute base URL for links and fullUrls.
