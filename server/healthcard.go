@@ -23,7 +23,7 @@ import (
 // (PostgreSQL, in-memory SQLite) in the user's configuration folder. Every
 // node of one region must share the file (configure the same path).
 func HealthCardKeysPath(db string) string {
-	if db != "" && !strings.Contains(db, "://") && !strings.Contains(db, ":memory:") && !strings.HasPrefix(db, "file:") {
+	if sqliteFile(db) {
 		return db + ".health-card-keys.json"
 	}
 	dir, err := os.UserConfigDir()
@@ -39,10 +39,17 @@ func HealthCardKeysPath(db string) string {
 // before (a node-local folder shared by several databases would replay
 // one's records into another).
 func healthCardJournalDir(db string) string {
-	if db == "" || strings.Contains(db, "://") || strings.Contains(db, ":memory:") || strings.HasPrefix(db, "file:") {
+	if !sqliteFile(db) {
 		return ""
 	}
 	return db + ".health-card-uses"
+}
+
+// sqliteFile tells whether the DSN db is a SQLite database file (not a
+// postgres:// URL, an in-memory database or a file: URI), next to which
+// the node keeps its card keys and use journal.
+func sqliteFile(db string) bool {
+	return db != "" && !strings.Contains(db, "://") && !strings.Contains(db, ":memory:") && !strings.HasPrefix(db, "file:")
 }
 
 // startEngines builds the e-health card service (loading or creating its

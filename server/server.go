@@ -90,27 +90,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	guard := &access.Guard{Policy: access.DemoPolicy{}, Recorder: recorder, Default: demoAdmin}
 	// The EMPI links every Patient to its regional master on the write
 	// path and serves the identity operations (server/empi.go).
+	// fail undoes what has started so far (Close skips the parts that
+	// have not: the card service holds its use journal's lock, the audit
+	// writer its goroutine) and closes the store.
+	fail := func(err error) (*Server, error) {
+		s.Close()
+		return nil, err
+	}
 	ident, err := newEMPI(ctx, cfg, st, guard, zone)
 	if err != nil {
-		if s.audit != nil {
-			s.audit.Close()
-		}
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	ops := empiOperations(ident)
-	// fail undoes what has started so far (the card service holds its use
-	// journal's lock, the audit writer its goroutine) and closes the store.
-	fail := func(err error) (*Server, error) {
-		if s.cards != nil {
-			s.cards.Close() // nothing has used it yet: no write through the API
-		}
-		if s.audit != nil {
-			s.audit.Close()
-		}
-		st.Close()
-		return nil, err
-	}
 	if err := s.startEngines(); err != nil {
 		return fail(err)
 	}
@@ -143,7 +134,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.mux.Handle("/fhir/", s.fhir)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	if err := s.mountConsole(); err != nil {
-		s.recog.Close()
 		return fail(err)
 	}
 	return s, nil
@@ -172,9 +162,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Store() store.Store { return s.store }
 
 // Close flushes the audit trail and releases the store.
+// On a node that failed to start, it closes the parts that had started.
 func (s *Server) Close() error {
-	s.recog.Close() // its background re-marking writes through the API
-	s.cards.Close() // its last use records go through the API, before the audit trail closes
+	if s.recog != nil {
+		s.recog.Close() // its background re-marking writes through the API
+	}
+	if s.cards != nil {
+		s.cards.Close() // its last use records go through the API, before the audit trail closes
+	}
 	if s.audit != nil {
 		s.audit.Close()
 	}
