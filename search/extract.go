@@ -743,8 +743,6 @@ func numberText(node any) (string, bool) {
 	return "", false
 }
 
-func addQuantity(x *store.Index, code string, node any) { addQuantityEntry(x, code, node, true) }
-
 // addQuantityEntry adds node's quantity entry, with its canonical unit
 // when canonical is set (a composite's part does not keep it).
 func addQuantityEntry(x *store.Index, code string, node any, canonical bool) {

@@ -43,9 +43,9 @@ func TestCanonicalUnit(t *testing.T) {
 
 func TestQuantityIndexAndParseCanonical(t *testing.T) {
 	x := &store.Index{}
-	addQuantity(x, "value-quantity", map[string]any{"value": jsonNumber("95"), "system": UCUMSystem, "code": "mg/dL", "unit": "mg/dL"})
-	addQuantity(x, "value-quantity", map[string]any{"value": jsonNumber("95"), "system": "http://example.org", "code": "mg/dL"})
-	addQuantity(x, "value-quantity", map[string]any{"value": jsonNumber("95"), "unit": "mg/dL"})
+	addQuantityEntry(x, "value-quantity", map[string]any{"value": jsonNumber("95"), "system": UCUMSystem, "code": "mg/dL", "unit": "mg/dL"}, true)
+	addQuantityEntry(x, "value-quantity", map[string]any{"value": jsonNumber("95"), "system": "http://example.org", "code": "mg/dL"}, true)
+	addQuantityEntry(x, "value-quantity", map[string]any{"value": jsonNumber("95"), "unit": "mg/dL"}, true)
 	if len(x.Quantities) != 3 {
 		t.Fatalf("entries: %+v", x.Quantities)
 	}

@@ -14,8 +14,9 @@ type Query struct {
 	Where []Clause
 	Sort  []Sort
 	// Count is the page size (0: the store default, 50). Offset skips that
-	// many matches; Cursor, when set, continues after the last match of a
-	// previous page instead and takes precedence over Offset. A cursor is
+	// many matches; Cursor, when set, is a page's NextCursor (the page
+	// after it) or PrevCursor (the page before it) and takes precedence
+	// over Offset. A cursor is
 	// valid only with the Sort it was issued for (ErrInvalid otherwise);
 	// cursor pages are keyset pages, so concurrent writes do not shift them.
 	Count  int

@@ -172,13 +172,9 @@ func (b *builder) keyset(keys []sortKey, c cursor, back bool) {
 	b.w(")")
 }
 
-func (b *builder) orderBy(keys []sortKey, alias string) {
-	b.orderByDir(keys, alias, false)
-}
-
-// orderByDir writes the page order, or its exact reverse (a previous
+// orderBy writes the page order, or its exact reverse (a previous
 // page is read backwards from its cursor, then turned round).
-func (b *builder) orderByDir(keys []sortKey, alias string, reverse bool) {
+func (b *builder) orderBy(keys []sortKey, alias string, reverse bool) {
 	dir := func(desc bool) {
 		if desc != reverse {
 			b.w(" DESC")
@@ -274,13 +270,13 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 		b.w(" WHERE ")
 		b.keyset(keys, *cur, back)
 	}
-	b.orderByDir(keys, "m", back)
+	b.orderBy(keys, "m", back)
 	b.w(" LIMIT ").arg(count + 1)
 	if cur == nil && q.Offset > 0 {
 		b.w(" OFFSET ").arg(q.Offset)
 	}
 	b.w(") m JOIN resource r ON r.rid = m.rid JOIN resource_version v ON v.vid = r.vid")
-	b.orderByDir(keys, "m", back)
+	b.orderBy(keys, "m", back)
 
 	rows, err := r.searchQuery(ctx, b)
 	if err != nil {
@@ -343,7 +339,7 @@ func (r Reader) Search(ctx context.Context, q *store.Query) (*store.SearchResult
 			first.Back = true
 			res.PrevCursor = encodeCursor(first)
 		}
-	} else if back && cur != nil {
+	} else if back {
 		// Nothing before the cursor any more (deleted meanwhile): the
 		// page that led here is where the client can go on from.
 		res.NextCursor = encodeCursor(cursor{Keys: cur.Keys, RID: cur.RID - 1})
