@@ -108,11 +108,7 @@ func (b *builder) where(a string, types []string, clauses []store.Clause, free b
 	if b.d == SQLite && d >= 0 {
 		typ = " AND +" + a + ".type"
 	}
-	if len(types) == 1 {
-		b.w(typ + " = ").arg(types[0])
-	} else if len(types) > 1 {
-		b.w(typ + " IN ").in(types)
-	}
+	b.oneOf(typ, types)
 	if d >= 0 {
 		if len(clauses[d]) == 0 {
 			return fmt.Errorf("%w: empty clause", store.ErrInvalid)
@@ -473,11 +469,7 @@ func (b *builder) set(c store.Clause, types []string) error {
 			if p.TargetType != "" {
 				b.w(" AND " + x + ".target_type = ").arg(p.TargetType)
 			}
-			if len(params) == 1 {
-				b.w(" AND " + x + ".param = ").arg(params[0])
-			} else {
-				b.w(" AND " + x + ".param IN ").in(params)
-			}
+			b.oneOf(" AND "+x+".param", params)
 			b.sourceType(x, types)
 			continue
 		}
@@ -485,11 +477,7 @@ func (b *builder) set(c store.Clause, types []string) error {
 			// An _id beside other predicates (a compartment's own resource).
 			t := b.newAlias("t")
 			b.w("SELECT " + t + ".rid FROM resource " + t + " WHERE " + t + ".id = ").arg(p.Code)
-			if len(types) == 1 {
-				b.w(" AND " + t + ".type = ").arg(types[0])
-			} else if len(types) > 1 {
-				b.w(" AND " + t + ".type IN ").in(types)
-			}
+			b.oneOf(" AND "+t+".type", types)
 			continue
 		}
 		if patientHas(p, types) {
@@ -506,11 +494,19 @@ func (b *builder) set(c store.Clause, types []string) error {
 // sourceType writes the condition that reference entry x belongs to a
 // resource of one of the types (none: any type).
 func (b *builder) sourceType(x string, types []string) {
-	if len(types) == 1 {
-		b.w(" AND " + x + ".source_type = ").arg(types[0])
-	} else if len(types) > 1 {
-		b.w(" AND " + x + ".source_type IN ").in(types)
+	b.oneOf(" AND "+x+".source_type", types)
+}
+
+// oneOf writes "col = ?" for one value, "col IN (?, ...)" for several and
+// nothing for none (col carries its leading " AND " when it needs one).
+func (b *builder) oneOf(col string, vals []string) *builder {
+	switch len(vals) {
+	case 0:
+		return b
+	case 1:
+		return b.w(col + " = ").arg(vals[0])
 	}
+	return b.w(col + " IN ").in(vals)
 }
 
 // predSet writes a subquery selecting the row ids of the resources one
@@ -693,10 +689,7 @@ func (b *builder) paramsEq(x, param string, also []string) *builder {
 // paramIs writes "x.param = ?", or "x.param IN (?, ...)" when the
 // parameter's entries include those of others (store.Predicate.Also).
 func (b *builder) paramIs(x, param string, also []string) *builder {
-	if len(also) == 0 {
-		return b.w(x + ".param = ").arg(param)
-	}
-	return b.w(x + ".param IN ").in(append([]string{param}, also...))
+	return b.oneOf(x+".param", append([]string{param}, also...))
 }
 
 // filter writes one predicate as a boolean expression over the bound row a.
