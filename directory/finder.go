@@ -314,8 +314,9 @@ func (f *Finder) Operation(w http.ResponseWriter, r *http.Request, id string) er
 	return err
 }
 
-// findParams are the parameters of $find (_format: the API's own).
-var findParams = []string{"lat", "lon", "type", "specialty", "city", "kind", "radius", "count", "_format"}
+// findParams are the parameters of $find (_format and _pretty: the API's
+// own, taken by every interaction).
+var findParams = []string{"lat", "lon", "type", "specialty", "city", "kind", "radius", "count", "_format", "_pretty"}
 
 func parseFind(v url.Values) (FindQuery, error) {
 	var q FindQuery

@@ -98,18 +98,13 @@ func documents(p map[string]any) []string {
 	return out
 }
 
-// documentHolders returns the institutions' records (other than self)
-// that carry one of the travel documents of p, read from the store: one
-// document is one holder, so they are the same person. Searched before
-// the identity stage takes its lock; records of the same document whose
-// decisions are still pending (the same transaction, or a write at the
-// same moment) are added under the lock (withPendingHolders).
-func (e *Engine) documentHolders(ctx context.Context, p map[string]any, self string) ([]string, error) {
-	return e.holders(ctx, documents(p), self)
-}
-
 // holders returns the institutions' records (other than self) that carry
-// one of the identifiers (system|value).
+// one of the identifiers (system|value), read from the store. For a
+// record's travel documents (documents): one document is one holder, so
+// they are the same person. Searched before the identity stage takes its
+// lock; records of the same document whose decisions are still pending
+// (the same transaction, or a write at the same moment) are added under
+// the lock (withPendingHolders).
 func (e *Engine) holders(ctx context.Context, keys []string, self string) ([]string, error) {
 	var out []string
 	for _, key := range keys {

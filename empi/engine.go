@@ -668,7 +668,8 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 	if err := CheckIdentifiers(res, e.now()); err != nil {
 		return err
 	}
-	holders, err := e.documentHolders(ctx, res, id)
+	docs := documents(res)
+	holders, err := e.holders(ctx, docs, id)
 	if err != nil {
 		return err
 	}
@@ -678,7 +679,6 @@ func (e *Engine) Prepare(ctx context.Context, typ, id string, res map[string]any
 	defer e.mu.Unlock()
 	now := e.now()
 	e.sweep(now)
-	docs := documents(res)
 	d := e.decide(id, rec, res, e.withPendingHolders(holders, docs, id))
 	d.since = now
 	key := id

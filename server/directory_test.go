@@ -153,6 +153,10 @@ func TestDirectoryImportAndFind(t *testing.T) {
 			if ids, _ := matches(find("radius=200&city=511400")); strings.Join(ids, ",") != "ms-dongpo-tcm-tcm-clinic" {
 				t.Fatalf("city 511400: %v", ids)
 			}
+			// _pretty is every interaction's, $find's too (it was refused as unknown).
+			if ids, _ := matches(find("radius=200&city=511400&_pretty=true")); strings.Join(ids, ",") != "ms-dongpo-tcm-tcm-clinic" {
+				t.Fatalf("city 511400, _pretty: %v", ids)
+			}
 			if ids, _ := matches(find("specialty=50&count=2")); len(ids) != 2 || ids[0] != "cd-qingyang-tcm-acupuncture" && ids[0] != "cd-qingyang-tcm-tcm-clinic" {
 				t.Fatalf("specialty 50, count 2: %v", ids)
 			}
