@@ -147,10 +147,11 @@ type recorder struct {
 	// the journal keeps being synced every interval while a batch waits for
 	// the store (another process's long transaction, say): run hands it one
 	// batch at a time and removes the batch's file when it reports back.
-	writes   chan writeJob
-	written  chan writeJob
-	inFlight bool       // a batch is with the writer; run goroutine only
-	failed   []writeJob // journaled batches whose write failed, retried in turn
+	writes    chan writeJob
+	written   chan writeJob
+	inFlight  bool       // a batch is with the writer; run goroutine only
+	failed    []writeJob // journaled batches whose write failed, retried in turn
+	retryNext time.Time  // the interval's retries: at most one a writeEvery
 
 	kick       chan struct{}
 	flushReq   chan chan struct{}
@@ -161,13 +162,15 @@ type recorder struct {
 
 const maxBatch = 500
 
-// writeJob is a batch of uses for the store and the journal file that
-// holds exactly them ("" without a journal); ok is the writer's answer.
+// writeJob is a batch of uses for the store and the journal files that
+// hold exactly them (none without a journal); ok is the writer's answer.
 type writeJob struct {
 	batch []obj
-	file  string
+	files []string
 	ok    bool
-	retry bool // written before and failed: write only what the store lacks
+	// retry: the batch may be in the store in part (a failed write, a
+	// crash's files): only what the store lacks is written.
+	retry bool
 }
 
 func newRecorder(tx Transactor, st store.Reader, cfg Config) (*recorder, error) {
@@ -224,22 +227,32 @@ func (r *recorder) takeJournal() {
 func (r *recorder) writer() {
 	for job := range r.writes {
 		if job.retry {
-			job.batch = r.missing(job.batch)
+			todo, err := r.missing(job.batch)
+			if err != nil {
+				r.log.Error("health-card use journal: cannot tell which uses the store holds; tried again later", "count", len(job.batch), "err", err)
+				r.written <- job // not ok
+				continue
+			}
+			if job.ok = r.write(todo); job.ok && len(todo) > 0 {
+				r.log.Info("health-card uses written from the journal", "count", len(todo))
+			}
+		} else {
+			job.ok = r.write(job.batch)
 		}
-		job.ok = r.write(job.batch)
 		r.written <- job
 	}
 }
 
-// finished takes the writer's report: the batch's file goes once its
-// uses are in the store (a failed batch's stays for the next start).
+// finished takes the writer's report: the batch's files go once its
+// uses are in the store; a failed batch is tried again while the node
+// runs (its files keep its uses for a start meanwhile).
 func (r *recorder) finished(job writeJob) {
 	r.inFlight = false
 	switch {
-	case job.ok && job.file != "":
-		r.j.done([]string{job.file})
-	case !job.ok && job.file != "":
-		r.failed = append(r.failed, job) // its file keeps the uses: retry while running
+	case job.ok && len(job.files) > 0:
+		r.j.done(job.files)
+	case !job.ok && len(job.files) > 0:
+		r.failed = append(r.failed, job)
 	}
 }
 
@@ -302,7 +315,9 @@ func (r *recorder) run() {
 		case <-t.C:
 			r.takeJournal()
 			r.tick(false)
-			r.retry()
+			if time.Now().After(r.retryNext) && r.retry() {
+				r.retryNext = time.Now().Add(r.writeEvery) // a batch that keeps failing is not hammered
+			}
 		case <-r.kick:
 			r.tick(true)
 		case job := <-r.written:
@@ -313,6 +328,9 @@ func (r *recorder) run() {
 			close(ack)
 		case ack := <-r.recoverReq:
 			r.recover()
+			r.wait()
+			r.retry() // the crash's uses first: recover put them at the front
+			r.wait()
 			close(ack)
 		case <-r.done:
 			r.drain()
@@ -361,50 +379,49 @@ func (r *recorder) tick(force bool) {
 	}
 	// The active file holds exactly the batch (every use taken since the
 	// last rotation): it is removed once they are written.
-	file := ""
+	var files []string
 	if r.j != nil {
 		closed := len(r.j.closed)
 		if err := r.j.rotate(); err != nil {
 			r.log.Error("health-card use journal: rotate", "err", err)
 		}
 		if len(r.j.closed) > closed { // closed with the batch in it, even if the next did not open
-			file = r.j.closed[len(r.j.closed)-1]
+			files = []string{r.j.closed[len(r.j.closed)-1]}
 		}
 	}
 	r.inFlight = true
-	r.writes <- writeJob{batch: batch, file: file}
+	r.writes <- writeJob{batch: batch, files: files}
 }
 
-// recover writes the records a crash left in the journal that the store
-// does not hold yet, and removes their files.
+// recover queues the records a crash left in the journal (read when it
+// was opened) for the writer, first, as a retry: only those the store
+// does not hold yet are written, then their files are removed. The run
+// goroutine does not wait for it, so the journal keeps being synced.
 func (r *recorder) recover() {
 	evs, files := r.replay, r.replayed
 	r.replay, r.replayed = nil, nil
-	if len(files) == 0 {
-		return
-	}
-	todo := r.missing(evs)
-	if r.write(todo) {
-		r.j.done(files)
-		if len(todo) > 0 {
-			r.log.Info("health-card uses recovered from the journal", "count", len(todo))
-		}
+	if len(files) > 0 {
+		r.failed = append([]writeJob{{batch: evs, files: files}}, r.failed...)
 	}
 }
 
 // missing returns the journaled uses the store does not hold (by their
 // meta.source): after a crash, or when a batch's write failed part-way.
-func (r *recorder) missing(evs []obj) []obj {
+// An error of the store is returned, not read as "missing": that would
+// write uses already stored a second time.
+func (r *recorder) missing(evs []obj) ([]obj, error) {
 	var todo []obj
 	for _, ev := range evs {
 		res, err := r.st.Search(context.Background(), &store.Query{Types: []string{"AuditEvent"}, Count: 1, Total: store.TotalNone,
 			Where: []store.Clause{{{Param: "_source", Type: store.TypeURI, URI: str(object(ev["meta"])["source"])}}}})
-		if err == nil && len(res.Matches) > 0 {
-			continue // written already
+		if err != nil {
+			return nil, err
 		}
-		todo = append(todo, ev)
+		if len(res.Matches) == 0 {
+			todo = append(todo, ev)
+		}
 	}
-	return todo
+	return todo, nil
 }
 
 // write writes AuditEvents in transactions of at most maxBatch and
