@@ -62,7 +62,7 @@ func TestCatalogueIsComplete(t *testing.T) {
 	for prefix, codes := range map[string][]string{
 		"role.": roles, "role.about.": roles, "kind.": institutionKinds, "grade.": hospitalGrades, "service.": serviceKinds,
 		"registration.": {"primary", "regional"},
-		"affrole.":      {"lead", "member", "supporting", "supported"}, "why.": whyReasons, "category.": {"lab", "imaging"},
+		"affrole.":      {"lead", "member", "supporting", "supported"}, "why.": engineReasons(), "category.": {"lab", "imaging"},
 		"gender.": {"male", "female", "other", "unknown"}, "channel.": channels,
 		"patients.kind.":  {"idnumber", "onecode", "name", "signedcode"},
 		"review.decided.": {"link", "distinct"}, "review.grade.": {"certain", "probable", "possible", "certainly-not"},

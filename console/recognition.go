@@ -152,15 +152,9 @@ func priorOf(lang string, parts []any) priorView {
 	return pv
 }
 
-// whyReasons are the codes of the engine's reasons why a prior result is
-// not recognisable (CodeSystem recognition-reason); the console says them
-// in the page's language ("why."+code), and a code it does not know in the
-// engine's own words.
-var whyReasons = []string{
-	"not-in-catalogue", "orderer-not-in-programme", "no-prior-result", "outside-window",
-	"issuer-unknown", "issuer-not-in-programme", "issuer-grade", "eqa-failed", "eqa-missing",
-}
-
+// whyText says the engine's reason code (CodeSystem recognition-reason,
+// recognition.WhyText) in the page's language ("why."+code), and a code
+// it does not know in the engine's own words.
 func whyText(lang, code, display string) string {
 	if m, ok := catalogue["why."+code]; ok {
 		return m.text(lang)
