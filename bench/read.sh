@@ -72,8 +72,6 @@ start() {
   echo "$pid"
 }
 if [[ "$src" == prepare ]]; then
-  port=${PORT:-18080}
-  curl -s -o /dev/null "http://127.0.0.1:$port/" && { echo "port $port is taken: set PORT" >&2; exit 1; }
   server=$(start "$tmp/xietong" "$out" "$port")
   "$tmp/xietong" bench ingest --url "http://127.0.0.1:$port/fhir" --bundles ../shared/synthea/r4 --limit 10 --floor=false | grep ingest:
   kill -TERM "$server"

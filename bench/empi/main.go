@@ -208,7 +208,7 @@ func load(ctx context.Context, dsn string, recs []match.Record, withIndex bool) 
 		close(out)
 	}()
 	var bulk *pgxpool.Pool
-	if !withIndex && strings.HasPrefix(dsn, "postgres") {
+	if !withIndex && open.IsPostgres(dsn) {
 		// One statement per batch (see bulkPut) instead of a round trip
 		// per Patient: through the store, the 2,000,000 rows took 67 rows
 		// per second at load 25 (8 hours).
