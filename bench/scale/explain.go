@@ -46,7 +46,11 @@ func explainQueries(s *sample, r *rand.Rand) []explainQuery {
 	}
 	// Since decision 019 a reference or chain driver is read from the
 	// reference entries by their source type, with no resource row (the
-	// FROM is the set itself); a0 and c0 are the forms before.
+	// FROM is the set itself); a0 and c0 are the forms before. Kind a is
+	// hand-written here and has drifted: the store now answers one
+	// patient's resources by a code from the token entries' patient keys
+	// (sqlstore's patientTokens), so "a page" below is the reference-driver
+	// form it used before that, not the SQL the store runs.
 	aFilters := " AND (EXISTS (SELECT 1 FROM idx_token x1 WHERE x1.rid = r.rid AND +x1.param = 'code' AND x1.code = ? AND x1.system = ?))" +
 		" AND (EXISTS (SELECT 1 FROM idx_date x2 WHERE x2.rid = r.rid AND +x2.param = 'date' AND (x2.high > ? OR (x2.low >= ? AND x2.high <= ?))))" +
 		" AND (EXISTS (SELECT 1 FROM idx_date x3 WHERE x3.rid = r.rid AND +x3.param = 'date' AND (x3.low < ? OR (x3.low >= ? AND x3.high <= ?))))"
