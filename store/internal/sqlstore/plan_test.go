@@ -24,24 +24,7 @@ var coroutineScan = regexp.MustCompile(`(?m)^SCAN [re]$`)
 // region): they must start from the index table and look resources up by
 // row id, never walk all resources of the type.
 func TestSQLitePlansDriveFromIndexes(t *testing.T) {
-	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plan.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	migrations, err := filepath.Glob("../../sqlite/migrations/*.sql")
-	if err != nil || len(migrations) < 4 {
-		t.Fatal(migrations, err)
-	}
-	for _, m := range migrations { // Glob sorts: 0001, 0002, ...
-		ddl, err := os.ReadFile(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(ddl)); err != nil {
-			t.Fatal(m, err)
-		}
-	}
+	plan := sqlitePlan(t)
 	yes := true
 	one := func(p store.Predicate) []store.Clause { return []store.Clause{{p}} }
 	cases := map[string][]store.Clause{
@@ -101,21 +84,7 @@ func TestSQLitePlansDriveFromIndexes(t *testing.T) {
 		if err := b.where("r", types, where, true); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+b.String(), b.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		text := strings.Join(plan, "\n")
+		text := plan(b.String(), b.args...)
 		t.Logf("%s:\n%s", name, text)
 		// A SCAN of a table walks all its rows; a SCAN of a co-routine
 		// (alias p<n>: the patients of a _has, streamed) does not.
@@ -194,7 +163,7 @@ func sqlitePlan(t *testing.T) func(q string, args ...any) string {
 	if err != nil || len(migrations) < 7 {
 		t.Fatal(migrations, err)
 	}
-	for _, m := range migrations {
+	for _, m := range migrations { // Glob sorts: 0001, 0002, ...
 		ddl, err := os.ReadFile(m)
 		if err != nil {
 			t.Fatal(err)
