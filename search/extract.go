@@ -242,23 +242,14 @@ func pathRoots(rt, expr string) []string {
 // splitTop splits s at the "|" outside parentheses and quotes.
 func splitTop(s string) []string {
 	var out []string
-	depth, quoted, start := 0, false, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && quoted:
-			i++
-		case c == '\'':
-			quoted = !quoted
-		case quoted:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == '|' && depth == 0:
+	start := 0
+	scanExpr(s, 0, 0, func(i, depth int) bool {
+		if s[i] == '|' && depth == 0 {
 			out = append(out, s[start:i])
 			start = i + 1
 		}
-	}
+		return false
+	})
 	return append(out, s[start:])
 }
 
@@ -270,25 +261,39 @@ func stripWhere(s string) string {
 		if i < 0 {
 			return s
 		}
-		j, depth, quoted := i+len(".where("), 1, false
-		for ; j < len(s) && depth > 0; j++ {
-			switch c := s[j]; {
-			case c == '\\' && quoted:
-				j++
-			case c == '\'':
-				quoted = !quoted
-			case quoted:
-			case c == '(':
-				depth++
-			case c == ')':
-				depth--
-			}
-		}
-		if depth > 0 {
+		j := scanExpr(s, i+len(".where("), 1, func(_, depth int) bool { return depth == 0 })
+		if j == len(s) {
 			return ""
 		}
-		s = s[:i] + s[j:]
+		s = s[:i] + s[j+1:]
 	}
+}
+
+// scanExpr walks the expression s from index from, starting at
+// parenthesis depth depth, with FHIRPath's quoting ('...', a backslash
+// escaping inside): at every byte outside quotes it calls stop with the
+// depth after that byte, and returns the index where stop said true, or
+// len(s).
+func scanExpr(s string, from, depth int, stop func(i, depth int) bool) int {
+	quoted := false
+	for i := from; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+			continue
+		case c == '\'':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		}
+		if !quoted && stop(i, depth) {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // pathRoot parses one branch without where(): optional "(", the type (rt,
