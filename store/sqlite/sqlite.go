@@ -57,6 +57,7 @@ type DB struct {
 	reader *sql.DB // query_only connections
 	rstmts *stmtCache
 	wstmts *stmtCache
+	raw    *rawInserts // the buffered rows' INSERTs, on the writer's handle (rawinsert.go)
 	read   sqlstore.Reader
 	point  *pointReaders // Read and VRead
 	audit  *auditFile    // the audit trail, a file of its own (auditfile.go)
@@ -263,6 +264,10 @@ func (db *DB) startCheckpointer(path string, o Options) error {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.committerDone
+	// The inserts on the writer's handle stop first (waiting for one in
+	// flight): after this a member still writing fails, never inserts
+	// outside the group's transaction.
+	db.raw.close()
 	db.gmu.Lock()
 	g := db.g
 	db.g = nil
@@ -396,12 +401,18 @@ func (q sqlQuerier) Query(ctx context.Context, query string, args ...any) (sqlst
 }
 
 func isUniqueViolation(err error) bool {
+	var c int
 	var se *sqlite.Error
-	if errors.As(err, &se) {
-		c := se.Code()
-		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	var re *rawError
+	switch {
+	case errors.As(err, &se):
+		c = se.Code()
+	case errors.As(err, &re):
+		c = int(re.code)
+	default:
+		return false
 	}
-	return false
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 func fsSub() (fs.FS, error) { return fs.Sub(migrationFS, "migrations") }

@@ -78,11 +78,6 @@ func (db *DB) prepareWriter(ctx context.Context) error {
 	for _, t := range indexTables {
 		qs = append(qs, deleteIndexSQL(t))
 	}
-	for _, t := range bufferedTables {
-		for _, n := range chunks {
-			qs = append(qs, insertSQL(t, n))
-		}
-	}
 	for _, q := range qs {
 		if _, err := db.wstmts.get(ctx, q); err != nil {
 			return fmt.Errorf("sqlite: prepare %q: %w", q, err)
@@ -91,6 +86,14 @@ func (db *DB) prepareWriter(ctx context.Context) error {
 	db.wstmts.mu.Lock()
 	db.wstmts.frozen = true
 	db.wstmts.mu.Unlock()
+	// The buffered rows' INSERTs run on the handle directly (rawinsert.go).
+	if db.raw == nil {
+		r, err := openRawInserts(ctx, db.writer)
+		if err != nil {
+			return err
+		}
+		db.raw = r
+	}
 	return nil
 }
 
@@ -163,6 +166,11 @@ func (db *DB) openGroup() (*group, error) {
 	defer db.gmu.Unlock()
 	if db.g != nil {
 		return db.g, nil
+	}
+	// The buffered inserts run on the connection's handle: it must still
+	// be the one they were prepared on.
+	if err := db.raw.verify(context.Background(), db.writer); err != nil {
+		return nil, err
 	}
 	// Not the caller's context: the SQLite transaction outlives it, and
 	// database/sql rolls a transaction back when its context ends.
@@ -575,17 +583,20 @@ func (t *tx) flush() error {
 	if t.err != nil {
 		return t.err
 	}
-	for _, table := range bufferedTables {
+	for ti, table := range bufferedTables {
 		p, n := t.pending[table], t.rows[table]
 		if n == 0 {
 			continue
 		}
 		width := len(p) / n
-		for _, c := range chunks {
+		for ci, c := range chunks {
 			for n >= c {
-				// Some rows may be in, some not: exec marks the
-				// transaction failed.
-				if _, err := t.exec(insertSQL(table, c), p[:c*width]...); err != nil {
+				// Some rows may be in, some not: the transaction has
+				// failed (as exec marks it). The INSERTs run on the
+				// writer's handle below database/sql (rawinsert.go).
+				t.wrote = true
+				if err := t.db.raw.insert(ti, ci, p[:c*width]); err != nil {
+					t.err = fmt.Errorf("%w (the transaction must be rolled back)", err)
 					return t.err
 				}
 				p, n = p[c*width:], n-c

@@ -1,0 +1,298 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sync"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// rawInserts run the buffered multi-row INSERTs of a transaction's Commit
+// (tx.flush) on the writer connection's SQLite handle directly, below
+// database/sql and the driver, as the point readers do for reads
+// (pointread.go). Through database/sql each statement converted its
+// arguments (driverArgsConnLocked) and the driver looked up every
+// parameter's name and copied every string and blob into memory of its
+// own allocated per argument (conn.bind): ~25 % of the inserts' time, all
+// of it inside the single writer (docs/decisions/027-writer-held-time.md).
+// Here every text and blob of a statement is copied once into one buffer
+// of C memory kept across statements and bound from it (SQLITE_STATIC).
+//
+// The handle is the driver's own connection (the pool's only writer
+// connection), found once at Open through sql.Conn.Raw; the statements
+// are prepared on it, so they run inside the group's SQLite transaction
+// exactly as the database/sql statements did (same connection, same
+// transaction, same OR IGNORE / OR ROLLBACK SQL). Calls use a TLS of
+// their own: the handle is opened with SQLITE_OPEN_FULLMUTEX, so SQLite
+// serialises them with any database/sql call on the same connection, and
+// the driver's per-connection state (its TLS among it) is never touched.
+// Only the holder of the writer token inserts (tx.go), so there is one
+// inserter at a time.
+//
+// Safety checks, each a refusal rather than a write in the wrong place:
+//   - every group checks that the pool's connection is still the one the
+//     statements were prepared on (verify, from openGroup);
+//   - every statement checks that the handle is inside a transaction: an
+//     INSERT outside one would commit on its own, and a transaction can
+//     end under a member (OR ROLLBACK, Close);
+//   - Close finalises the statements under mu before the connection
+//     closes, and an insert after that fails.
+type rawInserts struct {
+	mu     sync.RWMutex // read-held while inserting; Close takes it
+	closed bool
+	tls    *libc.TLS
+	db     uintptr     // sqlite3* of the writer connection
+	stmts  [][]uintptr // [index in bufferedTables][index in chunks]
+	buf    uintptr     // C memory the texts and blobs of a statement are bound from
+	size   int
+}
+
+// driverHandle returns the sqlite3* of a modernc.org/sqlite driver
+// connection (the value sql.Conn.Raw passes). The driver does not export
+// it; its connection type keeps it in the field db, which this reads
+// without changing anything. A driver version that changed that fails
+// here, at Open, and in the tests.
+func driverHandle(dc any) (uintptr, error) {
+	v := reflect.ValueOf(dc)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return 0, fmt.Errorf("sqlite: writer: unexpected driver connection %T", dc)
+	}
+	s := v.Elem()
+	f, ok := s.Type().FieldByName("db")
+	if !ok || f.Type.Kind() != reflect.Uintptr || s.Type().PkgPath() != "modernc.org/sqlite" {
+		return 0, fmt.Errorf("sqlite: writer: driver connection %T has no SQLite handle field (a changed modernc.org/sqlite?)", dc)
+	}
+	h := uintptr(s.FieldByIndex(f.Index).Uint())
+	if h == 0 {
+		return 0, errors.New("sqlite: writer: the driver connection is closed")
+	}
+	return h, nil
+}
+
+// writerHandle borrows the writer pool's connection and returns its handle.
+// The caller holds the writer token (or is Open), so the connection is free.
+func writerHandle(ctx context.Context, writer *sql.DB) (uintptr, error) {
+	c, err := writer.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	var h uintptr
+	var herr error
+	// f returns nil: an error returned from Raw's function that is (or
+	// wraps) driver.ErrBadConn would close the connection.
+	if err := c.Raw(func(dc any) error { h, herr = driverHandle(dc); return nil }); err != nil {
+		return 0, err
+	}
+	return h, herr
+}
+
+// openRawInserts prepares the INSERTs of every buffered table and chunk
+// size on the writer connection's handle.
+func openRawInserts(ctx context.Context, writer *sql.DB) (_ *rawInserts, err error) {
+	h, err := writerHandle(ctx, writer)
+	if err != nil {
+		return nil, err
+	}
+	r := &rawInserts{tls: libc.NewTLS(), db: h}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	for _, table := range bufferedTables {
+		row := make([]uintptr, len(chunks))
+		r.stmts = append(r.stmts, row) // before preparing: close finalises what was
+		for i, n := range chunks {
+			if row[i], err = r.prepare(insertSQL(table, n)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r, nil
+}
+
+func (r *rawInserts) prepare(q string) (uintptr, error) {
+	z, err := libc.CString(q)
+	if err != nil {
+		return 0, err
+	}
+	defer libc.Xfree(r.tls, z)
+	pst := r.tls.Alloc(8)
+	defer r.tls.Free(8)
+	if rc := sqlite3.Xsqlite3_prepare_v3(r.tls, r.db, z, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
+		return 0, r.errorf(rc, "prepare %q", q)
+	}
+	st := cPointer(pst)
+	if st == 0 {
+		return 0, fmt.Errorf("sqlite: writer: %q is no statement", q)
+	}
+	return st, nil
+}
+
+// verify checks that the writer pool's connection is the one the
+// statements were prepared on. The pool keeps its one connection for the
+// store's life (no lifetime, no idle limit; the driver reports a bad
+// connection only once it is closed), so this fails only on a bug; it
+// runs once per group, before the group's transaction begins.
+func (r *rawInserts) verify(ctx context.Context, writer *sql.DB) error {
+	h, err := writerHandle(ctx, writer)
+	if err != nil {
+		return err
+	}
+	if h != r.db {
+		return errors.New("sqlite: writer: the writer connection was replaced; its prepared inserts are gone")
+	}
+	return nil
+}
+
+// rawError is a failed call on the writer's handle; code is SQLite's
+// extended result code (isUniqueViolation reads it).
+type rawError struct {
+	code int32
+	msg  string
+}
+
+func (e *rawError) Error() string { return e.msg }
+
+func (r *rawInserts) errorf(rc int32, format string, args ...any) error {
+	code := rc
+	msg := "no handle"
+	if r.db != 0 {
+		code = sqlite3.Xsqlite3_extended_errcode(r.tls, r.db)
+		msg = libc.GoString(sqlite3.Xsqlite3_errmsg(r.tls, r.db))
+	}
+	return &rawError{code: code, msg: fmt.Sprintf("sqlite: writer: %s: %s (%d)", fmt.Sprintf(format, args...), msg, code)}
+}
+
+// insert runs the INSERT of chunks[ci] rows into bufferedTables[ti] with
+// args (the rows' values, flat). The caller holds the writer token.
+func (r *rawInserts) insert(ti, ci int, args []any) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return errClosed
+	}
+	// Outside a transaction the INSERT would commit on its own: the
+	// group's transaction has ended (rolled back by OR ROLLBACK, or by
+	// Close) and this member must fail, never write.
+	if sqlite3.Xsqlite3_get_autocommit(r.tls, r.db) != 0 {
+		return errors.New("sqlite: writer: no write transaction is open (the shared transaction was rolled back)")
+	}
+	st := r.stmts[ti][ci]
+	if err := r.bind(st, args); err != nil {
+		sqlite3.Xsqlite3_reset(r.tls, st)
+		return err
+	}
+	rc := sqlite3.Xsqlite3_step(r.tls, st)
+	if rc != sqlite3.SQLITE_DONE {
+		err := r.errorf(rc, "insert into %s", bufferedTables[ti])
+		sqlite3.Xsqlite3_reset(r.tls, st)
+		return err
+	}
+	sqlite3.Xsqlite3_reset(r.tls, st)
+	return nil
+}
+
+// bind binds args to st's parameters: texts and blobs from r.buf, where
+// each is copied once. The values are those tx.buffer and bufferIndex
+// store, with database/sql's meaning: int and int64 as integers, float64
+// as a real, string as text, []byte as a blob (nil as NULL), nil as NULL.
+// Bindings are left in place after the step (the next use binds every
+// parameter again before it steps); the buffer is only freed at close.
+func (r *rawInserts) bind(st uintptr, args []any) error {
+	if int(sqlite3.Xsqlite3_bind_parameter_count(r.tls, st)) != len(args) {
+		return fmt.Errorf("sqlite: writer: %d values for %d parameters", len(args), sqlite3.Xsqlite3_bind_parameter_count(r.tls, st))
+	}
+	need := 0
+	for _, a := range args {
+		switch x := a.(type) {
+		case string:
+			need += len(x)
+		case []byte:
+			need += len(x)
+		}
+	}
+	if need > math.MaxInt32 {
+		return errors.New("sqlite: writer: statement too large")
+	}
+	if need > r.size || r.buf == 0 {
+		size := max(need, 2*r.size, 64<<10)
+		p := libc.Xmalloc(r.tls, libc.Tsize_t(size))
+		if p == 0 {
+			return errors.New("sqlite: writer: out of memory")
+		}
+		if r.buf != 0 {
+			libc.Xfree(r.tls, r.buf)
+		}
+		r.buf, r.size = p, size
+	}
+	off := r.buf
+	for i, a := range args {
+		n := int32(i + 1)
+		var rc int32
+		switch x := a.(type) {
+		case int64:
+			rc = sqlite3.Xsqlite3_bind_int64(r.tls, st, n, x)
+		case int:
+			rc = sqlite3.Xsqlite3_bind_int64(r.tls, st, n, int64(x))
+		case float64:
+			rc = sqlite3.Xsqlite3_bind_double(r.tls, st, n, x)
+		case string:
+			// A zero-length text is bound from a non-nil pointer: a nil
+			// one would bind NULL.
+			copy(libc.GoBytes(off, len(x)), x)
+			rc = sqlite3.Xsqlite3_bind_text(r.tls, st, n, off, int32(len(x)), sqlite3.SQLITE_STATIC)
+			off += uintptr(len(x))
+		case []byte:
+			if x == nil {
+				rc = sqlite3.Xsqlite3_bind_null(r.tls, st, n)
+				break
+			}
+			copy(libc.GoBytes(off, len(x)), x)
+			rc = sqlite3.Xsqlite3_bind_blob(r.tls, st, n, off, int32(len(x)), sqlite3.SQLITE_STATIC)
+			off += uintptr(len(x))
+		case nil:
+			rc = sqlite3.Xsqlite3_bind_null(r.tls, st, n)
+		default:
+			return fmt.Errorf("sqlite: writer: cannot bind a %T", a)
+		}
+		if rc != sqlite3.SQLITE_OK {
+			return r.errorf(rc, "bind parameter %d", n)
+		}
+	}
+	return nil
+}
+
+// close finalises the statements and frees the buffer; later inserts fail.
+// It runs before the writer connection closes (Close), or on a failed open.
+func (r *rawInserts) close() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.closed = true
+	for _, row := range r.stmts {
+		for _, st := range row {
+			if st != 0 {
+				sqlite3.Xsqlite3_finalize(r.tls, st)
+			}
+		}
+	}
+	r.stmts = nil
+	if r.buf != 0 {
+		libc.Xfree(r.tls, r.buf)
+		r.buf = 0
+	}
+	r.tls.Close()
+}
