@@ -22,7 +22,7 @@ func TestRawInsertsStoreValuesAsTheDriverDid(t *testing.T) {
 	w.Body = []byte{} // not nil: an empty body is a zero-length blob
 	w.Index = store.Index{
 		Tokens:     []store.TokenEntry{{Param: "identifier", System: "", Code: odd, Text: ""}},
-		Dates:      []store.DateEntry{{Param: "birthdate", Low: -1, High: 1 << 50}},
+		Dates:      []store.DateEntry{{Param: "birthdate", Low: -1, High: 1<<53 + 1}},
 		Quantities: []store.QuantityEntry{{Param: "q", Low: 1.5, High: 2.5}, {Param: "q", Low: 1, High: 1, CanonicalCode: "g", CanonicalLow: 0.001, CanonicalHigh: 0.001}},
 	}
 	tx1, err := db.Begin(ctx)
@@ -64,7 +64,7 @@ func TestRawInsertsStoreValuesAsTheDriverDid(t *testing.T) {
 	var lo, hi int64
 	var tyLo string
 	one(`SELECT low, high, typeof(low) FROM idx_date`, &lo, &hi, &tyLo)
-	if lo != -1 || hi != 1<<50 || tyLo != "integer" {
+	if lo != -1 || hi != 1<<53+1 || tyLo != "integer" {
 		t.Errorf("date entry: %d..%d (%s)", lo, hi, tyLo)
 	}
 	rows, err := db.reader.Query(`SELECT low, typeof(low), typeof(canonical_code), typeof(canonical_low), coalesce(canonical_low, -1) FROM idx_quantity ORDER BY seq`)
