@@ -173,7 +173,7 @@ func (r *rawInserts) errorf(rc int32, format string, args ...any) error {
 
 // insert runs the INSERT of chunks[ci] rows into bufferedTables[ti] with
 // args (the rows' values, flat). The caller holds the writer token.
-func (r *rawInserts) insert(ti, ci int, args []any) error {
+func (r *rawInserts) insert(ti, ci int, args []val) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
@@ -200,24 +200,51 @@ func (r *rawInserts) insert(ti, ci int, args []any) error {
 	return nil
 }
 
+// val is one column value of a buffered row, typed so that buffering a
+// row allocates nothing per value (an int64, float64 or string in an any
+// is a heap allocation each: ~100 per resource inside the writer).
+type val struct {
+	kind valKind
+	i    int64 // kindInt; kindReal: the float64's bits
+	s    string
+	b    []byte
+}
+
+type valKind uint8
+
+const (
+	kindNull valKind = iota
+	kindInt
+	kindReal
+	kindText
+	kindBlob
+)
+
+var vNull = val{}
+
+func vInt(i int64) val    { return val{kind: kindInt, i: i} }
+func vReal(f float64) val { return val{kind: kindReal, i: int64(math.Float64bits(f))} }
+func vText(s string) val  { return val{kind: kindText, s: s} }
+
+// vBlob is a blob, or NULL for a nil b (as database/sql binds a nil []byte).
+func vBlob(b []byte) val {
+	if b == nil {
+		return vNull
+	}
+	return val{kind: kindBlob, b: b}
+}
+
 // bind binds args to st's parameters: texts and blobs from r.buf, where
-// each is copied once. The values are those tx.buffer and bufferIndex
-// store, with database/sql's meaning: int and int64 as integers, float64
-// as a real, string as text, []byte as a blob (nil as NULL), nil as NULL.
-// Bindings are left in place after the step (the next use binds every
-// parameter again before it steps); the buffer is only freed at close.
-func (r *rawInserts) bind(st uintptr, args []any) error {
+// each is copied once (SQLITE_STATIC). Bindings are left in place after
+// the step (the next use binds every parameter again before it steps);
+// the buffer is only freed at close.
+func (r *rawInserts) bind(st uintptr, args []val) error {
 	if int(sqlite3.Xsqlite3_bind_parameter_count(r.tls, st)) != len(args) {
 		return fmt.Errorf("sqlite: writer: %d values for %d parameters", len(args), sqlite3.Xsqlite3_bind_parameter_count(r.tls, st))
 	}
 	need := 0
-	for _, a := range args {
-		switch x := a.(type) {
-		case string:
-			need += len(x)
-		case []byte:
-			need += len(x)
-		}
+	for i := range args {
+		need += len(args[i].s) + len(args[i].b)
 	}
 	if need > math.MaxInt32 {
 		return errors.New("sqlite: writer: statement too large")
@@ -234,34 +261,27 @@ func (r *rawInserts) bind(st uintptr, args []any) error {
 		r.buf, r.size = p, size
 	}
 	off := r.buf
-	for i, a := range args {
+	for i := range args {
+		a := &args[i]
 		n := int32(i + 1)
 		var rc int32
-		switch x := a.(type) {
-		case int64:
-			rc = sqlite3.Xsqlite3_bind_int64(r.tls, st, n, x)
-		case int:
-			rc = sqlite3.Xsqlite3_bind_int64(r.tls, st, n, int64(x))
-		case float64:
-			rc = sqlite3.Xsqlite3_bind_double(r.tls, st, n, x)
-		case string:
+		switch a.kind {
+		case kindInt:
+			rc = sqlite3.Xsqlite3_bind_int64(r.tls, st, n, a.i)
+		case kindReal:
+			rc = sqlite3.Xsqlite3_bind_double(r.tls, st, n, math.Float64frombits(uint64(a.i)))
+		case kindText:
 			// A zero-length text is bound from a non-nil pointer: a nil
 			// one would bind NULL.
-			copy(libc.GoBytes(off, len(x)), x)
-			rc = sqlite3.Xsqlite3_bind_text(r.tls, st, n, off, int32(len(x)), sqlite3.SQLITE_STATIC)
-			off += uintptr(len(x))
-		case []byte:
-			if x == nil {
-				rc = sqlite3.Xsqlite3_bind_null(r.tls, st, n)
-				break
-			}
-			copy(libc.GoBytes(off, len(x)), x)
-			rc = sqlite3.Xsqlite3_bind_blob(r.tls, st, n, off, int32(len(x)), sqlite3.SQLITE_STATIC)
-			off += uintptr(len(x))
-		case nil:
-			rc = sqlite3.Xsqlite3_bind_null(r.tls, st, n)
+			copy(libc.GoBytes(off, len(a.s)), a.s)
+			rc = sqlite3.Xsqlite3_bind_text(r.tls, st, n, off, int32(len(a.s)), sqlite3.SQLITE_STATIC)
+			off += uintptr(len(a.s))
+		case kindBlob:
+			copy(libc.GoBytes(off, len(a.b)), a.b)
+			rc = sqlite3.Xsqlite3_bind_blob(r.tls, st, n, off, int32(len(a.b)), sqlite3.SQLITE_STATIC)
+			off += uintptr(len(a.b))
 		default:
-			return fmt.Errorf("sqlite: writer: cannot bind a %T", a)
+			rc = sqlite3.Xsqlite3_bind_null(r.tls, st, n)
 		}
 		if rc != sqlite3.SQLITE_OK {
 			return r.errorf(rc, "bind parameter %d", n)

@@ -104,7 +104,7 @@ func TestRawInsertOutsideATransactionIsRefused(t *testing.T) {
 	if chunks[ci] != 1 {
 		t.Fatalf("the last chunk size is %d, want 1", chunks[ci])
 	}
-	err := db.raw.insert(ti, ci, []any{int64(99), 0, "url", "http://x"})
+	err := db.raw.insert(ti, ci, []val{vInt(99), vInt(0), vText("url"), vText("http://x")})
 	if err == nil {
 		t.Error("an insert with no transaction open succeeded")
 	}

@@ -120,7 +120,7 @@ func (db *DB) Begin(ctx context.Context) (store.Tx, error) {
 		db.release()
 		return nil, sqlstore.WrapErr(ctx, "begin", err)
 	}
-	t := &tx{db: db, g: g, pending: pendingPool.Get().(map[string][]any), rows: map[string]int{}, created: map[string]current{}, unflushed: map[string]*store.Version{}}
+	t := &tx{db: db, g: g, pending: pendingPool.Get().(map[string][]val), rows: map[string]int{}, created: map[string]current{}, unflushed: map[string]*store.Version{}}
 	t.Reader = sqlstore.Reader{Q: flushingQuerier{t: t, q: sqlQuerier{tx: g.tx, stmts: db.wstmts}}, D: sqlstore.SQLite}
 	t.direct = sqlstore.Reader{Q: sqlQuerier{tx: g.tx, stmts: db.wstmts}, D: sqlstore.SQLite}
 	db.mu.Lock()
@@ -259,7 +259,7 @@ type tx struct {
 
 	// Rows not yet inserted, per table, as flat argument lists, and the
 	// resources they belong to (type + "/" + id: rid and version).
-	pending map[string][]any
+	pending map[string][]val
 	rows    map[string]int
 	created map[string]current
 	// The versions among the pending rows, by type + "/" + id: a read of
@@ -498,11 +498,11 @@ func (t *tx) put(ctx context.Context, w *store.Write, fresh bool) error {
 	} else {
 		t.lastRid++
 		cur.rid = t.lastRid
-		t.buffer("resource", 1, cur.rid, w.Type, w.ID, w.VersionID, vid, lu, deleted)
+		t.buffer("resource", 1, vInt(cur.rid), vText(w.Type), vText(w.ID), vInt(w.VersionID), vInt(vid), vInt(lu), vInt(int64(deleted)))
 	}
 	// The version row last: a Put that failed above has buffered nothing.
 	t.lastVid = vid
-	t.buffer("resource_version", 1, vid, w.Type, w.ID, w.VersionID, lu, w.Method, deleted, body)
+	t.buffer("resource_version", 1, vInt(vid), vText(w.Type), vText(w.ID), vInt(w.VersionID), vInt(lu), vText(w.Method), vInt(int64(deleted)), vBlob(body))
 	cur.version = w.VersionID
 	t.created[key] = cur
 	t.unflushed[key] = &store.Version{Type: w.Type, ID: w.ID, VersionID: w.VersionID, LastUpdated: sqlstore.FromMicros(lu), Method: w.Method, Deleted: w.Delete, Body: body}
@@ -513,7 +513,7 @@ func (t *tx) put(ctx context.Context, w *store.Write, fresh bool) error {
 }
 
 // buffer appends n rows (their arguments flat in args) to table's pending rows.
-func (t *tx) buffer(table string, n int, args ...any) {
+func (t *tx) buffer(table string, n int, args ...val) {
 	t.pending[table] = append(t.pending[table], args...)
 	t.rows[table] += n
 }
@@ -524,55 +524,55 @@ func (t *tx) buffer(table string, n int, args ...any) {
 // entries of its table, so the key is unique however many entries repeat
 // a parameter, or repeat each other.
 func (t *tx) bufferIndex(rid int64, typ string, x *store.Index) {
-	add := func(table string, n int, row func(p []any, i int) []any) {
+	add := func(table string, n int, row func(p []val, i int) []val) {
 		if n == 0 {
 			return
 		}
 		p := t.pending[table]
 		for i := 0; i < n; i++ {
-			p = row(append(p, rid, i), i)
+			p = row(append(p, vInt(rid), vInt(int64(i))), i)
 		}
 		t.pending[table] = p
 		t.rows[table] += n
 	}
-	add("idx_string", len(x.Strings), func(p []any, i int) []any {
+	add("idx_string", len(x.Strings), func(p []val, i int) []val {
 		e := &x.Strings[i]
-		return append(p, e.Param, e.Norm, e.Exact)
+		return append(p, vText(e.Param), vText(e.Norm), vText(e.Exact))
 	})
 	pat := x.PatientKey(typ) // migration 0004
-	add("idx_token", len(x.Tokens), func(p []any, i int) []any {
+	add("idx_token", len(x.Tokens), func(p []val, i int) []val {
 		e := &x.Tokens[i]
-		return append(p, e.Param, e.System, e.Code, e.Text, pat)
+		return append(p, vText(e.Param), vText(e.System), vText(e.Code), vText(e.Text), vText(pat))
 	})
-	add("idx_reference", len(x.References), func(p []any, i int) []any {
+	add("idx_reference", len(x.References), func(p []val, i int) []val {
 		e := &x.References[i]
-		return append(p, e.Param, e.TargetType, e.TargetID, e.URL, typ) // source_type: migration 0007
+		return append(p, vText(e.Param), vText(e.TargetType), vText(e.TargetID), vText(e.URL), vText(typ)) // source_type: migration 0007
 	})
-	add("idx_date", len(x.Dates), func(p []any, i int) []any {
+	add("idx_date", len(x.Dates), func(p []val, i int) []val {
 		e := &x.Dates[i]
-		return append(p, e.Param, e.Low, e.High)
+		return append(p, vText(e.Param), vInt(e.Low), vInt(e.High))
 	})
-	add("idx_number", len(x.Numbers), func(p []any, i int) []any {
+	add("idx_number", len(x.Numbers), func(p []val, i int) []val {
 		e := &x.Numbers[i]
-		return append(p, e.Param, e.Value, e.Low, e.High)
+		return append(p, vText(e.Param), vReal(e.Value), vReal(e.Low), vReal(e.High))
 	})
-	add("idx_quantity", len(x.Quantities), func(p []any, i int) []any {
+	add("idx_quantity", len(x.Quantities), func(p []val, i int) []val {
 		e := &x.Quantities[i]
-		var cl, ch any
+		cl, ch := vNull, vNull
 		if e.CanonicalCode != "" {
-			cl, ch = e.CanonicalLow, e.CanonicalHigh
+			cl, ch = vReal(e.CanonicalLow), vReal(e.CanonicalHigh)
 		}
-		return append(p, e.Param, e.System, e.Code, e.Low, e.High, e.CanonicalCode, cl, ch)
+		return append(p, vText(e.Param), vText(e.System), vText(e.Code), vReal(e.Low), vReal(e.High), vText(e.CanonicalCode), cl, ch)
 	})
-	add("idx_uri", len(x.URIs), func(p []any, i int) []any {
+	add("idx_uri", len(x.URIs), func(p []val, i int) []val {
 		e := &x.URIs[i]
-		return append(p, e.Param, e.URI)
+		return append(p, vText(e.Param), vText(e.URI))
 	})
-	add("idx_composite", len(x.Composites), func(p []any, i int) []any {
+	add("idx_composite", len(x.Composites), func(p []val, i int) []val {
 		e := &x.Composites[i]
-		p = append(p, e.Param)
+		p = append(p, vText(e.Param))
 		for _, c := range e.Parts {
-			p = append(p, c.System, c.Code, c.Low, c.High)
+			p = append(p, vText(c.System), vText(c.Code), vReal(c.Low), vReal(c.High))
 		}
 		return p
 	})
@@ -755,7 +755,7 @@ func (t *tx) end(cause error) error {
 // capacity kept) for the next ones: grown afresh for every transaction,
 // their appends cost ~5 % of the serial writer's time in allocation and
 // copying (docs/decisions/022-ingest-index-tables.md, round 2).
-var pendingPool = sync.Pool{New: func() any { return map[string][]any{} }}
+var pendingPool = sync.Pool{New: func() any { return map[string][]val{} }}
 
 // recycle hands the emptied buffers back; the transaction has ended and
 // holds t.mu.
