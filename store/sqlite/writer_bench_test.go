@@ -20,7 +20,11 @@ import (
 // (cpu-µs/res) is the time the writer is held by the store (Put, the
 // inserts at Commit, the COMMIT) without the API's hooks. The fsync's
 // wait is not CPU; its count is one per transaction here (no group of
-// concurrent members to share it). docs/decisions/027-writer-held-time.md.
+// concurrent members to share it). The synthetic index entries are not
+// the extracted ones and every transaction pays a COMMIT of its own, so
+// the CPU figure is this benchmark's, not the ingest's (compare builds
+// with it, interleaved); allocs/op are the store's allocations for 6,000
+// resources. docs/decisions/027-writer-held-time.md.
 func BenchmarkWriterHeld(b *testing.B) {
 	const n, batch = 6000, 300
 	corpus := storetest.Synthea(b, n)
