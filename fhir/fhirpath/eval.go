@@ -165,7 +165,9 @@ func MustCompile(expr string, opts ...CompileOption) *Expression {
 // input's own.
 func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err error) {
 	if opts == nil {
-		opts = &EvalOptions{}
+		// Shared, never written: a fresh one per call was an allocation
+		// per search parameter of every resource indexed (decision 028).
+		opts = &noOptions
 	}
 	c := ctxPool.Get().(*evalCtx)
 	*c = evalCtx{opts: opts, strict: e.strict}
@@ -211,6 +213,9 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 }
 
 var ctxPool = sync.Pool{New: func() any { return new(evalCtx) }}
+
+// noOptions stands for nil options. Nothing writes through c.opts.
+var noOptions EvalOptions
 
 // EvaluateBool evaluates the expression as a boolean: empty gives false,
 // ok false; a single Boolean gives its value.
