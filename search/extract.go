@@ -93,7 +93,7 @@ type compiledParam struct {
 	// components of a composite parameter, evaluated on each value of expr.
 	components []compiledParam
 	// part marks a component: its entries become composite parts, which
-	// keep no token text and no canonical quantity (compositeParts), so
+	// keep no token text and no canonical quantity (appendCompositeParts), so
 	// those are not computed.
 	part bool
 	// roots are the resource's elements expr starts from (one per branch
@@ -476,20 +476,25 @@ const maxCompositeRows = 64
 // components evaluated on that value, every combination of their entries.
 func addComposites(x *store.Index, cp *compiledParam, res map[string]any, vals fhirpath.Collection, zone *time.Location) error {
 	var tmp store.Index // a component value's entries, reused
+	// One set of options for every component of every value: they only
+	// name the resource (%resource), and each was an allocation of the
+	// whole EvalOptions per component evaluated (decision 028).
+	opts := &fhirpath.EvalOptions{Resource: res}
+	var parts []store.CompositePart // a component's parts, reused
 	for _, v := range vals {
 		rows := [][]store.CompositePart{nil}
 		for i := range cp.components {
 			c := &cp.components[i]
-			cv, err := c.expr.Evaluate(v, &fhirpath.EvalOptions{Resource: res})
+			cv, err := c.expr.Evaluate(v, opts)
 			if err != nil {
 				return fmt.Errorf("search parameter %s component %d (%s): %w", cp.code, i+1, c.expr, err)
 			}
-			var parts []store.CompositePart
+			parts = parts[:0]
 			for _, one := range cv {
 				tmp = store.Index{Strings: tmp.Strings[:0], Tokens: tmp.Tokens[:0], References: tmp.References[:0],
 					Dates: tmp.Dates[:0], Numbers: tmp.Numbers[:0], Quantities: tmp.Quantities[:0], URIs: tmp.URIs[:0]}
 				addEntries(&tmp, c, one, zone)
-				parts = append(parts, compositeParts(&tmp)...)
+				parts = appendCompositeParts(parts, &tmp)
 			}
 			var next [][]store.CompositePart
 			for _, r := range rows {
@@ -510,10 +515,10 @@ func addComposites(x *store.Index, cp *compiledParam, res map[string]any, vals f
 	return nil
 }
 
-// compositeParts converts a component's entries (made under the empty
-// parameter name) into composite parts, as store.CompositeEntry holds them.
-func compositeParts(x *store.Index) []store.CompositePart {
-	var out []store.CompositePart
+// appendCompositeParts appends a component's entries (made under the
+// empty parameter name) to out as composite parts, as store.CompositeEntry
+// holds them.
+func appendCompositeParts(out []store.CompositePart, x *store.Index) []store.CompositePart {
 	for _, e := range x.Tokens {
 		if e.Param == "" && e.Code != "" {
 			out = append(out, store.CompositePart{System: e.System, Code: e.Code})
