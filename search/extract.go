@@ -118,6 +118,7 @@ func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, 
 		return out, p.err
 	}
 	p.presize(&out)
+	var compOpts *fhirpath.EvalOptions // for composites' components, made on first use
 	var buf [32]string
 	alt := altNames(buf[:0], res)
 	for i := range p.params {
@@ -134,7 +135,10 @@ func (ix *Indexer) Index(resourceType string, res map[string]any) (store.Index, 
 		before := lengthsOf(&out)
 		switch cp.typ {
 		case store.TypeComposite:
-			if err := addComposites(&out, cp, res, vals, ix.zone); err != nil {
+			if compOpts == nil {
+				compOpts = &fhirpath.EvalOptions{Resource: res}
+			}
+			if err := addComposites(&out, cp, compOpts, vals, ix.zone); err != nil {
 				return out, err
 			}
 		case store.TypeNear:
@@ -474,12 +478,11 @@ const maxCompositeRows = 64
 
 // addComposites indexes each value of a composite's expression: the
 // components evaluated on that value, every combination of their entries.
-func addComposites(x *store.Index, cp *compiledParam, res map[string]any, vals fhirpath.Collection, zone *time.Location) error {
+// opts names the resource (%resource) for the components' expressions;
+// the caller makes it once per resource, not per component evaluated (an
+// allocation of the whole EvalOptions each time, decision 028).
+func addComposites(x *store.Index, cp *compiledParam, opts *fhirpath.EvalOptions, vals fhirpath.Collection, zone *time.Location) error {
 	var tmp store.Index // a component value's entries, reused
-	// One set of options for every component of every value: they only
-	// name the resource (%resource), and each was an allocation of the
-	// whole EvalOptions per component evaluated (decision 028).
-	opts := &fhirpath.EvalOptions{Resource: res}
 	var parts []store.CompositePart // a component's parts, reused
 	for _, v := range vals {
 		rows := [][]store.CompositePart{nil}
