@@ -482,7 +482,7 @@ const maxCompositeRows = 64
 // the caller makes it once per resource, not per component evaluated (an
 // allocation of the whole EvalOptions each time, decision 028).
 func addComposites(x *store.Index, cp *compiledParam, opts *fhirpath.EvalOptions, vals fhirpath.Collection, zone *time.Location) error {
-	var tmp store.Index // a component value's entries, reused
+	var tmp store.Index             // a component value's entries, reused
 	var parts []store.CompositePart // a component's parts, reused
 	for _, v := range vals {
 		rows := [][]store.CompositePart{nil}

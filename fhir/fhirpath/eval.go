@@ -108,6 +108,7 @@ type evalCtx struct {
 	nowSet       bool
 	depth        int
 	focusBuf     [1]Value
+	resBuf       [1]Value // %resource when EvalOptions.Resource names it
 }
 
 type varFrame struct {
@@ -177,6 +178,10 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 		// the common case: evaluate over a resource without allocating
 		c.focusBuf[0] = jsonValue(m, nil)
 		focus = c.focusBuf[:1:1]
+	} else if v, ok := input.(Value); ok {
+		// a value from an earlier result (a composite's components)
+		c.focusBuf[0] = v
+		focus = c.focusBuf[:1:1]
 	} else {
 		focus = toCollection(input)
 	}
@@ -186,7 +191,8 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	}
 	c.resource = focus
 	if opts.Resource != nil {
-		c.resource = Collection{jsonValue(opts.Resource, nil)}
+		c.resBuf[0] = jsonValue(opts.Resource, nil)
+		c.resource = c.resBuf[:1:1]
 	} else if len(focus) == 1 {
 		if _, ok := focus[0].v.(map[string]any); !ok || !isResourceValue(focus[0]) {
 			c.resource = nil
@@ -205,8 +211,9 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > 0 && &out[0] == &c.focusBuf[0] {
-		// the result is the input itself: do not hand out pooled memory
+	if len(out) > 0 && (&out[0] == &c.focusBuf[0] || &out[0] == &c.resBuf[0]) {
+		// the result is the input or %resource itself: do not hand out
+		// pooled memory
 		out = Collection{out[0]}
 	}
 	return out, nil
