@@ -13,16 +13,11 @@ import (
 )
 
 // decodeResource parses a request body into the resource tree.
-//
-// data is a request body that readBody read into a buffer of its own and
-// that nothing changes or reuses afterwards: the tree's strings are parts
-// of it (fhirjson.DecodeOwned), which spares copying every body, a
-// megabyte per transaction Bundle (decision 028).
 func (s *Server) decodeResource(data []byte) (map[string]any, error) {
 	// A UTF-8 byte order mark, as some hospital systems send: RFC 8259 8.1
 	// lets a parser ignore it.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	m, err := fhirjson.DecodeOwned(data, fhirjson.Limits{MaxDepth: s.cfg.MaxDepth})
+	m, err := fhirjson.Decode(data, fhirjson.Limits{MaxDepth: s.cfg.MaxDepth})
 	if err != nil {
 		var se *fhirjson.SyntaxError
 		if errors.As(err, &se) {

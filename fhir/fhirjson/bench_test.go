@@ -68,21 +68,6 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		reportPerResource(b, len(raw), start)
 	})
-	b.Run("owned", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		b.ReportAllocs()
-		start := startClock()
-		for i := 0; i < b.N; i++ {
-			for _, r := range raw {
-				// DecodeOwned may keep r: the trees of earlier rounds
-				// are garbage, and nothing here changes r.
-				if _, err := DecodeOwned(r, Limits{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		reportPerResource(b, len(raw), start)
-	})
 	b.Run("json.Unmarshal", func(b *testing.B) {
 		b.SetBytes(int64(size))
 		b.ReportAllocs()

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // Limits bound what Decode accepts. The zero value means DefaultLimits.
@@ -59,33 +58,14 @@ func (e *SyntaxError) Error() string {
 // holding any of them keeps that copy alive, so a long-lived cache should
 // keep whole trees rather than a few strings cut from large documents.
 func Decode(data []byte, limits Limits) (map[string]any, error) {
-	// One copy of the document: strings without escapes and numbers are
-	// substrings of it, so they cost no allocation of their own.
-	return decode(data, string(data), limits)
-}
-
-// DecodeOwned is Decode for a document the caller gives away: the tree's
-// strings and numbers are substrings of data itself, not of a copy, so
-// data must never be changed afterwards (nor reused, e.g. from a pool).
-// It is for a request body read into a buffer of its own and used for
-// nothing else: a transaction Bundle is about a megabyte, and the copy
-// Decode makes was 2–3 % of an ingest's CPU (decision 028). Holding any
-// string of the tree keeps all of data alive, as with Decode's copy.
-func DecodeOwned(data []byte, limits Limits) (map[string]any, error) {
-	if len(data) == 0 {
-		return decode(data, "", limits)
-	}
-	return decode(data, unsafe.String(&data[0], len(data)), limits)
-}
-
-// decode parses data; src is data as a string (a copy, or data itself).
-func decode(data []byte, src string, limits Limits) (map[string]any, error) {
 	if limits.MaxDepth <= 0 {
 		limits.MaxDepth = DefaultLimits.MaxDepth
 	}
 	d := decoderPool.Get().(*decoder)
 	defer d.release()
-	*d = decoder{data: data, src: src, maxDepth: limits.MaxDepth, intern: internedKeys(),
+	// One copy of the document: strings without escapes and numbers are
+	// substrings of it, so they cost no allocation of their own.
+	*d = decoder{data: data, src: string(data), maxDepth: limits.MaxDepth, intern: internedKeys(),
 		scratch: d.scratch[:0], members: d.members[:0], items: d.items[:0]}
 	if limits.MaxBytes > 0 && len(data) > limits.MaxBytes {
 		return nil, d.errorAt(limits.MaxBytes, fmt.Sprintf("document is %d bytes, larger than the limit of %d", len(data), limits.MaxBytes))

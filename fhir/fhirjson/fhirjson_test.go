@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 func mustDecode(t testing.TB, s string) map[string]any {
@@ -242,12 +241,6 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Decode(data, Limits{})
-		// DecodeOwned reads the same document the same way, errors
-		// included (it is given its own copy, which it may keep).
-		owned, oerr := DecodeOwned(bytes.Clone(data), Limits{})
-		if !reflect.DeepEqual(v, owned) || !reflect.DeepEqual(err, oerr) {
-			t.Fatalf("DecodeOwned differs from Decode on %q:\n%v, %v\n%v, %v", data, v, err, owned, oerr)
-		}
 		if err != nil {
 			var se *SyntaxError
 			if !errors.As(err, &se) {
@@ -285,43 +278,6 @@ func TestDecodeDoesNotAliasInput(t *testing.T) {
 	}
 	if !reflect.DeepEqual(v, v2) {
 		t.Errorf("tree changed with the input buffer: %v", v2)
-	}
-}
-
-// TestDecodeOwnedSharesInput: DecodeOwned's strings and numbers are the
-// caller's bytes (what it is for: no copy of a megabyte Bundle), and
-// only those that need unescaping are copies; the tree is Decode's.
-func TestDecodeOwnedSharesInput(t *testing.T) {
-	doc := `{"resourceType":"Observation","id":"a","status":"final","x":1.5,"note":[{"text":"a\nb"}]}`
-	data := []byte(doc)
-	v, err := DecodeOwned(data, Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := mustDecode(t, doc); !reflect.DeepEqual(v, want) {
-		t.Fatalf("DecodeOwned = %v, want %v", v, want)
-	}
-	inData := func(s string) bool {
-		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-		lo := uintptr(unsafe.Pointer(&data[0]))
-		return p >= lo && p+uintptr(len(s)) <= lo+uintptr(len(data))
-	}
-	for _, s := range []string{v["id"].(string), v["status"].(string), string(v["x"].(json.Number))} {
-		if !inData(s) {
-			t.Errorf("%q is a copy, not a part of the document", s)
-		}
-	}
-	if text := v["note"].([]any)[0].(map[string]any)["text"].(string); text != "a\nb" || inData(text) {
-		t.Errorf("an escaped string must be unescaped into memory of its own: %q", text)
-	}
-	if _, err := DecodeOwned(nil, Limits{}); err == nil || !strings.Contains(err.Error(), "empty document") {
-		t.Errorf("DecodeOwned(nil) = %v, want the empty-document error", err)
-	}
-	data2 := []byte(`{"resourceType":"Patient","id":"b"}`)
-	w, _ := Decode(data2, Limits{})
-	if s := w["id"].(string); uintptr(unsafe.Pointer(unsafe.StringData(s))) >= uintptr(unsafe.Pointer(&data2[0])) &&
-		uintptr(unsafe.Pointer(unsafe.StringData(s))) < uintptr(unsafe.Pointer(&data2[0]))+uintptr(len(data2)) {
-		t.Errorf("Decode must not keep the caller's bytes")
 	}
 }
 
