@@ -106,7 +106,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		pprof.StopCPUProfile()
 	}
 	if *memProfile != "" {
-		if err := writeMemProfile(*memProfile, mem0); err != nil {
+		if err := writeMemProfile(stdout, *memProfile, mem0); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -184,7 +184,7 @@ func memProfileBase(path string) uint64 {
 // writeMemProfile writes the allocs profile (the sampled allocations since
 // the start of the process; those of the loading before the ingest were
 // sampled at the default rate) and prints the bytes the ingest allocated.
-func writeMemProfile(path string, before uint64) error {
+func writeMemProfile(stdout io.Writer, path string, before uint64) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	f, err := os.Create(path)
@@ -195,6 +195,6 @@ func writeMemProfile(path string, before uint64) error {
 	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 		return err
 	}
-	fmt.Printf("memory: %.0f MB allocated during the ingest (GC cycles so far: %d)\n", float64(ms.TotalAlloc-before)/1e6, ms.NumGC)
+	fmt.Fprintf(stdout, "memory: %.0f MB allocated during the ingest (GC cycles so far: %d)\n", float64(ms.TotalAlloc-before)/1e6, ms.NumGC)
 	return nil
 }
