@@ -22,11 +22,7 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 	if err := checkFormat(r); err != nil {
 		return err
 	}
-	body, err := s.readBody(r, resourceMediaTypes...)
-	if err != nil {
-		return err
-	}
-	b, err := s.decodeResource(body)
+	b, err := s.readResourceBody(r)
 	if err != nil {
 		return err
 	}

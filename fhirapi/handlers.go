@@ -110,11 +110,7 @@ func (s *Server) instanceWrite(w http.ResponseWriter, r *http.Request, o *op) er
 }
 
 func (s *Server) readResource(r *http.Request, o *op) error {
-	body, err := s.readBody(r, resourceMediaTypes...)
-	if err != nil {
-		return err
-	}
-	res, err := s.decodeResource(body)
+	res, err := s.readResourceBody(r)
 	if err != nil {
 		return err
 	}

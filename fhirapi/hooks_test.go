@@ -182,3 +182,57 @@ func TestHooks(t *testing.T) {
 		t.Errorf("Prepare in a transaction: total %v", bundle["total"])
 	}
 }
+
+// keepHook keeps the trees its Prepare sees, as the EMPI's in-memory index
+// keeps names and identifiers of written Patients.
+type keepHook struct {
+	mu    sync.Mutex
+	trees []map[string]any
+}
+
+func (h *keepHook) Prepare(ctx context.Context, typ, id string, res map[string]any) error {
+	h.mu.Lock()
+	h.trees = append(h.trees, res)
+	h.mu.Unlock()
+	return nil
+}
+func (h *keepHook) Written(context.Context, store.Reader, *store.Version, map[string]any) ([]fhirapi.Followup, error) {
+	return nil, nil
+}
+func (h *keepHook) Committed(context.Context, []*store.Version) {}
+
+// Request bodies are read into pooled buffers (decision 028): what a hook
+// keeps of a written resource must not change when later bodies of the
+// same size are read into the same memory, by single writes or Bundles.
+func TestKeptTreesOutliveTheBodyBuffers(t *testing.T) {
+	h := &keepHook{}
+	base, _ := hookNode(t, h)
+	patient := func(name string) string {
+		return `{"resourceType":"Patient","name":[{"family":"` + name + `","given":["` + name + `"]}],"gender":"female"}`
+	}
+	names := []string{"aaaaaaaa", "bbbbbbbb", "cccccccc", "dddddddd"}
+	for i, n := range names {
+		if i%2 == 0 {
+			if code, m := send(t, http.MethodPost, base+"/Patient", patient(n)); code != http.StatusCreated {
+				t.Fatalf("create %s: %d %v", n, code, m)
+			}
+			continue
+		}
+		bundle := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + patient(n) +
+			`,"request":{"method":"POST","url":"Patient"}}]}`
+		if code, m := send(t, http.MethodPost, base, bundle); code != http.StatusOK {
+			t.Fatalf("transaction %s: %d %v", n, code, m)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.trees) != len(names) {
+		t.Fatalf("the hook saw %d writes, want %d", len(h.trees), len(names))
+	}
+	for i, tree := range h.trees {
+		name := tree["name"].([]any)[0].(map[string]any)
+		if name["family"] != names[i] || name["given"].([]any)[0] != names[i] || tree["gender"] != "female" {
+			t.Errorf("write %d: the kept tree now says %v, %v (want %s)", i, name, tree["gender"], names[i])
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -166,7 +167,7 @@ func TestCompositePartsNeedNoTextOrCanonical(t *testing.T) {
 	for _, r := range res {
 		rt := r["resourceType"].(string)
 		if p := full.plan(rt); p.err == nil && !whole[rt] {
-			q := *p
+			q := plan{err: p.err}
 			q.params = slices.Clone(p.params)
 			for i := range q.params {
 				q.params[i].components = slices.Clone(q.params[i].components)
@@ -191,4 +192,39 @@ func TestCompositePartsNeedNoTextOrCanonical(t *testing.T) {
 		t.Fatalf("only %d composite entries: the test covers too little", composites)
 	}
 	t.Logf("%d resources, %d composite entries", len(res), composites)
+}
+
+// Index starts each resource's slices at the entry counts of the last
+// resource of its type, bounded by maxSizeHint, and the entries are the
+// same whatever the hint (the tests above compare them).
+func TestIndexPresizesFromLastResource(t *testing.T) {
+	ix := NewIndexer(nil)
+	small := map[string]any{"resourceType": "Patient", "id": "a",
+		"identifier": []any{map[string]any{"system": "urn:s", "value": "1"}}}
+	first, err := ix.Index("Patient", small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []any
+	for i := range 300 {
+		ids = append(ids, map[string]any{"system": "urn:s", "value": strconv.Itoa(i)})
+	}
+	big := map[string]any{"resourceType": "Patient", "id": "b", "identifier": ids}
+	if x, err := ix.Index("Patient", big); err != nil || len(x.Tokens) < 300 {
+		t.Fatalf("big: %d tokens, %v", len(x.Tokens), err)
+	}
+	after, err := ix.Index("Patient", small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(after, first) {
+		t.Errorf("entries depend on the resource indexed before:\n%+v\n%+v", after, first)
+	}
+	if c := cap(after.Tokens); c != maxSizeHint {
+		t.Errorf("after a resource with 300 tokens the next starts with capacity %d, want the bound %d", c, maxSizeHint)
+	}
+	again, _ := ix.Index("Patient", small)
+	if c := cap(again.Tokens); c != len(after.Tokens) {
+		t.Errorf("capacity %d, want the last Patient's %d tokens", c, len(after.Tokens))
+	}
 }

@@ -37,6 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	url := fs.String("url", "", "post to this FHIR base instead of an in-process node (the floor is then not measured)")
 	floor := fs.Bool("floor", true, "also measure the storage floor in the same run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
+	memProfile := fs.String("memprofile", "", "write the allocations of the ingest phase (pprof allocs profile, -sample_index=alloc_space) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -89,12 +90,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		pprof.StartCPUProfile(f)
 	}
+	if *memProfile != "" {
+		// Every allocation is sampled from here on, so the profile counts
+		// the ingest and not the loading of the bundles before it (whose
+		// samples at the default rate are few): compare alloc_space, not
+		// the CPU figures, of a run with this flag.
+		runtime.MemProfileRate = 4096
+	}
+	mem0 := memProfileBase(*memProfile)
 	cpu0 := cputime.Process()
 	res := ingest.Post(ctx, client, base, bundles, *conc)
 	cpu := cputime.Process() - cpu0
 	ingestRSS := ingest.PeakRSS() // before the floor's database adds its own caches
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		if err := writeMemProfile(stdout, *memProfile, mem0); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
 	for _, f := range res.Failures {
 		fmt.Fprintf(stdout, "FAILED %s\n", f)
@@ -153,4 +168,33 @@ func runBare(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// memProfileBase notes the bytes allocated before the ingest, so that the
+// report can say how many the ingest allocated per resource.
+func memProfileBase(path string) uint64 {
+	if path == "" {
+		return 0
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// writeMemProfile writes the allocs profile (the sampled allocations since
+// the start of the process; those of the loading before the ingest were
+// sampled at the default rate) and prints the bytes the ingest allocated.
+func writeMemProfile(stdout io.Writer, path string, before uint64) error {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "memory: %.0f MB allocated during the ingest (GC cycles so far: %d)\n", float64(ms.TotalAlloc-before)/1e6, ms.NumGC)
+	return nil
 }

@@ -108,6 +108,7 @@ type evalCtx struct {
 	nowSet       bool
 	depth        int
 	focusBuf     [1]Value
+	resBuf       [1]Value // %resource when EvalOptions.Resource names it
 }
 
 type varFrame struct {
@@ -165,7 +166,9 @@ func MustCompile(expr string, opts ...CompileOption) *Expression {
 // input's own.
 func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err error) {
 	if opts == nil {
-		opts = &EvalOptions{}
+		// Shared, never written: a fresh one per call was an allocation
+		// per search parameter of every resource indexed (decision 028).
+		opts = &noOptions
 	}
 	c := ctxPool.Get().(*evalCtx)
 	*c = evalCtx{opts: opts, strict: e.strict}
@@ -174,6 +177,10 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	if m, ok := input.(map[string]any); ok {
 		// the common case: evaluate over a resource without allocating
 		c.focusBuf[0] = jsonValue(m, nil)
+		focus = c.focusBuf[:1:1]
+	} else if v, ok := input.(Value); ok {
+		// a value from an earlier result (a composite's components)
+		c.focusBuf[0] = v
 		focus = c.focusBuf[:1:1]
 	} else {
 		focus = toCollection(input)
@@ -184,7 +191,8 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	}
 	c.resource = focus
 	if opts.Resource != nil {
-		c.resource = Collection{jsonValue(opts.Resource, nil)}
+		c.resBuf[0] = jsonValue(opts.Resource, nil)
+		c.resource = c.resBuf[:1:1]
 	} else if len(focus) == 1 {
 		if _, ok := focus[0].v.(map[string]any); !ok || !isResourceValue(focus[0]) {
 			c.resource = nil
@@ -203,14 +211,18 @@ func (e *Expression) Evaluate(input any, opts *EvalOptions) (out Collection, err
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > 0 && &out[0] == &c.focusBuf[0] {
-		// the result is the input itself: do not hand out pooled memory
+	if len(out) > 0 && (&out[0] == &c.focusBuf[0] || &out[0] == &c.resBuf[0]) {
+		// the result is the input or %resource itself: do not hand out
+		// pooled memory
 		out = Collection{out[0]}
 	}
 	return out, nil
 }
 
 var ctxPool = sync.Pool{New: func() any { return new(evalCtx) }}
+
+// noOptions stands for nil options. Nothing writes through c.opts.
+var noOptions EvalOptions
 
 // EvaluateBool evaluates the expression as a boolean: empty gives false,
 // ok false; a single Boolean gives its value.

@@ -358,3 +358,52 @@ func TestDistinctLarge(t *testing.T) {
 		t.Errorf("got %s", render(out))
 	}
 }
+
+// Evaluate keeps its input, a Value input and %resource in memory of the
+// pooled evaluation context; a result that is one of them must be a copy,
+// or the next evaluation would change it under the caller.
+func TestResultsOutliveThePooledContext(t *testing.T) {
+	a := map[string]any{"resourceType": "Patient", "id": "a"}
+	b := map[string]any{"resourceType": "Patient", "id": "b"}
+	idOf := func(c Collection) any {
+		if len(c) != 1 {
+			return c
+		}
+		return c[0].Interface().(map[string]any)["id"]
+	}
+	for _, tc := range []struct {
+		expr      string
+		input     func(map[string]any) any
+		resourced bool
+	}{
+		{"$this", func(m map[string]any) any { return m }, false},
+		{"$this", func(m map[string]any) any {
+			v, err := NewValue(m, "Patient", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}, false},
+		{"%resource", func(map[string]any) any { return map[string]any{"resourceType": "Basic"} }, true},
+	} {
+		e := MustCompile(tc.expr)
+		eval := func(m map[string]any) Collection {
+			opts := &EvalOptions{}
+			if tc.resourced {
+				opts.Resource = m
+			}
+			out, err := e.Evaluate(tc.input(m), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		first := eval(a)
+		for range 8 { // the pool may hand out another context first
+			eval(b)
+		}
+		if got := idOf(first); got != "a" {
+			t.Errorf("%s: the first result now says %v, want a", tc.expr, got)
+		}
+	}
+}

@@ -39,6 +39,7 @@ func sysTypeByName(n string) sysType {
 // expressions (model types are immutable).
 type typeInfo struct {
 	name     string
+	qualName string // "FHIR." + name, made once: TypeName is asked per value by the indexer
 	m        *model.Type
 	kind     model.Kind
 	sys      sysType // for primitives
@@ -74,7 +75,7 @@ func fhirType(name string) *typeInfo {
 	if m == nil {
 		return nil
 	}
-	ti := &typeInfo{name: name, m: m, kind: m.Kind, abstract: m.Kind == model.KindResource && m.Abstract}
+	ti := &typeInfo{name: name, qualName: "FHIR." + name, m: m, kind: m.Kind, abstract: m.Kind == model.KindResource && m.Abstract}
 	if m.Kind == model.KindPrimitive {
 		ti.sys = sysTypeByName(model.SystemType(name))
 	}

@@ -50,6 +50,9 @@ func boolColl(b bool) Collection {
 // "FHIR.HumanName", "FHIR.string", "System.Integer".
 func (v Value) TypeName() string {
 	if v.t != nil {
+		if v.t.qualName != "" {
+			return v.t.qualName
+		}
 		return "FHIR." + v.t.name
 	}
 	if m, ok := v.v.(map[string]any); ok {
