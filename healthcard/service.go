@@ -613,16 +613,27 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 		targets[0], targets[i] = targets[i], targets[0]
 	}
 	for _, id := range targets {
-		v, err := s.st.Read(ctx, "Patient", id)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
-			continue
+		// The card's holder, read a moment ago in this call, is usually
+		// one of them (the record the card was registered on): not read
+		// again (decision 029).
+		var p obj
+		for _, h := range holders {
+			if str(h["id"]) == id {
+				p = h
+				break
+			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		p, err := decode(v)
-		if err != nil {
-			return nil, err
+		if p == nil {
+			v, err := s.st.Read(ctx, "Patient", id)
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if p, err = decode(v); err != nil {
+				return nil, err
+			}
 		}
 		if mrn := identifierValue(p, res.MRNSystem); mrn != "" && slices.Contains(linkTargets(p, "refer"), mid) {
 			res.Local, res.MRN = id, mrn

@@ -4,6 +4,7 @@
 // database where cards were issued to many patients.
 //
 //	go run ./bench/onecode -db /tmp/onecode.db -patients 100000 -n 2000 -rate 100
+//	go run ./bench/onecode -db /tmp/onecode.db -n 2000 -rate 100 -ingest ../shared/synthea/r4 -ingest-rate 300
 //	go run ./bench/onecode -db 'postgres://postgres@127.0.0.1:5432/xietong_onecode?sslmode=disable' -patients 100000 -n 2000
 //
 // Load (skipped when the patients are there): 20 institutions in the
@@ -16,7 +17,11 @@
 // (the record exists: reads only), with -rate an open loop of static codes
 // at that mean rate (Poisson arrivals, each call measured from its
 // scheduled send time), then dynamic codes with -c concurrent clients,
-// and a read by id as the machine's baseline. It prints p50, p90, p99,
+// and a read by id as the machine's baseline. With -ingest (and -rate),
+// a mixed open loop of known patients at -rate and first visits at
+// -first-rate runs twice, side by side: without, then beside a steady
+// write load (the folder's transaction Bundles posted through the same
+// node at -ingest-rate resources per second). It prints p50, p90, p99,
 // max, the process's CPU and allocations per call and the GCs per phase
 // (decision 024 states the load model).
 package main
@@ -46,6 +51,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/bench/ingest"
 	"github.com/xietong/xietong/empi"
 	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/identity/idnumber"
@@ -66,6 +72,9 @@ func main() {
 	loadWorkers := flag.Int("load-workers", 4, "concurrent transactions when loading")
 	firstprofile := flag.String("firstprofile", "", "write a CPU profile of the first-visit phase")
 	keys := flag.String("keys", "", "key file (default: next to a SQLite file, else in the temp folder)")
+	ingestDir := flag.String("ingest", "", "with -rate, also measure resolves beside a steady write load: transaction Bundles from this folder (../shared/synthea/r4) posted through the same node at -ingest-rate")
+	ingestRate := flag.Float64("ingest-rate", 300, "resources per second the -ingest load writes (whole Bundles, spaced to this mean rate)")
+	firstRate := flag.Float64("first-rate", 10, "first visits per second mixed into the -ingest phases' open loop")
 	flag.Parse()
 	if *keys == "" {
 		*keys = server.HealthCardKeysPath(*db)
@@ -135,11 +144,173 @@ func main() {
 	}
 	b.closedLoop("known patient (dynamic code)", pairs, *conc, dynamic, b.resolve)
 	srv.HealthCards().Flush()
+	if *ingestDir != "" && *rate > 0 {
+		bundles, err := ingest.LoadDir(*ingestDir, 0)
+		if err != nil {
+			log.Fatal(err)
+		}
+		// The same mixed open loop twice, side by side in one run: known
+		// patients at -rate and first visits at -first-rate, first
+		// without, then with the write load beside it. Each run has
+		// first visits of its own (pairs not resolved before).
+		nFirst := max(1, int(float64(*n)**firstRate / *rate))
+		for _, load := range []float64{0, *ingestRate} {
+			fresh := freshPairs(rng, seen, nFirst, *patients)
+			b.mixedLoop(srv, pairs, fresh, *rate, *firstRate, static, dynamic, rng, bundles, load)
+			srv.HealthCards().Flush()
+		}
+	}
 	b.closedLoop("baseline: GET Patient/id (same handler)", pairs, 1, static, b.read)
 	b.closedLoop("baseline: GET Patient/id (same handler)", pairs, *conc, static, b.read)
 }
 
 type pair struct{ pat, inst int }
+
+// freshPairs picks n (patient, institution) pairs not in seen (and adds
+// them): first visits.
+func freshPairs(rng *rand.Rand, seen map[pair]bool, n, patients int) []pair {
+	out := make([]pair, 0, n)
+	for len(out) < n {
+		p := pair{rng.IntN(patients), rng.IntN(len(institutions))}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// mixedLoop is an open loop of known-patient resolves (static codes of
+// known pairs) at rate and first visits (dynamic codes of fresh pairs) at
+// firstRate, merged Poisson arrivals, each call measured from its
+// scheduled send as in openLoop; with writeRate > 0 a writer posts the
+// transaction Bundles (cycling through them) through the same handler
+// beside it, whole Bundles spaced so that the resources arrive at
+// writeRate per second on average (a region's results arriving all day),
+// one at a time, each sent at its scheduled time or as soon as the one
+// before is answered. It reports each kind of resolve, and what the
+// writer wrote.
+func (b *bench) mixedLoop(srv *server.Server, known, fresh []pair, rate, firstRate float64, static, dynamic func(pair) string, rng *rand.Rand,
+	bundles []ingest.Bundle, writeRate float64) {
+	type call struct {
+		at    time.Duration
+		p     pair
+		first bool
+		code  string
+	}
+	var calls []call
+	var t time.Duration
+	for _, p := range known {
+		t += time.Duration(rng.ExpFloat64() / rate * float64(time.Second))
+		calls = append(calls, call{at: t, p: p, code: static(p)})
+	}
+	span := t
+	t = 0
+	for _, p := range fresh {
+		t += time.Duration(rng.ExpFloat64() / firstRate * float64(time.Second))
+		if t > span {
+			break
+		}
+		calls = append(calls, call{at: t, p: p, first: true})
+	}
+	slices.SortFunc(calls, func(x, y call) int { return int(x.at - y.at) })
+	for i := range calls {
+		if calls[i].first {
+			// Dynamic codes live a minute: signed now, before the clock.
+			calls[i].code = dynamic(calls[i].p)
+		}
+	}
+	ds := make([]time.Duration, len(calls))
+	created := make([]bool, len(calls))
+	stopWriter := make(chan struct{})
+	var writer sync.WaitGroup
+	var wrote, wroteBundles atomic.Int64
+	var wlat []time.Duration
+	if writeRate > 0 {
+		writer.Add(1)
+		go func() {
+			defer writer.Done()
+			pctx := access.WithPrincipal(b.ctx, access.Principal{Subject: "lis-onecode-bench", Role: "clinician", Organization: "Organization/" + institutions[0].id})
+			start := time.Now()
+			var due time.Duration
+			for i := 0; ; i++ {
+				bu := bundles[i%len(bundles)]
+				select {
+				case <-stopWriter:
+					return
+				case <-time.After(time.Until(start.Add(due))):
+				}
+				req := httptest.NewRequestWithContext(pctx, http.MethodPost, "/fhir", bytes.NewReader(bu.Body))
+				req.Header.Set("Content-Type", "application/fhir+json")
+				req.Header.Set("Prefer", "return=minimal")
+				rec := httptest.NewRecorder()
+				t0 := time.Now()
+				b.h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					log.Fatalf("the write load's Bundle %s answered %d: %.300s", bu.Name, rec.Code, rec.Body.String())
+				}
+				wlat = append(wlat, time.Since(t0))
+				wrote.Add(int64(bu.Resources))
+				wroteBundles.Add(1)
+				due += time.Duration(float64(bu.Resources) / writeRate * float64(time.Second))
+			}
+		}()
+		// Let the writer's first Bundle start before the clock does.
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := startMeasure()
+	start := m.start
+	var wg sync.WaitGroup
+	late := 0
+	for i, c := range calls {
+		if d := time.Until(start.Add(c.at)); d > 0 {
+			time.Sleep(d)
+		} else if d < -time.Millisecond {
+			late++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			created[i] = b.resolve(c.p, c.code)
+			ds[i] = time.Since(start.Add(c.at))
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	close(stopWriter)
+	writer.Wait()
+	var kd, fd []time.Duration
+	nCreated := 0
+	for i, c := range calls {
+		if c.first {
+			fd = append(fd, ds[i])
+			if created[i] {
+				nCreated++
+			}
+		} else {
+			kd = append(kd, ds[i])
+		}
+	}
+	load := "no write load"
+	if writeRate > 0 {
+		load = fmt.Sprintf("writes %g res/s", writeRate)
+	}
+	m.report(fmt.Sprintf("mixed open loop, all calls (%s)", load), fmt.Sprintf("rate %g+%g/s", rate, firstRate), ds, nCreated)
+	pct := func(d []time.Duration) string {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		q := func(f float64) float64 { return ms(d[int(f*float64(len(d)-1))]) }
+		return fmt.Sprintf("n %d  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", len(d), q(0.5), q(0.9), q(0.99), q(1))
+	}
+	fmt.Printf("  known patients (static code):     %s\n", pct(kd))
+	fmt.Printf("  first visits (dynamic, created %d): %s\n", nCreated, pct(fd))
+	if writeRate > 0 {
+		fmt.Printf("  write load: %d Bundles, %d resources in %.1f s (%.0f res/s); Bundle %s; %d sends left more than 1 ms late\n",
+			wroteBundles.Load(), wrote.Load(), wall.Seconds(), float64(wrote.Load())/wall.Seconds(), pct(wlat), late)
+	} else {
+		fmt.Printf("  %d sends left more than 1 ms late\n", late)
+	}
+}
 
 // bench calls the node's handler as the institutions' systems do.
 type bench struct {

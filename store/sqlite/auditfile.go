@@ -104,6 +104,13 @@ type auditFile struct {
 	path   string
 	w, r   *sql.DB
 	mu     sync.Mutex
+	// ckpt checkpoints the file's WAL in the background, as the
+	// resources' file's checkpointer does (sqlite.go), so that no append
+	// (a write's Sync, decision 006) ever runs the writer's backstop
+	// checkpoint of up to 16,384 pages inline (decision 029).
+	ckpt     *sql.DB
+	ckptStop chan struct{}
+	ckptDone chan struct{}
 	legacy int64 // the highest Seq of the resources' file's audit_log (0: none)
 
 	// The statements of the appends, prepared on the writer (under mu);
@@ -169,6 +176,10 @@ func openAuditFile(ctx context.Context, main *sql.DB, path string, o Options, le
 	}
 	a.r.SetMaxOpenConns(2)
 	a.r.SetMaxIdleConns(2)
+	if err := a.startCheckpointer(wdsn); err != nil {
+		a.close()
+		return nil, err
+	}
 	// Marked only once the audit file's schema is committed: a crash in
 	// between leaves an unmarked database and its audit file.
 	if mark != auditFileMark {
@@ -199,9 +210,49 @@ func filePath(p string) string {
 	return u.Path
 }
 
+// startCheckpointer runs PASSIVE checkpoints of the audit file's WAL on
+// a connection of its own every checkpointEvery. Without it the only
+// checkpoint was the writer's backstop (wal_autocheckpoint 16,384 pages,
+// the writer's DSN): every few thousand appends one append copied up to
+// 64 MB into the file and fsynced it inline, and a write's Sync waited
+// behind that (decision 029). A PASSIVE checkpoint never blocks the
+// appends or the readers; an error (SQLITE_BUSY while another process
+// checkpoints) is left to the next tick, the backstop stays.
+func (a *auditFile) startCheckpointer(wdsn string) error {
+	ckpt, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		return err
+	}
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	ckpt.SetConnMaxIdleTime(0)
+	a.ckpt, a.ckptStop, a.ckptDone = ckpt, make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(a.ckptDone)
+		tick := time.NewTicker(checkpointEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-a.ckptStop:
+				return
+			case <-tick.C:
+				ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+		}
+	}()
+	return nil
+}
+
 func (a *auditFile) close() error {
 	if a == nil {
 		return nil
+	}
+	var cerr error
+	if a.ckpt != nil {
+		close(a.ckptStop)
+		<-a.ckptDone
+		cerr = a.ckpt.Close()
+		a.ckpt = nil
 	}
 	a.mu.Lock()
 	for _, st := range a.stmts {
@@ -209,7 +260,7 @@ func (a *auditFile) close() error {
 	}
 	a.stmts = nil
 	a.mu.Unlock()
-	return errors.Join(a.r.Close(), a.w.Close())
+	return errors.Join(cerr, a.r.Close(), a.w.Close())
 }
 
 // exec runs q in tx from a statement prepared on the writer, so that the
