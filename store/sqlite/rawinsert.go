@@ -106,16 +106,38 @@ func openRawInserts(ctx context.Context, writer *sql.DB) (_ *rawInserts, err err
 			r.close()
 		}
 	}()
+	if err := r.prepareAll(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// prepareAll prepares the INSERTs of every buffered table and chunk size
+// on r.db. The caller is openRawInserts or holds r.mu.
+func (r *rawInserts) prepareAll() error {
 	for _, table := range bufferedTables {
 		row := make([]uintptr, len(chunks))
 		r.stmts = append(r.stmts, row) // before preparing: close finalises what was
 		for i, n := range chunks {
+			var err error
 			if row[i], err = r.prepare(insertSQL(table, n)); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return r, nil
+	return nil
+}
+
+// finalize finalises the statements (the caller holds r.mu).
+func (r *rawInserts) finalize() {
+	for _, row := range r.stmts {
+		for _, st := range row {
+			if st != 0 {
+				sqlite3.Xsqlite3_finalize(r.tls, st)
+			}
+		}
+	}
+	r.stmts = nil
 }
 
 func (r *rawInserts) prepare(q string) (uintptr, error) {
@@ -137,17 +159,31 @@ func (r *rawInserts) prepare(q string) (uintptr, error) {
 }
 
 // verify checks that the writer pool's connection is the one the
-// statements were prepared on. The pool keeps its one connection for the
-// store's life (no lifetime, no idle limit; the driver reports a bad
-// connection only once it is closed), so this fails only on a bug; it
-// runs once per group, before the group's transaction begins.
+// statements were prepared on, and prepares them again on it if database/sql
+// replaced it (the driver reports a connection bad when it was left
+// interrupted, not only once closed); it runs once per group, before the
+// group's transaction begins, by the holder of the writer token.
 func (r *rawInserts) verify(ctx context.Context, writer *sql.DB) error {
 	h, err := writerHandle(ctx, writer)
 	if err != nil {
 		return err
 	}
-	if h != r.db {
-		return errors.New("sqlite: writer: the writer connection was replaced; its prepared inserts are gone")
+	if h == r.db {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return errClosed
+	}
+	// The old handle is a zombie (sqlite3_close_v2) until its statements
+	// are finalised: this frees it.
+	r.finalize()
+	r.db = h
+	if err := r.prepareAll(); err != nil {
+		r.finalize()
+		r.db = 0
+		return err
 	}
 	return nil
 }
@@ -179,6 +215,9 @@ func (r *rawInserts) insert(ti, ci int, args []val) error {
 	if r.closed {
 		return errClosed
 	}
+	if r.stmts == nil { // a failed re-prepare (verify)
+		return errors.New("sqlite: writer: the inserts are not prepared")
+	}
 	// Outside a transaction the INSERT would commit on its own: the
 	// group's transaction has ended (rolled back by OR ROLLBACK, or by
 	// Close) and this member must fail, never write.
@@ -186,6 +225,7 @@ func (r *rawInserts) insert(ti, ci int, args []val) error {
 		return errors.New("sqlite: writer: no write transaction is open (the shared transaction was rolled back)")
 	}
 	st := r.stmts[ti][ci]
+	defer r.shrink(st)
 	if err := r.bind(st, args); err != nil {
 		sqlite3.Xsqlite3_reset(r.tls, st)
 		return err
@@ -199,6 +239,18 @@ func (r *rawInserts) insert(ti, ci int, args []val) error {
 	sqlite3.Xsqlite3_reset(r.tls, st)
 	return nil
 }
+
+// inTransaction reports whether the writer's handle is inside a
+// transaction. The caller holds the writer token.
+func (r *rawInserts) inTransaction() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return !r.closed && r.db != 0 && sqlite3.Xsqlite3_get_autocommit(r.tls, r.db) == 0
+}
+
+// errNoTransaction: the group's SQLite transaction has ended under it
+// (SQLite rolls back on its own after SQLITE_IOERR, SQLITE_NOMEM, ...).
+var errNoTransaction = errors.New("sqlite: writer: no write transaction is open (the shared transaction was rolled back)")
 
 // val is one column value of a buffered row, typed so that buffering a
 // row allocates nothing per value (an int64, float64 or string in an any
@@ -244,10 +296,11 @@ func (r *rawInserts) bind(st uintptr, args []val) error {
 	}
 	need := 0
 	for i := range args {
-		need += len(args[i].s) + len(args[i].b)
-	}
-	if need > math.MaxInt32 {
-		return errors.New("sqlite: writer: statement too large")
+		n := len(args[i].s) + len(args[i].b)
+		if n > math.MaxInt32 { // SQLite's limit is per value, not per statement
+			return fmt.Errorf("sqlite: writer: value %d too large", i+1)
+		}
+		need += n
 	}
 	if need > r.size || r.buf == 0 {
 		size := max(need, 2*r.size, 64<<10)
@@ -290,6 +343,23 @@ func (r *rawInserts) bind(st uintptr, args []val) error {
 	return nil
 }
 
+// rawBufKeep is the most C memory the buffer keeps between statements: a
+// larger one (a statement with large bodies) is freed after its statement.
+const rawBufKeep = 1 << 20
+
+// shrink frees a buffer grown past rawBufKeep once st has run (and was
+// reset); st's bindings into it are cleared. Other statements' bindings
+// may point into it too: as after a growth, they are bound again before
+// they next step.
+func (r *rawInserts) shrink(st uintptr) {
+	if r.size <= rawBufKeep {
+		return
+	}
+	sqlite3.Xsqlite3_clear_bindings(r.tls, st)
+	libc.Xfree(r.tls, r.buf)
+	r.buf, r.size = 0, 0
+}
+
 // close finalises the statements and frees the buffer; later inserts fail.
 // It runs before the writer connection closes (Close), or on a failed open.
 func (r *rawInserts) close() {
@@ -302,14 +372,7 @@ func (r *rawInserts) close() {
 		return
 	}
 	r.closed = true
-	for _, row := range r.stmts {
-		for _, st := range row {
-			if st != 0 {
-				sqlite3.Xsqlite3_finalize(r.tls, st)
-			}
-		}
-	}
-	r.stmts = nil
+	r.finalize()
 	if r.buf != 0 {
 		libc.Xfree(r.tls, r.buf)
 		r.buf = 0

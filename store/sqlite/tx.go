@@ -332,6 +332,11 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 		return nil, err
 	}
 	t.wrote = true
+	// Outside the group's transaction the statement would commit on its own.
+	if !t.db.raw.inTransaction() {
+		t.err = fmt.Errorf("%w (the transaction must be rolled back)", errNoTransaction)
+		return nil, t.err
+	}
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		t.err = fmt.Errorf("%w (the transaction must be rolled back)", err)
@@ -344,6 +349,12 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 func (t *tx) beginWriting() error {
 	if t.savepoint {
 		return nil
+	}
+	// Outside a transaction SAVEPOINT would start one of its own, which
+	// RELEASE then commits: the group's transaction has ended under it.
+	if !t.db.raw.inTransaction() {
+		t.err = errNoTransaction
+		return t.err
 	}
 	if _, err := t.g.tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
 		t.err = err
