@@ -106,6 +106,13 @@ func openRawInserts(ctx context.Context, writer *sql.DB) (_ *rawInserts, err err
 			r.close()
 		}
 	}()
+	// These calls share the handle with database/sql's (a transaction may
+	// be used from two goroutines): that is safe only while SQLite
+	// serialises calls on it, as the driver's SQLITE_OPEN_FULLMUTEX makes
+	// it. A driver that stopped doing so must fail here, not race later.
+	if sqlite3.Xsqlite3_db_mutex(r.tls, h) == 0 {
+		return nil, errors.New("sqlite: writer: the driver's connection has no mutex (not opened SQLITE_OPEN_FULLMUTEX); the writer's direct inserts cannot share it")
+	}
 	if err := r.prepareAll(); err != nil {
 		return nil, err
 	}
