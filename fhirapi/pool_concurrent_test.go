@@ -1,0 +1,115 @@
+package fhirapi_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func sendGzip(t *testing.T, method, url, body string) (int, map[string]any) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(body))
+	zw.Close()
+	req, _ := http.NewRequest(method, url, &b)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// Concurrent writes (plain, gzip, Bundles) interleaved with failing
+// bodies; every kept tree and every stored body still says its own name.
+func TestPooledBodiesUnderConcurrentWrites(t *testing.T) {
+	h := &keepHook{}
+	base, _ := hookNode(t, h)
+	patient := func(name string) string {
+		return `{"resourceType":"Patient","name":[{"family":"` + name + `","given":["` + name + `"]}],"gender":"female"}`
+	}
+	var mu sync.Mutex
+	locs := map[string]string{}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				n := fmt.Sprintf("g%dn%03d%s", g, i, strings.Repeat("x", (i*37)%200))
+				var code int
+				var m map[string]any
+				switch i % 4 {
+				case 0:
+					code, m = send(t, http.MethodPost, base+"/Patient", patient(n))
+				case 1:
+					code, m = sendGzip(t, http.MethodPost, base+"/Patient", patient(n))
+				case 2:
+					b := `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":` + patient(n) +
+						`,"request":{"method":"POST","url":"Patient"}}]}`
+					code, m = send(t, http.MethodPost, base, b)
+				case 3:
+					// failing bodies of the same size
+					send(t, http.MethodPost, base+"/Patient", patient(n)[:len(patient(n))-3]+`,,}`)
+					send(t, http.MethodPost, base+"/Patient", strings.Replace(patient(n), "Patient", "Patientx", 1))
+					continue
+				}
+				if code != 201 && code != 200 {
+					t.Errorf("%s: %d %v", n, code, m)
+					continue
+				}
+				var id string
+				if m["resourceType"] == "Bundle" {
+					e := m["entry"].([]any)[0].(map[string]any)
+					loc := e["response"].(map[string]any)["location"].(string)
+					id = strings.Split(loc, "/")[1]
+				} else if m != nil {
+					id, _ = m["id"].(string)
+					if fam := m["name"].([]any)[0].(map[string]any)["family"]; fam != n {
+						t.Errorf("response for %s says %v", n, fam)
+					}
+				}
+				mu.Lock()
+				locs[n] = id
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	h.mu.Lock()
+	for _, tree := range h.trees {
+		name := tree["name"].([]any)[0].(map[string]any)
+		fam := name["family"].(string)
+		if name["given"].([]any)[0] != fam {
+			t.Errorf("kept tree mixed: %v", name)
+		}
+		if _, ok := locs[fam]; !ok {
+			t.Errorf("kept tree names %q, never written", fam)
+		}
+	}
+	h.mu.Unlock()
+	for n, id := range locs {
+		if id == "" {
+			continue
+		}
+		code, m := send(t, http.MethodGet, base+"/Patient/"+id, "")
+		if code != 200 {
+			t.Errorf("read %s: %d", id, code)
+			continue
+		}
+		if fam := m["name"].([]any)[0].(map[string]any)["family"]; fam != n {
+			t.Errorf("stored %s says %v, want %s", id, fam, n)
+		}
+	}
+	t.Logf("%d written, %d trees kept", len(locs), len(h.trees))
+}
