@@ -121,6 +121,11 @@ func (f *Finder) Find(ctx context.Context, q FindQuery) ([]Found, error) {
 				continue
 			}
 			org := inc[str(obj(svc["providedBy"])["reference"])]
+			if org["active"] == false {
+				// A closed institution's services (a sync ends them too,
+				// but a file may still list them) are not offered.
+				continue
+			}
 			if q.Kind != "" && !hasCode(org, q.Kind) {
 				continue
 			}

@@ -5,28 +5,25 @@ import (
 	"io"
 
 	"github.com/xietong/xietong/directory"
-	"github.com/xietong/xietong/fhir/outcome"
 )
 
 // ImportDirectory checks a directory CSV file (package directory) against
 // the node's store and writes it in one transaction through the node's
 // API: all rows or none. A file with problems is directory.Errors (every
 // problem with its line); a transaction the API rejects is reported on
-// the line of the entry it names when it names one.
+// the line of the entry it names when it names one. It neither ends nor
+// dry-runs anything: SyncDirectory does, with directory.Options.
 func (s *Server) ImportDirectory(ctx context.Context, in io.Reader) (*directory.Plan, error) {
-	plan, err := directory.Parse(ctx, in, directory.StoreLookup(s.store))
+	rep, err := s.SyncDirectory(ctx, in, directory.Options{})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Transaction(ctx, plan.Bundle); err != nil {
-		if oe := outcome.As(err); oe != nil && oe.Status < 500 {
-			var errs directory.Errors
-			for _, is := range oe.Issues {
-				errs = append(errs, directory.RowError{Row: plan.RowOfEntry(is.Diagnostics), Message: is.Diagnostics})
-			}
-			return nil, errs
-		}
-		return nil, err
-	}
-	return plan, nil
+	return rep.Plan, nil
+}
+
+// SyncDirectory is directory.Import against the node's store and API
+// (decision 032): with opt.Sync the source's records the file no longer
+// lists are ended in the same transaction; opt.DryRun writes nothing.
+func (s *Server) SyncDirectory(ctx context.Context, in io.Reader, opt directory.Options) (*directory.Report, error) {
+	return directory.Import(ctx, s.store, s.Transaction, in, opt)
 }

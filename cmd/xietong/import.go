@@ -16,7 +16,7 @@ import (
 	"github.com/xietong/xietong/server"
 )
 
-const importUsage = `Usage: xietong import directory [--db DSN] FILE.csv
+const importUsage = `Usage: xietong import directory [--db DSN] [--source NAME] [--sync [--force] [--max-end SHARE]] [--dry-run] FILE.csv
        xietong import catalogue [--db DSN] FILE | --default
 
 Checks a directory CSV file (institutions, departments, consortia and
@@ -28,6 +28,16 @@ every row is reported with its line number and column. The columns are
 documented in the directory package (go doc github.com/xietong/xietong/directory);
 directory/testdata/directory.csv is a sample. Importing a file again
 writes the same resources again (rows are written by id, never duplicated).
+
+Every imported resource is tagged with its source (--source, default
+"directory"). With --sync the file is the source's whole registry: the
+source's records it no longer lists are ended in the same transaction
+(active=false, a Location inactive, practice sites, memberships and
+experts with period.end today; nothing deleted), and a row that comes back
+is active again. Records written through the API are never ended. A sync
+that would end more than --max-end of the source's active records (20 %)
+is refused unless --force. --dry-run prints what would be added, changed
+and ended, per kind, and writes nothing (decision 032).
 
 `
 
@@ -50,6 +60,12 @@ func runImportDirectory(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.Usage = func() { fmt.Fprint(stderr, importUsage); fs.PrintDefaults() }
 	db := fs.String("db", envOr("XIETONG_DB", "./xietong.db"), "database: a SQLite file path or a postgres:// URL (env XIETONG_DB)")
 	keys := fs.String("health-card-keys", envOr("XIETONG_HEALTH_CARD_KEYS", ""), "e-health card key file (env XIETONG_HEALTH_CARD_KEYS; default next to a SQLite database)")
+	var opt directory.Options
+	fs.StringVar(&opt.Source, "source", directory.DefaultSource, "the registry the file comes from: tagged on every imported resource; a sync ends only this source's records")
+	fs.BoolVar(&opt.Sync, "sync", false, "the file is the source's whole registry: end the source's records it no longer lists")
+	fs.BoolVar(&opt.DryRun, "dry-run", false, "print what would be added, changed and ended; write nothing")
+	fs.BoolVar(&opt.Force, "force", false, "let a sync end more than --max-end of the source's active records")
+	fs.Float64Var(&opt.MaxEndShare, "max-end", directory.DefaultMaxEndShare, "the largest share (0 to 1) of the source's active records a sync ends without --force")
 	if err := fs.Parse(args[1:]); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -58,6 +74,14 @@ func runImportDirectory(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
+		return 2
+	}
+	if opt.MaxEndShare <= 0 || opt.MaxEndShare > 1 {
+		fmt.Fprintf(stderr, "xietong import directory: --max-end %g is not a share from 0 (exclusive) to 1\n", opt.MaxEndShare)
+		return 2
+	}
+	if (opt.Force || opt.MaxEndShare != directory.DefaultMaxEndShare) && !opt.Sync {
+		fmt.Fprintln(stderr, "xietong import directory: --force and --max-end only apply to --sync")
 		return 2
 	}
 	f, err := os.Open(fs.Arg(0))
@@ -72,7 +96,7 @@ func runImportDirectory(ctx context.Context, args []string, stdout, stderr io.Wr
 		return 1
 	}
 	defer srv.Close()
-	plan, err := srv.ImportDirectory(ctx, f)
+	rep, err := srv.SyncDirectory(ctx, f, opt)
 	var errs directory.Errors
 	if errors.As(err, &errs) {
 		n := fmt.Sprintf("%d problems", len(errs))
@@ -85,24 +109,49 @@ func runImportDirectory(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		return 1
 	}
+	var stop *directory.TooManyEnded
+	if errors.As(err, &stop) && opt.DryRun {
+		printImportReport(stdout, fs.Arg(0), rep)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "xietong import directory: nothing imported: %v\n", err)
 		return 1
 	}
-	kinds := make([]string, 0, len(plan.Counts))
-	for k := range plan.Counts {
-		kinds = append(kinds, k)
-	}
-	slices.Sort(kinds)
+	printImportReport(stdout, fs.Arg(0), rep)
+	return 0
+}
+
+// printImportReport prints the rows per kind and, for a sync or a dry
+// run, what was (would be) added, changed, reactivated and ended.
+func printImportReport(w io.Writer, file string, rep *directory.Report) {
+	plan := rep.Plan
 	rows := "rows"
 	if len(plan.Rows) == 1 {
 		rows = "row" // "imported 1 rows" (decision 025)
 	}
-	fmt.Fprintf(stdout, "imported %d %s from %s in one transaction:\n", len(plan.Rows), rows, fs.Arg(0))
-	for _, k := range kinds {
-		fmt.Fprintf(stdout, "  %-13s %5d\n", k, plan.Counts[k])
+	verb := "imported"
+	if !rep.Written {
+		verb = "dry run, nothing written: would import"
 	}
-	return 0
+	fmt.Fprintf(w, "%s %d %s from %s (source %s) in one transaction:\n", verb, len(plan.Rows), rows, file, rep.Source)
+	kinds := map[string]bool{}
+	for _, m := range []map[string]int{plan.Counts, rep.Ended} {
+		for k := range m {
+			kinds[k] = true
+		}
+	}
+	sorted := make([]string, 0, len(kinds))
+	for k := range kinds {
+		sorted = append(sorted, k)
+	}
+	slices.Sort(sorted)
+	fmt.Fprintf(w, "  %-13s %5s %5s %7s %9s %11s %5s\n", "kind", "rows", "added", "changed", "unchanged", "reactivated", "ended")
+	for _, k := range sorted {
+		fmt.Fprintf(w, "  %-13s %5d %5d %7d %9d %11d %5d\n", k, plan.Counts[k], rep.Added[k], rep.Changed[k], rep.Unchanged[k], rep.Reactivated[k], rep.Ended[k])
+	}
+	for _, ref := range rep.EndedRefs {
+		fmt.Fprintf(w, "  ended: %s\n", ref)
+	}
 }
 
 // runImportCatalogue: xietong import catalogue [--db DSN] FILE|--default. The file

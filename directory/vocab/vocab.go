@@ -97,3 +97,9 @@ const SystemExpertPoolKind = base + "CodeSystem/expert-pool-kind"
 var ExpertPoolKinds = map[string]string{
 	"quality-control": "质控专家库", "consultation": "会诊专家库",
 }
+
+// SystemImportSource tags (meta.tag) every resource a directory import
+// writes with the name of the registry it came from (decision 032): a
+// sync ends only records carrying its source's tag, never one written
+// through the API.
+const SystemImportSource = base + "CodeSystem/directory-import-source"
