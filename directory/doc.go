@@ -7,6 +7,21 @@
 // row and turns the file into one FHIR transaction (all or nothing); the
 // finder answers HealthcareService/$find, services sorted by distance.
 //
+// A file is one source's registry (decision 032): every resource an
+// import writes carries the source (Options.Source, default "directory")
+// as a meta.tag of vocab.SystemImportSource. With Options.Sync (`import
+// directory --sync`) the source's records the file no longer lists are
+// ended in the same transaction, never deleted: Organization, Practitioner,
+// HealthcareService and Group active=false (a Group's members inactive),
+// Location status inactive, PractitionerRole and OrganizationAffiliation
+// active=false with period.end the import day; each with If-Match, so an
+// institution's concurrent change fails the import instead of being lost.
+// Records without the source's tag (written through the API, or by another
+// source) are never ended; a row that comes back is active again, as its
+// row says. A sync that would end more than Options.MaxEndShare (20 %) of
+// the source's active records is refused (TooManyEnded) unless
+// Options.Force; Options.DryRun compares and counts but writes nothing.
+//
 // The resources are shaped exactly as the demo region's (package demo):
 // the same identifier systems, code systems and extensions, so imported
 // and generated directories are one directory. It depends on store
