@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/directory"
+	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/server"
 )
 
@@ -291,6 +293,52 @@ func TestImportDirectorySyncAllOrNothing(t *testing.T) {
 		}
 		if svc, _ := read(t, srv, "HealthcareService", "dy-jingyang-1-emergency"); svc["active"] != true || svc["name"] != "德阳旌湖人民医院急诊科" {
 			t.Errorf("the institution's change was lost: %v", svc)
+		}
+	})
+}
+
+// A closed institution (its row gone, the rest of the file as before) is
+// ended by a sync: the one-code resolve there answers 422, and $find no
+// longer offers its services, though the file still lists them.
+func TestImportDirectorySyncClosedInstitution(t *testing.T) {
+	db, short := syncFixture(t, "institution,cd-jinjiang-1,")
+	var static string
+	withServer(t, db, func(srv *server.Server) {
+		ctx := context.Background()
+		if _, err := srv.Transaction(ctx, map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
+			map[string]any{"resource": map[string]any{"resourceType": "Patient", "id": "p1", "name": []any{map[string]any{"text": "王芳"}}, "gender": "female", "birthDate": "1990-02-03"},
+				"request": map[string]any{"method": "PUT", "url": "Patient/p1"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		card, err := srv.HealthCards().Issue(ctx, "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		static = card.Static
+		if _, err := srv.HealthCards().Resolve(ctx, healthcard.ResolveRequest{Code: static, Institution: "510104001"}); err != nil {
+			t.Fatalf("resolve at the open institution: %v", err)
+		}
+	})
+	if code, out := importDir(t, "--db", db, "--sync", short); code != 0 || !strings.Contains(out, "ended: Organization/cd-jinjiang-1\n") || strings.Count(out, "ended: ") != 1 {
+		t.Fatalf("sync: %d %s", code, out)
+	}
+	withServer(t, db, func(srv *server.Server) {
+		ctx := context.Background()
+		_, err := srv.HealthCards().Resolve(ctx, healthcard.ResolveRequest{Code: static, Institution: "510104001"})
+		if oe := outcome.As(err); oe == nil || oe.Status != 422 || !strings.Contains(oe.Error(), "not active") {
+			t.Errorf("resolve at the closed institution: %v", err)
+		}
+		found, err := directory.NewFinder(srv.Store()).Find(ctx, directory.FindQuery{Lat: 30.657, Lon: 104.083, RadiusKm: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			if f.Organization["id"] == "cd-jinjiang-1" {
+				t.Errorf("$find offers %v of the closed institution", f.Service["id"])
+			}
+		}
+		if len(found) == 0 {
+			t.Errorf("$find found nothing near 成都")
 		}
 	})
 }
