@@ -241,7 +241,11 @@ func TestImportDirectorySyncSafetyStop(t *testing.T) {
 			t.Errorf("an import without --sync ended a service")
 		}
 	})
-	code, out := importDir(t, "--db", db, "--sync", short)
+	code, out := importDir(t, "--db", db, "--sync", "--dry-run", short)
+	if code != 1 || !strings.Contains(out, "dry run, nothing written") || !strings.Contains(out, "ended: Location/cd-jinjiang-1-loc") || !strings.Contains(out, "refused") {
+		t.Errorf("dry run past the safety stop: %d %s", code, out)
+	}
+	code, out = importDir(t, "--db", db, "--sync", short)
 	if code != 1 || !strings.Contains(out, "refused: the sync would end 14 of the 42 active records") || !strings.Contains(out, "--force") {
 		t.Fatalf("safety stop: %d %s", code, out)
 	}
