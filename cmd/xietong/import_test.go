@@ -227,6 +227,14 @@ func TestImportDirectorySync(t *testing.T) {
 			t.Errorf("the pool lacks its expert again: %v", pool["member"])
 		}
 	})
+
+	// Another source's sync ends none of this source's records.
+	data, _ := os.ReadFile("../../directory/testdata/directory.csv")
+	city := filepath.Join(t.TempDir(), "city.csv")
+	os.WriteFile(city, []byte(strings.Join(strings.SplitN(string(data), "\n", 5)[:4], "\n")), 0o600)
+	if code, out := importDir(t, "--db", db, "--sync", "--source", "city", city); code != 0 || strings.Contains(out, "ended: ") || !strings.Contains(out, "(source city)") {
+		t.Fatalf("another source: %d %s", code, out)
+	}
 }
 
 // Without --sync nothing is ended; a sync that would end more than the
