@@ -363,23 +363,36 @@ type poolRow struct {
 func (c *Console) handlePools(w http.ResponseWriter, r *http.Request, v *view) (string, error) {
 	v.Title, v.Section = "dir.pools", "directory"
 	groups, _, _, err := c.fhir.search(r.Context(), v.Principal, "Group", url.Values{"type": {"practitioner"}, "_count": {"200"}})
-	slices.SortFunc(groups, func(a, b obj) int { return strings.Compare(str(a["name"]), str(b["name"])) })
 	if err != nil {
 		return "", err
 	}
+	v.Data = poolRows(groups)
+	return "pools", nil
+}
+
+// poolRows are the expert pools to show, by name: an ended pool
+// (active=false, as a directory sync leaves it, decision 032) and its
+// ended members (inactive) are left out.
+func poolRows(groups []obj) []poolRow {
+	slices.SortFunc(groups, func(a, b obj) int { return strings.Compare(str(a["name"]), str(b["name"])) })
 	var rows []poolRow
 	for _, g := range groups {
+		if active, ok := g["active"].(bool); ok && !active {
+			continue
+		}
 		row := poolRow{ID: str(g["id"]), Name: str(g["name"]), Kind: conceptText(g["code"])}
 		for _, ch := range list(g["characteristic"]) {
 			row.Specialty = conceptText(object(ch)["valueCodeableConcept"])
 		}
 		for _, m := range list(g["member"]) {
+			if inactive, _ := object(m)["inactive"].(bool); inactive {
+				continue
+			}
 			row.Members = append(row.Members, refDisplay(object(m)["entity"]))
 		}
 		rows = append(rows, row)
 	}
-	v.Data = rows
-	return "pools", nil
+	return rows
 }
 
 // --- the service finder ----------------------------------------------------
