@@ -757,6 +757,9 @@ func (s *Service) firstVisit(ctx context.Context, res *Resolution, org obj, inst
 	in := &intent{ID: uuid(), Master: str(res.Master["id"]), MasterVersion: versionOf(res.Master), Org: str(org["id"]), OrgName: str(org["name"]),
 		InstCode: instCode, MRNSystem: res.MRNSystem, Local: localID, MRN: mrn, Principal: p, At: s.cfg.Now().UTC()}
 	got, fresh, err := s.visits.journal(in)
+	if errors.Is(err, errBacklog) {
+		return false, nil
+	}
 	if err != nil {
 		s.cfg.Logger.Error("first-visit journal failed; the record is written before the answer", "err", err)
 		return false, nil

@@ -96,11 +96,18 @@ type visits struct {
 
 	unapplied atomic.Int64 // intents journaled and not yet written (await's fast path)
 
-	syncFile func(*os.File) error // (*os.File).Sync; tests hold it
+	syncFile   func(*os.File) error // (*os.File).Sync; tests hold it
+	maxPending int                  // maxPendingVisits; tests lower it
 }
 
 // maxVisitBatch bounds the intents one transaction applies.
 const maxVisitBatch = 64
+
+// maxPendingVisits bounds the intents waiting for the store; a first
+// visit beyond it takes the synchronous path (errBacklog).
+const maxPendingVisits = 128
+
+var errBacklog = errors.New("first-visit journal: too many records waiting for the store")
 
 // openVisits opens the journal in dir and returns it with the intents a
 // crash left (queued, not yet applied: start applies them). Another
@@ -115,7 +122,7 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (*
 	}
 	v := &visits{tx: tx, st: st, log: log, dir: dir, lock: lock, pending: map[string]*intent{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), idle: make(chan struct{}, 1), retry: time.Second,
-		syncFile: (*os.File).Sync}
+		syncFile: (*os.File).Sync, maxPending: maxPendingVisits}
 	v.cond = sync.NewCond(&v.mu)
 	left, err := readVisits(filepath.Join(dir, visitsFile))
 	if err != nil {
@@ -211,7 +218,14 @@ func (v *visits) journal(in *intent) (got *intent, fresh bool, err error) {
 		v.mu.Unlock()
 		return nil, false, err
 	}
-	if p := v.pending[in.key()]; p != nil {
+	if p := v.pending[in.key()]; p == nil && len(v.pending) >= v.maxPending {
+		// The applier is behind (a burst above what the store writes, or a
+		// store refusing writes): this first visit writes its record before
+		// answering, so that the backlog, the lag and a read's wait stay
+		// bounded.
+		v.mu.Unlock()
+		return nil, false, errBacklog
+	} else if p != nil {
 		v.mu.Unlock()
 		<-p.ready
 		if p.syncErr != nil {

@@ -31,6 +31,7 @@ type memNode struct {
 	txs  int // transactions that wrote a Patient
 
 	block chan struct{}   // when set, a Patient transaction waits for it to close
+	hold  string          // when set, only one that writes Patient/<hold> does
 	fail  func(obj) error // when set, asked (under the lock) before a Patient transaction applies
 	lose  int             // this many Patient transactions commit and then report an error
 }
@@ -136,9 +137,9 @@ func (n *memNode) Transaction(_ context.Context, b map[string]any) (map[string]a
 		return obj{"resourceType": "Bundle", "type": "transaction-response"}, nil
 	}
 	n.mu.Lock()
-	block := n.block
+	block, hold := n.block, n.hold
 	n.mu.Unlock()
-	if block != nil {
+	if block != nil && (hold == "" || slices.ContainsFunc(entries, func(e any) bool { return str(object(e)["request"].(obj)["url"]) == "Patient/"+hold })) {
 		<-block
 	}
 	n.mu.Lock()
@@ -507,4 +508,35 @@ func TestAFailedSyncFallsBackToTheSynchronousWrite(t *testing.T) {
 			t.Fatalf("%s: answered before the record was in the store, with a failed journal", m)
 		}
 	}
+}
+
+// Beyond maxPending intents waiting for the store, a first visit writes
+// its record before answering (the backlog and the lag stay bounded).
+func TestABacklogFallsBackToTheSynchronousWrite(t *testing.T) {
+	n, kr, codes := visitNode()
+	dir := t.TempDir()
+	s := journaled(t, n, kr, dir)
+	defer s.Close()
+	s.visits.maxPending = 1
+	held, _ := localIdentity("m1", visitInst)
+	n.block, n.hold = make(chan struct{}), held
+	release := sync.OnceFunc(func() { close(n.block) })
+	defer release()
+	ctx := context.Background()
+	if _, err := s.Resolve(ctx, ResolveRequest{Code: codes["m1"], Institution: visitInst}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Resolve(ctx, ResolveRequest{Code: codes["m2"], Institution: visitInst})
+	if err != nil || !res.Created {
+		t.Fatalf("resolve %+v %v", res, err)
+	}
+	if n.get("Patient/"+res.Local) == nil {
+		t.Fatal("beyond the backlog's bound, the answer came before the record was in the store")
+	}
+	if got := intentLines(t, dir); got != 1 {
+		t.Fatalf("%d intents journaled, want 1", got)
+	}
+	release()
+	s.Flush()
+	checkWrittenOnce(t, n, "m1", "m1")
 }
