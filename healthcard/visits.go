@@ -47,6 +47,7 @@ type intent struct {
 	ready    chan struct{} // closed once synced (or failed: syncErr)
 	syncErr  error
 	applied  chan struct{} // closed once written (or dropped, or its sync failed)
+	finished bool          // under visits.mu
 }
 
 func (in *intent) key() string { return in.Master + "|" + in.InstCode }
@@ -391,12 +392,12 @@ func (v *visits) apply(batch []*intent) (failed []*intent) {
 	ctx := access.WithPrincipal(context.Background(), batch[0].Principal)
 	if len(batch) > 1 {
 		var entries []any
-		var todo []*intent
-		ok := true
-		for _, in := range batch {
+		var todo []*intent // read and to write; the skipped are finished
+		failedAt := -1
+		for i, in := range batch {
 			e, skip, err := v.entries(ctx, in)
 			if err != nil {
-				ok = false
+				failedAt = i
 				break
 			}
 			if skip {
@@ -406,7 +407,9 @@ func (v *visits) apply(batch []*intent) (failed []*intent) {
 			entries = append(entries, e...)
 			todo = append(todo, in)
 		}
-		if ok {
+		if failedAt >= 0 {
+			batch = append(todo, batch[failedAt:]...)
+		} else {
 			if len(todo) == 0 {
 				return nil
 			}
@@ -419,7 +422,7 @@ func (v *visits) apply(batch []*intent) (failed []*intent) {
 			batch = todo
 		}
 		// One of them stands in the way (a conflict, a master that
-		// changed): each on its own.
+		// changed, a read that failed): each on its own.
 	}
 	for _, in := range batch {
 		if err := v.applyOne(ctx, in); err != nil {
@@ -519,6 +522,10 @@ func (v *visits) finish(in *intent) {
 	now := time.Now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if in.finished {
+		return
+	}
+	in.finished = true
 	if v.pending[in.key()] == in {
 		delete(v.pending, in.key())
 	}

@@ -34,6 +34,8 @@ type memNode struct {
 	hold  string          // when set, only one that writes Patient/<hold> does
 	fail  func(obj) error // when set, asked (under the lock) before a Patient transaction applies
 	lose  int             // this many Patient transactions commit and then report an error
+	// readErr: the next read of a key fails once with this error.
+	readErr map[string]error
 }
 
 func newMemNode() *memNode {
@@ -69,6 +71,10 @@ func (n *memNode) get(key string) obj {
 func (n *memNode) Read(_ context.Context, typ, id string) (*store.Version, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if err := n.readErr[typ+"/"+id]; err != nil {
+		delete(n.readErr, typ+"/"+id)
+		return nil, err
+	}
 	if n.gone[typ+"/"+id] {
 		return nil, store.ErrGone
 	}
@@ -539,4 +545,41 @@ func TestABacklogFallsBackToTheSynchronousWrite(t *testing.T) {
 	release()
 	s.Flush()
 	checkWrittenOnce(t, n, "m1", "m1")
+}
+
+// A batch in which one record is already in the store and another's
+// master cannot be read for a moment: the present one is left alone
+// (finished once), the other is written on its own.
+func TestABatchWithASkipAndAFailedRead(t *testing.T) {
+	n, kr, codes := visitNode()
+	s := journaled(t, n, kr, t.TempDir())
+	defer s.Close()
+	held, _ := localIdentity("m3", visitInst)
+	n.block, n.hold = make(chan struct{}), held
+	release := sync.OnceFunc(func() { close(n.block) })
+	defer release()
+	ctx := context.Background()
+	if _, err := s.Resolve(ctx, ResolveRequest{Code: codes["m3"], Institution: visitInst}); err != nil {
+		t.Fatal(err)
+	}
+	// The applier holds m3's write; m1 and m2 queue behind it as one batch.
+	var locals [2]string
+	for i, m := range []string{"m1", "m2"} {
+		res, err := s.Resolve(ctx, ResolveRequest{Code: codes[m], Institution: visitInst})
+		if err != nil {
+			t.Fatal(err)
+		}
+		locals[i] = res.Local
+	}
+	n.mu.Lock()
+	n.add(obj{"resourceType": "Patient", "id": locals[0], "active": true}) // a client wrote it meanwhile
+	n.readErr = map[string]error{"Patient/m2": errors.New("disk I/O error")}
+	n.mu.Unlock()
+	release()
+	s.Flush()
+	if n.count("Patient/"+locals[0]) != 0 {
+		t.Error("the record already in the store was written again")
+	}
+	checkWrittenOnce(t, n, "m2", "m2")
+	checkWrittenOnce(t, n, "m3", "m3")
 }
