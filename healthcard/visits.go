@@ -106,7 +106,7 @@ const maxVisitBatch = 64
 
 // maxPendingVisits bounds the intents waiting for the store; a first
 // visit beyond it takes the synchronous path (errBacklog).
-const maxPendingVisits = 128
+const maxPendingVisits = 32
 
 var errBacklog = errors.New("first-visit journal: too many records waiting for the store")
 
