@@ -70,7 +70,15 @@
 // gender, birth date, telecom and address; managingOrganization and
 // identifier.assigner the institution; link refer → master) and the
 // master with a seealso link to it and the patient-role master tag,
-// guarded by If-Match on the master's version. The card's holder is
+// guarded by If-Match on the master's version. With Config.FirstVisits and
+// a journal folder (a SQLite node, decision 031) the resolve answers once
+// that record's intent is fsynced to <journal>/visits.jsonl, and an
+// applier goroutine writes it right behind the answer through the same
+// Transactor (a record already in the store is left alone; a master merged
+// meanwhile is followed to its successor, a deleted one gets no record);
+// a resolve of the same pair meanwhile answers from the intent, and
+// Service.AwaitFirstVisits lets a reader wait for the pending records.
+// The card's holder is
 // found with a search on the card identifier; when one Patient holds it,
 // later resolves read that Patient by id instead and search again when it
 // no longer carries the card (decision 020). Every resolve checks the

@@ -41,6 +41,12 @@ type Config struct {
 	FlushInterval time.Duration
 	// JournalDir is a folder for the use journal ("": none); see Service.
 	JournalDir string
+	// FirstVisits journals first visits (decision 031): with JournalDir
+	// set, a resolve that creates an institution's record answers once
+	// the record's intent is synced to a journal in JournalDir, and the
+	// record is written to the store right behind the answer. Without it
+	// (or without JournalDir) the record is written before the answer.
+	FirstVisits bool
 	// WriteInterval bounds how long a journaled use waits before it is
 	// written as an AuditEvent (default 2 s; unused without a journal).
 	WriteInterval time.Duration
@@ -67,6 +73,9 @@ type Service struct {
 	keys *Keyring
 	cfg  Config
 	uses *recorder
+	// visits is the first-visit journal (nil: records are written before
+	// the answer).
+	visits *visits
 
 	instMu sync.Mutex
 	insts  map[string]cachedInstitution
@@ -112,21 +121,71 @@ func New(st store.Reader, tx Transactor, keys *Keyring, cfg Config) (*Service, e
 		return nil, err
 	}
 	s.uses = uses
+	if cfg.FirstVisits && cfg.JournalDir != "" {
+		v, err := openVisits(cfg.JournalDir, tx, st, cfg.Logger)
+		switch {
+		case errors.Is(err, errJournalBusy):
+			cfg.Logger.Warn("first-visit journal held by another process; first visits write their record before answering", "dir", cfg.JournalDir)
+		case err != nil:
+			uses.close()
+			return nil, fmt.Errorf("first-visit journal %s: %w", cfg.JournalDir, err)
+		default:
+			s.visits = v
+		}
+	}
 	return s, nil
 }
 
 // Keys is the service's keyring.
 func (s *Service) Keys() *Keyring { return s.keys }
 
-// Flush writes the pending use records and waits for them.
-func (s *Service) Flush() { s.uses.flush() }
+// Flush writes the pending first visits' records and use records and
+// waits for them.
+func (s *Service) Flush() {
+	if s.visits != nil {
+		s.visits.flush()
+	}
+	s.uses.flush()
+}
 
-// Recover writes the use records a crash left in the journal (those the
-// store lacks) and waits for them; call it once the Transactor serves.
-func (s *Service) Recover() { s.uses.recoverJournal() }
+// Recover writes the first visits' records and the use records a crash
+// left in the journal (those the store lacks) and waits for them; call it
+// once the Transactor serves.
+func (s *Service) Recover() {
+	if s.visits != nil {
+		s.visits.recover()
+	}
+	s.uses.recoverJournal()
+}
 
-// Close writes the pending use records and stops the writer.
-func (s *Service) Close() { s.uses.close() }
+// Close writes the pending first visits' records and use records and
+// stops the writers.
+func (s *Service) Close() {
+	if s.visits != nil {
+		s.visits.close()
+	}
+	s.uses.close()
+}
+
+// AwaitFirstVisits waits until the first visits answered before the call
+// have their record in the store (at most max): a request that may read
+// such a record calls it first, and sees the record the answer named
+// (decision 031). It returns at once when none is pending.
+func (s *Service) AwaitFirstVisits(ctx context.Context, max time.Duration) {
+	if s.visits != nil {
+		s.visits.await(ctx, max)
+	}
+}
+
+// FirstVisitLags returns, and forgets, the time from each journaled first
+// visit's answer to its record's commit in the store, since the last call
+// (none without a first-visit journal).
+func (s *Service) FirstVisitLags() []time.Duration {
+	if s.visits == nil {
+		return nil
+	}
+	return s.visits.takeLags()
+}
 
 // Card is an issued card with fresh codes.
 type Card struct {
@@ -667,13 +726,57 @@ func (s *Service) resolveOnce(ctx context.Context, code Code, org obj, instCode 
 // the master's seealso link in one transaction. Its id and MRN derive
 // from the master and the institution, so two concurrent first visits
 // write the same record (and the If-Match on the master lets one win).
+// With a first-visit journal (decision 031) the record is journaled,
+// synced, and written right behind the answer instead (firstVisit).
 func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, instCode string) error {
 	m := res.Master
 	mid := str(m["id"])
 	localID, mrn := localIdentity(mid, instCode)
-	orgRef := obj{"reference": "Organization/" + str(org["id"])}
-	if n := str(org["name"]); n != "" {
-		orgRef["display"] = n
+	if s.visits != nil {
+		done, err := s.firstVisit(ctx, res, org, instCode, localID, mrn)
+		if done || err != nil {
+			return err
+		}
+		// The journal failed: the synchronous write, as without one.
+	}
+	entries := localEntries(m, localID, mrn, res.MRNSystem, str(org["id"]), str(org["name"]))
+	b := obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}
+	if _, err := s.tx.Transaction(ctx, b); err != nil {
+		return err
+	}
+	res.Local, res.MRN, res.Created = localID, mrn, true
+	return nil
+}
+
+// firstVisit journals the institution's new record and answers once the
+// intent is durable; a resolve of the same pair while an intent is
+// pending answers from it (not created by this call). done false: the
+// journal is not usable, write synchronously.
+func (s *Service) firstVisit(ctx context.Context, res *Resolution, org obj, instCode, localID, mrn string) (done bool, err error) {
+	p, _ := access.PrincipalFrom(ctx)
+	in := &intent{ID: uuid(), Master: str(res.Master["id"]), MasterVersion: versionOf(res.Master), Org: str(org["id"]), OrgName: str(org["name"]),
+		InstCode: instCode, MRNSystem: res.MRNSystem, Local: localID, MRN: mrn, Principal: p, At: s.cfg.Now().UTC()}
+	got, fresh, err := s.visits.journal(in)
+	if errors.Is(err, errBacklog) {
+		return false, nil
+	}
+	if err != nil {
+		s.cfg.Logger.Error("first-visit journal failed; the record is written before the answer", "err", err)
+		return false, nil
+	}
+	res.Local, res.MRN, res.Created = got.Local, got.MRN, fresh
+	return true, nil
+}
+
+// localEntries are the transaction entries of a first visit: the
+// institution's record, and where no EMPI keeps the masters, the master
+// (tagged, with its seealso link) under If-Match on its version. m is
+// changed in that case.
+func localEntries(m obj, localID, mrn, mrnSystem, orgID, orgName string) []any {
+	mid := str(m["id"])
+	orgRef := obj{"reference": "Organization/" + orgID}
+	if orgName != "" {
+		orgRef["display"] = orgName
 	}
 	local := obj{
 		"resourceType": "Patient",
@@ -681,7 +784,7 @@ func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, ins
 		"identifier": []any{obj{
 			"use":      "usual",
 			"type":     obj{"coding": []any{obj{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}}, "text": "病案号"},
-			"system":   res.MRNSystem,
+			"system":   mrnSystem,
 			"value":    mrn,
 			"assigner": orgRef,
 		}},
@@ -711,12 +814,7 @@ func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, ins
 		meta["tag"] = append(list(meta["tag"]), obj{"system": SystemPatientRole, "code": "master", "display": "master patient"})
 		entries = append(entries, obj{"resource": m, "request": obj{"method": "PUT", "url": "Patient/" + mid, "ifMatch": fmt.Sprintf(`W/"%d"`, versionOf(m))}})
 	}
-	b := obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}
-	if _, err := s.tx.Transaction(ctx, b); err != nil {
-		return err
-	}
-	res.Local, res.MRN, res.Created = localID, mrn, true
-	return nil
+	return entries
 }
 
 // localIdentity is the id and MRN of the record this package creates for

@@ -12,7 +12,7 @@ import (
 // API in process (not the store), so its reads and writes pass the same
 // guard and audit as any client's.
 func (s *Server) mountConsole() error {
-	cfg := console.Config{API: s.api, Base: "/fhir", Logger: s.log}
+	cfg := console.Config{API: s.firstVisitReads(s.api), Base: "/fhir", Logger: s.log}
 	if s.cfg.Demo {
 		cfg.Today = demo.Today // the demo region's data ends there
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/directory"
@@ -70,6 +71,7 @@ func (s *Server) startEngines() error {
 	}
 	s.cards, err = healthcard.New(s.store, apiTransactor{s}, keys, healthcard.Config{
 		DynamicTTL: s.cfg.HealthCardTTL, Zone: zone, Logger: s.log, JournalDir: healthCardJournalDir(s.cfg.DB),
+		FirstVisits: true, // decision 031: a first visit answers from its synced intent (SQLite files only: no JournalDir elsewhere)
 	})
 	if err != nil {
 		return err
@@ -95,6 +97,34 @@ func (s *Server) withEngineOperations(ops map[string]fhirapi.OperationFunc) map[
 		ops[k] = fn
 	}
 	return ops
+}
+
+// firstVisitReads has a read that may name an institution's record a
+// first visit answered but the applier has not written yet (a GET or HEAD
+// whose URL mentions a Patient, a record this node made for a first visit
+// or an MRN system, or a POST _search) wait until the first visits
+// answered before it are in the store, at most a second: a client reads
+// what the resolve answered (decision 031). Nothing waits while no first
+// visit is pending.
+func (s *Server) firstVisitReads(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mayReadFirstVisit(r) {
+			s.cards.AwaitFirstVisits(r.Context(), time.Second)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func mayReadFirstVisit(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPost:
+		return strings.HasSuffix(r.URL.Path, "/_search") // its parameters are in the body
+	default:
+		return false
+	}
+	u := r.URL.Path + "?" + r.URL.RawQuery
+	return strings.Contains(u, "Patient") || strings.Contains(u, "ehc-") || strings.Contains(strings.ToLower(u), "mrn")
 }
 
 // HealthCards is the node's e-health card service (tools and tests).

@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.recog.Writer = apiWriter{s}
 	s.cards.Recover() // card uses a crash left in the journal, now that the API serves (decision 024)
-	s.fhir = s.withPrincipal(s.api)
+	s.fhir = s.withPrincipal(s.firstVisitReads(s.api))
 	s.mux.Handle("/fhir", s.fhir)
 	s.mux.Handle("/fhir/", s.fhir)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -100,7 +100,7 @@ func main() {
 	if *memprofile != "" {
 		writeHeapProfile(*memprofile)
 	}
-	b := &bench{h: srv.Handler(), ctx: ctx}
+	b := &bench{h: srv.Handler(), ctx: ctx, cards: srv.HealthCards()}
 	kr := srv.HealthCards().Keys()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	pairs := make([]pair, *n)
@@ -295,6 +295,7 @@ func (b *bench) mixedLoop(srv *server.Server, known, fresh []pair, rate, firstRa
 	if writeRate > 0 {
 		load = fmt.Sprintf("writes %g res/s", writeRate)
 	}
+	lag := b.settle()
 	m.report(fmt.Sprintf("mixed open loop, all calls (%s)", load), fmt.Sprintf("rate %g+%g/s", rate, firstRate), ds, nCreated)
 	pct := func(d []time.Duration) string {
 		d = slices.Clone(d)
@@ -304,6 +305,7 @@ func (b *bench) mixedLoop(srv *server.Server, known, fresh []pair, rate, firstRa
 	}
 	fmt.Printf("  known patients (static code):     %s\n", pct(kd))
 	fmt.Printf("  first visits (dynamic, created %d): %s\n", nCreated, pct(fd))
+	lag()
 	if writeRate > 0 {
 		fmt.Printf("  write load: %d Bundles, %d resources in %.1f s (%.0f res/s); Bundle %s; %d sends left more than 1 ms late\n",
 			wroteBundles.Load(), wrote.Load(), wall.Seconds(), float64(wrote.Load())/wall.Seconds(), pct(wlat), late)
@@ -314,8 +316,29 @@ func (b *bench) mixedLoop(srv *server.Server, known, fresh []pair, rate, firstRa
 
 // bench calls the node's handler as the institutions' systems do.
 type bench struct {
-	h   http.Handler
-	ctx context.Context
+	h     http.Handler
+	ctx   context.Context
+	cards *healthcard.Service
+}
+
+// settle waits, inside a phase's measurement, until the first visits it
+// answered have their records in the store (decision 031: the records are
+// written right behind the answers), so that the phase's CPU and wall
+// time include that work; it returns a line with the lag from each
+// answer to its record's commit, printed after the phase's. Nothing to
+// wait for where first visits write before answering.
+func (b *bench) settle() (lagLine func()) {
+	b.cards.AwaitFirstVisits(b.ctx, time.Minute)
+	lags := b.cards.FirstVisitLags()
+	if len(lags) == 0 {
+		return func() {}
+	}
+	slices.Sort(lags)
+	q := func(f float64) float64 { return ms(lags[int(f*float64(len(lags)-1))]) }
+	return func() {
+		fmt.Printf("  first-visit record lag (answer → committed in the store): n %d  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+			len(lags), q(0.5), q(0.9), q(0.99), q(1))
+	}
 }
 
 // resolve posts the code scanned at p's institution and reports whether
@@ -375,7 +398,9 @@ func (b *bench) closedLoop(name string, pairs []pair, clients int, code func(pai
 	}
 	close(next)
 	wg.Wait()
+	lag := b.settle()
 	m.report(name, fmt.Sprintf("clients %d", clients), ds, int(created.Load()))
+	lag()
 }
 
 // openLoop sends one resolve per pair at Poisson arrival times of mean

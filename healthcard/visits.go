@@ -1,0 +1,626 @@
+package healthcard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xietong/xietong/access"
+	"github.com/xietong/xietong/store"
+)
+
+// A first visit journaled (decision 031): the institution's new record is
+// an intent appended to a journal beside the database and fsynced (group
+// sync: concurrent first visits share one fsync) before the resolve
+// answers; an applier goroutine writes it to the store right behind the
+// answer through the Transactor, as createLocal did, and the intent
+// leaves the journal only once its write committed. The record's id and
+// MRN derive from the master and the institution (localIdentity), so
+// the write is idempotent: a crash's intents are applied again at start,
+// a record already present being skipped.
+
+// intent is one journaled first visit.
+type intent struct {
+	ID            string           `json:"id"` // unique per intent
+	Master        string           `json:"master"`
+	MasterVersion int64            `json:"masterVersion"` // the version the resolve read
+	Org           string           `json:"org"`           // the institution's Organization id
+	OrgName       string           `json:"orgName,omitempty"`
+	InstCode      string           `json:"instCode"`
+	MRNSystem     string           `json:"mrnSystem"`
+	Local         string           `json:"local"`
+	MRN           string           `json:"mrn"`
+	Principal     access.Principal `json:"principal"`
+	At            time.Time        `json:"at"`
+
+	answered time.Time     // when the resolve could answer (synced)
+	ready    chan struct{} // closed once synced (or failed: syncErr)
+	syncErr  error
+	applied  chan struct{} // closed once written (or dropped, or its sync failed)
+	finished bool          // under visits.mu
+}
+
+func (in *intent) key() string { return in.Master + "|" + in.InstCode }
+
+// visitLine is one line of the journal: an intent, or that one is done.
+type visitLine struct {
+	Op     string  `json:"op"` // "intent" or "done"
+	Intent *intent `json:"intent,omitempty"`
+	ID     string  `json:"id,omitempty"` // of the done intent
+}
+
+const visitsFile, visitsLock = "visits.jsonl", "visits.lock"
+
+// visits is the first-visit journal and its applier.
+type visits struct {
+	tx  Transactor
+	st  store.Reader
+	log *slog.Logger
+	dir string
+
+	lock *os.File
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	f       *os.File
+	written uint64 // intents appended
+	synced  uint64 // intents known durable
+	syncing bool
+	broken  error              // a failed append or fsync: first visits go the synchronous way
+	pending map[string]*intent // by key: journaled, not yet committed in the store
+	queue   []*intent          // synced, for the applier, oldest first
+	left    []*intent          // a crash's, queued by recover
+	open    int                // intents in the file not known done
+	// applying: a batch is being written; retrying: the last batch
+	// failed and waits to be tried again (flush does not wait for it).
+	applying, retrying bool
+
+	lagMu sync.Mutex
+	lags  []time.Duration // answer → committed, for the benchmark
+
+	wake    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+	idle    chan struct{} // signalled when the queue empties (Flush)
+	retry   time.Duration
+	once    sync.Once
+
+	unapplied atomic.Int64 // intents journaled and not yet written (await's fast path)
+
+	syncFile   func(*os.File) error // (*os.File).Sync; tests hold it
+	maxPending int                  // maxPendingVisits; tests lower it
+}
+
+// maxVisitBatch bounds the intents one transaction applies.
+const maxVisitBatch = 64
+
+// maxPendingVisits bounds the intents waiting for the store; a first
+// visit beyond it takes the synchronous path (errBacklog).
+const maxPendingVisits = 32
+
+var errBacklog = errors.New("first-visit journal: too many records waiting for the store")
+
+// openVisits opens the journal in dir and returns it with the intents a
+// crash left (queued, not yet applied: start applies them). Another
+// process holding the lock gets errJournalBusy.
+func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (*visits, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	lock, err := lockJournal(filepath.Join(dir, visitsLock))
+	if err != nil {
+		return nil, err
+	}
+	v := &visits{tx: tx, st: st, log: log, dir: dir, lock: lock, pending: map[string]*intent{},
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), idle: make(chan struct{}, 1), retry: time.Second,
+		syncFile: (*os.File).Sync, maxPending: maxPendingVisits}
+	v.cond = sync.NewCond(&v.mu)
+	left, err := readVisits(filepath.Join(dir, visitsFile))
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, visitsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		lock.Close()
+		return nil, err
+	}
+	v.f = f
+	go v.run()
+	for _, in := range left {
+		in.ready, in.applied = make(chan struct{}), make(chan struct{})
+		close(in.ready)
+		v.unapplied.Add(1)
+		in.answered = time.Time{}                // before this process: no lag recorded
+		if _, dup := v.pending[in.key()]; !dup { // a second of one pair is applied as a no-op
+			v.pending[in.key()] = in
+		}
+		v.left = append(v.left, in)
+		v.open++
+	}
+	return v, nil
+}
+
+// readVisits returns the intents in the journal file not marked done,
+// oldest first. A last line cut short by a crash was never synced whole
+// (its resolve never answered) and is skipped.
+func readVisits(name string) ([]*intent, error) {
+	data, err := os.ReadFile(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var order []*intent
+	done := map[string]bool{}
+	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var l visitLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			continue
+		}
+		switch {
+		case l.Op == "intent" && l.Intent != nil && l.Intent.ID != "" && l.Intent.Master != "" && l.Intent.Local != "":
+			order = append(order, l.Intent)
+		case l.Op == "done":
+			done[l.ID] = true
+		}
+	}
+	return slices.DeleteFunc(order, func(in *intent) bool { return done[in.ID] }), nil
+}
+
+// recover queues the intents a crash left, first, and waits until they
+// are applied (or failed, to be tried again).
+func (v *visits) recover() {
+	v.mu.Lock()
+	if len(v.left) > 0 {
+		v.log.Info("first-visit journal: writing the records a crash left", "count", len(v.left))
+	}
+	v.queue = append(v.left, v.queue...)
+	v.left = nil
+	v.mu.Unlock()
+	v.flush()
+}
+
+func (v *visits) kick() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+// journal appends in and waits until it is durable (group sync). It
+// returns the pending intent of the same pair instead when there is one
+// (waiting for it to be durable): the second resolve answers from it.
+// An error means nothing was journaled by this call and the caller must
+// take the synchronous path.
+func (v *visits) journal(in *intent) (got *intent, fresh bool, err error) {
+	v.mu.Lock()
+	if v.broken != nil {
+		err := v.broken
+		v.mu.Unlock()
+		return nil, false, err
+	}
+	if p := v.pending[in.key()]; p == nil && len(v.pending) >= v.maxPending {
+		// The applier is behind (a burst above what the store writes, or a
+		// store refusing writes): this first visit writes its record before
+		// answering, so that the backlog, the lag and a read's wait stay
+		// bounded.
+		v.mu.Unlock()
+		return nil, false, errBacklog
+	} else if p != nil {
+		v.mu.Unlock()
+		<-p.ready
+		if p.syncErr != nil {
+			return nil, false, p.syncErr
+		}
+		return p, false, nil
+	}
+	line, err := json.Marshal(visitLine{Op: "intent", Intent: in})
+	if err != nil {
+		v.mu.Unlock()
+		return nil, false, err
+	}
+	if err := v.appendLocked(append(line, '\n')); err != nil {
+		v.broken = err
+		v.mu.Unlock()
+		return nil, false, err
+	}
+	in.ready, in.applied = make(chan struct{}), make(chan struct{})
+	v.pending[in.key()] = in
+	v.unapplied.Add(1)
+	v.open++
+	v.written++
+	seq := v.written
+	err = v.waitSyncedLocked(seq)
+	if err != nil {
+		// Maybe durable, maybe not: the journal is not trusted any more
+		// (after a failed fsync the kernel may have dropped the pages).
+		// The caller writes the record synchronously; should the intent
+		// have survived, a start applies it as a no-op.
+		delete(v.pending, in.key())
+		in.syncErr = err
+		close(in.ready)
+		close(in.applied)
+		v.unapplied.Add(-1)
+		v.mu.Unlock()
+		return nil, false, err
+	}
+	in.answered = time.Now()
+	close(in.ready)
+	v.queue = append(v.queue, in)
+	v.mu.Unlock()
+	v.kick()
+	return in, true, nil
+}
+
+// appendLocked writes one line (a write cut short is taken back).
+func (v *visits) appendLocked(b []byte) error {
+	end, err := v.f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := v.f.Write(b); err != nil {
+		v.f.Truncate(end)
+		return err
+	}
+	return nil
+}
+
+// waitSyncedLocked returns once the intent numbered seq is durable: the
+// first waiter with no fsync in flight syncs for all appended so far, the
+// others wait for it (v.mu held on entry and return).
+func (v *visits) waitSyncedLocked(seq uint64) error {
+	for v.synced < seq {
+		if v.broken != nil {
+			return v.broken
+		}
+		if v.syncing {
+			v.cond.Wait()
+			continue
+		}
+		v.syncing = true
+		target := v.written
+		f := v.f
+		v.mu.Unlock()
+		err := v.syncFile(f)
+		v.mu.Lock()
+		v.syncing = false
+		if err != nil {
+			v.broken = fmt.Errorf("first-visit journal: %w", err)
+		} else {
+			v.synced = target
+		}
+		v.cond.Broadcast()
+	}
+	return nil
+}
+
+// run applies the queued intents as they come, in batches.
+func (v *visits) run() {
+	defer close(v.stopped)
+	for {
+		select {
+		case <-v.wake:
+		case <-v.stop:
+			v.applyAll(true)
+			return
+		}
+		v.applyAll(false)
+	}
+}
+
+// applyAll applies what is queued until the queue is empty, or until a
+// batch fails (tried again after v.retry, or at the next start if the
+// node stops: final).
+func (v *visits) applyAll(final bool) {
+	for {
+		v.mu.Lock()
+		batch := v.takeBatchLocked()
+		v.applying = len(batch) > 0
+		v.mu.Unlock()
+		if len(batch) == 0 {
+			select {
+			case v.idle <- struct{}{}:
+			default:
+			}
+			return
+		}
+		failed := v.apply(batch)
+		v.mu.Lock()
+		v.applying = false
+		v.queue = append(failed, v.queue...)
+		v.retrying = len(failed) > 0
+		v.mu.Unlock()
+		if len(failed) > 0 {
+			if final {
+				return // left in the journal for the next start
+			}
+			select {
+			case <-time.After(v.retry):
+			case <-v.stop:
+				return // run tries once more, then the journal keeps them
+			}
+		}
+	}
+}
+
+// takeBatchLocked takes up to maxVisitBatch queued intents of one
+// principal and distinct masters (two intents of one master would each
+// rewrite it where no EMPI keeps it).
+func (v *visits) takeBatchLocked() []*intent {
+	if len(v.queue) == 0 {
+		return nil
+	}
+	first := v.queue[0]
+	batch := []*intent{first}
+	masters := map[string]bool{first.Master: true}
+	rest := v.queue[:0:0]
+	for _, in := range v.queue[1:] {
+		if len(batch) < maxVisitBatch && in.Principal == first.Principal && !masters[in.Master] {
+			batch = append(batch, in)
+			masters[in.Master] = true
+		} else {
+			rest = append(rest, in)
+		}
+	}
+	v.queue = rest
+	return batch
+}
+
+// apply writes a batch: one transaction when it can, else one by one;
+// returns the intents not written (a conflict is retried here first).
+func (v *visits) apply(batch []*intent) (failed []*intent) {
+	ctx := access.WithPrincipal(context.Background(), batch[0].Principal)
+	if len(batch) > 1 {
+		var entries []any
+		var todo []*intent // read and to write; the skipped are finished
+		failedAt := -1
+		for i, in := range batch {
+			e, skip, err := v.entries(ctx, in)
+			if err != nil {
+				failedAt = i
+				break
+			}
+			if skip {
+				v.finish(in)
+				continue
+			}
+			entries = append(entries, e...)
+			todo = append(todo, in)
+		}
+		if failedAt >= 0 {
+			batch = append(todo, batch[failedAt:]...)
+		} else {
+			if len(todo) == 0 {
+				return nil
+			}
+			if _, err := v.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": entries}); err == nil {
+				for _, in := range todo {
+					v.finish(in)
+				}
+				return nil
+			}
+			batch = todo
+		}
+		// One of them stands in the way (a conflict, a master that
+		// changed, a read that failed): each on its own.
+	}
+	for _, in := range batch {
+		if err := v.applyOne(ctx, in); err != nil {
+			v.log.Error("first-visit journal: record not written yet; tried again", "local", in.Local, "master", in.Master, "err", err)
+			failed = append(failed, in)
+		}
+	}
+	return failed
+}
+
+// applyOne writes one intent, re-reading the master on a conflict.
+func (v *visits) applyOne(ctx context.Context, in *intent) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var e []any
+		var skip bool
+		e, skip, err = v.entries(ctx, in)
+		if err != nil {
+			return err
+		}
+		if skip {
+			v.finish(in)
+			return nil
+		}
+		_, err = v.tx.Transaction(ctx, obj{"resourceType": "Bundle", "type": "transaction", "entry": e})
+		if err == nil {
+			v.finish(in)
+			return nil
+		}
+		if !isConflict(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// errMasterGone: the intent's master was deleted (or retired without a
+// successor) before its record was written.
+var errMasterGone = errors.New("the master is gone")
+
+// entries are the transaction entries that write in's record, read
+// against the store now; skip: nothing to write (the record is there, or
+// its master is gone: the intent is dropped, logged).
+func (v *visits) entries(ctx context.Context, in *intent) ([]any, bool, error) {
+	// Idempotent: the record, once written, is left as it is (a client or
+	// the EMPI may have changed it since; deleted, it stays deleted).
+	switch _, err := v.st.Read(ctx, "Patient", in.Local); {
+	case err == nil, errors.Is(err, store.ErrGone):
+		return nil, true, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, false, err
+	}
+	m, err := v.currentMaster(ctx, in.Master)
+	if errors.Is(err, errMasterGone) {
+		v.log.Warn("first-visit journal: the master was deleted before the institution's record was written; the record is not created", "master", in.Master, "local", in.Local, "institution", in.InstCode)
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return localEntries(m, in.Local, in.MRN, in.MRNSystem, in.Org, in.OrgName), false, nil
+}
+
+// currentMaster reads the master an intent names now, following a merge
+// (a retired master's replaced-by link) to the master that has its
+// records.
+func (v *visits) currentMaster(ctx context.Context, id string) (obj, error) {
+	for range 4 {
+		b, err := v.st.Read(ctx, "Patient", id)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrGone) {
+			return nil, errMasterGone
+		}
+		if err != nil {
+			return nil, err
+		}
+		m, err := decode(b)
+		if err != nil {
+			return nil, err
+		}
+		if m["active"] != false {
+			return m, nil
+		}
+		next := linkTargets(m, "replaced-by")
+		if len(next) == 0 {
+			return nil, errMasterGone
+		}
+		id = next[0]
+	}
+	return nil, errMasterGone
+}
+
+// finish marks in done: out of the pending set (later resolves read the
+// store) and the journal (a "done" line, not synced: lost, the intent is
+// applied again at start as a no-op). The file is emptied when no intent
+// in it is open.
+func (v *visits) finish(in *intent) {
+	now := time.Now()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if in.finished {
+		return
+	}
+	in.finished = true
+	if v.pending[in.key()] == in {
+		delete(v.pending, in.key())
+	}
+	close(in.applied)
+	v.unapplied.Add(-1)
+	v.open--
+	if !in.answered.IsZero() {
+		v.lagMu.Lock()
+		if len(v.lags) < 1<<20 {
+			v.lags = append(v.lags, now.Sub(in.answered))
+		}
+		v.lagMu.Unlock()
+	}
+	if v.broken != nil {
+		return
+	}
+	if v.open == 0 && !v.syncing {
+		// Every intent in the file is in the store: start it afresh.
+		if err := v.f.Truncate(0); err == nil {
+			return
+		}
+	}
+	line, _ := json.Marshal(visitLine{Op: "done", ID: in.ID})
+	v.appendLocked(append(line, '\n'))
+}
+
+// flush waits until every intent queued so far is applied (or failed
+// and waiting to be tried again).
+func (v *visits) flush() {
+	for {
+		v.mu.Lock()
+		busy := (len(v.queue) > 0 && !v.retrying) || v.applying
+		v.mu.Unlock()
+		if !busy {
+			return
+		}
+		v.kick()
+		select {
+		case <-v.idle:
+		case <-time.After(10 * time.Millisecond):
+		case <-v.stopped:
+			return
+		}
+	}
+}
+
+// close applies what is queued, then closes the journal (left with the
+// intents that could not be written, for the next start).
+func (v *visits) close() {
+	v.once.Do(func() { close(v.stop) })
+	<-v.stopped
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.f != nil {
+		v.f.Sync()
+		v.f.Close()
+		v.f = nil
+	}
+	v.lock.Close()
+}
+
+// await waits until the intents journaled before the call are written
+// (or dropped, or failed past max): a read that may name a record not yet
+// in the store sees it (decision 031).
+func (v *visits) await(ctx context.Context, max time.Duration) {
+	if v.unapplied.Load() == 0 {
+		return
+	}
+	v.mu.Lock()
+	var chans []chan struct{}
+	for _, in := range v.pending {
+		chans = append(chans, in.applied)
+	}
+	v.mu.Unlock()
+	if len(chans) == 0 {
+		return
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	for _, c := range chans {
+		select {
+		case <-c:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// takeLags returns and forgets the lags recorded so far.
+func (v *visits) takeLags() []time.Duration {
+	v.lagMu.Lock()
+	defer v.lagMu.Unlock()
+	l := v.lags
+	v.lags = nil
+	return l
+}
