@@ -753,6 +753,20 @@ func (s *Service) createLocal(ctx context.Context, res *Resolution, org obj, ins
 // pending answers from it (not created by this call). done false: the
 // journal is not usable, write synchronously.
 func (s *Service) firstVisit(ctx context.Context, res *Resolution, org obj, instCode, localID, mrn string) (done bool, err error) {
+	if res.Master["active"] == false {
+		// Retired (or set inactive) already when the resolve read it: the
+		// applier would take it for a master deleted meanwhile and drop
+		// the intent after its answer. Written before the answer, as
+		// without a journal.
+		return false, nil
+	}
+	if _, err := s.st.Read(ctx, "Patient", localID); errors.Is(err, store.ErrGone) {
+		// The pair's record was deleted before this visit (same id: see
+		// localIdentity): the applier skips a deleted record (a replayed
+		// intent must not bring back what an operator removed), so this
+		// one is written before the answer; the PUT re-creates it.
+		return false, nil
+	}
 	p, _ := access.PrincipalFrom(ctx)
 	in := &intent{ID: uuid(), Master: str(res.Master["id"]), MasterVersion: versionOf(res.Master), Org: str(org["id"]), OrgName: str(org["name"]),
 		InstCode: instCode, MRNSystem: res.MRNSystem, Local: localID, MRN: mrn, Principal: p, At: s.cfg.Now().UTC()}

@@ -48,6 +48,7 @@ type intent struct {
 	syncErr  error
 	applied  chan struct{} // closed once written (or dropped, or its sync failed)
 	finished bool          // under visits.mu
+	failing  bool          // under visits.mu: its last write failed; tried again after retry
 }
 
 func (in *intent) key() string { return in.Master + "|" + in.InstCode }
@@ -135,6 +136,14 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (*
 		lock.Close()
 		return nil, err
 	}
+	// A last line cut short by a crash (no newline) is cut off: the next
+	// intent appended after it would share its line and be unreadable at
+	// the next start although it was synced and answered.
+	if err := trimTornTail(f, filepath.Join(dir, visitsFile)); err != nil {
+		f.Close()
+		lock.Close()
+		return nil, err
+	}
 	if err := syncDir(dir); err != nil {
 		f.Close()
 		lock.Close()
@@ -185,6 +194,19 @@ func readVisits(name string) ([]*intent, error) {
 		}
 	}
 	return slices.DeleteFunc(order, func(in *intent) bool { return done[in.ID] }), nil
+}
+
+// trimTornTail truncates the file after its last newline (nothing past
+// it was ever synced whole) and syncs the cut.
+func trimTornTail(f *os.File, name string) error {
+	data, err := os.ReadFile(name)
+	if err != nil || len(data) == 0 || data[len(data)-1] == '\n' {
+		return err
+	}
+	if err := f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1)); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 // recover queues the intents a crash left, first, and waits until they
@@ -347,6 +369,9 @@ func (v *visits) applyAll(final bool) {
 		failed := v.apply(batch)
 		v.mu.Lock()
 		v.applying = false
+		for _, in := range failed {
+			in.failing = true // its next try is v.retry away: beyond a read's wait
+		}
 		v.queue = append(failed, v.queue...)
 		v.retrying = len(failed) > 0
 		v.mu.Unlock()
@@ -597,7 +622,9 @@ func (v *visits) await(ctx context.Context, max time.Duration) {
 	v.mu.Lock()
 	var chans []chan struct{}
 	for _, in := range v.pending {
-		chans = append(chans, in.applied)
+		if !in.failing {
+			chans = append(chans, in.applied)
+		}
 	}
 	v.mu.Unlock()
 	if len(chans) == 0 {

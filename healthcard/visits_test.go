@@ -562,6 +562,15 @@ func TestABatchWithASkipAndAFailedRead(t *testing.T) {
 	if _, err := s.Resolve(ctx, ResolveRequest{Code: codes["m3"], Institution: visitInst}); err != nil {
 		t.Fatal(err)
 	}
+	for { // until the applier has taken m3's intent alone (else m1's read may come before the client's write)
+		s.visits.mu.Lock()
+		taken := s.visits.applying && len(s.visits.queue) == 0
+		s.visits.mu.Unlock()
+		if taken {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	// The applier holds m3's write; m1 and m2 queue behind it as one batch.
 	var locals [2]string
 	for i, m := range []string{"m1", "m2"} {

@@ -118,8 +118,19 @@ func (s *Server) firstVisitReads(next http.Handler) http.Handler {
 func mayReadFirstVisit(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-	case http.MethodPost:
-		return strings.HasSuffix(r.URL.Path, "/_search") // its parameters are in the body
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		// A write that searches first (a conditional create, update,
+		// patch or delete) or a Bundle (its entries may search, read or
+		// write conditionally) would decide on a store that lacks the
+		// record the resolve answered.
+		// A write of a record a first visit made (a client's PUT of its
+		// fuller version right after the answer) must land after the
+		// applier's, which would otherwise overwrite it.
+		if r.Header.Get("If-None-Exist") != "" || r.URL.RawQuery != "" || strings.Contains(r.URL.Path, "ehc-") ||
+			strings.TrimSuffix(r.URL.Path, "/") == "/fhir" || strings.TrimSuffix(r.URL.Path, "/") == "" {
+			return true
+		}
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/_search") // its parameters are in the body
 	default:
 		return false
 	}
