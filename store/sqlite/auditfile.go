@@ -101,16 +101,14 @@ const (
 // are serialised by mu as well, so that the sequence numbers they assign
 // never race) and a small read pool.
 type auditFile struct {
-	path   string
-	w, r   *sql.DB
-	mu     sync.Mutex
+	path string
+	w, r *sql.DB
+	mu   sync.Mutex
 	// ckpt checkpoints the file's WAL in the background, as the
 	// resources' file's checkpointer does (sqlite.go), so that no append
 	// (a write's Sync, decision 006) ever runs the writer's backstop
 	// checkpoint of up to 16,384 pages inline (decision 029).
-	ckpt     *sql.DB
-	ckptStop chan struct{}
-	ckptDone chan struct{}
+	ckpt   *checkpointer
 	legacy int64 // the highest Seq of the resources' file's audit_log (0: none)
 
 	// The statements of the appends, prepared on the writer (under mu);
@@ -176,7 +174,12 @@ func openAuditFile(ctx context.Context, main *sql.DB, path string, o Options, le
 	}
 	a.r.SetMaxOpenConns(2)
 	a.r.SetMaxIdleConns(2)
-	if err := a.startCheckpointer(wdsn); err != nil {
+	// Without its own checkpointer the only checkpoint of the audit
+	// file was the writer's backstop (wal_autocheckpoint 16,384 pages):
+	// every few thousand appends one append copied up to 64 MB into the
+	// file and fsynced it inline, and a write's Sync waited behind it
+	// (decision 029).
+	if a.ckpt, err = startCheckpointer(wdsn); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -210,50 +213,12 @@ func filePath(p string) string {
 	return u.Path
 }
 
-// startCheckpointer runs PASSIVE checkpoints of the audit file's WAL on
-// a connection of its own every checkpointEvery. Without it the only
-// checkpoint was the writer's backstop (wal_autocheckpoint 16,384 pages,
-// the writer's DSN): every few thousand appends one append copied up to
-// 64 MB into the file and fsynced it inline, and a write's Sync waited
-// behind that (decision 029). A PASSIVE checkpoint never blocks the
-// appends or the readers; an error (SQLITE_BUSY while another process
-// checkpoints) is left to the next tick, the backstop stays.
-func (a *auditFile) startCheckpointer(wdsn string) error {
-	ckpt, err := sql.Open("sqlite", wdsn)
-	if err != nil {
-		return err
-	}
-	ckpt.SetMaxOpenConns(1)
-	ckpt.SetMaxIdleConns(1)
-	ckpt.SetConnMaxIdleTime(0)
-	a.ckpt, a.ckptStop, a.ckptDone = ckpt, make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(a.ckptDone)
-		tick := time.NewTicker(checkpointEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-a.ckptStop:
-				return
-			case <-tick.C:
-				ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			}
-		}
-	}()
-	return nil
-}
-
 func (a *auditFile) close() error {
 	if a == nil {
 		return nil
 	}
-	var cerr error
-	if a.ckpt != nil {
-		close(a.ckptStop)
-		<-a.ckptDone
-		cerr = a.ckpt.Close()
-		a.ckpt = nil
-	}
+	cerr := a.ckpt.close()
+	a.ckpt = nil
 	a.mu.Lock()
 	for _, st := range a.stmts {
 		st.Close()

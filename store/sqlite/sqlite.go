@@ -81,9 +81,7 @@ type DB struct {
 	closeOnce     sync.Once
 	commits       atomic.Int64 // shared COMMITs issued (tests)
 
-	ckpt     *sql.DB       // one connection that checkpoints the WAL
-	ckptStop chan struct{} // closed by Close
-	ckptDone chan struct{} // closed when the checkpointer has stopped
+	ckpt *checkpointer // checkpoints the WAL in the background
 }
 
 var _ store.Store = (*DB)(nil)
@@ -196,7 +194,11 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.startCheckpointer(path, o); err != nil {
+	cdsn, err := dsn(path, o, connWriter)
+	if err == nil {
+		db.ckpt, err = startCheckpointer(cdsn)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -219,46 +221,6 @@ func Open(ctx context.Context, path string, o Options) (*DB, error) {
 	return db, nil
 }
 
-// checkpointEvery is how often the background checkpointer copies the
-// WAL's committed pages into the database file.
-const checkpointEvery = 250 * time.Millisecond
-
-// startCheckpointer runs PASSIVE checkpoints on a connection of its own:
-// they never block the writer or readers, and the page copying and the
-// database file's fsync then happen beside the writer instead of inside
-// one of its commits (every 1,000 pages by SQLite's default).
-func (db *DB) startCheckpointer(path string, o Options) error {
-	cdsn, err := dsn(path, o, connWriter)
-	if err != nil {
-		return err
-	}
-	ckpt, err := sql.Open("sqlite", cdsn)
-	if err != nil {
-		return err
-	}
-	ckpt.SetMaxOpenConns(1)
-	ckpt.SetMaxIdleConns(1)
-	ckpt.SetConnMaxIdleTime(0)
-	db.ckpt, db.ckptStop, db.ckptDone = ckpt, make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(db.ckptDone)
-		tick := time.NewTicker(checkpointEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-db.ckptStop:
-				return
-			case <-tick.C:
-				// Errors (SQLITE_BUSY while another process checkpoints)
-				// are harmless: the next tick or the writer's backstop
-				// catches up.
-				ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			}
-		}
-	}()
-	return nil
-}
-
 // Close implements store.Store: open transactions are rolled back first
 // (the shared SQLite transaction with them: its members' Commit fails).
 func (db *DB) Close() error {
@@ -277,13 +239,8 @@ func (db *DB) Close() error {
 		g.err = errClosed
 		close(g.done)
 	}
-	var cerr error
-	if db.ckpt != nil {
-		close(db.ckptStop)
-		<-db.ckptDone
-		cerr = db.ckpt.Close()
-		db.ckpt = nil
-	}
+	cerr := db.ckpt.close()
+	db.ckpt = nil
 	var perr error
 	if db.point != nil {
 		perr = db.point.close()
