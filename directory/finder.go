@@ -14,6 +14,7 @@ import (
 	"github.com/xietong/xietong/directory/vocab"
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/store"
 )
 
@@ -309,14 +310,7 @@ func (f *Finder) Operation(w http.ResponseWriter, r *http.Request, id string) er
 	if all := append(entries, included...); len(all) > 0 {
 		b["entry"] = all
 	}
-	body, err := fhirjson.Marshal(b)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(body)
-	return err
+	return respond.Resource(w, r, http.StatusOK, b)
 }
 
 // findParams are the parameters of $find (_format and _pretty: the API's

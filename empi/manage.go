@@ -14,6 +14,7 @@ import (
 	"github.com/xietong/xietong/access"
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
 )
@@ -476,7 +477,7 @@ func (e *Engine) MergeOperation(w http.ResponseWriter, r *http.Request, id strin
 		map[string]any{"name": "outcome", "resource": outcome.Resource(outcome.Issue{Severity: "information", Code: "informational", Diagnostics: msg})},
 		map[string]any{"name": "result", "resource": result},
 	}}
-	return writeJSON(w, http.StatusOK, out)
+	return respond.Resource(w, r, http.StatusOK, out)
 }
 
 // DecideOperation serves POST [base]/Task/[id]/$decide on an open
@@ -760,20 +761,6 @@ func (e *Engine) writeStored(w http.ResponseWriter, r *http.Request, typ, id str
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
 	w.Header().Set("ETag", `W/"`+strconv.FormatInt(v.VersionID, 10)+`"`)
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(v.Body)
-	return err
-}
-
-func writeJSON(w http.ResponseWriter, status int, v map[string]any) error {
-	body, err := fhirjson.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.WriteHeader(status)
-	_, err = w.Write(body)
-	return err
+	return respond.Body(w, r, http.StatusOK, v.Body)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
@@ -247,10 +248,7 @@ func (e *Engine) MatchOperation(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(body)
-	return err
+	return respond.Body(w, r, http.StatusOK, body)
 }
 
 // renderMatches reads the matched masters in one query (an _id search:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/search"
 	"github.com/xietong/xietong/store"
@@ -136,7 +137,7 @@ func (e *Engine) PIXOperation(w http.ResponseWriter, r *http.Request, id string)
 	if len(out) > 0 {
 		res["parameter"] = out
 	}
-	return writeJSON(w, http.StatusOK, res)
+	return respond.Resource(w, r, http.StatusOK, res)
 }
 
 func residentSystem(s string) bool { return s == SystemResidentID || s == SystemResidentIDOID }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 )
 
 const maxBody = 64 << 10
@@ -131,17 +132,6 @@ func primitive(e obj) (string, bool) {
 	return "", false
 }
 
-func writeJSON(w http.ResponseWriter, status int, res obj) error {
-	body, err := fhirjson.Marshal(res)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.WriteHeader(status)
-	_, err = w.Write(body)
-	return err
-}
-
 func postOnly(w http.ResponseWriter, r *http.Request, op string) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -196,7 +186,7 @@ func (s *Service) IssueOperation(w http.ResponseWriter, r *http.Request, id stri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, cardParameters(c))
+	return respond.Resource(w, r, http.StatusOK, cardParameters(c))
 }
 
 // RevokeOperation serves POST [base]/Patient/[id]/$revoke-health-card
@@ -216,7 +206,7 @@ func (s *Service) RevokeOperation(w http.ResponseWriter, r *http.Request, id str
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, cardParameters(c))
+	return respond.Resource(w, r, http.StatusOK, cardParameters(c))
 }
 
 // QROperation serves GET [base]/Patient/[id]/$health-card-qr with
@@ -312,7 +302,7 @@ func (s *Service) ResolveOperation(w http.ResponseWriter, r *http.Request, id st
 	if res.City != "" {
 		out["parameter"] = append(list(out["parameter"]), obj{"name": "city", "valueCode": res.City})
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return respond.Resource(w, r, http.StatusOK, out)
 }
 
 // UsageOperation serves GET [base]/AuditEvent/$health-card-usage: use
@@ -391,7 +381,7 @@ func (s *Service) UsageOperation(w http.ResponseWriter, r *http.Request, id stri
 		parts = append(parts, obj{"name": "count", "valueInteger": number(int64(row.Count))})
 		ps = append(ps, obj{"name": "group", "part": parts})
 	}
-	return writeJSON(w, http.StatusOK, obj{"resourceType": "Parameters", "parameter": ps})
+	return respond.Resource(w, r, http.StatusOK, obj{"resourceType": "Parameters", "parameter": ps})
 }
 
 func orNone(s string) string {

@@ -2,7 +2,6 @@ package recognition
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/search"
 	"github.com/xietong/xietong/store"
 )
@@ -231,7 +231,7 @@ func (e *Engine) CheckOperation(w http.ResponseWriter, r *http.Request, id strin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, res.Parameters())
+	return respond.Value(w, r, http.StatusOK, res.Parameters())
 }
 
 // PatientByIdentifier finds the patient an identifier names ("system|value"
@@ -273,17 +273,6 @@ func (e *Engine) PatientByIdentifier(ctx context.Context, ident string) (string,
 		return masters[0], nil
 	}
 	return "", outcome.BadRequest("the identifier %s names %d patients that are not linked to one master; call Patient/[id]/$recognition-check.", ident, len(ids)).At("identifier")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
-	w.WriteHeader(status)
-	_, err = w.Write(b)
-	return err
 }
 
 // Parameters renders the check's answer:
@@ -404,7 +393,7 @@ func (e *Engine) ImportOperation(w http.ResponseWriter, r *http.Request, id stri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, operationOK(fmt.Sprintf("imported %d programmes, %d items, %d memberships, %d EQA results (%d resources)",
+	return respond.Value(w, r, http.StatusOK, operationOK(fmt.Sprintf("imported %d programmes, %d items, %d memberships, %d EQA results (%d resources)",
 		len(c.Programmes), countItems(c), len(c.Members), len(c.EQA), n)))
 }
 

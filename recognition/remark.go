@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/store"
 )
 
@@ -180,5 +181,5 @@ func (e *Engine) RemarkOperation(w http.ResponseWriter, r *http.Request, id stri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, operationOK(fmt.Sprintf("re-marked %d results", n)))
+	return respond.Value(w, r, http.StatusOK, operationOK(fmt.Sprintf("re-marked %d results", n)))
 }

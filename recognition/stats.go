@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/store"
 )
 
@@ -273,5 +274,5 @@ func (e *Engine) StatsOperation(w http.ResponseWriter, r *http.Request, id strin
 		_, err := w.Write(CSV(rows))
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e.MeasureReport(rows, q))
+	return respond.Value(w, r, http.StatusOK, e.MeasureReport(rows, q))
 }
