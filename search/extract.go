@@ -51,30 +51,22 @@ const maxSizeHint = 64
 // presize gives x's slices the capacities of p's last resource.
 func (p *plan) presize(x *store.Index) {
 	hint := func(k int) int { return min(int(p.sizes[k].Load()), maxSizeHint) }
-	if n := hint(0); n > 0 {
-		x.Strings = make([]store.StringEntry, 0, n)
+	x.Strings = withCap[store.StringEntry](hint(0))
+	x.Tokens = withCap[store.TokenEntry](hint(1))
+	x.References = withCap[store.ReferenceEntry](hint(2))
+	x.Dates = withCap[store.DateEntry](hint(3))
+	x.Numbers = withCap[store.NumberEntry](hint(4))
+	x.Quantities = withCap[store.QuantityEntry](hint(5))
+	x.URIs = withCap[store.URIEntry](hint(6))
+	x.Composites = withCap[store.CompositeEntry](hint(7))
+}
+
+// withCap is an empty slice of capacity n, or nil when n is 0.
+func withCap[E any](n int) []E {
+	if n > 0 {
+		return make([]E, 0, n)
 	}
-	if n := hint(1); n > 0 {
-		x.Tokens = make([]store.TokenEntry, 0, n)
-	}
-	if n := hint(2); n > 0 {
-		x.References = make([]store.ReferenceEntry, 0, n)
-	}
-	if n := hint(3); n > 0 {
-		x.Dates = make([]store.DateEntry, 0, n)
-	}
-	if n := hint(4); n > 0 {
-		x.Numbers = make([]store.NumberEntry, 0, n)
-	}
-	if n := hint(5); n > 0 {
-		x.Quantities = make([]store.QuantityEntry, 0, n)
-	}
-	if n := hint(6); n > 0 {
-		x.URIs = make([]store.URIEntry, 0, n)
-	}
-	if n := hint(7); n > 0 {
-		x.Composites = make([]store.CompositeEntry, 0, n)
-	}
+	return nil
 }
 
 // remember records x's entry counts for the next resource of p's type.
