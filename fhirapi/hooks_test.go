@@ -97,14 +97,23 @@ func send(t *testing.T, method, url, body string) (int, map[string]any) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	code, m, err := do(req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return code, m
+}
+
+// do sends req and decodes the answer's body as JSON (nil when it is not).
+func do(req *http.Request) (int, map[string]any, error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	var m map[string]any
 	json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	return resp.StatusCode, m, nil
 }
 
 func TestHooks(t *testing.T) {

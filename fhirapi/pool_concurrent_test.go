@@ -3,7 +3,6 @@ package fhirapi_test
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -19,15 +18,11 @@ func sendGzip(t *testing.T, method, url, body string) (int, map[string]any) {
 	req, _ := http.NewRequest(method, url, &b)
 	req.Header.Set("Content-Type", "application/fhir+json")
 	req.Header.Set("Content-Encoding", "gzip")
-	resp, err := http.DefaultClient.Do(req)
+	code, m, err := do(req)
 	if err != nil {
 		t.Error(err)
-		return 0, nil
 	}
-	defer resp.Body.Close()
-	var m map[string]any
-	json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	return code, m
 }
 
 // Concurrent writes (plain, gzip, Bundles) interleaved with failing
