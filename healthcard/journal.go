@@ -134,14 +134,20 @@ func (j *journal) append(evs []obj) error {
 			return err
 		}
 	}
-	// A write cut short (a full disk) is taken back, so that the next
-	// append does not continue the fragment's line and lose its first use.
-	end, err := j.f.Seek(0, io.SeekEnd)
+	return appendLines(j.f, b.Bytes())
+}
+
+// appendLines appends whole lines to f. A write cut short (a full disk)
+// is taken back, so that the next append does not continue the
+// fragment's line and make its first record unreadable. Both journals
+// (the use journal, the first-visit journal) append through it.
+func appendLines(f *os.File, b []byte) error {
+	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
 	}
-	if _, err := j.f.Write(b.Bytes()); err != nil {
-		j.f.Truncate(end)
+	if _, err := f.Write(b); err != nil {
+		f.Truncate(end)
 		return err
 	}
 	return nil

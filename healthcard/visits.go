@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -295,17 +294,7 @@ func (v *visits) journal(in *intent) (got *intent, fresh bool, err error) {
 }
 
 // appendLocked writes one line (a write cut short is taken back).
-func (v *visits) appendLocked(b []byte) error {
-	end, err := v.f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	if _, err := v.f.Write(b); err != nil {
-		v.f.Truncate(end)
-		return err
-	}
-	return nil
-}
+func (v *visits) appendLocked(b []byte) error { return appendLines(v.f, b) }
 
 // waitSyncedLocked returns once the intent numbered seq is durable: the
 // first waiter with no fsync in flight syncs for all appended so far, the
