@@ -134,6 +134,17 @@ func (n *memNode) Search(_ context.Context, q *store.Query) (*store.SearchResult
 	return out, nil
 }
 
+// holdWrites has the Patient transactions (only those that write
+// Patient/<hold>, when hold is set) wait until release is called; release
+// may be called more than once (a deferred call after the test's own).
+func (n *memNode) holdWrites(hold string) (release func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	block := make(chan struct{})
+	n.block, n.hold = block, hold
+	return sync.OnceFunc(func() { close(block) })
+}
+
 func (n *memNode) Transaction(_ context.Context, b map[string]any) (map[string]any, error) {
 	entries := list(b["entry"])
 	patients := slices.ContainsFunc(entries, func(e any) bool {
@@ -328,8 +339,7 @@ func TestSecondResolveAnswersFromThePendingIntent(t *testing.T) {
 	dir := t.TempDir()
 	s := journaled(t, n, kr, dir)
 	defer s.Close()
-	n.block = make(chan struct{})
-	release := sync.OnceFunc(func() { close(n.block) })
+	release := n.holdWrites("")
 	defer release() // before Close, should the test fail while the store is held
 	ctx := context.Background()
 	first, err := s.Resolve(ctx, ResolveRequest{Code: codes["m1"], Institution: visitInst})
@@ -459,8 +469,7 @@ func TestMasterMergedOrDeletedBeforeTheWrite(t *testing.T) {
 	dir := t.TempDir()
 	s := journaled(t, n, kr, dir)
 	defer s.Close()
-	n.block = make(chan struct{})
-	release := sync.OnceFunc(func() { close(n.block) })
+	release := n.holdWrites("")
 	defer release() // before Close, should the test fail while the store is held
 	ctx := context.Background()
 	merged, err := s.Resolve(ctx, ResolveRequest{Code: codes["m1"], Institution: visitInst})
@@ -525,8 +534,7 @@ func TestABacklogFallsBackToTheSynchronousWrite(t *testing.T) {
 	defer s.Close()
 	s.visits.maxPending = 1
 	held, _ := localIdentity("m1", visitInst)
-	n.block, n.hold = make(chan struct{}), held
-	release := sync.OnceFunc(func() { close(n.block) })
+	release := n.holdWrites(held)
 	defer release()
 	ctx := context.Background()
 	if _, err := s.Resolve(ctx, ResolveRequest{Code: codes["m1"], Institution: visitInst}); err != nil {
@@ -555,8 +563,7 @@ func TestABatchWithASkipAndAFailedRead(t *testing.T) {
 	s := journaled(t, n, kr, t.TempDir())
 	defer s.Close()
 	held, _ := localIdentity("m3", visitInst)
-	n.block, n.hold = make(chan struct{}), held
-	release := sync.OnceFunc(func() { close(n.block) })
+	release := n.holdWrites(held)
 	defer release()
 	ctx := context.Background()
 	if _, err := s.Resolve(ctx, ResolveRequest{Code: codes["m3"], Institution: visitInst}); err != nil {
