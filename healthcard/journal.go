@@ -43,10 +43,7 @@ var errJournalBusy = errors.New("the use journal is held by another node on this
 // serves) gets errJournalBusy: it must neither share the active file nor
 // write another node's pending uses as a crash's.
 func openJournal(dir string) (j *journal, left []obj, names []string, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, nil, err
-	}
-	lock, err := lockJournal(filepath.Join(dir, "lock"))
+	lock, err := openJournalDir(dir, "lock")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -77,6 +74,16 @@ func openJournal(dir string) (j *journal, left []obj, names []string, err error)
 		return nil, nil, nil, err
 	}
 	return j, left, names, nil
+}
+
+// openJournalDir creates dir if missing and takes its lock file lockName
+// (errJournalBusy: another process holds it). Both journals (the use
+// journal, the first-visit journal) open their folder through it.
+func openJournalDir(dir, lockName string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return lockJournal(filepath.Join(dir, lockName))
 }
 
 // readJournalFile returns the records of one file. A last line cut short

@@ -113,39 +113,38 @@ var errBacklog = errors.New("first-visit journal: too many records waiting for t
 // openVisits opens the journal in dir and returns it with the intents a
 // crash left (queued, not yet applied: start applies them). Another
 // process holding the lock gets errJournalBusy.
-func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (*visits, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	lock, err := lockJournal(filepath.Join(dir, visitsLock))
+func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_ *visits, err error) {
+	lock, err := openJournalDir(dir, visitsLock)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	v := &visits{tx: tx, st: st, log: log, dir: dir, lock: lock, pending: map[string]*intent{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), idle: make(chan struct{}, 1), retry: time.Second,
 		syncFile: (*os.File).Sync, maxPending: maxPendingVisits}
 	v.cond = sync.NewCond(&v.mu)
-	left, err := readVisits(filepath.Join(dir, visitsFile))
+	name := filepath.Join(dir, visitsFile)
+	left, err := readVisits(name)
 	if err != nil {
-		lock.Close()
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, visitsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		lock.Close()
 		return nil, err
 	}
 	// A last line cut short by a crash (no newline) is cut off: the next
 	// intent appended after it would share its line and be unreadable at
 	// the next start although it was synced and answered.
-	if err := trimTornTail(f, filepath.Join(dir, visitsFile)); err != nil {
+	if err := trimTornTail(f, name); err != nil {
 		f.Close()
-		lock.Close()
 		return nil, err
 	}
 	if err := syncDir(dir); err != nil {
 		f.Close()
-		lock.Close()
 		return nil, err
 	}
 	v.f = f
