@@ -128,10 +128,11 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 		syncFile: (*os.File).Sync, maxPending: maxPendingVisits}
 	v.cond = sync.NewCond(&v.mu)
 	name := filepath.Join(dir, visitsFile)
-	left, err := readVisits(name)
-	if err != nil {
+	data, err := os.ReadFile(name)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	left := parseVisits(data)
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -139,7 +140,7 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 	// A last line cut short by a crash (no newline) is cut off: the next
 	// intent appended after it would share its line and be unreadable at
 	// the next start although it was synced and answered.
-	if err := trimTornTail(f, name); err != nil {
+	if err := trimTornTail(f, data); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -174,6 +175,12 @@ func readVisits(name string) ([]*intent, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseVisits(data), nil
+}
+
+// parseVisits returns the intents in a journal file's contents not
+// marked done, oldest first.
+func parseVisits(data []byte) []*intent {
 	var order []*intent
 	done := map[string]bool{}
 	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
@@ -191,15 +198,15 @@ func readVisits(name string) ([]*intent, error) {
 			done[l.ID] = true
 		}
 	}
-	return slices.DeleteFunc(order, func(in *intent) bool { return done[in.ID] }), nil
+	return slices.DeleteFunc(order, func(in *intent) bool { return done[in.ID] })
 }
 
-// trimTornTail truncates the file after its last newline (nothing past
-// it was ever synced whole) and syncs the cut.
-func trimTornTail(f *os.File, name string) error {
-	data, err := os.ReadFile(name)
-	if err != nil || len(data) == 0 || data[len(data)-1] == '\n' {
-		return err
+// trimTornTail truncates f, whose contents are data (as read at open),
+// after its last newline (nothing past it was ever synced whole) and
+// syncs the cut.
+func trimTornTail(f *os.File, data []byte) error {
+	if len(data) == 0 || data[len(data)-1] == '\n' {
+		return nil
 	}
 	if err := f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1)); err != nil {
 		return err
