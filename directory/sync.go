@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -214,9 +214,9 @@ func eachOfSource(ctx context.Context, st store.Reader, typ, source string, fn f
 // sameContent compares a stored resource with a row's, ignoring the
 // version and time the store stamps.
 func sameContent(stored, row map[string]any) bool {
-	a := maps1(stored)
+	a := maps.Clone(stored)
 	if m := obj(a["meta"]); m != nil {
-		m = maps1(m)
+		m = maps.Clone(m)
 		delete(m, "versionId")
 		delete(m, "lastUpdated")
 		a["meta"] = m
@@ -231,15 +231,7 @@ func sameContent(stored, row map[string]any) bool {
 	}
 	ab, _ := json.Marshal(a)
 	bb, _ := json.Marshal(rb)
-	return string(ab) == string(bb) || reflect.DeepEqual(a, rb)
-}
-
-func maps1(m map[string]any) map[string]any {
-	c := make(map[string]any, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	return string(ab) == string(bb)
 }
 
 // isActive says whether a directory record is in force: active not false
@@ -278,7 +270,10 @@ func end(res map[string]any, today string) {
 }
 
 func endPeriod(p map[string]any, today string) map[string]any {
-	out := maps1(p)
+	out := maps.Clone(p)
+	if out == nil {
+		out = map[string]any{}
+	}
 	if e := str(out["end"]); e != "" && e <= today {
 		return out
 	}
