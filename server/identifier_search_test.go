@@ -18,9 +18,7 @@ import (
 // decision 025; $ihe-pix and $match already read numbers that way).
 func TestIdentifierSearchReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
 	base := node(t, filepath.Join(t.TempDir(), "idsearch.db"))
-	id := residentIDEndingInX("440104", time.Date(1962, 8, 15, 0, 0, 0, 0, time.UTC))
-	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, strings.ToLower(id), "欧阳娜娜", "female", "1962-08-15", "")).wantStatus(t, 201)
-	do(t, "POST", base+"/Patient", fj, pat("440106001", "TH0001", "urn:oid:2.16.156.10011.1.1", id, "欧阳娜娜", "female", "1962-08-15", "")).wantStatus(t, 201)
+	id := postOneResidentAtTwoInstitutions(t, base, time.Date(1962, 8, 15, 0, 0, 0, 0, time.UTC))
 	count := func(q string) int {
 		t.Helper()
 		r := do(t, "GET", base+"/Patient?_summary=count&identifier="+url.QueryEscape(q), "", "").wantStatus(t, 200)
@@ -54,6 +52,19 @@ func TestIdentifierSearchReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
 	if got := count(sidResident + "|" + id[:17] + "0"); got != 0 {
 		t.Errorf("a number with a wrong check character found %d", got)
 	}
+}
+
+// postOneResidentAtTwoInstitutions registers one woman born on birth at
+// two institutions under a resident ID number ending in X: at GZ0001 typed
+// lower case under the resident system, at TH0001 upper case under the
+// national OID system. It returns the number (upper case).
+func postOneResidentAtTwoInstitutions(t *testing.T, base string, birth time.Time) string {
+	t.Helper()
+	id := residentIDEndingInX("440104", birth)
+	day := birth.Format("2006-01-02")
+	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, strings.ToLower(id), "欧阳娜娜", "female", day, "")).wantStatus(t, 201)
+	do(t, "POST", base+"/Patient", fj, pat("440106001", "TH0001", "urn:oid:2.16.156.10011.1.1", id, "欧阳娜娜", "female", day, "")).wantStatus(t, 201)
+	return id
 }
 
 // residentIDEndingInX is a woman's valid resident ID number of that

@@ -15,9 +15,7 @@ import (
 // OID system that the EMPI treats as the same identifier.
 func TestTrial5PIXReadsResidentIDsAsTheEMPIDoes(t *testing.T) {
 	base := node(t, filepath.Join(t.TempDir(), "pix.db"))
-	id := residentIDEndingInX("440104", time.Date(1992, 8, 15, 0, 0, 0, 0, time.UTC))
-	do(t, "POST", base+"/Patient", fj, pat("440104001", "GZ0001", sidResident, strings.ToLower(id), "欧阳娜娜", "female", "1992-08-15", "")).wantStatus(t, 201)
-	do(t, "POST", base+"/Patient", fj, pat("440106001", "TH0001", "urn:oid:2.16.156.10011.1.1", id, "欧阳娜娜", "female", "1992-08-15", "")).wantStatus(t, 201)
+	id := postOneResidentAtTwoInstitutions(t, base, time.Date(1992, 8, 15, 0, 0, 0, 0, time.UTC))
 	for _, src := range []string{
 		sidResident + "|" + strings.ToLower(id),
 		sidResident + "|" + id,
