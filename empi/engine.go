@@ -880,14 +880,14 @@ func CheckIdentifiers(res map[string]any, now time.Time) error {
 		if str(ident["use"]) == "old" {
 			continue
 		}
-		if sys != SystemResidentID && sys != SystemResidentIDOID {
+		if !residentSystem(sys) {
 			if err := checkDocument(ident, at, now); err != nil {
 				return err
 			}
 			continue
 		}
 		v := str(ident["value"])
-		n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(v)), now)
+		n, err := parseResidentID(v, now)
 		if err != nil {
 			return &outcome.Error{Status: http.StatusUnprocessableEntity, Issues: []outcome.Issue{{
 				Severity: "error", Code: "value",
@@ -919,4 +919,12 @@ func CheckIdentifiers(res map[string]any, now time.Time) error {
 		res["identifier"] = ids
 	}
 	return nil
+}
+
+// parseResidentID reads a resident ID number as the identity stage stores
+// it (CheckIdentifiers): trimmed, upper case, a legacy 15-digit number
+// upgraded. $ihe-pix and identifier searches read a query's number the
+// same way.
+func parseResidentID(v string, now time.Time) (idnumber.Number, error) {
+	return idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(v)), now)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
 	"github.com/xietong/xietong/fhir/respond"
-	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/identity/match"
 	"github.com/xietong/xietong/store"
 )
@@ -145,7 +144,7 @@ func queryIdentifiers(p map[string]any) []string {
 	for _, x := range list(p["identifier"]) {
 		ident := obj(x)
 		sys, v := str(ident["system"]), strings.TrimSpace(str(ident["value"]))
-		if sys == "" || v == "" || sys == SystemResidentID || sys == SystemResidentIDOID || str(ident["use"]) == "old" {
+		if sys == "" || v == "" || residentSystem(sys) || str(ident["use"]) == "old" {
 			continue
 		}
 		out = append(out, sys+"|"+v)
@@ -421,7 +420,7 @@ func checkQueryPatient(p map[string]any, at string) error {
 		if str(ident["use"]) == "old" {
 			continue
 		}
-		if sys != SystemResidentID && sys != SystemResidentIDOID {
+		if !residentSystem(sys) {
 			if err := checkDocument(ident, at+".identifier["+strconv.Itoa(i)+"].value", time.Now()); err != nil {
 				var oe *outcome.Error
 				if errors.As(err, &oe) {
@@ -432,7 +431,7 @@ func checkQueryPatient(p map[string]any, at string) error {
 			continue
 		}
 		v := str(ident["value"])
-		if _, err := idnumber.Parse(strings.ToUpper(strings.TrimSpace(v))); err != nil {
+		if _, err := parseResidentID(v, time.Now()); err != nil {
 			return outcome.BadRequest("The resident ID number %q of the Patient to match is not valid: %v. Check it against the card, or leave it out to match on the other details. Nothing was matched.", v, err).At(at + ".identifier[" + strconv.Itoa(i) + "].value")
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/xietong/xietong/fhir/fhirjson"
 	"github.com/xietong/xietong/fhir/outcome"
 	"github.com/xietong/xietong/fhir/respond"
-	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/search"
 	"github.com/xietong/xietong/store"
 )
@@ -168,10 +167,10 @@ func targetFor(s string, targets []string) (string, bool) {
 // is a 400 naming what is wrong, as $match answers it. Other identifiers
 // are searched as given.
 func pixQuery(sys, val string, now time.Time) (string, error) {
-	if sys != SystemResidentID && sys != SystemResidentIDOID {
+	if !residentSystem(sys) {
 		return sys + "|" + val, nil
 	}
-	n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(val)), now)
+	n, err := parseResidentID(val, now)
 	if err != nil {
 		return "", outcome.BadRequest("The sourceIdentifier's resident ID number is not valid: %v. Check it against the card.", err).At("sourceIdentifier")
 	}
@@ -188,7 +187,7 @@ func SearchIdentifiers(system, value string) []store.Coding {
 	if !residentSystem(system) {
 		return nil
 	}
-	n, err := idnumber.ParseAt(strings.ToUpper(strings.TrimSpace(value)), time.Now())
+	n, err := parseResidentID(value, time.Now())
 	if err != nil {
 		return nil
 	}
