@@ -1,6 +1,7 @@
 package console
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -29,11 +30,4 @@ func TestEveryRecognitionReasonIsTranslated(t *testing.T) {
 }
 
 // engineReasons are the codes of the recognition engine's reasons, sorted.
-func engineReasons() []string {
-	var codes []string
-	for code := range recognition.WhyText {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes)
-	return codes
-}
+func engineReasons() []string { return slices.Sorted(maps.Keys(recognition.WhyText)) }
