@@ -8,9 +8,9 @@ import (
 
 // Found in review (finding 3, now fixed; the test guards the fix): right after a first visit answers, an HIS registers
 // the patient under the MRN it was given with a conditional create
-// (If-None-Exist on the MRN): the read wait (firstVisitReads) covers GET,
-// HEAD and POST _search only, so the conditional create's search runs
-// before the applier committed, finds nothing, and creates a second
+// (If-None-Exist on the MRN): when the wait (firstVisitReads) covered GET,
+// HEAD and POST _search only, the conditional create's search ran
+// before the applier committed, found nothing, and created a second
 // Patient with the same MRN at the institution.
 func TestConditionalCreateRightAfterAFirstVisit(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "node.db")

@@ -99,43 +99,21 @@ func (s *Server) withEngineOperations(ops map[string]fhirapi.OperationFunc) map[
 	return ops
 }
 
-// firstVisitReads has a read that may name an institution's record a
-// first visit answered but the applier has not written yet (a GET or HEAD
-// whose URL mentions a Patient, a record this node made for a first visit
-// or an MRN system, or a POST _search) wait until the first visits
-// answered before it are in the store, at most a second: a client reads
-// what the resolve answered (decision 031). Nothing waits while no first
-// visit is pending.
+// firstVisitReads has every request to the API wait until the first
+// visits answered before it are in the store (at most a second), so no
+// read, search or conditional write decides on a store that lacks a
+// record a resolve already answered (decision 031). The one exception is
+// $resolve-health-card itself, which answers from the pending first
+// visits. Nothing waits while no first visit is pending (one atomic
+// load); the engines' own writes (the applier among them) call the API
+// directly, below this wrapper, so they never wait on themselves.
 func (s *Server) firstVisitReads(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if mayReadFirstVisit(r) {
+		if !strings.HasSuffix(r.URL.Path, "/$resolve-health-card") {
 			s.cards.AwaitFirstVisits(r.Context(), time.Second)
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func mayReadFirstVisit(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		// A write that searches first (a conditional create, update,
-		// patch or delete) or a Bundle (its entries may search, read or
-		// write conditionally) would decide on a store that lacks the
-		// record the resolve answered.
-		// A write of a record a first visit made (a client's PUT of its
-		// fuller version right after the answer) must land after the
-		// applier's, which would otherwise overwrite it.
-		if r.Header.Get("If-None-Exist") != "" || r.URL.RawQuery != "" || strings.Contains(r.URL.Path, "ehc-") ||
-			strings.TrimSuffix(r.URL.Path, "/") == "/fhir" || strings.TrimSuffix(r.URL.Path, "/") == "" {
-			return true
-		}
-		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/_search") // its parameters are in the body
-	default:
-		return false
-	}
-	u := r.URL.Path + "?" + r.URL.RawQuery
-	return strings.Contains(u, "Patient") || strings.Contains(u, "ehc-") || strings.Contains(strings.ToLower(u), "mrn")
 }
 
 // HealthCards is the node's e-health card service (tools and tests).
