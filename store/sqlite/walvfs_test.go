@@ -29,6 +29,7 @@ type walProbe struct {
 	calls int // writes of deferred runs (each at most walWriteMax bytes)
 	bytes int
 	fail  int
+	rc    int32 // what a failed write returns (SQLITE_IOERR_WRITE if 0)
 }
 
 var walProbeSeq atomic.Int64
@@ -42,10 +43,14 @@ func newWALProbe(t *testing.T) *walProbe {
 		if fail {
 			p.fail--
 		}
+		rc := p.rc
 		p.calls++
 		p.bytes += int(n)
 		p.mu.Unlock()
 		if fail {
+			if rc != 0 {
+				return rc
+			}
 			return sqlite3.SQLITE_IOERR_WRITE
 		}
 		return fn[func(*libc.TLS, uintptr, uintptr, int32, int64) int32](ioMethods(state(file).methods).FxWrite)(tls, file, buf, n, off)
@@ -494,4 +499,59 @@ func TestWALVFSRunMatchesWritesInOrder(t *testing.T) {
 			t.Fatalf("the WAL file differs from the writes at byte %d of %d", i, end)
 		}
 	}
+}
+
+// After a deferred write failed with SQLITE_FULL inside a statement that
+// has a statement journal, SQLite rolls back that statement only and the
+// transaction goes on; its spilled pages were in the lost run, and the
+// WAL file holds older frames at those offsets (the WAL restarted after a
+// checkpoint). A read of them must fail, never return the older bytes as
+// the transaction's pages; and the transaction cannot commit.
+func TestWALVFSLostRunIsNeverRead(t *testing.T) {
+	p := newWALProbe(t)
+	path := filepath.Join(t.TempDir(), "l.db")
+	w := openWALWriter(t, path, p, "cache_size(20)")
+	mustExec(t, w, `CREATE TABLE t (i INTEGER PRIMARY KEY, b TEXT)`)
+	mustExec(t, w, `CREATE TABLE u (k INTEGER PRIMARY KEY, v TEXT UNIQUE)`)
+	mustExec(t, w, `CREATE TABLE old (i INTEGER PRIMARY KEY, b TEXT)`)
+	mustExec(t, w, `WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 4000) INSERT INTO old SELECT x, printf('%0400d', x + 7) FROM s`)
+	ck := openPlain(t, path)
+	var busy, logged, copied int
+	if err := ck.QueryRow(`PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logged, &copied); err != nil || busy != 0 {
+		t.Fatalf("checkpoint: busy %d, %v", busy, err)
+	}
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	insertRows(t, tx, 0, 3000) // spilled frames from offset 0 again, in the run
+	p.mu.Lock()
+	p.fail, p.rc = 1, sqlite3.SQLITE_FULL
+	p.mu.Unlock()
+	_, err = tx.Exec(`INSERT INTO u SELECT i, b FROM t`)
+	var se *sqlitedrv.Error
+	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_FULL {
+		t.Fatalf("statement whose read writes the run: %v, want SQLITE_FULL", err)
+	}
+	var n, sumI, sumLen, bad int64
+	err = tx.QueryRow(`SELECT count(*), coalesce(sum(i), 0), coalesce(sum(length(b)), 0),
+		coalesce(sum(b <> printf('%0400d', i)), 0) FROM t`).Scan(&n, &sumI, &sumLen, &bad)
+	if err == nil {
+		if n != 3000 || sumI != sumTo(3000) || bad != 0 {
+			t.Fatalf("read after the run was lost: %d rows (sum %d, %d wrong): bytes that are not the transaction's", n, sumI, bad)
+		}
+		t.Fatal("read after the run was lost succeeded: the test did not reach the lost frames")
+	}
+	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_FULL {
+		t.Fatalf("read after the run was lost: %v, want the lost run's SQLITE_FULL", err)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("the transaction committed without its lost frames")
+	}
+	r := openPlain(t, path)
+	if n, _, _, _ := tableSums(t, r); n != 0 {
+		t.Fatalf("%d rows of the failed transaction are in the database", n)
+	}
+	integrityOK(t, r)
 }
