@@ -17,8 +17,8 @@ import (
 // inside the single writer's shared COMMIT: those system calls were ~13 %
 // of the ingest's CPU. This VFS wraps the default one ("unix") and, for
 // WAL files only, keeps a run of consecutive writes in memory and writes
-// it with one call when SQLite syncs the file, or before anything that
-// could observe it. Every other file, and every other method, is the
+// it in a few large calls when SQLite syncs the file, or before anything
+// that could observe it. Every other file, and every other method, is the
 // default VFS's own: the file object SQLite allocates is the default
 // VFS's (the wrapped file at offset 0, its methods called directly) with
 // this VFS's state appended (walState), and only the methods listed in
