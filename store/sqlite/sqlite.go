@@ -48,6 +48,11 @@ type Options struct {
 	// Migrate applies pending migrations on Open instead of refusing an
 	// out-of-date schema.
 	Migrate bool
+
+	// vfs names the VFS the writer connections open the file through at
+	// synchronous=FULL instead of walVFSName (tests: a WAL-buffering
+	// VFS whose deferred writes fail).
+	vfs string
 }
 
 // DB is a SQLite store.
@@ -135,6 +140,20 @@ func dsn(path string, o Options, kind connKind) (string, error) {
 		q.Add("_pragma", "wal_autocheckpoint(16384)")
 		q.Set("_journal_mode", "WAL")
 		q.Set("_txlock", "immediate")
+		// At FULL every commit syncs the WAL before publishing its frames,
+		// so the writer's WAL writes can wait for that sync and go out in
+		// one system call (walvfs.go). At NORMAL a commit publishes frames
+		// it never syncs: the default VFS writes them at once.
+		if sync == "FULL" {
+			name := o.vfs
+			if name == "" {
+				if err := registerStoreWALVFS(); err != nil {
+					return "", err
+				}
+				name = walVFSName
+			}
+			q.Set("vfs", name)
+		}
 	}
 	return path + "?" + q.Encode(), nil
 }
