@@ -1,6 +1,7 @@
 package fhirjson
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/xietong/xietong/fhir/model"
@@ -25,13 +26,13 @@ const unknownRank = int32(1 << 30)
 var (
 	ordersOnce sync.Once
 	orders     map[string]*typeOrder
-	interned   map[string]string
+	interned   *internTable
 )
 
 func loadOrders() {
 	orders = make(map[string]*typeOrder)
-	interned = make(map[string]string)
-	intern := func(s string) { interned[s] = s }
+	var keys []string
+	intern := func(s string) { keys = append(keys, s) }
 	intern("resourceType")
 	names := make([]string, 0, 1024)
 	// Every type the model knows: collect names first so recursive types
@@ -91,6 +92,8 @@ func loadOrders() {
 			}
 		}
 	}
+	slices.Sort(keys)
+	interned = newInternTable(slices.Compact(keys))
 }
 
 func orderOf(name string) *typeOrder {
@@ -98,7 +101,7 @@ func orderOf(name string) *typeOrder {
 	return orders[name]
 }
 
-func internedKeys() map[string]string {
+func internedKeys() *internTable {
 	ordersOnce.Do(loadOrders)
 	return interned
 }

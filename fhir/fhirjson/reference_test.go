@@ -24,7 +24,7 @@ func refDecode(data []byte, limits Limits) (map[string]any, error) {
 	defer d.release()
 	// One copy of the document: strings without escapes and numbers are
 	// substrings of it, so they cost no allocation of their own.
-	*d = refDecoder{data: data, src: string(data), maxDepth: limits.MaxDepth, intern: internedKeys(),
+	*d = refDecoder{data: data, src: string(data), maxDepth: limits.MaxDepth, intern: refInterned(),
 		scratch: d.scratch[:0], members: d.members[:0], items: d.items[:0]}
 	if limits.MaxBytes > 0 && len(data) > limits.MaxBytes {
 		return nil, d.errorAt(limits.MaxBytes, fmt.Sprintf("document is %d bytes, larger than the limit of %d", len(data), limits.MaxBytes))
@@ -542,3 +542,14 @@ func refQuoteByte(c byte) string {
 	}
 	return fmt.Sprintf("0x%02x", c)
 }
+
+var refInternOnce = sync.OnceValue(func() map[string]string {
+	m := make(map[string]string)
+	for _, n := range internedKeys().names {
+		m[n] = n
+	}
+	return m
+})
+
+// refInterned is the map the reference looked names up in.
+func refInterned() map[string]string { return refInternOnce() }
