@@ -640,7 +640,7 @@ const (
 func special(x uint64) uint64 {
 	quote := x ^ (ones * '"')
 	backslash := x ^ (ones * '\\')
-	return ((quote - ones) & ^quote | (backslash - ones) & ^backslash | (x - ones*0x20) & ^x | x) & highs
+	return ((quote-ones) & ^quote | (backslash-ones) & ^backslash | (x-ones*0x20) & ^x | x) & highs
 }
 
 func quoteByte(c byte) string {
