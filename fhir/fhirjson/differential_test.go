@@ -2,6 +2,7 @@ package fhirjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -176,4 +177,96 @@ func TestTreeOutlivesInputAndCollections(t *testing.T) {
 			t.Errorf("%s: the tree changed after its input was overwritten", k.name)
 		}
 	}
+}
+
+// sameMarshal fails unless Marshal and refMarshal (main at 5c820ed) give
+// the same bytes, or the same error.
+func sameMarshal(t testing.TB, name string, tree map[string]any) {
+	t.Helper()
+	want, werr := refMarshal(tree)
+	got, gerr := Marshal(tree)
+	switch {
+	case (gerr == nil) != (werr == nil):
+		t.Fatalf("%s: Marshal error %v, reference error %v", name, gerr, werr)
+	case gerr != nil && gerr.Error() != werr.Error():
+		t.Fatalf("%s:\n  Marshal   %v\n reference %v", name, gerr, werr)
+	case !bytes.Equal(got, want):
+		t.Fatalf("%s:\n  Marshal   %s\n reference %s", name, got, want)
+	}
+}
+
+// TestMarshalMatchesReference: the same bytes as the old encoder for every
+// official example, every Synthea bundle and each of its resources, trees
+// with many keys the definitions do not know (sorted by name after the
+// known ones), and the same errors, with the same paths, for trees it
+// cannot write.
+func TestMarshalMatchesReference(t *testing.T) {
+	dir := sharedDir(t)
+	examples, _ := filepath.Glob(filepath.Join(dir, "fhir", "r4", "examples", "*.json"))
+	bundles, _ := filepath.Glob(filepath.Join(dir, "synthea", "r4", "*.json"))
+	if testing.Short() {
+		bundles = bundles[:3]
+	}
+	for _, f := range append(examples, bundles...) {
+		tree, err := Decode(readFile(t, f), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameMarshal(t, filepath.Base(f), tree)
+		if entries, ok := tree["entry"].([]any); ok {
+			for i, e := range entries {
+				if r, ok := e.(map[string]any)["resource"].(map[string]any); ok {
+					sameMarshal(t, filepath.Base(f)+" resource "+itoa(i), r)
+				}
+			}
+		}
+	}
+	unknown := func(n int, v any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < n; i++ {
+			m[string(rune('z'-i%26))+itoa(i)] = v
+		}
+		return m
+	}
+	deep := map[string]any{"resourceType": "Basic"}
+	for m, i := deep, 0; i < maxMarshalDepth+1; i++ {
+		next := map[string]any{}
+		m["extension"] = []any{next}
+		m = next
+	}
+	trees := map[string]map[string]any{
+		"unknown keys, few":  {"resourceType": "Patient", "zeta": 1, "alpha": true, "id": "a", "mid": unknown(3, "x")},
+		"unknown keys, many": {"resourceType": "Patient", "active": true, "extra": unknown(40, json.Number("1")), "name": []any{unknown(15, nil)}},
+		"unknown type":       {"resourceType": "NotAType", "b": 1, "a": []any{map[string]any{"y": 1, "x": 2}}},
+		"known and unknown":  {"resourceType": "Observation", "status": "final", "valueQuantity": map[string]any{"zz": 1, "value": 2, "aa": 3, "unit": "u", "code": "c", "system": "s", "comparator": "<"}},
+		"resourceType deep":  {"resourceType": "Bundle", "entry": []any{map[string]any{"resource": map[string]any{"status": "x", "resourceType": "Observation"}, "resourceType": "odd"}}},
+		"Go slices":          {"resourceType": "Patient", "name": []map[string]any{{"given": []string{"a", "b"}, "family": "f"}}, "x": []string{}},
+		"bad key":            {"resourceType": "Patient", "name": []any{map[string]any{"a\xff": 1}}},
+		"bad string":         {"resourceType": "Patient", "name": []any{map[string]any{"given": []any{"a", "\xfe"}}}},
+		"bad []string":       {"resourceType": "Patient", "name": []map[string]any{{"given": []string{"a", "\xfe"}}}},
+		"bad number":         {"resourceType": "Patient", "contained": []any{map[string]any{"resourceType": "Basic", "x": json.Number("01")}}},
+		"NaN":                {"resourceType": "Patient", "x": map[string]any{"y": []any{1.5, nilFloat()}}},
+		"chan":               {"resourceType": "Patient", "name": []any{map[string]any{"family": make(chan int)}}},
+		"no resourceType":    {"id": "x"},
+		"too deep":           deep,
+	}
+	for name, tree := range trees {
+		sameMarshal(t, name, tree)
+	}
+}
+
+// FuzzMarshalMatchesReference: whatever Decode accepts, Marshal writes as
+// the old encoder did.
+func FuzzMarshalMatchesReference(f *testing.F) {
+	f.Add([]byte(`{"resourceType":"Patient","b":1,"a":{"d":[1,{"c":2,"b":3}]},"name":[{"given":["x"]}]}`))
+	for _, b := range exampleSeeds(25) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tree, err := Decode(data, Limits{})
+		if err != nil {
+			return
+		}
+		sameMarshal(t, "input", tree)
+	})
 }

@@ -11,7 +11,7 @@ import (
 // the value under each key. It is computed once from fhir/model.
 type typeOrder struct {
 	name string
-	keys map[string]keyOrder
+	keys map[string]*keyOrder
 }
 
 type keyOrder struct {
@@ -51,7 +51,7 @@ func loadOrders() {
 			return
 		}
 		seen[name] = true
-		orders[name] = &typeOrder{name: name, keys: make(map[string]keyOrder, 2*len(t.Elements))}
+		orders[name] = &typeOrder{name: name, keys: make(map[string]*keyOrder, 2*len(t.Elements))}
 		for _, e := range t.Elements {
 			for _, tn := range e.Types {
 				visit(tn)
@@ -73,7 +73,7 @@ func loadOrders() {
 				if e.Choice {
 					key = model.ChoiceKey(e.Name, tn)
 				}
-				ko := keyOrder{rank: rank, prefix: `"` + key + `":`}
+				ko := &keyOrder{rank: rank, prefix: `"` + key + `":`}
 				ct := model.TypeByName(tn)
 				switch {
 				case tn == "Resource" || ct != nil && ct.Kind == model.KindResource:
@@ -85,7 +85,7 @@ func loadOrders() {
 				intern(key)
 				if ct != nil && ct.Kind == model.KindPrimitive {
 					// "_x" holds the primitive's id and extensions.
-					o.keys["_"+key] = keyOrder{rank: rank + 1, child: orders[tn], prefix: `"_` + key + `":`}
+					o.keys["_"+key] = &keyOrder{rank: rank + 1, child: orders[tn], prefix: `"_` + key + `":`}
 					intern("_" + key)
 				}
 				rank += 2
