@@ -232,7 +232,11 @@ func (d *decoder) value() (any, error) {
 		m, err := d.object()
 		return m, err
 	case '[':
-		return d.array()
+		a, err := d.array()
+		if err != nil {
+			return nil, err
+		}
+		return d.slabs.boxArray(a), nil
 	case '"':
 		s, err := d.str()
 		if err != nil {
