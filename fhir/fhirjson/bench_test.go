@@ -129,3 +129,38 @@ func BenchmarkMarshal(b *testing.B) {
 		reportPerResource(b, len(trees), start)
 	})
 }
+
+// BenchmarkDecodeBundle decodes whole Synthea bundles as a transaction
+// arrives at the server (the file's bytes, indented), the first five in
+// name order; the per-resource figures divide by their entries.
+func BenchmarkDecodeBundle(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join(sharedDir(b), "synthea", "r4", "*.json"))
+	if len(files) < 5 {
+		b.Skip("fewer than five Synthea bundles")
+	}
+	var docs [][]byte
+	size, n := 0, 0
+	for _, f := range files[:5] {
+		data := readFile(b, f)
+		v, err := Decode(data, Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, data)
+		size += len(data)
+		n += len(v["entry"].([]any))
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := startClock()
+	for i := 0; i < b.N; i++ {
+		for _, d := range docs {
+			if _, err := Decode(d, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportPerResource(b, n, start)
+	b.ReportMetric(float64(n), "resources/op")
+}

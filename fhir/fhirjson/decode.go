@@ -2,8 +2,9 @@ package fhirjson
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,20 +54,20 @@ func (e *SyntaxError) Error() string {
 // UTF-8 and deeper nesting than limits.MaxDepth. It does not check the
 // resource against the FHIR definitions (see fhir/validate).
 //
-// The strings and numbers of the tree share one copy of data (Decode makes
-// it; data itself is not retained), which spares an allocation per value:
-// holding any of them keeps that copy alive, so a long-lived cache should
-// keep whole trees rather than a few strings cut from large documents.
+// data is not retained: the tree owns copies of what it keeps. Those
+// copies are carved from a few blocks per document (see slabs), which
+// spares an allocation per value: holding any string, number or array of
+// the tree keeps its block alive, so a long-lived cache should keep whole
+// trees rather than a few values cut from large documents.
 func Decode(data []byte, limits Limits) (map[string]any, error) {
 	if limits.MaxDepth <= 0 {
 		limits.MaxDepth = DefaultLimits.MaxDepth
 	}
 	d := decoderPool.Get().(*decoder)
 	defer d.release()
-	// One copy of the document: strings without escapes and numbers are
-	// substrings of it, so they cost no allocation of their own.
-	*d = decoder{data: data, src: string(data), maxDepth: limits.MaxDepth, intern: internedKeys(),
+	*d = decoder{data: data, maxDepth: limits.MaxDepth, intern: internedKeys(),
 		scratch: d.scratch[:0], members: d.members[:0], items: d.items[:0]}
+	d.slabs.size(len(data))
 	if limits.MaxBytes > 0 && len(data) > limits.MaxBytes {
 		return nil, d.errorAt(limits.MaxBytes, fmt.Sprintf("document is %d bytes, larger than the limit of %d", len(data), limits.MaxBytes))
 	}
@@ -116,7 +117,7 @@ func Decode(data []byte, limits Limits) (map[string]any, error) {
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
 // release returns d to the pool, keeping its stacks but no references into
-// the document or the trees it built.
+// the document or the trees it built (the slabs belong to the tree).
 func (d *decoder) release() {
 	clear(d.members[:cap(d.members)])
 	clear(d.items[:cap(d.items)])
@@ -129,12 +130,11 @@ func (d *decoder) release() {
 // unwinds, so the happy path pays nothing for them.
 type decoder struct {
 	data           []byte
-	src            string // data as a string
 	pos            int
 	depth          int
 	maxDepth       int
 	resourceTypeAt int // offset of the top-level resourceType value
-	intern         map[string]string
+	intern         *internTable
 
 	errOffset int
 	errMsg    string
@@ -142,6 +142,7 @@ type decoder struct {
 	scratch   []byte    // for strings with escapes
 	members   []member  // members of the objects being read, innermost last
 	items     []any     // items of the arrays being read, innermost last
+	slabs     slabs     // the tree's strings, numbers and arrays
 }
 
 type pathSeg struct {
@@ -196,8 +197,23 @@ func (d *decoder) finish(_ error, root map[string]any) error {
 }
 
 func (d *decoder) skipSpace() {
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return
+	}
 	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
+		c := d.data[d.pos]
+		if c == ' ' && d.pos+8 <= len(d.data) {
+			// Indented documents (Synthea's, most clients' in tests) put a
+			// run of spaces before each line's first token: skip up to
+			// eight at once.
+			if x := binary.LittleEndian.Uint64(d.data[d.pos:]) ^ ones*' '; x != 0 {
+				d.pos += bits.TrailingZeros64(x) / 8
+			} else {
+				d.pos += 8
+			}
+			continue
+		}
+		switch c {
 		case ' ', '\n', '\t', '\r':
 			d.pos++
 		default:
@@ -216,9 +232,17 @@ func (d *decoder) value() (any, error) {
 		m, err := d.object()
 		return m, err
 	case '[':
-		return d.array()
+		a, err := d.array()
+		if err != nil {
+			return nil, err
+		}
+		return d.slabs.boxArray(a), nil
 	case '"':
-		return d.str()
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return d.slabs.box(stringType, s), nil
 	case 't':
 		return true, d.literal("true")
 	case 'f':
@@ -227,7 +251,11 @@ func (d *decoder) value() (any, error) {
 		return nil, d.literal("null")
 	default:
 		if c == '-' || c >= '0' && c <= '9' {
-			return d.number()
+			n, err := d.number()
+			if err != nil {
+				return nil, err
+			}
+			return d.slabs.box(numberType, n), nil
 		}
 		return nil, d.fail(d.pos, "invalid character "+quoteByte(c)+" at the start of a value")
 	}
@@ -388,7 +416,7 @@ func (d *decoder) array() ([]any, error) {
 		case ']':
 			d.pos++
 			d.depth--
-			a := make([]any, len(d.items)-base)
+			a := d.slabs.array(len(d.items) - base)
 			copy(a, d.items[base:])
 			return a, nil
 		default:
@@ -402,14 +430,22 @@ func (d *decoder) array() ([]any, error) {
 func (d *decoder) key() (string, error) {
 	start := d.pos + 1
 	for i := start; i < len(d.data); i++ {
+		if i+8 <= len(d.data) {
+			m := special(binary.LittleEndian.Uint64(d.data[i:]))
+			if m == 0 {
+				i += 7
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
 		c := d.data[i]
 		if c == '"' {
 			d.pos = i + 1
 			b := d.data[start:i]
-			if s, ok := d.intern[string(b)]; ok {
+			if s, ok := d.intern.lookup(b); ok {
 				return s, nil
 			}
-			return d.src[start:i], nil
+			return d.slabs.text(b), nil
 		}
 		if c == '\\' || c < 0x20 || c >= 0x80 {
 			break
@@ -418,15 +454,29 @@ func (d *decoder) key() (string, error) {
 	return d.str()
 }
 
-// str reads a string value at d.pos (the opening quote).
+// str reads a string value at d.pos (the opening quote), as a copy the
+// tree owns.
 func (d *decoder) str() (string, error) {
 	start := d.pos + 1
 	i := start
 	for i < len(d.data) {
+		// Eight plain ASCII bytes at a time; the byte loop below handles
+		// the first that is not (quote, backslash, control, non-ASCII).
+		for i+8 <= len(d.data) {
+			m := special(binary.LittleEndian.Uint64(d.data[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(d.data) {
+			break
+		}
 		c := d.data[i]
 		if c == '"' {
 			d.pos = i + 1
-			return d.src[start:i], nil
+			return d.slabs.text(d.data[start:i]), nil
 		}
 		if c == '\\' {
 			break
@@ -455,7 +505,7 @@ func (d *decoder) str() (string, error) {
 		case c == '"':
 			d.pos = i + 1
 			d.scratch = buf
-			return string(buf), nil
+			return d.slabs.text(buf), nil
 		case c == '\\':
 			if i+1 >= len(d.data) {
 				return "", d.fail(i, "unterminated string")
@@ -540,8 +590,8 @@ func hex4(b []byte, at int) (rune, bool) {
 	return r, true
 }
 
-// number reads a JSON number (RFC 8259 grammar) as a json.Number.
-func (d *decoder) number() (json.Number, error) {
+// number reads a JSON number (RFC 8259 grammar), as written.
+func (d *decoder) number() (string, error) {
 	start := d.pos
 	i := d.pos
 	if d.data[i] == '-' {
@@ -579,7 +629,22 @@ func (d *decoder) number() (json.Number, error) {
 		}
 	}
 	d.pos = i
-	return json.Number(d.src[start:i]), nil
+	return d.slabs.text(d.data[start:i]), nil
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special marks (with its high bit) the first byte of x, in memory order,
+// that a string cannot take as it is: '"', '\\', a control character or a
+// non-ASCII byte. Bytes after the first marked one may be marked wrongly
+// (the borrow of the subtraction), so only the lowest mark counts.
+func special(x uint64) uint64 {
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	return ((quote-ones) & ^quote | (backslash-ones) & ^backslash | (x-ones*0x20) & ^x | x) & highs
 }
 
 func quoteByte(c byte) string {

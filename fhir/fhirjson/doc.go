@@ -7,7 +7,11 @@
 // duplicate keys, invalid UTF-8, a top-level value that is not an object,
 // trailing data, nesting deeper than a limit, a missing resourceType. Its
 // errors are *SyntaxError values that give the line, column, byte offset and
-// JSON path of the problem so a person can fix the document.
+// JSON path of the problem so a person can fix the document. The tree owns
+// its memory (the input may be reused at once); its strings, numbers and
+// arrays are carved from a few blocks per document (slabs.go), the one
+// place this package uses unsafe, and only its maps cost an allocation
+// each.
 //
 // Marshal writes a tree back as compact JSON in the canonical order of the
 // R4 definitions (resourceType, then the elements in definition order, each

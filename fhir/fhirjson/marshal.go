@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,17 +39,18 @@ func AppendMarshal(dst []byte, resource map[string]any) ([]byte, error) {
 	// Write into the pooled encoder's buffer, then copy once: the result
 	// is allocated at its final size.
 	e := encPool.Get().(*encoder)
-	e.buf, e.root = e.buf[:0], rt
-	err := e.resource(resource, rt)
+	e.buf = e.buf[:0]
+	err := e.object(resource, orderOf(rt), true)
 	if err == nil {
 		if dst == nil {
 			dst = make([]byte, 0, len(e.buf))
 		}
 		dst = append(dst, e.buf...)
+	} else {
+		err = e.failure(rt)
 	}
 	clear(e.keys[:cap(e.keys)]) // a pooled encoder must not pin the caller's tree
-	clear(e.path[:cap(e.path)])
-	e.path, e.keys, e.depth, e.root = e.path[:0], e.keys[:0], 0, ""
+	e.keys, e.order, e.errPath, e.errMsg, e.depth = e.keys[:0], e.order[:0], e.errPath[:0], "", 0
 	if cap(e.buf) <= 1<<20 {
 		encPool.Put(e)
 	}
@@ -57,19 +59,25 @@ func AppendMarshal(dst []byte, resource map[string]any) ([]byte, error) {
 
 var encPool = sync.Pool{New: func() any { return &encoder{} }}
 
+// encoder writes a tree depth first. The members of the objects being
+// written share one stack (keys), and their order one stack of plain
+// integers (order) that the sort moves instead of the members themselves.
+// Paths are not tracked while writing: an error collects its path as it
+// unwinds, as in the decoder.
 type encoder struct {
 	buf   []byte
-	keys  []rankedKey // stack of keys being written, shared by the levels
-	path  []pathSeg   // for error messages only
-	root  string
+	keys  []outMember
+	order []uint64 // rank << 32 | index into keys, per object being written
 	depth int
+
+	errMsg  string
+	errPath []pathSeg // innermost first
 }
 
-type rankedKey struct {
-	rank  int32
+type outMember struct {
 	key   string
 	value any
-	ko    keyOrder
+	ko    *keyOrder // nil for a key the type does not define
 }
 
 // MarshalError reports a value Marshal cannot write.
@@ -82,100 +90,125 @@ func (e *MarshalError) Error() string {
 	return "fhirjson: Marshal: " + e.Path + ": " + e.Msg
 }
 
+// errMarshal is returned up the stack; the details live in the encoder.
+type errMarshal struct{}
+
+func (errMarshal) Error() string { return "marshal error" }
+
 func (e *encoder) fail(msg string) error {
+	e.errMsg = msg
+	return errMarshal{}
+}
+
+// failure is the recorded error as a *MarshalError.
+func (e *encoder) failure(root string) error {
 	var b strings.Builder
-	b.WriteString(e.root)
-	for _, s := range e.path {
-		if s.index >= 0 {
+	b.WriteString(root)
+	for i := len(e.errPath) - 1; i >= 0; i-- {
+		if s := e.errPath[i]; s.index >= 0 {
 			b.WriteString("[" + strconv.Itoa(s.index) + "]")
 		} else {
 			b.WriteString("." + s.key)
 		}
 	}
-	return &MarshalError{Path: b.String(), Msg: msg}
+	return &MarshalError{Path: b.String(), Msg: e.errMsg}
 }
 
 const maxMarshalDepth = 10000
 
-func (e *encoder) resource(m map[string]any, rt string) error {
-	return e.object(m, orderOf(rt), true)
-}
+// Ranks in order: the definition's elements from 0, resourceType of a
+// resource before them, unknown keys after them.
+const (
+	resourceTypeRank = 0
+	firstKnownRank   = 1
+)
 
 func (e *encoder) object(m map[string]any, o *typeOrder, isResource bool) error {
 	e.depth++
 	if e.depth > maxMarshalDepth {
 		return e.fail("nesting too deep")
 	}
-	base := len(e.keys)
+	base, obase := len(e.keys), len(e.order)
 	for k, v := range m {
-		rk := rankedKey{rank: unknownRank, key: k, value: v}
+		var ko *keyOrder
+		rank := uint64(unknownRank) + firstKnownRank
 		if o != nil {
-			if ko, ok := o.keys[k]; ok {
-				rk.rank, rk.ko = ko.rank, ko
+			if ko = o.keys[k]; ko != nil {
+				rank = uint64(ko.rank) + firstKnownRank
 			}
 		}
 		if isResource && k == "resourceType" {
-			rk.rank = -1
+			rank = resourceTypeRank
 		}
-		e.keys = append(e.keys, rk)
+		e.order = append(e.order, rank<<32|uint64(len(e.keys)))
+		e.keys = append(e.keys, outMember{key: k, value: v, ko: ko})
 	}
-	keys := e.keys[base:]
-	sortKeys(keys)
+	e.sortKeys(e.order[obase:])
 	e.buf = append(e.buf, '{')
-	for i := range keys {
-		k := e.keys[base+i] // e.keys may grow (and move) while children are written
-		if i > 0 {
+	for i := obase; i < len(e.order); i++ {
+		k := &e.keys[uint32(e.order[i])]
+		if i > obase {
 			e.buf = append(e.buf, ',')
 		}
-		e.path = append(e.path, pathSeg{key: k.key, index: -1})
-		if k.ko.prefix != "" {
+		if k.ko != nil && k.ko.prefix != "" {
 			e.buf = append(e.buf, k.ko.prefix...)
 		} else {
 			var err error
 			if e.buf, err = appendString(e.buf, k.key); err != nil {
+				e.errPath = append(e.errPath, pathSeg{key: k.key, index: -1})
 				return e.fail("property name: " + err.Error())
 			}
 			e.buf = append(e.buf, ':')
 		}
-		if err := e.value(k.value, k.ko); err != nil {
+		var err error
+		if k.ko == nil {
+			err = e.value(k.value, nil)
+		} else {
+			err = e.value(k.value, k.ko)
+		}
+		if err != nil {
+			e.errPath = append(e.errPath, pathSeg{key: e.keys[uint32(e.order[i])].key, index: -1})
 			return err
 		}
-		e.path = e.path[:len(e.path)-1]
 	}
 	e.buf = append(e.buf, '}')
+	clear(e.keys[base:])
 	e.keys = e.keys[:base]
+	e.order = e.order[:obase]
 	e.depth--
 	return nil
 }
 
-func sortKeys(keys []rankedKey) {
-	less := func(a, b rankedKey) bool {
-		if a.rank != b.rank {
-			return a.rank < b.rank
-		}
-		return a.key < b.key
-	}
-	if len(keys) <= 12 {
-		for i := 1; i < len(keys); i++ {
-			for j := i; j > 0 && less(keys[j], keys[j-1]); j-- {
-				keys[j], keys[j-1] = keys[j-1], keys[j]
+// sortKeys orders an object's members by rank (the high half of each
+// entry); members of equal rank, which only keys the type does not define
+// share, by name. The low half, an index into e.keys, makes entries
+// distinct.
+func (e *encoder) sortKeys(order []uint64) {
+	if len(order) <= 12 {
+		for i := 1; i < len(order); i++ {
+			for j := i; j > 0 && order[j] < order[j-1]; j-- {
+				order[j], order[j-1] = order[j-1], order[j]
 			}
 		}
-		return
+	} else {
+		slices.Sort(order)
 	}
-	slices.SortFunc(keys, func(a, b rankedKey) int {
-		if less(a, b) {
-			return -1
-		}
-		if less(b, a) {
-			return 1
-		}
-		return 0
-	})
+	// Unknown keys come last, in index order so far: sort them by name.
+	n := len(order)
+	first := n
+	for first > 0 && order[first-1]>>32 == uint64(unknownRank)+firstKnownRank {
+		first--
+	}
+	if n-first > 1 {
+		slices.SortFunc(order[first:], func(a, b uint64) int {
+			return strings.Compare(e.keys[uint32(a)].key, e.keys[uint32(b)].key)
+		})
+	}
 }
 
-// value writes v, whose type (if it is an object) is described by ko.
-func (e *encoder) value(v any, ko keyOrder) error {
+// value writes v, whose type (if it is an object) is described by ko (nil
+// when unknown).
+func (e *encoder) value(v any, ko *keyOrder) error {
 	switch v := v.(type) {
 	case nil:
 		e.buf = append(e.buf, "null"...)
@@ -192,22 +225,25 @@ func (e *encoder) value(v any, ko keyOrder) error {
 	case bool:
 		e.buf = strconv.AppendBool(e.buf, v)
 	case map[string]any:
-		if ko.resource {
+		if ko != nil && ko.resource {
 			rt, _ := v["resourceType"].(string)
 			return e.object(v, orderOf(rt), true)
 		}
-		return e.object(v, ko.child, false)
+		var child *typeOrder
+		if ko != nil {
+			child = ko.child
+		}
+		return e.object(v, child, false)
 	case []any:
 		e.buf = append(e.buf, '[')
 		for i, item := range v {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.path = append(e.path, pathSeg{index: i})
 			if err := e.value(item, ko); err != nil {
+				e.errPath = append(e.errPath, pathSeg{index: i})
 				return err
 			}
-			e.path = e.path[:len(e.path)-1]
 		}
 		e.buf = append(e.buf, ']')
 	case []map[string]any:
@@ -216,11 +252,10 @@ func (e *encoder) value(v any, ko keyOrder) error {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.path = append(e.path, pathSeg{index: i})
 			if err := e.value(item, ko); err != nil {
+				e.errPath = append(e.errPath, pathSeg{index: i})
 				return err
 			}
-			e.path = e.path[:len(e.path)-1]
 		}
 		e.buf = append(e.buf, ']')
 	case []string:
@@ -231,7 +266,7 @@ func (e *encoder) value(v any, ko keyOrder) error {
 			}
 			var err error
 			if e.buf, err = appendString(e.buf, item); err != nil {
-				e.path = append(e.path, pathSeg{index: i})
+				e.errPath = append(e.errPath, pathSeg{index: i})
 				return e.fail(err.Error())
 			}
 		}
@@ -272,6 +307,15 @@ func appendString(b []byte, s string) ([]byte, error) {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			m := special(uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56)
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) / 8
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++

@@ -1,6 +1,7 @@
 package fhirjson
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/xietong/xietong/fhir/model"
@@ -10,7 +11,7 @@ import (
 // the value under each key. It is computed once from fhir/model.
 type typeOrder struct {
 	name string
-	keys map[string]keyOrder
+	keys map[string]*keyOrder
 }
 
 type keyOrder struct {
@@ -25,13 +26,13 @@ const unknownRank = int32(1 << 30)
 var (
 	ordersOnce sync.Once
 	orders     map[string]*typeOrder
-	interned   map[string]string
+	interned   *internTable
 )
 
 func loadOrders() {
 	orders = make(map[string]*typeOrder)
-	interned = make(map[string]string)
-	intern := func(s string) { interned[s] = s }
+	var keys []string
+	intern := func(s string) { keys = append(keys, s) }
 	intern("resourceType")
 	names := make([]string, 0, 1024)
 	// Every type the model knows: collect names first so recursive types
@@ -50,7 +51,7 @@ func loadOrders() {
 			return
 		}
 		seen[name] = true
-		orders[name] = &typeOrder{name: name, keys: make(map[string]keyOrder, 2*len(t.Elements))}
+		orders[name] = &typeOrder{name: name, keys: make(map[string]*keyOrder, 2*len(t.Elements))}
 		for _, e := range t.Elements {
 			for _, tn := range e.Types {
 				visit(tn)
@@ -72,7 +73,7 @@ func loadOrders() {
 				if e.Choice {
 					key = model.ChoiceKey(e.Name, tn)
 				}
-				ko := keyOrder{rank: rank, prefix: `"` + key + `":`}
+				ko := &keyOrder{rank: rank, prefix: `"` + key + `":`}
 				ct := model.TypeByName(tn)
 				switch {
 				case tn == "Resource" || ct != nil && ct.Kind == model.KindResource:
@@ -84,13 +85,15 @@ func loadOrders() {
 				intern(key)
 				if ct != nil && ct.Kind == model.KindPrimitive {
 					// "_x" holds the primitive's id and extensions.
-					o.keys["_"+key] = keyOrder{rank: rank + 1, child: orders[tn], prefix: `"_` + key + `":`}
+					o.keys["_"+key] = &keyOrder{rank: rank + 1, child: orders[tn], prefix: `"_` + key + `":`}
 					intern("_" + key)
 				}
 				rank += 2
 			}
 		}
 	}
+	slices.Sort(keys)
+	interned = newInternTable(slices.Compact(keys))
 }
 
 func orderOf(name string) *typeOrder {
@@ -98,7 +101,7 @@ func orderOf(name string) *typeOrder {
 	return orders[name]
 }
 
-func internedKeys() map[string]string {
+func internedKeys() *internTable {
 	ordersOnce.Do(loadOrders)
 	return interned
 }
