@@ -135,8 +135,19 @@ func (s *Server) validate(o *op) error {
 
 // prepare does the CPU work of a create or update before any transaction
 // starts: checks, validation and index extraction. Reference rewriting in
-// transactions happens before it.
+// transactions happens before it. It waits for a preparation slot
+// (prepslots.go) and gives it back before returning.
 func (s *Server) prepare(ctx context.Context, o *op) error {
+	sl, err := s.admitted(ctx)
+	if err != nil {
+		return err
+	}
+	defer sl.release()
+	return s.prepareAdmitted(ctx, o)
+}
+
+// prepareAdmitted is prepare for a caller that holds a slot already.
+func (s *Server) prepareAdmitted(ctx context.Context, o *op) error {
 	if o.resource == nil {
 		return nil
 	}
@@ -534,6 +545,10 @@ func (s *Server) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err := s.deps.Guard.Sync(ctx); err != nil {
 		return fmt.Errorf("the audit trail could not be stored, so nothing was written: %w", err)
 	}
+	// From here to the durable commit, requests preparing leave a
+	// processor to the writer (prepslots.go).
+	s.prep.writerIn()
+	defer s.prep.writerOut()
 	// The regions name the writer's phases in a runtime/trace of the
 	// process (xietong bench ingest --trace): waiting for the writer,
 	// holding it, and committing (the buffered inserts, then the wait for
