@@ -22,10 +22,13 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 	if err := checkFormat(r); err != nil {
 		return err
 	}
-	b, err := s.readResourceBody(r)
+	// The slot covers the Bundle's preparation, from decoding to the
+	// stored bytes; it is given back before the transaction begins.
+	b, sl, err := s.readBundleBody(r)
 	if err != nil {
 		return err
 	}
+	defer sl.release()
 	if b["resourceType"] != "Bundle" {
 		return outcome.BadRequest("POST to the base URL takes a Bundle of type batch or transaction, not a %v. To create a resource, POST it to [base]/%v.", b["resourceType"], b["resourceType"]).At("resourceType")
 	}
@@ -52,8 +55,9 @@ func (s *Server) handleBundle(w http.ResponseWriter, r *http.Request) error {
 		ops[i] = o
 	}
 	if typ == "transaction" {
-		return s.transaction(w, r, ops)
+		return s.transaction(w, r, ops, sl)
 	}
+	sl.release() // a batch's entries are admitted one by one
 	return s.batch(w, r, ops)
 }
 
@@ -285,7 +289,9 @@ func order(o *op) int {
 }
 
 // transaction runs all entries as one database transaction: all or nothing.
-func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) error {
+// sl is the preparation slot the request holds; it is released before
+// the transaction begins.
+func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op, sl *slot) error {
 	ctx := r.Context()
 	for _, o := range ops {
 		if err := s.guard(ctx, r, actionOf(o), o.typ, o.id); err != nil {
@@ -347,6 +353,7 @@ func (s *Server) transaction(w http.ResponseWriter, r *http.Request, ops []*op) 
 	sorted := make([]*op, len(ops))
 	copy(sorted, ops)
 	sort.SliceStable(sorted, func(i, j int) bool { return order(sorted[i]) < order(sorted[j]) })
+	sl.release()
 
 	results := make(map[*op]*entryResult, len(ops))
 	err := s.inTx(ctx, func(tx store.Tx) error {
@@ -441,12 +448,13 @@ type entryResult struct {
 	err  error
 }
 
-// prepareEntry validates and indexes an entry that carries a resource.
+// prepareEntry validates and indexes an entry that carries a resource;
+// the caller holds a preparation slot.
 func (s *Server) prepareEntry(ctx context.Context, o *op) error {
 	if o.method == http.MethodPatch {
 		return nil
 	}
-	return s.prepare(ctx, o)
+	return s.prepareAdmitted(ctx, o)
 }
 
 // batch runs each entry on its own; one failing does not affect the others.
@@ -469,17 +477,24 @@ func (s *Server) batchEntry(ctx context.Context, r *http.Request, o *op) *entryR
 	if o.method == http.MethodGet || o.method == http.MethodHead {
 		return s.readEntry(ctx, s.deps.Store, r, o)
 	}
+	sl, err := s.admitted(ctx)
+	if err != nil {
+		return &entryResult{err: err}
+	}
 	if o.resource != nil {
 		if _, err := rewriteRefs(o, nil); err != nil {
+			sl.release()
 			return &entryResult{err: err}
 		}
 	}
-	if err := s.prepareEntry(ctx, o); err != nil {
+	err = s.prepareEntry(ctx, o)
+	sl.release()
+	if err != nil {
 		return &entryResult{err: err}
 	}
 	now := s.deps.Now().UTC().Truncate(1000)
 	var res *result
-	err := s.inTx(ctx, func(tx store.Tx) error {
+	err = s.inTx(ctx, func(tx store.Tx) error {
 		if o.resource != nil {
 			changed, err := s.resolveConditionalRefs(ctx, tx, o, nil)
 			if err != nil {

@@ -116,6 +116,7 @@ type Server struct {
 	mux  *http.ServeMux
 	caps []byte       // the CapabilityStatement, built once
 	read http.Handler // GET [base]/[type]/[id], also reached without the mux (serveRead)
+	prep prepSlots    // admission of writes' preparation beside the writer (prepslots.go)
 }
 
 // New builds the API.

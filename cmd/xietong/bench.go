@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -37,6 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	url := fs.String("url", "", "post to this FHIR base instead of an in-process node (the floor is then not measured)")
 	floor := fs.Bool("floor", true, "also measure the storage floor in the same run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
+	traceFile := fs.String("trace", "", "write a runtime/trace of the ingest phase to this file (go tool trace; the writer's phases are the regions xt.tx.*)")
 	memProfile := fs.String("memprofile", "", "write the allocations of the ingest phase (pprof allocs profile, -sample_index=alloc_space) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -90,6 +92,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		pprof.StartCPUProfile(f)
 	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
 	if *memProfile != "" {
 		// Every allocation is sampled from here on, so the profile counts
 		// the ingest and not the loading of the bundles before it (whose
@@ -104,6 +118,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	ingestRSS := ingest.PeakRSS() // before the floor's database adds its own caches
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		trace.Stop()
 	}
 	if *memProfile != "" {
 		if err := writeMemProfile(stdout, *memProfile, mem0); err != nil {
