@@ -282,7 +282,13 @@ func main() {
 			}
 		}
 		n := float64(len(rs))
-		fmt.Printf("\n== %s: n %d, mean region %.2f ms, mean creation->region %.2f ms\n", name, len(rs), float64(tot)/n/1e6, float64(pre)/n/1e6)
+		inGC := 0
+		for _, r := range rs {
+			if r.acc["overlap GC mark phase"] > 0 {
+				inGC++
+			}
+		}
+		fmt.Printf("\n== %s: n %d, mean region %.2f ms, mean creation->region %.2f ms, %d overlapping a GC mark phase\n", name, len(rs), float64(tot)/n/1e6, float64(pre)/n/1e6, inGC)
 		type kv struct {
 			k string
 			v float64
