@@ -72,9 +72,9 @@
 // master with a seealso link to it and the patient-role master tag,
 // guarded by If-Match on the master's version. With Config.FirstVisits and
 // a journal folder (a SQLite node, decision 031) the resolve answers once
-// that record's intent is fsynced to <journal>/visits.jsonl, and an
-// applier goroutine writes it right behind the answer through the same
-// Transactor (a record already in the store is left alone; a master merged
+// that record's intent is fsynced to a segment <journal>/visits-<n>.jsonl
+// (decision 034), and an applier goroutine writes it right behind the
+// answer through the same Transactor (a record already in the store is left alone; a master merged
 // meanwhile is followed to its successor, a deleted one gets no record);
 // a resolve of the same pair meanwhile answers from the intent, and
 // Service.AwaitFirstVisits lets a reader wait for the pending records.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,13 +22,23 @@ import (
 
 // A first visit journaled (decision 031): the institution's new record is
 // an intent appended to a journal beside the database and fsynced (group
-// sync: concurrent first visits share one fsync) before the resolve
-// answers; an applier goroutine writes it to the store right behind the
-// answer through the Transactor, as createLocal did, and the intent
-// leaves the journal only once its write committed. The record's id and
-// MRN derive from the master and the institution (localIdentity), so
-// the write is idempotent: a crash's intents are applied again at start,
-// a record already present being skipped.
+// sync: concurrent first visits share one write and one fsync) before the
+// resolve answers; an applier goroutine writes it to the store right
+// behind the answer through the Transactor, as createLocal did, and the
+// intent leaves the journal only once its write committed. The record's
+// id and MRN derive from the master and the institution (localIdentity),
+// so the write is idempotent: a crash's intents are applied again at
+// start, a record already present being skipped.
+//
+// The journal is a series of segment files (visits-<n>.jsonl); no file
+// I/O happens under the lock a resolve takes (decision 034): a resolve
+// adds its line to a buffer, and one of the waiting resolves writes the
+// buffer and fsyncs it for all; the applier starts a new segment once
+// the current one is large, and removes a segment once every intent in
+// it is in the store. A segment is never truncated (a truncate waited up
+// to 100 ms for the file system under load, holding the lock every first
+// visit needed) and no "done" line is written: a start applies every
+// intent of the segments left, those already in the store as no-ops.
 
 // intent is one journaled first visit.
 type intent struct {
@@ -48,18 +60,37 @@ type intent struct {
 	applied  chan struct{} // closed once written (or dropped, or its sync failed)
 	finished bool          // under visits.mu
 	failing  bool          // under visits.mu: its last write failed; tried again after retry
+	seg      *segment      // under visits.mu: the file it is written to (nil while buffered)
 }
 
 func (in *intent) key() string { return in.Master + "|" + in.InstCode }
 
-// visitLine is one line of the journal: an intent, or that one is done.
+// visitLine is one line of the journal: an intent, or (in a file of the
+// journal's first version, one file truncated when idle) that one is done.
 type visitLine struct {
 	Op     string  `json:"op"` // "intent" or "done"
 	Intent *intent `json:"intent,omitempty"`
 	ID     string  `json:"id,omitempty"` // of the done intent
 }
 
+// visitsFile is the journal's file in its first version (one file,
+// truncated when idle, "done" lines); a crash's is still read at start.
+// Segments are visitsPrefix + a 20-digit number + visitsSuffix.
 const visitsFile, visitsLock = "visits.jsonl", "visits.lock"
+const visitsPrefix, visitsSuffix = "visits-", ".jsonl"
+
+// maxSegment is the size past which the applier starts a new segment: a
+// start applies at most about this much of intents already in the store
+// again (a point read each, ~600 intents).
+const maxSegment = 256 << 10
+
+// segment is one file of the journal.
+type segment struct {
+	f    *os.File // nil for a crash's file (read, not written)
+	name string
+	size int64 // bytes written (under visits.mu)
+	open int   // intents in it not yet finished (under visits.mu)
+}
 
 // visits is the first-visit journal and its applier.
 type visits struct {
@@ -72,15 +103,18 @@ type visits struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	f       *os.File
-	written uint64 // intents appended
-	synced  uint64 // intents known durable
-	syncing bool
+	cur     *segment           // where the next write goes
+	buf     []byte             // lines journaled and not yet written
+	bufIn   []*intent          // their intents
+	written uint64             // intents journaled (buffered)
+	synced  uint64             // intents known durable
+	syncing bool               // a resolve is writing and syncing the buffer (the only file I/O but the applier's rotation)
+	seq     uint64             // the newest segment's number
+	dead    []*segment         // segments with no open intent left, not current: removed by the applier
 	broken  error              // a failed append or fsync: first visits go the synchronous way
 	pending map[string]*intent // by key: journaled, not yet committed in the store
 	queue   []*intent          // synced, for the applier, oldest first
 	left    []*intent          // a crash's, queued by recover
-	open    int                // intents in the file not known done
 	// applying: a batch is being written; retrying: the last batch
 	// failed and waits to be tried again (flush does not wait for it).
 	applying, retrying bool
@@ -98,7 +132,9 @@ type visits struct {
 	unapplied atomic.Int64 // intents journaled and not yet written (await's fast path)
 
 	syncFile   func(*os.File) error // (*os.File).Sync; tests hold it
+	syncDir    func(string) error   // syncDir; tests hold it (a new segment's name)
 	maxPending int                  // maxPendingVisits; tests lower it
+	maxSegment int64                // maxSegment; tests lower it
 }
 
 // maxVisitBatch bounds the intents one transaction applies.
@@ -125,30 +161,42 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 	}()
 	v := &visits{tx: tx, st: st, log: log, dir: dir, lock: lock, pending: map[string]*intent{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), idle: make(chan struct{}, 1), retry: time.Second,
-		syncFile: (*os.File).Sync, maxPending: maxPendingVisits}
+		syncFile: (*os.File).Sync, syncDir: syncDir, maxPending: maxPendingVisits, maxSegment: maxSegment}
 	v.cond = sync.NewCond(&v.mu)
-	name := filepath.Join(dir, visitsFile)
-	data, err := os.ReadFile(name)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	left := parseVisits(data)
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	files, err := visitFiles(dir)
 	if err != nil {
 		return nil, err
 	}
-	// A last line cut short by a crash (no newline) is cut off: the next
-	// intent appended after it would share its line and be unreadable at
-	// the next start although it was synced and answered.
-	if err := trimTornTail(f, data); err != nil {
-		f.Close()
+	var left []*intent
+	var empty []string
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		if n, ok := segmentNumber(name); ok {
+			v.seq = max(v.seq, n)
+		}
+		ins := parseVisits(data)
+		if len(ins) == 0 {
+			empty = append(empty, name)
+			continue
+		}
+		// A crash's file: read, never written again (a torn last line in
+		// it stays where it is), removed once its intents are applied.
+		seg := &segment{name: name, open: len(ins)}
+		for _, in := range ins {
+			in.seg = seg
+		}
+		left = append(left, ins...)
+	}
+	// This process writes a segment of its own.
+	if v.cur, err = v.newSegment(); err != nil {
 		return nil, err
 	}
-	if err := syncDir(dir); err != nil {
-		f.Close()
-		return nil, err
+	for _, name := range empty {
+		os.Remove(name)
 	}
-	v.f = f
 	go v.run()
 	for _, in := range left {
 		in.ready, in.applied = make(chan struct{}), make(chan struct{})
@@ -159,27 +207,75 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 			v.pending[in.key()] = in
 		}
 		v.left = append(v.left, in)
-		v.open++
 	}
 	return v, nil
 }
 
-// readVisits returns the intents in the journal file not marked done,
-// oldest first. A last line cut short by a crash was never synced whole
-// (its resolve never answered) and is skipped.
-func readVisits(name string) ([]*intent, error) {
-	data, err := os.ReadFile(name)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+// visitFiles are the journal's files in dir, oldest first: the first
+// version's single file, then the segments.
+func visitFiles(dir string) ([]string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, visitsPrefix+"*"+visitsSuffix))
 	if err != nil {
 		return nil, err
 	}
-	return parseVisits(data), nil
+	names = slices.DeleteFunc(names, func(n string) bool { _, ok := segmentNumber(n); return !ok })
+	slices.Sort(names) // zero-padded numbers: oldest first
+	if _, err := os.Stat(filepath.Join(dir, visitsFile)); err == nil {
+		names = append([]string{filepath.Join(dir, visitsFile)}, names...)
+	}
+	return names, nil
+}
+
+// segmentNumber is the number in a segment's file name.
+func segmentNumber(name string) (uint64, bool) {
+	base := filepath.Base(name)
+	if !strings.HasPrefix(base, visitsPrefix) || !strings.HasSuffix(base, visitsSuffix) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(base, visitsPrefix), visitsSuffix), 10, 64)
+	return n, err == nil
+}
+
+// newSegment creates the next segment file and makes its name durable
+// (before any intent is synced into it). Called at open and by the
+// applier, never under v.mu.
+func (v *visits) newSegment() (*segment, error) {
+	v.seq++
+	name := filepath.Join(v.dir, fmt.Sprintf("%s%020d%s", visitsPrefix, v.seq, visitsSuffix))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.syncDir(v.dir); err != nil {
+		f.Close()
+		os.Remove(name)
+		return nil, err
+	}
+	return &segment{f: f, name: name}, nil
+}
+
+// readVisits returns the intents in the journal's files in dir not
+// marked done, oldest first. A last line cut short by a crash was never
+// synced whole (its resolve never answered) and is skipped.
+func readVisits(dir string) ([]*intent, error) {
+	files, err := visitFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []*intent
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, parseVisits(data)...)
+	}
+	return out, nil
 }
 
 // parseVisits returns the intents in a journal file's contents not
-// marked done, oldest first.
+// marked done, oldest first. A line that does not parse (a crash's torn
+// last line) is skipped.
 func parseVisits(data []byte) []*intent {
 	var order []*intent
 	done := map[string]bool{}
@@ -199,19 +295,6 @@ func parseVisits(data []byte) []*intent {
 		}
 	}
 	return slices.DeleteFunc(order, func(in *intent) bool { return done[in.ID] })
-}
-
-// trimTornTail truncates f, whose contents are data (as read at open),
-// after its last newline (nothing past it was ever synced whole) and
-// syncs the cut.
-func trimTornTail(f *os.File, data []byte) error {
-	if len(data) == 0 || data[len(data)-1] == '\n' {
-		return nil
-	}
-	if err := f.Truncate(int64(bytes.LastIndexByte(data, '\n') + 1)); err != nil {
-		return err
-	}
-	return f.Sync()
 }
 
 // recover queues the intents a crash left, first, and waits until they
@@ -266,15 +349,11 @@ func (v *visits) journal(in *intent) (got *intent, fresh bool, err error) {
 		v.mu.Unlock()
 		return nil, false, err
 	}
-	if err := v.appendLocked(append(line, '\n')); err != nil {
-		v.broken = err
-		v.mu.Unlock()
-		return nil, false, err
-	}
+	v.buf = append(append(v.buf, line...), '\n')
+	v.bufIn = append(v.bufIn, in)
 	in.ready, in.applied = make(chan struct{}), make(chan struct{})
 	v.pending[in.key()] = in
 	v.unapplied.Add(1)
-	v.open++
 	v.written++
 	seq := v.written
 	err = v.waitSyncedLocked(seq)
@@ -288,6 +367,9 @@ func (v *visits) journal(in *intent) (got *intent, fresh bool, err error) {
 		close(in.ready)
 		close(in.applied)
 		v.unapplied.Add(-1)
+		if in.seg != nil {
+			in.seg.open-- // left in the file, which a start reads
+		}
 		v.mu.Unlock()
 		return nil, false, err
 	}
@@ -299,12 +381,11 @@ func (v *visits) journal(in *intent) (got *intent, fresh bool, err error) {
 	return in, true, nil
 }
 
-// appendLocked writes one line (a write cut short is taken back).
-func (v *visits) appendLocked(b []byte) error { return appendLines(v.f, b) }
-
 // waitSyncedLocked returns once the intent numbered seq is durable: the
-// first waiter with no fsync in flight syncs for all appended so far, the
-// others wait for it (v.mu held on entry and return).
+// first waiter with no write in flight takes every line buffered so far,
+// appends them to the current segment and fsyncs it, outside v.mu; the
+// others wait for it (v.mu held on entry and return). A write cut short
+// is taken back; a failed write or fsync breaks the journal.
 func (v *visits) waitSyncedLocked(seq uint64) error {
 	for v.synced < seq {
 		if v.broken != nil {
@@ -315,16 +396,24 @@ func (v *visits) waitSyncedLocked(seq uint64) error {
 			continue
 		}
 		v.syncing = true
-		target := v.written
-		f := v.f
+		seg, data, ins, target := v.cur, v.buf, v.bufIn, v.written
+		v.buf, v.bufIn = nil, nil
+		for _, in := range ins {
+			in.seg = seg
+		}
+		seg.open += len(ins)
 		v.mu.Unlock()
-		err := v.syncFile(f)
+		err := appendLines(seg.f, data)
+		if err == nil {
+			err = v.syncFile(seg.f)
+		}
 		v.mu.Lock()
 		v.syncing = false
 		if err != nil {
 			v.broken = fmt.Errorf("first-visit journal: %w", err)
 		} else {
 			v.synced = target
+			seg.size += int64(len(data))
 		}
 		v.cond.Broadcast()
 	}
@@ -362,6 +451,7 @@ func (v *visits) applyAll(final bool) {
 			return
 		}
 		failed := v.apply(batch)
+		v.maintain()
 		v.mu.Lock()
 		v.applying = false
 		for _, in := range failed {
@@ -535,9 +625,9 @@ func (v *visits) currentMaster(ctx context.Context, id string) (obj, error) {
 }
 
 // finish marks in done: out of the pending set (later resolves read the
-// store) and the journal (a "done" line, not synced: lost, the intent is
-// applied again at start as a no-op). The file is emptied when no intent
-// in it is open.
+// store) and its segment's open count (the applier removes a segment, not
+// the current one, with none open). No file I/O: a resolve may be
+// waiting for v.mu.
 func (v *visits) finish(in *intent) {
 	now := time.Now()
 	v.mu.Lock()
@@ -551,7 +641,6 @@ func (v *visits) finish(in *intent) {
 	}
 	close(in.applied)
 	v.unapplied.Add(-1)
-	v.open--
 	if !in.answered.IsZero() {
 		v.lagMu.Lock()
 		if len(v.lags) < 1<<20 {
@@ -559,17 +648,47 @@ func (v *visits) finish(in *intent) {
 		}
 		v.lagMu.Unlock()
 	}
-	if v.broken != nil {
-		return
-	}
-	if v.open == 0 && !v.syncing {
-		// Every intent in the file is in the store: start it afresh.
-		if err := v.f.Truncate(0); err == nil {
-			return
+	if seg := in.seg; seg != nil {
+		seg.open--
+		if seg.open == 0 && seg != v.cur {
+			v.dead = append(v.dead, seg)
 		}
 	}
-	line, _ := json.Marshal(visitLine{Op: "done", ID: in.ID})
-	v.appendLocked(append(line, '\n'))
+}
+
+// maintain removes the segments whose intents are all in the store and,
+// once the current segment is past maxSegment, starts the next: the
+// applier's file work, done outside v.mu (the new file is created and
+// its name synced before it becomes current).
+func (v *visits) maintain() {
+	v.mu.Lock()
+	dead := v.dead
+	v.dead = nil
+	broken := v.broken != nil
+	full := !broken && v.cur.size >= v.maxSegment
+	v.mu.Unlock()
+	if full {
+		if next, err := v.newSegment(); err != nil {
+			v.log.Error("first-visit journal: cannot start a new segment; the current one keeps growing", "err", err)
+		} else {
+			v.mu.Lock()
+			old := v.cur
+			v.cur = next
+			if old.open == 0 { // else its last finish marks it dead
+				dead = append(dead, old)
+			}
+			v.mu.Unlock()
+		}
+	}
+	if broken {
+		return // what the journal holds stays for the next start
+	}
+	for _, seg := range dead {
+		if seg.f != nil {
+			seg.f.Close()
+		}
+		os.Remove(seg.name)
+	}
 }
 
 // flush waits until every intent queued so far is applied (or failed
@@ -597,12 +716,15 @@ func (v *visits) flush() {
 func (v *visits) close() {
 	v.once.Do(func() { close(v.stop) })
 	<-v.stopped
+	v.maintain()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.f != nil {
-		v.f.Sync()
-		v.f.Close()
-		v.f = nil
+	if cur := v.cur; cur != nil && cur.f != nil {
+		cur.f.Close()
+		cur.f = nil
+		if cur.open == 0 && len(v.bufIn) == 0 && v.broken == nil {
+			os.Remove(cur.name) // a clean stop leaves no file
+		}
 	}
 	v.lock.Close()
 }

@@ -32,7 +32,7 @@ func TestTornTailDoesNotSwallowTheNextIntent(t *testing.T) {
 	}
 	s1.Close() // as a crash: the answered intent is only in the journal
 
-	left, err := readVisits(filepath.Join(dir, visitsFile))
+	left, err := readVisits(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

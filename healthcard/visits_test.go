@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -246,14 +245,22 @@ func journaled(t *testing.T, n *memNode, kr *Keyring, dir string) *Service {
 	return s
 }
 
-// intentLines counts the intents written to the journal file.
+// intentLines counts the intents written to the journal's files.
 func intentLines(t *testing.T, dir string) int {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, visitsFile))
+	files, err := visitFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Count(data, []byte(`"op":"intent"`))
+	n := 0
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += bytes.Count(data, []byte(`"op":"intent"`))
+	}
+	return n
 }
 
 // checkWrittenOnce checks that master's record at visitInst is in the
@@ -401,7 +408,7 @@ func TestJournaledFirstVisitRecoveredOnceAfterACrash(t *testing.T) {
 	s2.Recover()
 	checkWrittenOnce(t, n, "m1", "m1")
 	s2.Close()
-	if left, err := readVisits(filepath.Join(dir, visitsFile)); err != nil || len(left) != 0 {
+	if left, err := readVisits(dir); err != nil || len(left) != 0 {
 		t.Fatalf("the journal still holds %d intents (%v)", len(left), err)
 	}
 
@@ -501,7 +508,7 @@ func TestMasterMergedOrDeletedBeforeTheWrite(t *testing.T) {
 		t.Fatal("a record was created for a deleted master")
 	}
 	s.Close()
-	if left, err := readVisits(filepath.Join(dir, visitsFile)); err != nil || len(left) != 0 {
+	if left, err := readVisits(dir); err != nil || len(left) != 0 {
 		t.Fatalf("the journal still holds %d intents (%v)", len(left), err)
 	}
 }

@@ -66,7 +66,7 @@ func main() {
 	conc := flag.Int("c", 4, "concurrent clients in the last phase")
 	rate := flag.Float64("rate", 0, "also measure an open-loop phase: known patients, static codes, sent at this mean rate per second (Poisson arrivals), latency from each call's scheduled send time")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the known-patient static-code phase (-profile-phase)")
-	profilePhase := flag.String("profile-phase", "closed", "the static-code phase that -cpuprofile and -trace cover: closed (one client) or open (-rate)")
+	profilePhase := flag.String("profile-phase", "closed", "the phase that -cpuprofile and -trace cover: closed (known patients, one client), open (known patients, -rate), mixed or mixed-writes (the -ingest phases without and beside the write load)")
 	memprofile := flag.String("memprofile", "", "write a heap profile of the node after its start (after a GC), before the phases")
 	tracefile := flag.String("trace", "", "write an execution trace (runtime/trace) of the known-patient static-code phase (-profile-phase), each call a region")
 	loadWorkers := flag.Int("load-workers", 4, "concurrent transactions when loading")
@@ -156,7 +156,11 @@ func main() {
 		nFirst := max(1, int(float64(*n)**firstRate / *rate))
 		for _, load := range []float64{0, *ingestRate} {
 			fresh := freshPairs(rng, seen, nFirst, *patients)
-			b.mixedLoop(srv, pairs, fresh, *rate, *firstRate, static, dynamic, rng, bundles, load)
+			phase := "mixed"
+			if load > 0 {
+				phase = "mixed-writes"
+			}
+			profiled(phase, func() { b.mixedLoop(srv, pairs, fresh, *rate, *firstRate, static, dynamic, rng, bundles, load) })
 			srv.HealthCards().Flush()
 		}
 	}
@@ -271,7 +275,11 @@ func (b *bench) mixedLoop(srv *server.Server, known, fresh []pair, rate, firstRa
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			created[i] = b.resolve(c.p, c.code)
+			region := "resolve"
+			if c.first {
+				region = "first visit"
+			}
+			created[i] = b.resolveIn(region, c.p, c.code)
 			ds[i] = time.Since(start.Add(c.at))
 		}()
 	}
@@ -343,7 +351,10 @@ func (b *bench) settle() (lagLine func()) {
 
 // resolve posts the code scanned at p's institution and reports whether
 // the local record was created.
-func (b *bench) resolve(p pair, code string) bool {
+func (b *bench) resolve(p pair, code string) bool { return b.resolveIn("resolve", p, code) }
+
+// resolveIn is resolve, the call a runtime/trace region of that name (-trace).
+func (b *bench) resolveIn(region string, p pair, code string) bool {
 	inst := institutions[p.inst]
 	body := `{"resourceType":"Parameters","parameter":[{"name":"code","valueString":"` + code + `"},` +
 		`{"name":"institution","valueString":"` + inst.code + `"},{"name":"channel","valueCode":"0300"},{"name":"careStep","valueCode":"registration"}]}`
@@ -351,7 +362,7 @@ func (b *bench) resolve(p pair, code string) bool {
 	req := httptest.NewRequestWithContext(pctx, http.MethodPost, "/fhir/Patient/$resolve-health-card", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/fhir+json")
 	rec := httptest.NewRecorder()
-	trace.WithRegion(b.ctx, "resolve", func() { b.h.ServeHTTP(rec, req) })
+	trace.WithRegion(b.ctx, region, func() { b.h.ServeHTTP(rec, req) })
 	if rec.Code != 200 {
 		log.Fatalf("resolve answered %d: %s", rec.Code, rec.Body.String())
 	}
