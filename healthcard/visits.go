@@ -213,14 +213,33 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 
 // visitFiles are the journal's files in dir, oldest first: the first
 // version's single file, then the segments.
+//
+// The folder is listed, not globbed: filepath.Glob would read its name as
+// a pattern (a "[" in a database's path lists nothing) and ignores the
+// errors of reading it; either way a crash's answered intents would be
+// left unapplied, and the numbering would start again at 1.
 func visitFiles(dir string) ([]string, error) {
-	names, err := filepath.Glob(filepath.Join(dir, visitsPrefix+"*"+visitsSuffix))
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	names = slices.DeleteFunc(names, func(n string) bool { _, ok := segmentNumber(n); return !ok })
+	var names []string
+	old := false
+	for _, e := range ents {
+		switch name := e.Name(); {
+		case name == visitsFile:
+			old = true
+		default:
+			if _, ok := segmentNumber(name); ok {
+				names = append(names, filepath.Join(dir, name))
+			}
+		}
+	}
 	slices.Sort(names) // zero-padded numbers: oldest first
-	if _, err := os.Stat(filepath.Join(dir, visitsFile)); err == nil {
+	if old {
 		names = append([]string{filepath.Join(dir, visitsFile)}, names...)
 	}
 	return names, nil
