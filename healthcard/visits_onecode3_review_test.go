@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/xietong/xietong/fhir/outcome"
 )
@@ -65,4 +67,35 @@ func TestSegmentsFoundInAFolderWithGlobCharacters(t *testing.T) {
 		t.Fatalf("the answered first visit (Patient/%s, created: true) was not recovered at start: its segment was not found", res.Local)
 	}
 	checkWrittenOnce(t, n, "m1", "m1")
+}
+
+// Review of onecode3: the resolve that writes the buffer reads seg.f after
+// it let go of v.mu, while close sets cur.f to nil under v.mu (a stop whose
+// 15 s grace ended with a first visit in flight): a data race (go test
+// -race). The first version took the file under the lock.
+func TestCloseWhileAFirstVisitIsBeingSynced(t *testing.T) {
+	n, kr, codes := visitNode()
+	s := journaled(t, n, kr, t.TempDir())
+	// Held without a channel: a channel from the hook to the test would
+	// order the write's read of the file before close (no race seen).
+	s.visits.syncFile = func(f *os.File) error {
+		time.Sleep(100 * time.Millisecond)
+		return f.Sync()
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Resolve(context.Background(), ResolveRequest{Code: codes["m1"], Institution: visitInst})
+		done <- err
+	}()
+	for { // until m1's line is taken for the write
+		s.visits.mu.Lock()
+		syncing := s.visits.syncing
+		s.visits.mu.Unlock()
+		if syncing {
+			break
+		}
+		runtime.Gosched()
+	}
+	s.Close()
+	<-done
 }
