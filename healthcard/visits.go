@@ -415,16 +415,17 @@ func (v *visits) waitSyncedLocked(seq uint64) error {
 			continue
 		}
 		v.syncing = true
-		seg, data, ins, target := v.cur, v.buf, v.bufIn, v.written
+		// The file is taken under the lock: close sets seg.f to nil.
+		seg, f, data, ins, target := v.cur, v.cur.f, v.buf, v.bufIn, v.written
 		v.buf, v.bufIn = nil, nil
 		for _, in := range ins {
 			in.seg = seg
 		}
 		seg.open += len(ins)
 		v.mu.Unlock()
-		err := appendLines(seg.f, data)
+		err := appendLines(f, data)
 		if err == nil {
-			err = v.syncFile(seg.f)
+			err = v.syncFile(f)
 		}
 		v.mu.Lock()
 		v.syncing = false
