@@ -52,9 +52,19 @@ func openJournal(dir string) (j *journal, left []obj, names []string, err error)
 			lock.Close()
 		}
 	}()
-	names, err = filepath.Glob(filepath.Join(dir, journalPrefix+"*"+journalSuffix))
+	// The folder is listed, not globbed: filepath.Glob reads the folder's
+	// own name as a pattern (a "[" in the database's path matches
+	// nothing) and ignores errors reading it, so a crash's uses would be
+	// left unwritten and the numbering would start again (decision 034's
+	// review found the same in the first-visit journal).
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	for _, e := range ents {
+		if name := e.Name(); strings.HasPrefix(name, journalPrefix) && strings.HasSuffix(name, journalSuffix) {
+			names = append(names, filepath.Join(dir, name))
+		}
 	}
 	slices.Sort(names) // the numbers are zero-padded: oldest first
 	j = &journal{dir: dir, lock: lock}

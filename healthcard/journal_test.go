@@ -63,3 +63,37 @@ func TestJournalRecoversFromAFailedRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A crash's use files are found in a folder whose name holds a glob
+// character: the journal listed its folder with filepath.Glob, which read
+// "[1]" in the database's path as a pattern and found nothing, so the
+// uses were never written and the numbering started again at 1.
+func TestJournalFindsItsFilesInAFolderWithGlobCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "xietong[1].db.health-card-uses")
+	j, _, _, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	use := obj{"resourceType": "AuditEvent", "meta": obj{"source": SourceUses + "#1"}}
+	if err := j.append([]obj{use}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.sync(); err != nil {
+		t.Fatal(err)
+	}
+	seq := j.seq
+	if err := j.close(); err != nil {
+		t.Fatal(err)
+	}
+	j2, left, names, err := openJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.close()
+	if len(left) != 1 || len(names) != 1 {
+		t.Fatalf("reopened journal found %d uses in %d files, want the crash's 1 in 1", len(left), len(names))
+	}
+	if j2.seq < seq {
+		t.Errorf("numbering restarted at %d after %d", j2.seq, seq)
+	}
+}
