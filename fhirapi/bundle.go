@@ -477,24 +477,12 @@ func (s *Server) batchEntry(ctx context.Context, r *http.Request, o *op) *entryR
 	if o.method == http.MethodGet || o.method == http.MethodHead {
 		return s.readEntry(ctx, s.deps.Store, r, o)
 	}
-	sl, err := s.admitted(ctx)
-	if err != nil {
-		return &entryResult{err: err}
-	}
-	if o.resource != nil {
-		if _, err := rewriteRefs(o, nil); err != nil {
-			sl.release()
-			return &entryResult{err: err}
-		}
-	}
-	err = s.prepareEntry(ctx, o)
-	sl.release()
-	if err != nil {
+	if err := s.prepareBatchEntry(ctx, o); err != nil {
 		return &entryResult{err: err}
 	}
 	now := s.deps.Now().UTC().Truncate(1000)
 	var res *result
-	err = s.inTx(ctx, func(tx store.Tx) error {
+	err := s.inTx(ctx, func(tx store.Tx) error {
 		if o.resource != nil {
 			changed, err := s.resolveConditionalRefs(ctx, tx, o, nil)
 			if err != nil {
@@ -514,6 +502,23 @@ func (s *Server) batchEntry(ctx context.Context, r *http.Request, o *op) *entryR
 		return &entryResult{err: err}
 	}
 	return &entryResult{res: res}
+}
+
+// prepareBatchEntry rewrites and prepares a batch entry in a slot of its
+// own, given back however it ends: a panic (which adapt recovers, the
+// server serving on) must not keep it, or every later write waits.
+func (s *Server) prepareBatchEntry(ctx context.Context, o *op) error {
+	sl, err := s.admitted(ctx)
+	if err != nil {
+		return err
+	}
+	defer sl.release()
+	if o.resource != nil {
+		if _, err := rewriteRefs(o, nil); err != nil {
+			return err
+		}
+	}
+	return s.prepareEntry(ctx, o)
 }
 
 // readEntry answers a GET entry: read, vread, search, compartment search

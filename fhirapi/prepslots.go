@@ -165,10 +165,17 @@ func (s *Server) readBundleBody(r *http.Request) (map[string]any, *slot, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	// Given back unless handed to the caller: also if decoding panics.
+	ok := false
+	defer func() {
+		if !ok {
+			sl.release()
+		}
+	}()
 	b, err := s.decodeResource(body)
 	if err != nil {
-		sl.release()
 		return nil, nil, err
 	}
+	ok = true
 	return b, sl, nil
 }
