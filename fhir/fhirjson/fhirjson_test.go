@@ -318,3 +318,29 @@ func TestRoundTripSynthea(t *testing.T) {
 		}
 	}
 }
+
+// TestMarshalErrorDoesNotPinTheTree: a Marshal that fails leaves no key of
+// the caller's tree in the pooled encoder (its error path), so a pooled
+// encoder does not keep a decoded tree's key, and the block of text it was
+// carved from, alive until the pool is emptied.
+func TestMarshalErrorDoesNotPinTheTree(t *testing.T) {
+	tree := mustDecode(t, `{"resourceType":"Patient","contained":[{"resourceType":"Basic","notAnElement":{"alsoUnknown":1}}]}`)
+	tree["contained"].([]any)[0].(map[string]any)["notAnElement"].(map[string]any)["alsoUnknown"] = make(chan int)
+	for try := 0; try < 100; try++ {
+		if _, err := Marshal(tree); err == nil || !strings.Contains(err.Error(), "Patient.contained[0].notAnElement.alsoUnknown:") {
+			t.Fatalf("Marshal error %v", err)
+		}
+		e := encPool.Get().(*encoder)
+		if cap(e.errPath) == 0 {
+			continue // a fresh encoder (the pool may drop one under -race): try again
+		}
+		for _, s := range e.errPath[:cap(e.errPath)] {
+			if s.key != "" {
+				t.Fatalf("the pooled encoder still holds the key %q of the tree it failed to write", s.key)
+			}
+		}
+		encPool.Put(e)
+		return
+	}
+	t.Skip("the pool never handed back the encoder that failed")
+}
