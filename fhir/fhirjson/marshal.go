@@ -50,6 +50,7 @@ func AppendMarshal(dst []byte, resource map[string]any) ([]byte, error) {
 		err = e.failure(rt)
 	}
 	clear(e.keys[:cap(e.keys)]) // a pooled encoder must not pin the caller's tree
+	clear(e.errPath[:cap(e.errPath)])
 	e.keys, e.order, e.errPath, e.errMsg, e.depth = e.keys[:0], e.order[:0], e.errPath[:0], "", 0
 	if cap(e.buf) <= 1<<20 {
 		encPool.Put(e)
