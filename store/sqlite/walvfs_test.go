@@ -555,3 +555,58 @@ func TestWALVFSLostRunIsNeverRead(t *testing.T) {
 	}
 	integrityOK(t, r)
 }
+
+// Frames a transaction spilled and then rolled back are still in the
+// run when the connection releases the WAL write lock; the database
+// file's xShmLock must write or forget them there, or they land later on
+// top of the frames another writer committed at the same offsets. (The
+// WAL is emptied first, so that the rollback reads its pages from the
+// database file and nothing else writes the run.)
+func TestWALVFSRolledBackRunNeverLandsOnAnotherWritersFrames(t *testing.T) {
+	p := newWALProbe(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.db")
+	w := openWALWriter(t, path, p, "cache_size(20)")
+	mustExec(t, w, `CREATE TABLE t (i INTEGER PRIMARY KEY, b TEXT)`)
+	other := openWALWriter(t, path, p)
+	for k := 0; k < 3; k++ {
+		mustExec(t, other, `PRAGMA wal_checkpoint(TRUNCATE)`)
+		tx, err := w.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		insertRows(t, tx, 100000+k*1000, 100000+k*1000+600) // ~60 pages against a cache of 20: spilled, under walRunMax
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		tx, err = other.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		insertRows(t, tx, k*100, (k+1)*100)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		tx, err = w.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		insertRows(t, tx, 50000+k, 50000+k+1)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what string, db *sql.DB) {
+		t.Helper()
+		n, _, _, bad := tableSums(t, db)
+		if n != 303 || bad != 0 {
+			t.Fatalf("%s: %d rows (%d wrong), want 303", what, n, bad)
+		}
+		integrityOK(t, db)
+	}
+	want("another connection", openPlain(t, path))
+	cp := filepath.Join(dir, "copy.db")
+	copyFile(t, path, cp)
+	copyFile(t, path+"-wal", cp+"-wal")
+	want("recovered from the files", openPlain(t, cp))
+}
