@@ -229,7 +229,7 @@ func (r *rawInserts) insert(ti, ci int, args []val) error {
 	// group's transaction has ended (rolled back by OR ROLLBACK, or by
 	// Close) and this member must fail, never write.
 	if sqlite3.Xsqlite3_get_autocommit(r.tls, r.db) != 0 {
-		return errors.New("sqlite: writer: no write transaction is open (the shared transaction was rolled back)")
+		return errNoTransaction
 	}
 	st := r.stmts[ti][ci]
 	defer r.shrink(st)
