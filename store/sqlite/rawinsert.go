@@ -232,18 +232,16 @@ func (r *rawInserts) insert(ti, ci int, args []val) error {
 		return errNoTransaction
 	}
 	st := r.stmts[ti][ci]
+	// Deferred calls run last first: the statement is reset (after the
+	// error, with SQLite's message, was read), then the buffer shrunk.
 	defer r.shrink(st)
+	defer sqlite3.Xsqlite3_reset(r.tls, st)
 	if err := r.bind(st, args); err != nil {
-		sqlite3.Xsqlite3_reset(r.tls, st)
 		return err
 	}
-	rc := sqlite3.Xsqlite3_step(r.tls, st)
-	if rc != sqlite3.SQLITE_DONE {
-		err := r.errorf(rc, "insert into %s", bufferedTables[ti])
-		sqlite3.Xsqlite3_reset(r.tls, st)
-		return err
+	if rc := sqlite3.Xsqlite3_step(r.tls, st); rc != sqlite3.SQLITE_DONE {
+		return r.errorf(rc, "insert into %s", bufferedTables[ti])
 	}
-	sqlite3.Xsqlite3_reset(r.tls, st)
 	return nil
 }
 
