@@ -196,23 +196,31 @@ func cPointer(p uintptr) uintptr {
 	return uintptr(binary.NativeEndian.Uint64(libc.GoBytes(p, 8)))
 }
 
-// prepare compiles q on c (persistent: it lives as long as c).
-func (c *pointConn) prepare(q string) (uintptr, error) {
+// prepareOn compiles q on the library handle db (persistent: it lives as
+// long as db), for the point readers and the writer's inserts
+// (rawinsert.go). refused describes SQLite's refusal (its code) with the
+// caller's handle; who names the caller in the other errors.
+func prepareOn(tls *libc.TLS, db uintptr, q, who string, refused func(rc int32) error) (uintptr, error) {
 	z, err := libc.CString(q)
 	if err != nil {
 		return 0, err
 	}
-	defer libc.Xfree(c.tls, z)
-	pst := c.tls.Alloc(8)
-	defer c.tls.Free(8)
-	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
-		return 0, c.errorf("prepare %q", rc, q)
+	defer libc.Xfree(tls, z)
+	pst := tls.Alloc(8)
+	defer tls.Free(8)
+	if rc := sqlite3.Xsqlite3_prepare_v3(tls, db, z, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
+		return 0, refused(rc)
 	}
 	st := cPointer(pst)
 	if st == 0 {
-		return 0, fmt.Errorf("sqlite: point readers: %q is no statement", q)
+		return 0, fmt.Errorf("sqlite: %s: %q is no statement", who, q)
 	}
 	return st, nil
+}
+
+// prepare compiles q on c (persistent: it lives as long as c).
+func (c *pointConn) prepare(q string) (uintptr, error) {
+	return prepareOn(c.tls, c.db, q, "point readers", func(rc int32) error { return c.errorf("prepare %q", rc, q) })
 }
 
 // exec runs a statement that returns no rows (a PRAGMA) once.

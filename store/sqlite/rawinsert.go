@@ -147,22 +147,9 @@ func (r *rawInserts) finalize() {
 	r.stmts = nil
 }
 
+// prepare compiles q on the writer's handle (prepareOn, pointread.go).
 func (r *rawInserts) prepare(q string) (uintptr, error) {
-	z, err := libc.CString(q)
-	if err != nil {
-		return 0, err
-	}
-	defer libc.Xfree(r.tls, z)
-	pst := r.tls.Alloc(8)
-	defer r.tls.Free(8)
-	if rc := sqlite3.Xsqlite3_prepare_v3(r.tls, r.db, z, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
-		return 0, r.errorf(rc, "prepare %q", q)
-	}
-	st := cPointer(pst)
-	if st == 0 {
-		return 0, fmt.Errorf("sqlite: writer: %q is no statement", q)
-	}
-	return st, nil
+	return prepareOn(r.tls, r.db, q, "writer", func(rc int32) error { return r.errorf(rc, "prepare %q", q) })
 }
 
 // verify checks that the writer pool's connection is the one the
