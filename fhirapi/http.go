@@ -72,9 +72,15 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // maxPooledBody bounds the buffers kept: one huge body must not stay.
 const maxPooledBody = 16 << 20
 
-// readResourceBody reads and decodes a resource (or Bundle) body, in a buffer
-// from bodyPool that goes back to it before returning.
+// readResourceBody reads and decodes a resource body (readDecoded).
 func (s *Server) readResourceBody(r *http.Request) (map[string]any, error) {
+	return s.readDecoded(r, s.decodeResource)
+}
+
+// readDecoded reads a resource (or Bundle) body into a buffer from bodyPool
+// and decodes it with decode; the buffer goes back to the pool once decode
+// returns, so decode must not keep the body.
+func (s *Server) readDecoded(r *http.Request, decode func(body []byte) (map[string]any, error)) (map[string]any, error) {
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -87,7 +93,7 @@ func (s *Server) readResourceBody(r *http.Request) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.decodeResource(body)
+	return decode(body)
 }
 
 // readBodyInto is readBody reading into buf.

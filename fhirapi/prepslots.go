@@ -1,7 +1,6 @@
 package fhirapi
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"runtime"
@@ -144,38 +143,29 @@ func (s *Server) admitted(ctx context.Context) (*slot, error) {
 	return &slot{p: &s.prep, held: true}, nil
 }
 
-// readBundleBody reads a Bundle body (readResourceBody's pooled buffer),
-// and only then takes a preparation slot and decodes it: reading waits for
-// the client and must not hold a slot, decoding is the first CPU-heavy
-// part of preparing a Bundle.
+// readBundleBody reads a Bundle body (readDecoded's pooled buffer), and
+// only then takes a preparation slot and decodes it: reading waits for the
+// client and must not hold a slot, decoding is the first CPU-heavy part of
+// preparing a Bundle.
 func (s *Server) readBundleBody(r *http.Request) (map[string]any, *slot, error) {
-	buf := bodyPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= maxPooledBody {
-			buf.Reset()
-			bodyPool.Put(buf)
-		}
-	}()
-	body, err := s.readBodyInto(r, buf, resourceMediaTypes...)
-	if err != nil {
-		return nil, nil, err
-	}
-	sl, err := s.admitted(r.Context())
-	if err != nil {
-		return nil, nil, err
-	}
+	var sl *slot
 	// Given back unless handed to the caller: also if decoding panics.
-	ok := false
+	handed := false
 	defer func() {
-		if !ok {
+		if sl != nil && !handed {
 			sl.release()
 		}
 	}()
-	b, err := s.decodeResource(body)
+	b, err := s.readDecoded(r, func(body []byte) (map[string]any, error) {
+		var err error
+		if sl, err = s.admitted(r.Context()); err != nil {
+			return nil, err
+		}
+		return s.decodeResource(body)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	ok = true
+	handed = true
 	return b, sl, nil
 }
