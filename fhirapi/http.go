@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -16,14 +15,13 @@ import (
 
 	"github.com/xietong/xietong/fhir/model"
 	"github.com/xietong/xietong/fhir/outcome"
+	"github.com/xietong/xietong/fhir/respond"
 	"github.com/xietong/xietong/store"
 )
 
-const fhirJSON = "application/fhir+json; charset=utf-8"
-
 // fhirJSONHeader is the Content-Type header's value, shared by every
 // response (nothing appends to it): one allocation less per request.
-var fhirJSONHeader = []string{fhirJSON}
+var fhirJSONHeader = respond.ContentTypeHeader
 
 // checkAccept answers 406 when the client accepts no JSON flavour and 415
 // for _format=xml, which this server does not speak.
@@ -154,18 +152,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// writeJSON writes a FHIR JSON body (already encoded).
+// writeJSON writes a FHIR JSON body (already encoded), as the engines'
+// operations write theirs (fhir/respond); a failed write is the client's
+// loss, nothing to answer.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = fhirJSONHeader
-	if queryGet(r, "_pretty") == "true" {
-		var b bytes.Buffer
-		if json.Indent(&b, body, "", "  ") == nil {
-			body = b.Bytes()
-		}
-	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	writeBody(w, r, status, body)
+	_ = respond.Body(w, r, status, body)
 }
 
 // writeBody writes the status and, unless the request is a HEAD, the body.

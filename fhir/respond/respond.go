@@ -20,6 +20,10 @@ import (
 // ContentType is the media type of every FHIR JSON answer.
 const ContentType = "application/fhir+json; charset=utf-8"
 
+// ContentTypeHeader is ContentType as a header's value, shared by every
+// answer (nothing appends to it): one allocation less per response.
+var ContentTypeHeader = []string{ContentType}
+
 // Resource writes res (a resource as a JSON tree) with status, its
 // elements in definition order (fhirjson.Marshal).
 func Resource(w http.ResponseWriter, r *http.Request, status int, res map[string]any) error {
@@ -43,15 +47,16 @@ func Value(w http.ResponseWriter, r *http.Request, status int, v any) error {
 // Body writes an encoded FHIR JSON body with status, indented when the
 // request has _pretty=true.
 func Body(w http.ResponseWriter, r *http.Request, status int, body []byte) error {
-	if r != nil && r.URL.Query().Get("_pretty") == "true" {
+	// Most requests have no query: skip parsing one.
+	if r != nil && r.URL.RawQuery != "" && r.URL.Query().Get("_pretty") == "true" {
 		var b bytes.Buffer
 		if json.Indent(&b, body, "", "  ") == nil {
 			body = b.Bytes()
 		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", ContentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = ContentTypeHeader
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	if r != nil && r.Method == http.MethodHead {
 		return nil
