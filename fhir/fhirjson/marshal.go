@@ -161,13 +161,8 @@ func (e *encoder) object(m map[string]any, o *typeOrder, isResource bool) error 
 			}
 			e.buf = append(e.buf, ':')
 		}
-		var err error
-		if k.ko == nil {
-			err = e.value(k.value, nil)
-		} else {
-			err = e.value(k.value, k.ko)
-		}
-		if err != nil {
+		if err := e.value(k.value, k.ko); err != nil {
+			// e.keys may have grown (and moved) while the value was written.
 			e.errPath = append(e.errPath, pathSeg{key: e.keys[uint32(e.order[i])].key, index: -1})
 			return err
 		}
