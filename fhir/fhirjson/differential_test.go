@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -77,7 +78,7 @@ func TestDecodeMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameAsReference(t, filepath.Base(f)+" resource "+itoa(i), res, Limits{})
+			sameAsReference(t, filepath.Base(f)+" resource "+strconv.Itoa(i), res, Limits{})
 			if len(small) < 40 && i%50 == 7 {
 				small = append(small, res)
 			}
@@ -94,27 +95,18 @@ func TestDecodeMatchesReference(t *testing.T) {
 				}
 				copy(buf, data)
 				buf[i] = c
-				sameAsReference(t, "document "+itoa(n)+" with "+quoteByte(c)+" at byte "+itoa(i), buf, Limits{})
+				sameAsReference(t, "document "+strconv.Itoa(n)+" with "+quoteByte(c)+" at byte "+strconv.Itoa(i), buf, Limits{})
 				mutated++
 			}
 			if i%7 == 0 {
-				sameAsReference(t, "document "+itoa(n)+" cut at byte "+itoa(i), data[:i], Limits{})
+				sameAsReference(t, "document "+strconv.Itoa(n)+" cut at byte "+strconv.Itoa(i), data[:i], Limits{})
 			}
 		}
 		for depth := 1; depth < 8; depth++ {
-			sameAsReference(t, "document "+itoa(n)+" at MaxDepth "+itoa(depth), data, Limits{MaxDepth: depth})
+			sameAsReference(t, "document "+strconv.Itoa(n)+" at MaxDepth "+strconv.Itoa(depth), data, Limits{MaxDepth: depth})
 		}
 	}
 	t.Logf("%d examples, %d bundles, %d mutated documents", len(examples), len(bundles), mutated)
-}
-
-func itoa(i int) string { return string(appendInt(nil, i)) }
-
-func appendInt(b []byte, i int) []byte {
-	if i >= 10 {
-		b = appendInt(b, i/10)
-	}
-	return append(b, byte('0'+i%10))
 }
 
 // FuzzDecodeMatchesReference: for any input, the same tree or the same
@@ -222,7 +214,7 @@ func TestMarshalMatchesReference(t *testing.T) {
 		if entries, ok := tree["entry"].([]any); ok && n < len(examples)+10 {
 			for i, e := range entries {
 				if r, ok := e.(map[string]any)["resource"].(map[string]any); ok {
-					sameMarshal(t, filepath.Base(f)+" resource "+itoa(i), r)
+					sameMarshal(t, filepath.Base(f)+" resource "+strconv.Itoa(i), r)
 				}
 			}
 		}
@@ -230,7 +222,7 @@ func TestMarshalMatchesReference(t *testing.T) {
 	unknown := func(n int, v any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i < n; i++ {
-			m[string(rune('z'-i%26))+itoa(i)] = v
+			m[string(rune('z'-i%26))+strconv.Itoa(i)] = v
 		}
 		return m
 	}
