@@ -21,7 +21,8 @@ import (
 const ContentType = "application/fhir+json; charset=utf-8"
 
 // ContentTypeHeader is ContentType as a header's value, shared by every
-// answer (nothing appends to it): one allocation less per response.
+// answer: one allocation less per response. It is shared, so it must
+// never be modified or appended to.
 var ContentTypeHeader = []string{ContentType}
 
 // Resource writes res (a resource as a JSON tree) with status, its
