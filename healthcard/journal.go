@@ -52,34 +52,18 @@ func openJournal(dir string) (j *journal, left []obj, names []string, err error)
 			lock.Close()
 		}
 	}()
-	// The folder is listed, not globbed: filepath.Glob reads the folder's
-	// own name as a pattern (a "[" in the database's path matches
-	// nothing) and ignores errors reading it, so a crash's uses would be
-	// left unwritten and the numbering would start again (decision 034's
-	// review found the same in the first-visit journal).
-	ents, err := os.ReadDir(dir)
+	names, seq, err := listSegments(dir, journalPrefix, journalSuffix)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	for _, e := range ents {
-		if name := e.Name(); strings.HasPrefix(name, journalPrefix) && strings.HasSuffix(name, journalSuffix) {
-			names = append(names, filepath.Join(dir, name))
-		}
-	}
-	slices.Sort(names) // the numbers are zero-padded: oldest first
-	j = &journal{dir: dir, lock: lock}
 	for _, name := range names {
-		n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), journalPrefix), journalSuffix), 10, 64)
-		if err != nil {
-			continue // not one of ours
-		}
-		j.seq = max(j.seq, n)
 		evs, err := readJournalFile(name)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		left = append(left, evs...)
 	}
+	j = &journal{dir: dir, lock: lock, seq: seq}
 	if err := j.next(); err != nil {
 		return nil, nil, nil, err
 	}
@@ -94,6 +78,52 @@ func openJournalDir(dir, lockName string) (*os.File, error) {
 		return nil, err
 	}
 	return lockJournal(filepath.Join(dir, lockName))
+}
+
+// listSegments returns the segment files prefix<n>suffix in dir, oldest
+// first, and the highest n (0: none). Both journals (the use journal,
+// the first-visit journal) number their files through it and
+// createSegment.
+//
+// The folder is listed, not globbed: filepath.Glob would read its name as
+// a pattern (a "[" in a database's path lists nothing) and ignores the
+// errors of reading it; either way a crash's records would be left
+// unwritten, and the numbering would start again at 1.
+func listSegments(dir, prefix, suffix string) (names []string, last uint64, err error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, e := range ents {
+		if n, ok := segmentNumber(e.Name(), prefix, suffix); ok {
+			names = append(names, filepath.Join(dir, e.Name()))
+			last = max(last, n)
+		}
+	}
+	slices.Sort(names) // zero-padded numbers: oldest first
+	return names, last, nil
+}
+
+// segmentNumber is the number in a segment's file name (ok: the name is
+// prefix<n>suffix).
+func segmentNumber(name, prefix, suffix string) (uint64, bool) {
+	base := filepath.Base(name)
+	if !strings.HasPrefix(base, prefix) || !strings.HasSuffix(base, suffix) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(base, prefix), suffix), 10, 64)
+	return n, err == nil
+}
+
+// createSegment creates the segment numbered seq in dir, for appending;
+// it fails if the file is there. The caller makes its name durable
+// (syncDir).
+func createSegment(dir, prefix, suffix string, seq uint64) (*os.File, error) {
+	name := filepath.Join(dir, fmt.Sprintf("%s%020d%s", prefix, seq, suffix))
+	return os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 // readJournalFile returns the records of one file. A last line cut short
@@ -126,8 +156,7 @@ func readJournalFile(name string) ([]obj, error) {
 // next opens the next active file.
 func (j *journal) next() error {
 	j.seq++
-	name := filepath.Join(j.dir, fmt.Sprintf("%s%020d%s", journalPrefix, j.seq, journalSuffix))
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := createSegment(j.dir, journalPrefix, journalSuffix, j.seq)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,7 +172,7 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 		if err != nil {
 			return nil, err
 		}
-		if n, ok := segmentNumber(name); ok {
+		if n, ok := segmentNumber(name, visitsPrefix, visitsSuffix); ok {
 			v.seq = max(v.seq, n)
 		}
 		ins := parseVisits(data)
@@ -213,46 +211,15 @@ func openVisits(dir string, tx Transactor, st store.Reader, log *slog.Logger) (_
 
 // visitFiles are the journal's files in dir, oldest first: the first
 // version's single file, then the segments.
-//
-// The folder is listed, not globbed: filepath.Glob would read its name as
-// a pattern (a "[" in a database's path lists nothing) and ignores the
-// errors of reading it; either way a crash's answered intents would be
-// left unapplied, and the numbering would start again at 1.
 func visitFiles(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	names, _, err := listSegments(dir, visitsPrefix, visitsSuffix)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	old := false
-	for _, e := range ents {
-		switch name := e.Name(); {
-		case name == visitsFile:
-			old = true
-		default:
-			if _, ok := segmentNumber(name); ok {
-				names = append(names, filepath.Join(dir, name))
-			}
-		}
-	}
-	slices.Sort(names) // zero-padded numbers: oldest first
-	if old {
+	if _, err := os.Lstat(filepath.Join(dir, visitsFile)); err == nil {
 		names = append([]string{filepath.Join(dir, visitsFile)}, names...)
 	}
 	return names, nil
-}
-
-// segmentNumber is the number in a segment's file name.
-func segmentNumber(name string) (uint64, bool) {
-	base := filepath.Base(name)
-	if !strings.HasPrefix(base, visitsPrefix) || !strings.HasSuffix(base, visitsSuffix) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(base, visitsPrefix), visitsSuffix), 10, 64)
-	return n, err == nil
 }
 
 // newSegment creates the next segment file and makes its name durable
@@ -260,17 +227,16 @@ func segmentNumber(name string) (uint64, bool) {
 // applier, never under v.mu.
 func (v *visits) newSegment() (*segment, error) {
 	v.seq++
-	name := filepath.Join(v.dir, fmt.Sprintf("%s%020d%s", visitsPrefix, v.seq, visitsSuffix))
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := createSegment(v.dir, visitsPrefix, visitsSuffix, v.seq)
 	if err != nil {
 		return nil, err
 	}
 	if err := v.syncDir(v.dir); err != nil {
 		f.Close()
-		os.Remove(name)
+		os.Remove(f.Name())
 		return nil, err
 	}
-	return &segment{f: f, name: name}, nil
+	return &segment{f: f, name: f.Name()}, nil
 }
 
 // readVisits returns the intents in the journal's files in dir not
