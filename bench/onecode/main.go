@@ -56,6 +56,7 @@ import (
 	"github.com/xietong/xietong/healthcard"
 	"github.com/xietong/xietong/identity/idnumber"
 	"github.com/xietong/xietong/internal/cputime"
+	"github.com/xietong/xietong/internal/profile"
 	"github.com/xietong/xietong/server"
 )
 
@@ -507,28 +508,20 @@ func writeHeapProfile(path string) {
 
 // startProfile starts a CPU profile into path (none when path is empty)
 // and returns what stops it.
-func startProfile(path string) func() {
-	return startCapture(path, pprof.StartCPUProfile, pprof.StopCPUProfile)
-}
+func startProfile(path string) func() { return mustCapture(profile.CPU(path)) }
 
 // startTrace starts an execution trace into path (none when path is
 // empty) and returns what stops it.
-func startTrace(path string) func() { return startCapture(path, trace.Start, trace.Stop) }
+func startTrace(path string) func() { return mustCapture(profile.Trace(path)) }
 
-func startCapture(path string, start func(io.Writer) error, stop func()) func() {
-	if path == "" {
-		return func() {}
-	}
-	f, err := os.Create(path)
+func mustCapture(stop func() error, err error) func() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := start(f); err != nil {
-		log.Fatal(err)
-	}
 	return func() {
-		stop()
-		f.Close()
+		if err := stop(); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,12 +13,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"runtime/trace"
 	"strconv"
 	"time"
 
 	"github.com/xietong/xietong/bench/ingest"
 	"github.com/xietong/xietong/internal/cputime"
+	"github.com/xietong/xietong/internal/profile"
 	"github.com/xietong/xietong/server"
 )
 
@@ -84,25 +85,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		base = "http://" + ln.Addr().String() + "/fhir"
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}, Timeout: 5 * time.Minute}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		pprof.StartCPUProfile(f)
+	stopCPU, err := profile.CPU(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
+	stopTrace, err := profile.Trace(*traceFile)
+	if err != nil {
+		stopCPU()
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	if *memProfile != "" {
 		// Every allocation is sampled from here on, so the profile counts
@@ -116,11 +108,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	res := ingest.Post(ctx, client, base, bundles, *conc)
 	cpu := cputime.Process() - cpu0
 	ingestRSS := ingest.PeakRSS() // before the floor's database adds its own caches
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
-	if *traceFile != "" {
-		trace.Stop()
+	// Both are stopped before either error is reported.
+	errCPU := stopCPU()
+	if err := errors.Join(errCPU, stopTrace()); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	if *memProfile != "" {
 		if err := writeMemProfile(stdout, *memProfile, mem0); err != nil {
