@@ -23,15 +23,7 @@ func TestSegmentsFoundInAFolderWithGlobCharacters(t *testing.T) {
 	n, kr, codes := visitNode()
 	// The folder derives from the database's path (server.healthCardJournalDir).
 	dir := filepath.Join(t.TempDir(), "xietong[1].db.health-card-uses")
-	poison, _ := localIdentity("m1", visitInst)
-	n.fail = func(b obj) error {
-		for _, e := range list(b["entry"]) {
-			if str(object(object(e)["request"])["url"]) == "Patient/"+poison {
-				return outcome.New(http.StatusServiceUnavailable, "transient", "not now")
-			}
-		}
-		return nil
-	}
+	n.fail = refuseRecordOf("m1", outcome.New(http.StatusServiceUnavailable, "transient", "not now"))
 	s1 := journaled(t, n, kr, dir)
 	s1.visits.maxSegment = 1 // a segment per intent: m1's is not visits-1
 	ctx := context.Background()
@@ -54,9 +46,7 @@ func TestSegmentsFoundInAFolderWithGlobCharacters(t *testing.T) {
 	}
 	t.Logf("journal folder after the stop: %v", names)
 
-	n.mu.Lock()
-	n.fail = nil
-	n.mu.Unlock()
+	n.setFail(nil)
 	s2, err := New(n, n, kr, Config{JournalDir: dir, FirstVisits: true})
 	if err != nil {
 		t.Fatalf("second start: %v", err)

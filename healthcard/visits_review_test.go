@@ -39,9 +39,7 @@ func TestTornTailDoesNotSwallowTheNextIntent(t *testing.T) {
 	if len(left) != 1 {
 		t.Errorf("the journal gives back %d intents, want the answered 1", len(left))
 	}
-	n.mu.Lock()
-	n.fail = nil
-	n.mu.Unlock()
+	n.setFail(nil)
 	s2 := journaled(t, n, kr, dir)
 	defer s2.Close()
 	s2.Recover()
@@ -89,15 +87,7 @@ func TestInactiveHolderFirstVisitIsWritten(t *testing.T) {
 // AwaitFirstVisits never returns early again.
 func TestAFailingIntentDoesNotDelayReads(t *testing.T) {
 	n, kr, codes := visitNode()
-	poison, _ := localIdentity("m1", visitInst)
-	n.fail = func(b obj) error {
-		for _, e := range list(b["entry"]) {
-			if str(object(object(e)["request"])["url"]) == "Patient/"+poison {
-				return outcome.New(http.StatusUnprocessableEntity, "invariant", "refused")
-			}
-		}
-		return nil
-	}
+	n.fail = refuseRecordOf("m1", outcome.New(http.StatusUnprocessableEntity, "invariant", "refused"))
 	s := journaled(t, n, kr, t.TempDir())
 	defer s.Close()
 	ctx := context.Background()

@@ -121,15 +121,8 @@ func TestConcurrentFirstVisitsShareOneSync(t *testing.T) {
 		wg.Add(1)
 		go resolve(m)
 	}
-	for { // until all five have buffered their line behind the held sync
-		s.visits.mu.Lock()
-		buffered := len(s.visits.bufIn)
-		s.visits.mu.Unlock()
-		if buffered == len(masters) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// Until all five have buffered their line behind the held sync.
+	untilVisits(s.visits, func() bool { return len(s.visits.bufIn) == len(masters) })
 	close(release)
 	wg.Wait()
 	mu.Lock()
@@ -152,15 +145,7 @@ func TestSegmentsGoOnceTheirIntentsAreInTheStore(t *testing.T) {
 	n, kr, codes := visitNode()
 	masters := withMasters(n, kr, codes, 4)
 	dir := t.TempDir()
-	poison, _ := localIdentity("m1", visitInst)
-	n.fail = func(b obj) error {
-		for _, e := range list(b["entry"]) {
-			if str(object(object(e)["request"])["url"]) == "Patient/"+poison {
-				return outcome.New(http.StatusServiceUnavailable, "transient", "not now")
-			}
-		}
-		return nil
-	}
+	n.fail = refuseRecordOf("m1", outcome.New(http.StatusServiceUnavailable, "transient", "not now"))
 	s1 := journaled(t, n, kr, dir)
 	s1.visits.maxSegment = 1 // a segment per intent
 	ctx := context.Background()
@@ -191,9 +176,7 @@ func TestSegmentsGoOnceTheirIntentsAreInTheStore(t *testing.T) {
 		t.Fatalf("after a stop, journal files %v: want m1's segment only", files)
 	}
 
-	n.mu.Lock()
-	n.fail = nil
-	n.mu.Unlock()
+	n.setFail(nil)
 	s2 := journaled(t, n, kr, dir)
 	s2.Recover()
 	checkWrittenOnce(t, n, "m1", "m1")

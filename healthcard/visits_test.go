@@ -206,6 +206,40 @@ func (n *memNode) Transaction(_ context.Context, b map[string]any) (map[string]a
 	return obj{"resourceType": "Bundle", "type": "transaction-response"}, nil
 }
 
+// setFail replaces fail while the node is in use.
+func (n *memNode) setFail(fail func(obj) error) {
+	n.mu.Lock()
+	n.fail = fail
+	n.mu.Unlock()
+}
+
+// refuseRecordOf is a fail that refuses, with err, every transaction
+// that writes master's record at visitInst.
+func refuseRecordOf(master string, err error) func(obj) error {
+	local, _ := localIdentity(master, visitInst)
+	return func(b obj) error {
+		for _, e := range list(b["entry"]) {
+			if str(object(object(e)["request"])["url"]) == "Patient/"+local {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// untilVisits waits until cond, asked under the journal's lock, holds.
+func untilVisits(v *visits, cond func() bool) {
+	for {
+		v.mu.Lock()
+		ok := cond()
+		v.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (n *memNode) count(key string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -394,9 +428,7 @@ func TestJournaledFirstVisitRecoveredOnceAfterACrash(t *testing.T) {
 		t.Fatal("written although the store refused")
 	}
 
-	n.mu.Lock()
-	n.fail = nil
-	n.mu.Unlock()
+	n.setFail(nil)
 	s2 := journaled(t, n, kr, dir)
 	again, err := s2.Resolve(ctx, ResolveRequest{Code: codes["m1"], Institution: visitInst})
 	if err != nil || again.Created || again.Local != res.Local || again.MRN != res.MRN {
@@ -576,15 +608,9 @@ func TestABatchWithASkipAndAFailedRead(t *testing.T) {
 	if _, err := s.Resolve(ctx, ResolveRequest{Code: codes["m3"], Institution: visitInst}); err != nil {
 		t.Fatal(err)
 	}
-	for { // until the applier has taken m3's intent alone (else m1's read may come before the client's write)
-		s.visits.mu.Lock()
-		taken := s.visits.applying && len(s.visits.queue) == 0
-		s.visits.mu.Unlock()
-		if taken {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// Until the applier has taken m3's intent alone (else m1's read may
+	// come before the client's write).
+	untilVisits(s.visits, func() bool { return s.visits.applying && len(s.visits.queue) == 0 })
 	// The applier holds m3's write; m1 and m2 queue behind it as one batch.
 	var locals [2]string
 	for i, m := range []string{"m1", "m2"} {
