@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,13 +141,8 @@ func printImportReport(w io.Writer, file string, rep *directory.Report) {
 			kinds[k] = true
 		}
 	}
-	sorted := make([]string, 0, len(kinds))
-	for k := range kinds {
-		sorted = append(sorted, k)
-	}
-	slices.Sort(sorted)
 	fmt.Fprintf(w, "  %-13s %5s %5s %7s %9s %11s %5s\n", "kind", "rows", "added", "changed", "unchanged", "reactivated", "ended")
-	for _, k := range sorted {
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		fmt.Fprintf(w, "  %-13s %5d %5d %7d %9d %11d %5d\n", k, plan.Counts[k], rep.Added[k], rep.Changed[k], rep.Unchanged[k], rep.Reactivated[k], rep.Ended[k])
 	}
 	for _, ref := range rep.EndedRefs {
