@@ -104,18 +104,8 @@ func main() {
 	b := &bench{h: srv.Handler(), ctx: ctx, cards: srv.HealthCards()}
 	kr := srv.HealthCards().Keys()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	pairs := make([]pair, *n)
 	seen := map[pair]bool{}
-	for i := range pairs {
-		for {
-			p := pair{rng.IntN(*patients), rng.IntN(len(institutions))}
-			if !seen[p] {
-				seen[p] = true
-				pairs[i] = p
-				break
-			}
-		}
-	}
+	pairs := freshPairs(rng, seen, *n, *patients)
 	dynamic := func(p pair) string {
 		return kr.Sign(healthcard.PlainText(cardID(p.pat), healthcard.TypeDynamic, time.Now().Add(time.Minute)))
 	}
@@ -306,18 +296,12 @@ func (b *bench) mixedLoop(srv *server.Server, known, fresh []pair, rate, firstRa
 	}
 	lag := b.settle()
 	m.report(fmt.Sprintf("mixed open loop, all calls (%s)", load), fmt.Sprintf("rate %g+%g/s", rate, firstRate), ds, nCreated)
-	pct := func(d []time.Duration) string {
-		d = slices.Clone(d)
-		slices.Sort(d)
-		q := func(f float64) float64 { return ms(d[int(f*float64(len(d)-1))]) }
-		return fmt.Sprintf("n %d  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", len(d), q(0.5), q(0.9), q(0.99), q(1))
-	}
-	fmt.Printf("  known patients (static code):     %s\n", pct(kd))
-	fmt.Printf("  first visits (dynamic, created %d): %s\n", nCreated, pct(fd))
+	fmt.Printf("  known patients (static code):     %s\n", quantiles(kd))
+	fmt.Printf("  first visits (dynamic, created %d): %s\n", nCreated, quantiles(fd))
 	lag()
 	if writeRate > 0 {
 		fmt.Printf("  write load: %d Bundles, %d resources in %.1f s (%.0f res/s); Bundle %s; %d sends left more than 1 ms late\n",
-			wroteBundles.Load(), wrote.Load(), wall.Seconds(), float64(wrote.Load())/wall.Seconds(), pct(wlat), late)
+			wroteBundles.Load(), wrote.Load(), wall.Seconds(), float64(wrote.Load())/wall.Seconds(), quantiles(wlat), late)
 	} else {
 		fmt.Printf("  %d sends left more than 1 ms late\n", late)
 	}
@@ -342,11 +326,8 @@ func (b *bench) settle() (lagLine func()) {
 	if len(lags) == 0 {
 		return func() {}
 	}
-	slices.Sort(lags)
-	q := func(f float64) float64 { return ms(lags[int(f*float64(len(lags)-1))]) }
 	return func() {
-		fmt.Printf("  first-visit record lag (answer → committed in the store): n %d  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
-			len(lags), q(0.5), q(0.9), q(0.99), q(1))
+		fmt.Printf("  first-visit record lag (answer → committed in the store): %s\n", quantiles(lags))
 	}
 }
 
@@ -491,6 +472,14 @@ func (m measure) report(name, load string, ds []time.Duration, created int) {
 	fmt.Printf("%-46s %-12s n %d (created %4d)  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms  %.0f/s  cpu %.2f ms/call  %.0f allocs %.0f KB/call  gc %d\n",
 		name, load, len(ds), created, q(0.5), q(0.9), q(0.99), q(1), n/wall.Seconds(),
 		float64(cpu.Microseconds())/1000/n, float64(mem.Mallocs-m.mallocs)/n, float64(mem.TotalAlloc-m.bytes)/1024/n, mem.NumGC-m.gc)
+}
+
+// quantiles is the count, p50, p90, p99 and max of d in milliseconds.
+func quantiles(d []time.Duration) string {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	q := func(f float64) float64 { return ms(d[int(f*float64(len(d)-1))]) }
+	return fmt.Sprintf("n %d  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms", len(d), q(0.5), q(0.9), q(0.99), q(1))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
