@@ -239,25 +239,6 @@ func (v *visits) newSegment() (*segment, error) {
 	return &segment{f: f, name: f.Name()}, nil
 }
 
-// readVisits returns the intents in the journal's files in dir not
-// marked done, oldest first. A last line cut short by a crash was never
-// synced whole (its resolve never answered) and is skipped.
-func readVisits(dir string) ([]*intent, error) {
-	files, err := visitFiles(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []*intent
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, parseVisits(data)...)
-	}
-	return out, nil
-}
-
 // parseVisits returns the intents in a journal file's contents not
 // marked done, oldest first. A line that does not parse (a crash's torn
 // last line) is skipped.
