@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/xietong/xietong/internal/cputime"
 )
@@ -21,11 +20,7 @@ func BenchmarkJournaledFirstVisit(b *testing.B) {
 			n, kr, _ := visitNode()
 			codes := make([]string, b.N)
 			for i := range b.N {
-				m := fmt.Sprintf("bm%d", i)
-				card := NewCardID()
-				n.add(obj{"resourceType": "Patient", "id": m, "name": []any{obj{"text": "张伟"}}, "gender": "male",
-					"identifier": []any{obj{"system": SystemCardID, "value": card, "period": obj{"start": "2026-01-01T00:00:00Z"}}}})
-				codes[i] = kr.Sign(PlainText(card, TypeStatic, time.Time{}))
+				codes[i] = n.addCardHolder(kr, fmt.Sprintf("bm%d", i), "张伟", "male")
 			}
 			s, err := New(n, n, kr, Config{JournalDir: b.TempDir(), FirstVisits: true})
 			if err != nil {

@@ -23,10 +23,7 @@ func withMasters(n *memNode, kr *Keyring, codes map[string]string, k int) []stri
 	var ids []string
 	for i := range k {
 		m := "x" + string(rune('a'+i))
-		card := NewCardID()
-		n.add(obj{"resourceType": "Patient", "id": m, "name": []any{obj{"text": "李娜" + m}}, "gender": "female",
-			"identifier": []any{obj{"system": SystemCardID, "value": card, "period": obj{"start": "2026-01-01T00:00:00Z"}}}})
-		codes[m] = kr.Sign(PlainText(card, TypeStatic, time.Time{}))
+		codes[m] = n.addCardHolder(kr, m, "李娜"+m, "female")
 		ids = append(ids, m)
 	}
 	return ids

@@ -258,12 +258,18 @@ func visitNode() (*memNode, *Keyring, map[string]string) {
 	kr := NewMemoryKeyring()
 	codes := map[string]string{}
 	for _, m := range []string{"m1", "m2", "m3"} {
-		card := NewCardID()
-		n.add(obj{"resourceType": "Patient", "id": m, "name": []any{obj{"text": "王伟" + m}}, "gender": "male",
-			"identifier": []any{obj{"system": SystemCardID, "value": card, "period": obj{"start": "2026-01-01T00:00:00Z"}}}})
-		codes[m] = kr.Sign(PlainText(card, TypeStatic, time.Time{}))
+		codes[m] = n.addCardHolder(kr, m, "王伟"+m, "male")
 	}
 	return n, kr, codes
+}
+
+// addCardHolder adds master id (untagged) holding a new card and returns
+// the card's static code.
+func (n *memNode) addCardHolder(kr *Keyring, id, name, gender string) string {
+	card := NewCardID()
+	n.add(obj{"resourceType": "Patient", "id": id, "name": []any{obj{"text": name}}, "gender": gender,
+		"identifier": []any{obj{"system": SystemCardID, "value": card, "period": obj{"start": "2026-01-01T00:00:00Z"}}}})
+	return kr.Sign(PlainText(card, TypeStatic, time.Time{}))
 }
 
 func journaled(t *testing.T, n *memNode, kr *Keyring, dir string) *Service {
