@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -229,9 +230,9 @@ func sameContent(stored, row map[string]any) bool {
 	if err != nil {
 		return false
 	}
-	ab, _ := json.Marshal(a)
-	bb, _ := json.Marshal(rb)
-	return string(ab) == string(bb)
+	// Both sides are fhirjson trees (numbers json.Number, as written):
+	// equal trees are equal JSON, without marshalling both again.
+	return reflect.DeepEqual(a, rb)
 }
 
 // isActive says whether a directory record is in force: active not false
